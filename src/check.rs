@@ -1,0 +1,542 @@
+//! Semantic checks: turns a parsed `Spec` into a `Model` in which every
+//! feature has a known type, every step's options are resolved to the values
+//! scikit-learn would use, and every output name is known to be unique.
+//! All problems are collected, each with its place in the file.
+
+use std::collections::BTreeMap;
+
+use serde_saphyr::Spanned;
+use sqlparser::dialect::GenericDialect;
+use sqlparser::parser::Parser;
+
+use crate::diagnostic::{Code, Diagnostic, Diagnostics, Span};
+use crate::naming;
+use crate::spec::{
+    self, Categories, ColumnType, ImputeStrategy, OneHotUnknown, OrdinalUnknown, Scalar, Scaler, Source, Spec, Step,
+};
+
+/// A checked spec, ready to lower.
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub name: String,
+    pub description: Option<String>,
+    pub owner: Option<String>,
+    pub source: Source,
+    pub keys: Vec<String>,
+    pub passthrough: Vec<String>,
+    pub fit_filter: Option<Filter>,
+    pub features: Vec<Feature>,
+}
+
+/// `fit.where`, kept as text (it is parsed again per dialect) with its place.
+#[derive(Debug, Clone)]
+pub struct Filter {
+    pub sql: String,
+    pub span: Option<Span>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Feature {
+    pub column: String,
+    pub span: Option<Span>,
+    pub column_type: ColumnType,
+    pub steps: Vec<CheckedStep>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CheckedStep {
+    Impute { strategy: ImputeStrategy, fill_value: Option<Scalar> },
+    Standard { with_mean: bool, with_std: bool },
+    MinMax { min: f64, max: f64, clip: bool },
+    MaxAbs,
+    Robust { with_centering: bool, with_scaling: bool, q_min: f64, q_max: f64 },
+    OneHot(OneHotStep),
+    Ordinal(OrdinalStep),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OneHotStep {
+    /// `None`: learned from data.
+    pub categories: Option<Vec<Scalar>>,
+    pub drop: Option<spec::Drop>,
+    pub handle_unknown: OneHotUnknown,
+    pub min_frequency: Option<Frequency>,
+    pub max_categories: Option<u32>,
+    /// Suffix overrides from `names:`, by category text.
+    pub names: BTreeMap<String, String>,
+    pub span: Option<Span>,
+}
+
+impl OneHotStep {
+    /// Infrequent grouping needs category counts from the data, even for given categories.
+    pub fn groups_infrequent(&self) -> bool {
+        self.min_frequency.is_some() || self.max_categories.is_some()
+    }
+
+    /// The output suffix of a category.
+    pub fn suffix(&self, category: &Scalar) -> String {
+        self.names
+            .get(&naming::category_text(category))
+            .cloned()
+            .unwrap_or_else(|| naming::category_suffix(category))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Frequency {
+    Count(u64),
+    Fraction(f64),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrdinalStep {
+    pub categories: Option<Vec<Scalar>>,
+    pub handle_unknown: OrdinalUnknown,
+    /// `None` is NaN, written as NULL.
+    pub unknown_value: Option<f64>,
+    pub encoded_missing_value: Option<f64>,
+    pub span: Option<Span>,
+}
+
+fn span<T>(s: &Spanned<T>) -> Option<Span> {
+    Span::from_location(&s.referenced)
+}
+
+/// Checks a parsed spec. On failure, returns every problem found.
+pub fn check(spec: &Spec) -> Result<Model, Diagnostics> {
+    let mut diags = Diagnostics::default();
+    let mut names = NameSet::default();
+
+    if spec.name.value.trim().is_empty() {
+        diags.push(
+            Diagnostic::new(Code::InvalidValue, "the spec's `name` is empty")
+                .at(span(&spec.name))
+                .hint("give the feature set a name, e.g. `name: churn_features`"),
+        );
+    }
+    for column in spec.keys.iter().chain(&spec.passthrough) {
+        names.add(&column.value, span(column), "an input column", &mut diags);
+    }
+
+    let mut features = Vec::new();
+    let entries = spec
+        .features
+        .0
+        .iter()
+        .map(|(name, f)| (name, f.column_type(), f.steps()))
+        .chain(spec.groups.iter().flat_map(|g| {
+            g.columns.iter().map(move |c| (c, g.column_type.as_ref(), g.steps.as_slice()))
+        }));
+    for (column, declared, steps) in entries {
+        if let Some(feature) = check_feature(column, declared, steps, &mut diags) {
+            for output in outputs_of(&feature) {
+                names.add(&output, feature.span.clone(), &format!("an output of feature `{}`", feature.column), &mut diags);
+            }
+            features.push(feature);
+        }
+    }
+    if features.is_empty() && diags.is_empty() {
+        diags.push(
+            Diagnostic::new(Code::InvalidValue, "the spec has no features")
+                .hint("add `features:` with at least one column and its steps, e.g. `age: [{impute: median}]`"),
+        );
+    }
+
+    let fit_filter = spec.fit.as_ref().and_then(|f| f.filter.as_ref()).map(|w| Filter {
+        sql: w.value.clone(),
+        span: span(w),
+    });
+    if let Some(filter) = &fit_filter
+        && let Err(e) = Parser::new(&GenericDialect {}).try_with_sql(&filter.sql).and_then(|mut p| p.parse_expr())
+    {
+        diags.push(
+            Diagnostic::new(Code::InvalidFilter, format!("`fit.where` is not a SQL expression: {e}"))
+                .at(filter.span.clone())
+                .hint("write a boolean SQL expression over source columns, e.g. `signup_date < '2024-01-01'`"),
+        );
+    }
+
+    diags.into_result(Model {
+        name: spec.name.value.clone(),
+        description: spec.description.clone(),
+        owner: spec.owner.clone(),
+        source: spec.source.value.clone(),
+        keys: spec.keys.iter().map(|k| k.value.clone()).collect(),
+        passthrough: spec.passthrough.iter().map(|k| k.value.clone()).collect(),
+        fit_filter,
+        features,
+    })
+}
+
+/// Output names known before any fit (learned categories add theirs later).
+pub fn outputs_of(feature: &Feature) -> Vec<String> {
+    match feature.steps.last() {
+        Some(CheckedStep::OneHot(oh)) => match &oh.categories {
+            Some(cats) if !oh.groups_infrequent() => {
+                let dropped = dropped_category(oh, cats);
+                cats.iter()
+                    .filter(|c| Some(*c) != dropped)
+                    .map(|c| naming::one_hot_column(&feature.column, &oh.suffix(c)))
+                    .collect()
+            }
+            _ => Vec::new(),
+        },
+        _ => vec![feature.column.clone()],
+    }
+}
+
+/// The category whose column `drop` removes, for known categories.
+pub fn dropped_category<'a>(oh: &OneHotStep, categories: &'a [Scalar]) -> Option<&'a Scalar> {
+    match &oh.drop {
+        None => None,
+        Some(spec::Drop::First) => categories.first(),
+        Some(spec::Drop::IfBinary) => (categories.len() == 2).then(|| &categories[0]),
+        Some(spec::Drop::Category(c)) => categories.iter().find(|x| *x == c),
+    }
+}
+
+/// Names already taken, compared case-insensitively.
+#[derive(Default)]
+struct NameSet(BTreeMap<String, String>);
+
+impl NameSet {
+    fn add(&mut self, name: &str, at: Option<Span>, what: &str, diags: &mut Diagnostics) {
+        if name.is_empty() {
+            diags.push(Diagnostic::new(Code::InvalidValue, "a column name is empty").at(at).hint("name the column"));
+            return;
+        }
+        if let Some(previous) = self.0.insert(naming::fold(name), what.to_string()) {
+            diags.push(
+                Diagnostic::new(
+                    Code::NameCollision,
+                    format!("the column name `{name}` ({what}) is already used by {previous}"),
+                )
+                .at(at)
+                .hint(
+                    "names are compared ignoring case, as most warehouses do: rename one of them \
+                     (for one-hot outputs, give a suffix with `names: {category: suffix}`)",
+                ),
+            );
+        }
+    }
+}
+
+fn check_feature(
+    column: &Spanned<String>,
+    declared: Option<&Spanned<ColumnType>>,
+    steps: &[Spanned<Step>],
+    diags: &mut Diagnostics,
+) -> Option<Feature> {
+    let at = span(column);
+    if steps.is_empty() {
+        diags.push(
+            Diagnostic::new(Code::InvalidValue, format!("feature `{}` has no steps", column.value))
+                .at(at)
+                .hint("list at least one step, e.g. `[{impute: median}]`, or move the column to `passthrough`"),
+        );
+        return None;
+    }
+    let column_type = declared.map(|d| d.value).unwrap_or_else(|| infer_type(steps));
+    let before = diags.0.len();
+    let mut checked = Vec::new();
+    let mut encoded_by: Option<&'static str> = None;
+    for step in steps {
+        let at = span(step);
+        if let Some(encoder) = encoded_by {
+            diags.push(
+                Diagnostic::new(
+                    Code::StepConflict,
+                    format!(
+                        "`{}` comes after `{encoder}` in feature `{}`, but {encoder} must be the last step",
+                        step.value.kind(),
+                        column.value
+                    ),
+                )
+                .at(at)
+                .hint(format!("move `{}` before `{encoder}`, or remove it", step.value.kind())),
+            );
+            continue;
+        }
+        if let Some(s) = check_step(&column.value, column_type, step, diags) {
+            if matches!(s, CheckedStep::OneHot(_) | CheckedStep::Ordinal(_)) {
+                encoded_by = Some(step.value.kind());
+            }
+            checked.push(s);
+        }
+    }
+    (diags.0.len() == before).then(|| Feature { column: column.value.clone(), span: at, column_type, steps: checked })
+}
+
+/// Without a declared type: the first step that says anything decides.
+fn infer_type(steps: &[Spanned<Step>]) -> ColumnType {
+    for step in steps {
+        match &step.value {
+            Step::Impute(i) => match (&i.strategy, &i.fill_value) {
+                (ImputeStrategy::Mean | ImputeStrategy::Median, _) => return ColumnType::Numeric,
+                (_, Some(v)) => return scalar_type(&v.value),
+                _ => {}
+            },
+            Step::Scale(_) => return ColumnType::Numeric,
+            Step::OneHot(spec::OneHot { categories: Categories::Given(c), .. })
+            | Step::Ordinal(spec::Ordinal { categories: Categories::Given(c), .. }) => {
+                if let Some(first) = c.first() {
+                    return scalar_type(&first.value);
+                }
+            }
+            Step::OneHot(_) | Step::Ordinal(_) => return ColumnType::String,
+        }
+    }
+    ColumnType::String
+}
+
+fn scalar_type(s: &Scalar) -> ColumnType {
+    match s {
+        Scalar::Number(_) => ColumnType::Numeric,
+        Scalar::String(_) => ColumnType::String,
+    }
+}
+
+fn type_name(t: ColumnType) -> &'static str {
+    match t {
+        ColumnType::Numeric => "numeric",
+        ColumnType::String => "string",
+    }
+}
+
+fn check_step(column: &str, ty: ColumnType, step: &Spanned<Step>, diags: &mut Diagnostics) -> Option<CheckedStep> {
+    let at = span(step);
+    let needs_numeric = |what: &str, diags: &mut Diagnostics| {
+        let ok = ty == ColumnType::Numeric;
+        if !ok {
+            diags.push(
+                Diagnostic::new(Code::StepConflict, format!("`{what}` needs a numeric column, but `{column}` is a string column"))
+                    .at(at.clone())
+                    .hint("encode strings with `one_hot` or `ordinal`; if the column holds numbers, declare `type: numeric`"),
+            );
+        }
+        ok
+    };
+    match &step.value {
+        Step::Impute(imp) => {
+            if matches!(imp.strategy, ImputeStrategy::Mean | ImputeStrategy::Median)
+                && !needs_numeric(&format!("impute: {}", strategy_name(imp.strategy)), diags)
+            {
+                return None;
+            }
+            let fill_value = match (&imp.strategy, &imp.fill_value) {
+                (ImputeStrategy::Constant, Some(v)) => {
+                    if scalar_type(&v.value) != ty {
+                        diags.push(
+                            Diagnostic::new(
+                                Code::StepConflict,
+                                format!(
+                                    "fill value {} is {}, but `{column}` is a {} column",
+                                    v.value,
+                                    type_name(scalar_type(&v.value)),
+                                    type_name(ty)
+                                ),
+                            )
+                            .at(span(v))
+                            .hint(match ty {
+                                ColumnType::String => "quote the value to make it a string, e.g. `fill_value: \"0\"`",
+                                ColumnType::Numeric => "use a number, or declare the column `type: string`",
+                            }),
+                        );
+                        return None;
+                    }
+                    Some(v.value.clone())
+                }
+                (ImputeStrategy::Constant, None) => Some(match ty {
+                    ColumnType::Numeric => Scalar::Number(0.0),
+                    ColumnType::String => Scalar::String("missing_value".into()),
+                }),
+                (_, Some(v)) => {
+                    diags.push(
+                        Diagnostic::new(Code::StepConflict, "`fill_value` is only used with `strategy: constant`")
+                            .at(span(v))
+                            .hint("remove `fill_value`, or set `strategy: constant`"),
+                    );
+                    return None;
+                }
+                (_, None) => None,
+            };
+            Some(CheckedStep::Impute { strategy: imp.strategy, fill_value })
+        }
+        Step::Scale(scaler) => {
+            if !needs_numeric("scale", diags) {
+                return None;
+            }
+            Some(match scaler {
+                Scaler::Standard(o) => CheckedStep::Standard { with_mean: o.with_mean, with_std: o.with_std },
+                Scaler::MinMax(o) => {
+                    let [min, max] = o.feature_range.as_ref().map_or([0.0, 1.0], |r| r.value);
+                    if !(min < max) {
+                        diags.push(
+                            Diagnostic::new(Code::InvalidValue, format!("feature_range [{min}, {max}] is empty"))
+                                .at(o.feature_range.as_ref().and_then(span))
+                                .hint("the first bound must be smaller than the second, e.g. `[0, 1]`"),
+                        );
+                        return None;
+                    }
+                    CheckedStep::MinMax { min, max, clip: o.clip }
+                }
+                Scaler::MaxAbs(_) => CheckedStep::MaxAbs,
+                Scaler::Robust(o) => {
+                    let [q_min, q_max] = o.quantile_range.as_ref().map_or([25.0, 75.0], |r| r.value);
+                    if !(0.0 <= q_min && q_min <= q_max && q_max <= 100.0) {
+                        diags.push(
+                            Diagnostic::new(Code::InvalidValue, format!("quantile_range [{q_min}, {q_max}] is invalid"))
+                                .at(o.quantile_range.as_ref().and_then(span))
+                                .hint("give two percentiles with 0 <= q_min <= q_max <= 100, e.g. `[25, 75]`"),
+                        );
+                        return None;
+                    }
+                    CheckedStep::Robust { with_centering: o.with_centering, with_scaling: o.with_scaling, q_min, q_max }
+                }
+            })
+        }
+        Step::OneHot(oh) => {
+            let categories = check_categories(column, ty, &oh.categories, diags)?;
+            let drop = oh.drop.as_ref().map(|d| d.value.clone());
+            if let (Some(spec::Drop::Category(c)), Some(cats)) = (&drop, &categories)
+                && !cats.contains(c)
+            {
+                diags.push(
+                    Diagnostic::new(Code::InvalidValue, format!("drop category {c} is not one of the categories"))
+                        .at(oh.drop.as_ref().and_then(span))
+                        .hint("drop one of the listed categories, or use `drop: first`"),
+                );
+                return None;
+            }
+            let min_frequency = match &oh.min_frequency {
+                None => None,
+                Some(f) if f.value > 0.0 && f.value < 1.0 => Some(Frequency::Fraction(f.value)),
+                Some(f) if f.value >= 1.0 && f.value.fract() == 0.0 => Some(Frequency::Count(f.value as u64)),
+                Some(f) => {
+                    diags.push(
+                        Diagnostic::new(Code::InvalidValue, format!("min_frequency {} is neither a count nor a fraction", f.value))
+                            .at(span(f))
+                            .hint("give a whole number of rows (>= 1) or a fraction of rows between 0 and 1"),
+                    );
+                    return None;
+                }
+            };
+            if let Some(m) = &oh.max_categories
+                && m.value < 1
+            {
+                diags.push(
+                    Diagnostic::new(Code::InvalidValue, "max_categories must be at least 1")
+                        .at(span(m))
+                        .hint("it counts the output columns kept, including the infrequent one"),
+                );
+                return None;
+            }
+            let names = oh.names.0.iter().map(|(k, v)| (k.value.clone(), v.clone())).collect();
+            Some(CheckedStep::OneHot(OneHotStep {
+                categories,
+                drop,
+                handle_unknown: oh.handle_unknown,
+                min_frequency,
+                max_categories: oh.max_categories.as_ref().map(|m| m.value),
+                names,
+                span: at,
+            }))
+        }
+        Step::Ordinal(o) => {
+            let categories = check_categories(column, ty, &o.categories, diags)?;
+            let nan_to_none = |v: &Spanned<f64>| (!v.value.is_nan()).then_some(v.value);
+            let unknown_value = o.unknown_value.as_ref().and_then(nan_to_none);
+            match (o.handle_unknown, &o.unknown_value) {
+                (OrdinalUnknown::UseEncodedValue, None) => {
+                    diags.push(
+                        Diagnostic::new(Code::InvalidValue, "`handle_unknown: use_encoded_value` needs `unknown_value`")
+                            .at(at)
+                            .hint("add `unknown_value: -1` (or `.nan` for NULL)"),
+                    );
+                    return None;
+                }
+                (OrdinalUnknown::Error, Some(v)) => {
+                    diags.push(
+                        Diagnostic::new(Code::StepConflict, "`unknown_value` is only used with `handle_unknown: use_encoded_value`")
+                            .at(span(v))
+                            .hint("set `handle_unknown: use_encoded_value`, or remove `unknown_value`"),
+                    );
+                    return None;
+                }
+                _ => {}
+            }
+            if let (Some(v), Some(cats)) = (unknown_value, &categories)
+                && v >= 0.0
+                && v < cats.len() as f64
+                && v.fract() == 0.0
+            {
+                diags.push(
+                    Diagnostic::new(Code::InvalidValue, format!("unknown_value {v} is already the code of a category"))
+                        .at(o.unknown_value.as_ref().and_then(span))
+                        .hint("use a code outside 0..n-1, e.g. -1, or `.nan`"),
+                );
+                return None;
+            }
+            Some(CheckedStep::Ordinal(OrdinalStep {
+                categories,
+                handle_unknown: o.handle_unknown,
+                unknown_value,
+                encoded_missing_value: o.encoded_missing_value.as_ref().and_then(nan_to_none),
+                span: at,
+            }))
+        }
+    }
+}
+
+fn strategy_name(s: ImputeStrategy) -> &'static str {
+    match s {
+        ImputeStrategy::Mean => "mean",
+        ImputeStrategy::Median => "median",
+        ImputeStrategy::MostFrequent => "most_frequent",
+        ImputeStrategy::Constant => "constant",
+    }
+}
+
+/// `Some(None)`: learned; `Some(Some(list))`: given and valid; `None`: invalid (reported).
+fn check_categories(
+    column: &str,
+    ty: ColumnType,
+    categories: &Categories,
+    diags: &mut Diagnostics,
+) -> Option<Option<Vec<Scalar>>> {
+    let Categories::Given(given) = categories else { return Some(None) };
+    let before = diags.0.len();
+    if given.is_empty() {
+        diags.push(
+            Diagnostic::new(Code::InvalidValue, format!("the category list of `{column}` is empty"))
+                .hint("list the categories, or write `categories: auto` to learn them"),
+        );
+    }
+    for (i, c) in given.iter().enumerate() {
+        if scalar_type(&c.value) != ty {
+            diags.push(
+                Diagnostic::new(
+                    Code::StepConflict,
+                    format!("category {} is {}, but `{column}` is a {} column", c.value, type_name(scalar_type(&c.value)), type_name(ty)),
+                )
+                .at(span(c))
+                .hint("categories must have the column's type: quote numbers in a string column"),
+            );
+        } else if given[..i].iter().any(|p| p.value == c.value) {
+            diags.push(
+                Diagnostic::new(Code::NameCollision, format!("category {} is listed twice", c.value))
+                    .at(span(c))
+                    .hint("remove the repeated category"),
+            );
+        } else if let (Scalar::Number(n), Some(Scalar::Number(p))) = (&c.value, given[..i].last().map(|p| &p.value))
+            && n < p
+        {
+            diags.push(
+                Diagnostic::new(Code::InvalidValue, format!("numeric categories must be sorted, but {n} comes after {p}"))
+                    .at(span(c))
+                    .hint("list numeric categories in ascending order, as scikit-learn requires"),
+            );
+        }
+    }
+    (diags.0.len() == before).then(|| Some(given.iter().map(|c| c.value.clone()).collect()))
+}

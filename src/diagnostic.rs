@@ -1,0 +1,177 @@
+//! One diagnostic type for every user-facing error: a code, a message, where
+//! it happened (file:line:col) and a hint. Rendered with colour for people
+//! (annotate-snippets), plain when piped, and as JSON for tools.
+
+use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
+use serde::Serialize;
+
+/// A place in a spec file. Lines and columns are 1-based; `len` is in bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Span {
+    pub line: u64,
+    pub column: u64,
+    #[serde(skip)]
+    pub offset: usize,
+    #[serde(skip)]
+    pub len: usize,
+}
+
+impl Span {
+    pub fn from_location(loc: &serde_saphyr::Location) -> Option<Span> {
+        if loc.line() == 0 {
+            return None;
+        }
+        let span = loc.span();
+        Some(Span {
+            line: loc.line(),
+            column: loc.column(),
+            offset: span.byte_offset().unwrap_or(0) as usize,
+            len: span.byte_len().unwrap_or(0) as usize,
+        })
+    }
+}
+
+/// Stable codes, documented in the README ("Errors").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Code {
+    /// The file is not valid YAML.
+    #[serde(rename = "E001")]
+    Yaml,
+    /// A key, step or option name that prep does not know.
+    #[serde(rename = "E002")]
+    UnknownName,
+    /// A value of the wrong type or out of range.
+    #[serde(rename = "E003")]
+    InvalidValue,
+    /// Steps that contradict each other or the column's type.
+    #[serde(rename = "E004")]
+    StepConflict,
+    /// Two outputs (or inputs) with the same name, or a name a dialect cannot hold.
+    #[serde(rename = "E005")]
+    NameCollision,
+    /// `fit.where` is not a valid SQL expression.
+    #[serde(rename = "E006")]
+    InvalidFilter,
+    /// The requested output needs values only a fit can learn.
+    #[serde(rename = "E007")]
+    NeedsFittedValues,
+    /// The spec file cannot be read.
+    #[serde(rename = "E008")]
+    Io,
+}
+
+impl Code {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::Yaml => "E001",
+            Code::UnknownName => "E002",
+            Code::InvalidValue => "E003",
+            Code::StepConflict => "E004",
+            Code::NameCollision => "E005",
+            Code::InvalidFilter => "E006",
+            Code::NeedsFittedValues => "E007",
+            Code::Io => "E008",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    pub code: Code,
+    pub message: String,
+    pub file: String,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub span: Option<Span>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hint: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn new(code: Code, message: impl Into<String>) -> Diagnostic {
+        Diagnostic { code, message: message.into(), file: String::new(), span: None, hint: None }
+    }
+
+    pub fn at(mut self, span: Option<Span>) -> Diagnostic {
+        self.span = span;
+        self
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> Diagnostic {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn in_file(mut self, file: &str) -> Diagnostic {
+        if self.file.is_empty() {
+            self.file = file.to_string();
+        }
+        self
+    }
+
+    /// `file:line:col` (or just the file when the place is unknown).
+    pub fn location(&self) -> String {
+        match &self.span {
+            Some(s) => format!("{}:{}:{}", self.file, s.line, s.column),
+            None => self.file.clone(),
+        }
+    }
+
+    /// A human rendering with the offending source line; `styled` adds colour.
+    pub fn render(&self, source: &str, styled: bool) -> String {
+        let title = format!("{}: {}", self.location(), self.message);
+        let mut group = Group::with_title(Level::ERROR.primary_title(title).id(self.code.as_str()));
+        if let Some(span) = &self.span {
+            let start = span.offset.min(source.len());
+            let end = (start + span.len.max(1)).min(source.len()).max(start);
+            group = group.element(
+                Snippet::source(source)
+                    .path(self.file.as_str())
+                    .annotation(AnnotationKind::Primary.span(start..end)),
+            );
+        }
+        let mut report = vec![group];
+        if let Some(hint) = &self.hint {
+            report.push(Group::with_title(Level::HELP.secondary_title(hint.as_str())));
+        }
+        let renderer = if styled { Renderer::styled() } else { Renderer::plain() };
+        renderer.render(&report).to_string()
+    }
+}
+
+/// Several diagnostics: prep reports every problem it finds in a spec, not just the first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl Diagnostics {
+    pub fn push(&mut self, d: Diagnostic) {
+        self.0.push(d);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn into_result<T>(self, value: T) -> Result<T, Diagnostics> {
+        if self.0.is_empty() { Ok(value) } else { Err(self) }
+    }
+
+    pub fn in_file(self, file: &str) -> Diagnostics {
+        Diagnostics(self.0.into_iter().map(|d| d.in_file(file)).collect())
+    }
+}
+
+impl From<Diagnostic> for Diagnostics {
+    fn from(d: Diagnostic) -> Self {
+        Diagnostics(vec![d])
+    }
+}
+
+/// "did you mean" for a misspelt name, when one candidate is close enough.
+pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::damerau_levenshtein(name, c), c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 3) && *d < c.len())
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}

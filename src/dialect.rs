@@ -1,0 +1,288 @@
+//! SQL dialects: everything that differs between warehouses is data in
+//! `dialects/*.yml`, embedded at build time. Rust code here only loads it and
+//! answers questions about it; it never spells SQL itself.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+use sqlparser::ast::{DataType, Expr};
+use sqlparser::dialect::{
+    BigQueryDialect, DatabricksDialect, Dialect as ParserDialect, DuckDbDialect, PostgreSqlDialect,
+    RedshiftSqlDialect, SnowflakeDialect,
+};
+use sqlparser::parser::Parser;
+
+/// The warehouses prep can target. Adding one: a file in `dialects/`, a variant
+/// here, and its line in `SOURCES`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum)]
+pub enum DialectName {
+    Bigquery,
+    Databricks,
+    Duckdb,
+    Postgres,
+    Redshift,
+    Snowflake,
+}
+
+impl DialectName {
+    pub const ALL: [DialectName; 6] = [
+        DialectName::Bigquery,
+        DialectName::Databricks,
+        DialectName::Duckdb,
+        DialectName::Postgres,
+        DialectName::Redshift,
+        DialectName::Snowflake,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DialectName::Bigquery => "bigquery",
+            DialectName::Databricks => "databricks",
+            DialectName::Duckdb => "duckdb",
+            DialectName::Postgres => "postgres",
+            DialectName::Redshift => "redshift",
+            DialectName::Snowflake => "snowflake",
+        }
+    }
+
+    fn source(self) -> &'static str {
+        match self {
+            DialectName::Bigquery => include_str!("../dialects/bigquery.yml"),
+            DialectName::Databricks => include_str!("../dialects/databricks.yml"),
+            DialectName::Duckdb => include_str!("../dialects/duckdb.yml"),
+            DialectName::Postgres => include_str!("../dialects/postgres.yml"),
+            DialectName::Redshift => include_str!("../dialects/redshift.yml"),
+            DialectName::Snowflake => include_str!("../dialects/snowflake.yml"),
+        }
+    }
+
+    /// The loaded description. Dialect files ship inside the binary and are
+    /// checked by tests, so a broken one is a bug in prep, not in user input.
+    pub fn get(self) -> &'static Dialect {
+        static LOADED: OnceLock<BTreeMap<DialectName, Dialect>> = OnceLock::new();
+        let all = LOADED.get_or_init(|| {
+            DialectName::ALL
+                .iter()
+                .map(|&d| (d, Dialect::load(d).unwrap_or_else(|e| panic!("dialects/{}.yml: {e}", d.as_str()))))
+                .collect()
+        });
+        &all[&self]
+    }
+}
+
+impl std::fmt::Display for DialectName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How string literals escape a quote character.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StringEscape {
+    /// `'O''Brien'` (SQL standard).
+    Standard,
+    /// `'O\'Brien'`; backslashes doubled (BigQuery, Spark).
+    Backslash,
+}
+
+/// How exact percentiles can be grouped into scans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PercentileStyle {
+    /// An aggregate that can sit beside any other aggregate: no extra scan.
+    OneSelect,
+    /// An aggregate, but one SELECT may only order by one expression: one scan per expression.
+    PerExpression,
+    /// Only a window function: one extra scan for all of them, collapsed to one row.
+    Analytic,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DialectFile {
+    name: String,
+    parser: String,
+    identifier_quote: char,
+    string_escape: StringEscape,
+    #[serde(default)]
+    max_identifier_bytes: Option<usize>,
+    types: Types,
+    percentiles: PercentileStyle,
+    #[serde(default)]
+    binary_collation: Option<String>,
+    #[serde(default)]
+    templates: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Types {
+    double: String,
+    string: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Defaults {
+    templates: BTreeMap<String, String>,
+}
+
+/// Functions whose spelling lives in the dialect files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Func {
+    CountRows,
+    Count,
+    Avg,
+    VarPop,
+    Min,
+    Max,
+    Abs,
+    Sqrt,
+    SafeDivide,
+    Percentile,
+    Concat,
+    Coalesce,
+    RaiseError,
+}
+
+impl Func {
+    const ALL: [Func; 13] = [
+        Func::CountRows,
+        Func::Count,
+        Func::Avg,
+        Func::VarPop,
+        Func::Min,
+        Func::Max,
+        Func::Abs,
+        Func::Sqrt,
+        Func::SafeDivide,
+        Func::Percentile,
+        Func::Concat,
+        Func::Coalesce,
+        Func::RaiseError,
+    ];
+
+    fn key(self) -> &'static str {
+        match self {
+            Func::CountRows => "count_rows",
+            Func::Count => "count",
+            Func::Avg => "avg",
+            Func::VarPop => "var_pop",
+            Func::Min => "min",
+            Func::Max => "max",
+            Func::Abs => "abs",
+            Func::Sqrt => "sqrt",
+            Func::SafeDivide => "safe_divide",
+            Func::Percentile => "percentile",
+            Func::Concat => "concat",
+            Func::Coalesce => "coalesce",
+            Func::RaiseError => "raise_error",
+        }
+    }
+}
+
+/// A loaded dialect: its parser, quoting and type names, and parsed function templates.
+pub struct Dialect {
+    pub name: DialectName,
+    pub identifier_quote: char,
+    pub string_escape: StringEscape,
+    pub max_identifier_bytes: Option<usize>,
+    pub percentiles: PercentileStyle,
+    pub binary_collation: Option<String>,
+    pub double_type: DataType,
+    pub string_type: DataType,
+    templates: BTreeMap<Func, Expr>,
+}
+
+impl std::fmt::Debug for Dialect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Dialect({})", self.name)
+    }
+}
+
+impl Dialect {
+    fn load(name: DialectName) -> Result<Dialect, String> {
+        let file: DialectFile = serde_saphyr::from_str(name.source()).map_err(|e| e.to_string())?;
+        let defaults: Defaults =
+            serde_saphyr::from_str(include_str!("../dialects/_defaults.yml")).map_err(|e| e.to_string())?;
+        if file.name != name.as_str() {
+            return Err(format!("file names dialect {:?}", file.name));
+        }
+        if file.parser != name.as_str() {
+            return Err(format!("parser {:?} is not sqlparser's dialect for {name}", file.parser));
+        }
+        for key in file.templates.keys() {
+            if !Func::ALL.iter().any(|f| f.key() == key) {
+                return Err(format!("unknown template {key:?}"));
+            }
+        }
+        let parser = parser_dialect(name);
+        let mut templates = BTreeMap::new();
+        for func in Func::ALL {
+            let text = file
+                .templates
+                .get(func.key())
+                .or_else(|| defaults.templates.get(func.key()))
+                .ok_or_else(|| format!("no template for {}", func.key()))?;
+            let expr = Parser::new(parser.as_ref())
+                .try_with_sql(text)
+                .and_then(|mut p| p.parse_expr())
+                .map_err(|e| format!("template {}: {e}", func.key()))?;
+            templates.insert(func, expr);
+        }
+        let parse_type = |t: &str| {
+            Parser::new(parser.as_ref())
+                .try_with_sql(t)
+                .and_then(|mut p| p.parse_data_type())
+                .map_err(|e| format!("type {t:?}: {e}"))
+        };
+        Ok(Dialect {
+            name,
+            identifier_quote: file.identifier_quote,
+            string_escape: file.string_escape,
+            max_identifier_bytes: file.max_identifier_bytes,
+            percentiles: file.percentiles,
+            binary_collation: file.binary_collation,
+            double_type: parse_type(&file.types.double)?,
+            string_type: parse_type(&file.types.string)?,
+            templates,
+        })
+    }
+
+    /// The parsed template of a function, with placeholders still in it.
+    pub fn template(&self, func: Func) -> &Expr {
+        &self.templates[&func]
+    }
+
+    /// sqlparser's parser for this dialect (used for templates, `fit.where`, and
+    /// by tests that parse every emitted statement back).
+    pub fn parser(&self) -> Box<dyn ParserDialect> {
+        parser_dialect(self.name)
+    }
+}
+
+fn parser_dialect(name: DialectName) -> Box<dyn ParserDialect> {
+    match name {
+        DialectName::Bigquery => Box::new(BigQueryDialect {}),
+        DialectName::Databricks => Box::new(DatabricksDialect {}),
+        DialectName::Duckdb => Box::new(DuckDbDialect {}),
+        DialectName::Postgres => Box::new(PostgreSqlDialect {}),
+        DialectName::Redshift => Box::new(RedshiftSqlDialect {}),
+        DialectName::Snowflake => Box::new(SnowflakeDialect {}),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_dialect_file_loads() {
+        for d in DialectName::ALL {
+            let dialect = Dialect::load(d).unwrap();
+            assert_eq!(dialect.name, d);
+        }
+    }
+}

@@ -1,0 +1,325 @@
+//! The dialect-free intermediate representation.
+//!
+//! A `FitPlan` lists what is learned from data: named parameters, each either
+//! an aggregate over the fit rows (possibly after earlier steps: a "level")
+//! or an expression over other parameters. An `ApplyPlan` lists per-row
+//! output expressions that read those parameters. Nothing here knows how a
+//! warehouse spells anything: it speaks of "population variance of x after
+//! step 1", never of `STDDEV_POP`.
+
+use std::fmt;
+
+use crate::spec::{ColumnType, Source};
+
+pub type ParamId = usize;
+
+/// A scalar expression, evaluated per row (it may read columns) or once (only parameters).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    /// A source column as stored.
+    Column(String),
+    /// A fitted parameter.
+    Param(ParamId),
+    Number(f64),
+    Text(String),
+    Null,
+    ToDouble(Box<Expr>),
+    ToText(Box<Expr>),
+    Add(Box<Expr>, Box<Expr>),
+    Sub(Box<Expr>, Box<Expr>),
+    Mul(Box<Expr>, Box<Expr>),
+    /// Division; NULL where the divisor is zero.
+    Div(Box<Expr>, Box<Expr>),
+    Sqrt(Box<Expr>),
+    Abs(Box<Expr>),
+    Coalesce(Box<Expr>, Box<Expr>),
+    Case(Vec<(Cond, Expr)>, Box<Expr>),
+    /// Stops the query with a message that ends with the text of `value`.
+    Fail { message: String, value: Box<Expr> },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cond {
+    IsNull(Expr),
+    Eq(Expr, Expr),
+    In(Expr, Vec<Expr>),
+    Lt(Expr, Expr),
+    Le(Expr, Expr),
+    Gt(Expr, Expr),
+    Or(Box<Cond>, Box<Cond>),
+}
+
+/// An aggregate over the rows of a fit level. NULLs are ignored, as scikit-learn ignores NaN.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Agg {
+    CountRows,
+    Count(Expr),
+    Mean(Expr),
+    VarPop(Expr),
+    Min(Expr),
+    Max(Expr),
+    /// Exact percentile with linear interpolation (numpy "linear", SQL PERCENTILE_CONT); `p` in [0, 1].
+    Percentile(Expr, f64),
+    /// The most frequent value; ties go to the smallest (code-point order for text).
+    MostFrequent(Expr),
+}
+
+impl Agg {
+    pub fn argument(&self) -> Option<&Expr> {
+        match self {
+            Agg::CountRows => None,
+            Agg::Count(e) | Agg::Mean(e) | Agg::VarPop(e) | Agg::Min(e) | Agg::Max(e) | Agg::MostFrequent(e) => Some(e),
+            Agg::Percentile(e, _) => Some(e),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParamDef {
+    Aggregate(Agg),
+    Derived(Expr),
+}
+
+/// One fitted value, a column of the fitted-parameters relation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Param {
+    pub name: String,
+    /// 0: learned on the fit rows as they are; n: on rows that need parameters of level n-1 first.
+    pub level: usize,
+    pub def: ParamDef,
+    pub value_type: ColumnType,
+    pub doc: String,
+}
+
+/// A list of categories learned from data, with their counts (several rows: not a parameter).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Vocabulary {
+    pub feature: String,
+    pub level: usize,
+    pub expr: Expr,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FitPlan {
+    /// In dependency order: a parameter only refers to earlier ones.
+    pub params: Vec<Param>,
+    pub vocabularies: Vec<Vocabulary>,
+}
+
+impl FitPlan {
+    pub fn levels(&self) -> usize {
+        self.params.iter().map(|p| p.level + 1).max().unwrap_or(0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Output {
+    pub name: String,
+    pub expr: Expr,
+    pub doc: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ApplyItem {
+    Output(Output),
+    /// Output columns that exist only once categories are learned.
+    Learned { feature: String, reason: String },
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ApplyPlan {
+    /// Keys then passthrough columns, copied as they are.
+    pub passthrough: Vec<String>,
+    pub items: Vec<ApplyItem>,
+}
+
+/// Everything the renderer needs.
+#[derive(Debug, Clone)]
+pub struct Ir {
+    pub name: String,
+    pub source: Source,
+    pub fit_filter: Option<String>,
+    pub fit: FitPlan,
+    pub apply: ApplyPlan,
+}
+
+impl Ir {
+    /// Every name and text value in the IR (to pick identifiers that collide with none).
+    pub fn texts(&self) -> Vec<String> {
+        let walk = |e: &Expr, out: &mut Vec<String>| {
+            e.for_each(&mut |x| match x {
+                Expr::Column(s) | Expr::Text(s) | Expr::Fail { message: s, .. } => out.push(s.clone()),
+                _ => {}
+            })
+        };
+        let mut out = vec![self.name.clone()];
+        out.extend(self.fit_filter.iter().cloned());
+        out.extend(self.apply.passthrough.iter().cloned());
+        match &self.source {
+            Source::Ref(s) | Source::Table(s) => out.push(s.clone()),
+            Source::Source { name, table } => out.extend([name.clone(), table.clone()]),
+        }
+        for p in &self.fit.params {
+            out.push(p.name.clone());
+            match &p.def {
+                ParamDef::Aggregate(a) => a.argument().iter().for_each(|e| walk(e, &mut out)),
+                ParamDef::Derived(e) => walk(e, &mut out),
+            }
+        }
+        for item in &self.apply.items {
+            match item {
+                ApplyItem::Output(o) => {
+                    out.push(o.name.clone());
+                    walk(&o.expr, &mut out);
+                }
+                ApplyItem::Learned { feature, .. } => out.push(feature.clone()),
+            }
+        }
+        out
+    }
+}
+
+impl Expr {
+    /// Calls `f` on this expression and every expression inside it, conditions included.
+    pub fn for_each(&self, f: &mut impl FnMut(&Expr)) {
+        f(self);
+        match self {
+            Expr::Column(_) | Expr::Param(_) | Expr::Number(_) | Expr::Text(_) | Expr::Null => {}
+            Expr::ToDouble(a) | Expr::ToText(a) | Expr::Sqrt(a) | Expr::Abs(a) => a.for_each(f),
+            Expr::Fail { value, .. } => value.for_each(f),
+            Expr::Add(a, b) | Expr::Sub(a, b) | Expr::Mul(a, b) | Expr::Div(a, b) | Expr::Coalesce(a, b) => {
+                a.for_each(f);
+                b.for_each(f);
+            }
+            Expr::Case(arms, otherwise) => {
+                for (c, v) in arms {
+                    c.for_each(f);
+                    v.for_each(f);
+                }
+                otherwise.for_each(f);
+            }
+        }
+    }
+
+    /// The parameters this expression reads.
+    pub fn params(&self) -> Vec<ParamId> {
+        let mut out = Vec::new();
+        self.for_each(&mut |e| {
+            if let Expr::Param(p) = e {
+                out.push(*p);
+            }
+        });
+        out
+    }
+}
+
+impl Cond {
+    pub fn for_each(&self, f: &mut impl FnMut(&Expr)) {
+        match self {
+            Cond::IsNull(a) => a.for_each(f),
+            Cond::Eq(a, b) | Cond::Lt(a, b) | Cond::Le(a, b) | Cond::Gt(a, b) => {
+                a.for_each(f);
+                b.for_each(f);
+            }
+            Cond::In(a, list) => {
+                a.for_each(f);
+                list.iter().for_each(|e| e.for_each(f));
+            }
+            Cond::Or(a, b) => {
+                a.for_each(f);
+                b.for_each(f);
+            }
+        }
+    }
+}
+
+impl fmt::Display for Expr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Expr::Column(c) => write!(f, "{c:?}"),
+            Expr::Param(p) => write!(f, "${p}"),
+            Expr::Number(n) => write!(f, "{n:?}"),
+            Expr::Text(s) => write!(f, "'{}'", s.replace('\'', "''")),
+            Expr::Null => f.write_str("null"),
+            Expr::ToDouble(e) => write!(f, "double({e})"),
+            Expr::ToText(e) => write!(f, "text({e})"),
+            Expr::Add(a, b) => write!(f, "({a} + {b})"),
+            Expr::Sub(a, b) => write!(f, "({a} - {b})"),
+            Expr::Mul(a, b) => write!(f, "({a} * {b})"),
+            Expr::Div(a, b) => write!(f, "({a} / {b})"),
+            Expr::Sqrt(e) => write!(f, "sqrt({e})"),
+            Expr::Abs(e) => write!(f, "abs({e})"),
+            Expr::Coalesce(a, b) => write!(f, "coalesce({a}, {b})"),
+            Expr::Case(arms, otherwise) => {
+                f.write_str("case")?;
+                for (c, v) in arms {
+                    write!(f, " when {c} then {v}")?;
+                }
+                write!(f, " else {otherwise} end")
+            }
+            Expr::Fail { message, value } => write!(f, "fail({message:?}, {value})"),
+        }
+    }
+}
+
+impl fmt::Display for Cond {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Cond::IsNull(e) => write!(f, "{e} is null"),
+            Cond::Eq(a, b) => write!(f, "{a} = {b}"),
+            Cond::In(a, list) => {
+                write!(f, "{a} in (")?;
+                for (i, e) in list.iter().enumerate() {
+                    write!(f, "{}{e}", if i > 0 { ", " } else { "" })?;
+                }
+                f.write_str(")")
+            }
+            Cond::Lt(a, b) => write!(f, "{a} < {b}"),
+            Cond::Le(a, b) => write!(f, "{a} <= {b}"),
+            Cond::Gt(a, b) => write!(f, "{a} > {b}"),
+            Cond::Or(a, b) => write!(f, "({a} or {b})"),
+        }
+    }
+}
+
+impl fmt::Display for Agg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Agg::CountRows => f.write_str("count(*)"),
+            Agg::Count(e) => write!(f, "count({e})"),
+            Agg::Mean(e) => write!(f, "mean({e})"),
+            Agg::VarPop(e) => write!(f, "var_pop({e})"),
+            Agg::Min(e) => write!(f, "min({e})"),
+            Agg::Max(e) => write!(f, "max({e})"),
+            Agg::Percentile(e, p) => write!(f, "percentile({e}, {p:?})"),
+            Agg::MostFrequent(e) => write!(f, "most_frequent({e})"),
+        }
+    }
+}
+
+/// Expression helpers, to keep the lowering readable.
+pub mod build {
+    use super::{Cond, Expr};
+
+    pub fn num(v: f64) -> Expr {
+        Expr::Number(v)
+    }
+    pub fn add(a: Expr, b: Expr) -> Expr {
+        Expr::Add(Box::new(a), Box::new(b))
+    }
+    pub fn sub(a: Expr, b: Expr) -> Expr {
+        Expr::Sub(Box::new(a), Box::new(b))
+    }
+    pub fn mul(a: Expr, b: Expr) -> Expr {
+        Expr::Mul(Box::new(a), Box::new(b))
+    }
+    pub fn div(a: Expr, b: Expr) -> Expr {
+        Expr::Div(Box::new(a), Box::new(b))
+    }
+    pub fn case(arms: Vec<(Cond, Expr)>, otherwise: Expr) -> Expr {
+        Expr::Case(arms, Box::new(otherwise))
+    }
+    pub fn coalesce(a: Expr, b: Expr) -> Expr {
+        Expr::Coalesce(Box::new(a), Box::new(b))
+    }
+}

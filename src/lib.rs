@@ -1,0 +1,55 @@
+//! prep: a compiler from a declarative preprocessing spec to warehouse SQL.
+//!
+//! The stages are public functions, each inspectable from the CLI:
+//! `spec::parse` → `check::check` → `lower::lower` (IR) → `render` (SQL AST per
+//! dialect) → `emit` (files). See the README's design notes.
+
+pub mod check;
+pub mod diagnostic;
+pub mod dialect;
+pub mod emit;
+pub mod explain;
+pub mod ir;
+pub mod lower;
+pub mod naming;
+pub mod render;
+pub mod spec;
+pub mod write;
+
+use diagnostic::Diagnostics;
+
+/// Parses and checks a spec's text; `file` names it in diagnostics.
+pub fn check_text(text: &str, file: &str) -> Result<check::Model, Diagnostics> {
+    let spec = spec::parse(text).map_err(|d| Diagnostics::from(d.in_file(file)))?;
+    check::check(&spec).map_err(|d| d.in_file(file))
+}
+
+/// Parses, checks and lowers a spec's text to the IR.
+pub fn compile_ir(text: &str, file: &str) -> Result<ir::Ir, Diagnostics> {
+    check_text(text, file).map(|model| lower::lower(&model))
+}
+
+/// Output names that a dialect cannot hold: too long, or reserved by prep.
+pub fn check_names(ir: &ir::Ir, d: &dialect::Dialect, file: &str) -> Result<(), Diagnostics> {
+    use diagnostic::{Code, Diagnostic};
+    let mut diags = Diagnostics::default();
+    let outputs = ir.apply.passthrough.iter().chain(ir.apply.items.iter().filter_map(|i| match i {
+        ir::ApplyItem::Output(o) => Some(&o.name),
+        ir::ApplyItem::Learned { .. } => None,
+    }));
+    for name in outputs.chain(ir.fit.params.iter().map(|p| &p.name)) {
+        if let Some(max) = d.max_identifier_bytes
+            && name.len() > max
+        {
+            diags.push(
+                Diagnostic::new(
+                    Code::NameCollision,
+                    format!("column name `{name}` is {} bytes long, but {} allows at most {max}", name.len(), d.name),
+                )
+                .hint("shorten the column name, or give one-hot outputs a shorter suffix with `names:`")
+                .in_file(file),
+            );
+        }
+    }
+    diags.into_result(())
+}

@@ -1,0 +1,440 @@
+//! Lowering: a checked `Model` becomes the `Ir`. This is where scikit-learn's
+//! semantics are written down (SEMANTICS.md), once, for every dialect.
+//!
+//! Statistics of a step are learned on the output of the steps before it, as
+//! in a scikit-learn Pipeline. Where that output is the raw column after an
+//! imputation, the moments (count, mean, population variance, min, max,
+//! max |x|) follow exactly from the raw column's moments and the fill value,
+//! so they cost no extra scan. Anything else (a percentile after imputation,
+//! a scaler after a scaler) is learned on a staged relation: one level more.
+
+use std::collections::BTreeSet;
+
+use crate::check::{CheckedStep, Feature, Model, OneHotStep, OrdinalStep, dropped_category};
+use crate::ir::build::*;
+use crate::ir::{Agg, ApplyItem, ApplyPlan, Cond, Expr, FitPlan, Ir, Output, Param, ParamDef, ParamId, Vocabulary};
+use crate::naming;
+use crate::spec::{ColumnType, ImputeStrategy, OneHotUnknown, OrdinalUnknown, Scalar};
+
+/// float64 machine epsilon, as numpy's `np.finfo(np.float64).eps`.
+pub const EPS: f64 = f64::EPSILON;
+
+/// The parameter that counts the fit rows.
+pub const ROWS_PARAM: &str = "prep_rows";
+
+pub fn lower(model: &Model) -> Ir {
+    let mut fit = Fit::default();
+    let rows = fit.aggregate(ROWS_PARAM.to_string(), 0, Agg::CountRows, ColumnType::Numeric, "rows the statistics are learned from");
+    let mut prefixes = BTreeSet::new();
+    let mut items = Vec::new();
+    for (index, feature) in model.features.iter().enumerate() {
+        let prefix = param_prefix(&feature.column, index, &mut prefixes);
+        let mut lowering = FeatureLowering { fit: &mut fit, feature, prefix, rows };
+        items.extend(lowering.lower());
+    }
+    Ir {
+        name: model.name.clone(),
+        source: model.source.clone(),
+        fit_filter: model.fit_filter.as_ref().map(|f| f.sql.clone()),
+        fit: FitPlan { params: fit.params, vocabularies: fit.vocabularies },
+        apply: ApplyPlan { passthrough: model.keys.iter().chain(&model.passthrough).cloned().collect(), items },
+    }
+}
+
+/// Parameter names are `<prefix>__<label>`: the column made safe and short
+/// (identifier limits apply to them too), made unique with its position.
+fn param_prefix(column: &str, index: usize, taken: &mut BTreeSet<String>) -> String {
+    let mut prefix: String = naming::sanitize(column).chars().take(40).collect();
+    if !taken.insert(naming::fold(&prefix)) {
+        prefix = format!("{prefix}_{index}");
+        taken.insert(naming::fold(&prefix));
+    }
+    prefix
+}
+
+#[derive(Default)]
+struct Fit {
+    params: Vec<Param>,
+    vocabularies: Vec<Vocabulary>,
+}
+
+impl Fit {
+    fn push(&mut self, param: Param) -> ParamId {
+        self.params.push(param);
+        self.params.len() - 1
+    }
+
+    /// An aggregate parameter; the same aggregate at the same level is learned once.
+    fn aggregate(&mut self, name: String, level: usize, agg: Agg, value_type: ColumnType, doc: &str) -> ParamId {
+        if let Some(i) = self
+            .params
+            .iter()
+            .position(|p| p.level == level && matches!(&p.def, ParamDef::Aggregate(a) if *a == agg))
+        {
+            return i;
+        }
+        self.push(Param { name, level, def: ParamDef::Aggregate(agg), value_type, doc: doc.to_string() })
+    }
+
+    /// The level an expression can be evaluated at: after every parameter it reads.
+    fn level_of(&self, e: &Expr) -> usize {
+        e.params().into_iter().map(|id| self.params[id].level).max().unwrap_or(0)
+    }
+
+    /// A named parameter holding `expr`, unless `expr` already is one.
+    fn derived(&mut self, name: String, expr: Expr, value_type: ColumnType, doc: &str) -> Expr {
+        if let Expr::Param(_) = expr {
+            return expr;
+        }
+        let level = self.level_of(&expr);
+        Expr::Param(self.push(Param { name, level, def: ParamDef::Derived(expr), value_type, doc: doc.to_string() }))
+    }
+}
+
+/// What is known about the values a step sees, to derive their moments.
+#[derive(Clone)]
+enum Lineage {
+    /// The column as stored (cast to double when numeric).
+    Raw,
+    /// `prev` with NULLs replaced by `fill`.
+    Imputed { prev: Box<Lineage>, prev_row: Expr, fill: Expr },
+    /// Anything else: learned on a staged relation.
+    Opaque,
+}
+
+/// The moments that follow algebraically through an imputation.
+#[derive(Clone, Copy, PartialEq)]
+enum Moment {
+    Count,
+    Mean,
+    Var,
+    Min,
+    Max,
+    MaxAbs,
+}
+
+struct FeatureLowering<'a> {
+    fit: &'a mut Fit,
+    feature: &'a Feature,
+    prefix: String,
+    rows: ParamId,
+}
+
+impl FeatureLowering<'_> {
+    fn name(&self, label: &str) -> String {
+        format!("{}__{label}", self.prefix)
+    }
+
+    fn lower(&mut self) -> Vec<ApplyItem> {
+        let column = Expr::Column(self.feature.column.clone());
+        let mut row = match self.feature.column_type {
+            ColumnType::Numeric => Expr::ToDouble(Box::new(column)),
+            ColumnType::String => column,
+        };
+        let mut lineage = Lineage::Raw;
+        let mut docs: Vec<String> = Vec::new();
+        let steps = self.feature.steps.clone();
+        for (k, step) in steps.iter().enumerate() {
+            let k = k + 1;
+            let label = |l: &str| format!("s{k}_{l}");
+            match step {
+                CheckedStep::Impute { strategy, fill_value } => {
+                    let fill = match (strategy, fill_value) {
+                        (ImputeStrategy::Constant, Some(v)) => literal(v),
+                        (ImputeStrategy::Mean, _) => self.moment(&lineage, &row, Moment::Mean),
+                        (ImputeStrategy::Median, _) => self.percentile(&lineage, &row, 0.5),
+                        (ImputeStrategy::MostFrequent, _) => self.most_frequent(&lineage, &row),
+                        (ImputeStrategy::Constant, None) => unreachable!("check resolves the default fill value"),
+                    };
+                    let fill = self.fit.derived(self.name(&label("fill")), fill, self.feature.column_type, "imputation fill value (statistics_)");
+                    docs.push(format!("missing values replaced by {} ({})", strategy_doc(*strategy), describe(&fill, self.fit)));
+                    lineage = Lineage::Imputed { prev: Box::new(lineage), prev_row: row.clone(), fill: fill.clone() };
+                    row = coalesce(row, fill);
+                }
+                CheckedStep::Standard { with_mean, with_std } => {
+                    let n = self.moment(&lineage, &row, Moment::Count);
+                    let mean = self.moment(&lineage, &row, Moment::Mean);
+                    let var = self.moment(&lineage, &row, Moment::Var);
+                    let mean = self.fit.derived(self.name(&label("mean")), mean, ColumnType::Numeric, "mean (mean_)");
+                    let var = self.fit.derived(self.name(&label("var")), var, ColumnType::Numeric, "population variance (var_)");
+                    if *with_mean {
+                        row = sub(row, mean.clone());
+                    }
+                    if *with_std {
+                        // scikit-learn's _is_constant_feature: var <= n*eps*var + (n*mean*eps)^2, evaluated in that order.
+                        let bound = add(
+                            mul(mul(n.clone(), num(EPS)), var.clone()),
+                            {
+                                let t = mul(mul(n, mean), num(EPS));
+                                mul(t.clone(), t)
+                            },
+                        );
+                        let scale = case(
+                            vec![(Cond::Le(var.clone(), bound), num(1.0))],
+                            Expr::Sqrt(Box::new(var)),
+                        );
+                        let scale = self.fit.derived(self.name(&label("scale")), scale, ColumnType::Numeric, "standard deviation, 1 for constant features (scale_)");
+                        row = div(row, scale);
+                    }
+                    docs.push(format!(
+                        "standardised{}{}",
+                        if *with_mean { ", centred on the training mean" } else { "" },
+                        if *with_std { ", divided by the training population standard deviation" } else { "" }
+                    ));
+                    lineage = Lineage::Opaque;
+                }
+                CheckedStep::MinMax { min, max, clip } => {
+                    let data_min = self.moment(&lineage, &row, Moment::Min);
+                    let data_max = self.moment(&lineage, &row, Moment::Max);
+                    let data_min = self.fit.derived(self.name(&label("data_min")), data_min, ColumnType::Numeric, "training minimum (data_min_)");
+                    let data_max = self.fit.derived(self.name(&label("data_max")), data_max, ColumnType::Numeric, "training maximum (data_max_)");
+                    let range = handle_zero_scale(sub(data_max, data_min.clone()));
+                    let scale = self.fit.derived(self.name(&label("scale")), div(num(max - min), range), ColumnType::Numeric, "(max - min) / data range (scale_)");
+                    let offset = self.fit.derived(self.name(&label("min")), sub(num(*min), mul(data_min, scale.clone())), ColumnType::Numeric, "offset (min_)");
+                    row = add(mul(row, scale), offset);
+                    if *clip {
+                        row = case(vec![(Cond::Lt(row.clone(), num(*min)), num(*min)), (Cond::Gt(row.clone(), num(*max)), num(*max))], row);
+                    }
+                    docs.push(format!("scaled to [{min}, {max}] by the training minimum and maximum{}", if *clip { ", clipped" } else { "" }));
+                    lineage = Lineage::Opaque;
+                }
+                CheckedStep::MaxAbs => {
+                    let max_abs = self.moment(&lineage, &row, Moment::MaxAbs);
+                    let max_abs = self.fit.derived(self.name(&label("max_abs")), max_abs, ColumnType::Numeric, "largest absolute value (max_abs_)");
+                    let scale = self.fit.derived(self.name(&label("scale")), handle_zero_scale(max_abs), ColumnType::Numeric, "scale_");
+                    row = div(row, scale);
+                    docs.push("divided by the training maximum absolute value".into());
+                    lineage = Lineage::Opaque;
+                }
+                CheckedStep::Robust { with_centering, with_scaling, q_min, q_max } => {
+                    // Both the median and the percentiles are of the values before centring.
+                    let values = row.clone();
+                    if *with_centering {
+                        let center = self.percentile(&lineage, &values, 0.5);
+                        let center = self.fit.derived(self.name(&label("center")), center, ColumnType::Numeric, "median (center_)");
+                        row = sub(row, center);
+                    }
+                    if *with_scaling {
+                        let lo = self.percentile(&lineage, &values, q_min / 100.0);
+                        let hi = self.percentile(&lineage, &values, q_max / 100.0);
+                        let scale = self.fit.derived(self.name(&label("scale")), handle_zero_scale(sub(hi, lo)), ColumnType::Numeric, "interquantile range (scale_)");
+                        row = div(row, scale);
+                    }
+                    docs.push(format!("robust-scaled (median, percentiles {q_min}-{q_max})"));
+                    lineage = Lineage::Opaque;
+                }
+                CheckedStep::OneHot(oh) => return self.one_hot(oh, &row, &docs),
+                CheckedStep::Ordinal(ord) => {
+                    let item = self.ordinal(ord, &row, &docs);
+                    return vec![item];
+                }
+            }
+        }
+        let doc = format!("`{}`: {}", self.feature.column, docs.join("; then "));
+        vec![ApplyItem::Output(Output { name: self.feature.column.clone(), expr: row, doc })]
+    }
+
+    /// A moment of the values `row` takes, derived through imputations where exact.
+    fn moment(&mut self, lineage: &Lineage, row: &Expr, m: Moment) -> Expr {
+        match lineage {
+            Lineage::Raw | Lineage::Opaque => {
+                let level = self.stage_level(lineage, row);
+                let (label, agg) = match m {
+                    Moment::Count => ("n", Agg::Count(row.clone())),
+                    Moment::Mean => ("mean", Agg::Mean(row.clone())),
+                    Moment::Var => ("var", Agg::VarPop(row.clone())),
+                    Moment::Min => ("min", Agg::Min(row.clone())),
+                    Moment::Max => ("max", Agg::Max(row.clone())),
+                    Moment::MaxAbs => ("max_abs", Agg::Max(Expr::Abs(Box::new(row.clone())))),
+                };
+                self.stat(level, label, agg)
+            }
+            Lineage::Imputed { prev, prev_row, fill } => {
+                let (prev, prev_row, fill) = ((**prev).clone(), prev_row.clone(), fill.clone());
+                let rows = Expr::Param(self.rows);
+                let n = self.moment(&prev, &prev_row, Moment::Count);
+                // m: how many values the imputation filled.
+                let missing = sub(rows.clone(), n.clone());
+                let none_missing = Cond::Le(missing.clone(), num(0.0));
+                // A fitted fill value can be NULL (an all-missing column); a constant cannot.
+                let nothing_filled = match fill {
+                    Expr::Param(_) => Cond::Or(Box::new(Cond::IsNull(fill.clone())), Box::new(none_missing)),
+                    _ => none_missing,
+                };
+                match m {
+                    Moment::Count => match fill {
+                        Expr::Param(_) => case(vec![(Cond::IsNull(fill), n)], rows),
+                        _ => rows,
+                    },
+                    Moment::Mean => {
+                        // Chan et al.'s combination, written around delta = fill - mean so that
+                        // mean imputation (delta = 0) gives the raw mean exactly.
+                        let mean = self.moment(&prev, &prev_row, Moment::Mean);
+                        let delta = sub(fill.clone(), mean.clone());
+                        case(
+                            vec![(nothing_filled, mean), (Cond::Le(n, num(0.0)), fill)],
+                            add(self.moment(&prev, &prev_row, Moment::Mean), div(mul(delta, missing), rows)),
+                        )
+                    }
+                    Moment::Var => {
+                        let mean = self.moment(&prev, &prev_row, Moment::Mean);
+                        let var = self.moment(&prev, &prev_row, Moment::Var);
+                        let delta = sub(fill.clone(), mean);
+                        let m2 = add(mul(n.clone(), var.clone()), div(mul(mul(delta.clone(), delta), mul(n.clone(), missing)), rows.clone()));
+                        case(vec![(nothing_filled, var), (Cond::Le(n, num(0.0)), num(0.0))], div(m2, rows))
+                    }
+                    Moment::Min | Moment::Max | Moment::MaxAbs => {
+                        let raw = self.moment(&prev, &prev_row, m);
+                        let fill_value = if m == Moment::MaxAbs { Expr::Abs(Box::new(fill)) } else { fill };
+                        let beats = if m == Moment::Min {
+                            Cond::Lt(fill_value.clone(), raw.clone())
+                        } else {
+                            Cond::Gt(fill_value.clone(), raw.clone())
+                        };
+                        case(
+                            vec![(nothing_filled, raw.clone()), (Cond::Or(Box::new(Cond::IsNull(raw.clone())), Box::new(beats)), fill_value)],
+                            raw,
+                        )
+                    }
+                }
+            }
+        }
+    }
+
+    fn percentile(&mut self, lineage: &Lineage, row: &Expr, p: f64) -> Expr {
+        let level = self.stage_level(lineage, row);
+        let label = format!("p{}", percent_label(p));
+        self.stat(level, &label, Agg::Percentile(row.clone(), p))
+    }
+
+    fn most_frequent(&mut self, lineage: &Lineage, row: &Expr) -> Expr {
+        let level = self.stage_level(lineage, row);
+        let ty = self.feature.column_type;
+        let name = self.stat_name(level, "mode");
+        Expr::Param(self.fit.aggregate(name, level, Agg::MostFrequent(row.clone()), ty, "most frequent value"))
+    }
+
+    /// Raw values are read at level 0; anything computed from parameters, one level after them.
+    fn stage_level(&self, lineage: &Lineage, row: &Expr) -> usize {
+        match lineage {
+            Lineage::Raw => 0,
+            _ if row.params().is_empty() => 0,
+            _ => self.fit.level_of(row) + 1,
+        }
+    }
+
+    fn stat_name(&self, level: usize, label: &str) -> String {
+        if level == 0 { self.name(label) } else { self.name(&format!("l{level}_{label}")) }
+    }
+
+    fn stat(&mut self, level: usize, label: &str, agg: Agg) -> Expr {
+        let name = self.stat_name(level, label);
+        let doc = format!("{agg}");
+        Expr::Param(self.fit.aggregate(name, level, agg, ColumnType::Numeric, &doc))
+    }
+
+    fn one_hot(&mut self, oh: &OneHotStep, row: &Expr, docs: &[String]) -> Vec<ApplyItem> {
+        let column = &self.feature.column;
+        let Some(categories) = oh.categories.as_ref().filter(|_| !oh.groups_infrequent()) else {
+            let level = self.stage_level(&Lineage::Opaque, row);
+            self.fit.vocabularies.push(Vocabulary { feature: column.clone(), level, expr: row.clone() });
+            let reason = if oh.categories.is_none() {
+                "its one_hot categories are learned from the data".to_string()
+            } else {
+                "min_frequency / max_categories decide from the data which categories are infrequent".to_string()
+            };
+            return vec![ApplyItem::Learned { feature: column.clone(), reason }];
+        };
+        let known: Vec<Expr> = categories.iter().map(literal).collect();
+        let dropped = dropped_category(oh, categories);
+        let unknown = match oh.handle_unknown {
+            OneHotUnknown::Error => Some(Expr::Fail {
+                message: format!("prep: unknown category in column {column}: "),
+                value: Box::new(row.clone()),
+            }),
+            // No infrequent column exists without min_frequency/max_categories: unknowns are all zeros.
+            OneHotUnknown::Ignore | OneHotUnknown::InfrequentIfExist => None,
+        };
+        let prefix = if docs.is_empty() { String::new() } else { format!("{}; then ", docs.join("; then ")) };
+        categories
+            .iter()
+            .filter(|c| Some(*c) != dropped)
+            .map(|c| {
+                let mut arms = vec![(Cond::Eq(row.clone(), literal(c)), num(1.0))];
+                let otherwise = match &unknown {
+                    Some(fail) => {
+                        arms.push((Cond::In(row.clone(), known.clone()), num(0.0)));
+                        fail.clone()
+                    }
+                    None => num(0.0),
+                };
+                ApplyItem::Output(Output {
+                    name: naming::one_hot_column(column, &oh.suffix(c)),
+                    expr: case(arms, otherwise),
+                    doc: format!("`{column}`: {prefix}1 where the value is {}, else 0", naming::category_text(c)),
+                })
+            })
+            .collect()
+    }
+
+    fn ordinal(&mut self, ord: &OrdinalStep, row: &Expr, docs: &[String]) -> ApplyItem {
+        let column = &self.feature.column;
+        let Some(categories) = &ord.categories else {
+            let level = self.stage_level(&Lineage::Opaque, row);
+            self.fit.vocabularies.push(Vocabulary { feature: column.clone(), level, expr: row.clone() });
+            return ApplyItem::Learned { feature: column.clone(), reason: "its ordinal categories are learned from the data".into() };
+        };
+        let code = |v: Option<f64>| v.map_or(Expr::Null, num);
+        let mut arms = vec![(Cond::IsNull(row.clone()), code(ord.encoded_missing_value))];
+        arms.extend(categories.iter().enumerate().map(|(i, c)| (Cond::Eq(row.clone(), literal(c)), num(i as f64))));
+        let otherwise = match ord.handle_unknown {
+            OrdinalUnknown::Error => Expr::Fail {
+                message: format!("prep: unknown category in column {column}: "),
+                value: Box::new(row.clone()),
+            },
+            OrdinalUnknown::UseEncodedValue => code(ord.unknown_value),
+        };
+        let prefix = if docs.is_empty() { String::new() } else { format!("{}; then ", docs.join("; then ")) };
+        ApplyItem::Output(Output {
+            name: column.clone(),
+            expr: case(arms, otherwise),
+            doc: format!(
+                "`{column}`: {prefix}position of the value in [{}], from 0",
+                categories.iter().map(naming::category_text).collect::<Vec<_>>().join(", ")
+            ),
+        })
+    }
+}
+
+/// scikit-learn's _handle_zeros_in_scale: a scale below 10 * eps becomes 1.
+fn handle_zero_scale(scale: Expr) -> Expr {
+    case(vec![(Cond::Lt(scale.clone(), num(10.0 * EPS)), num(1.0))], scale)
+}
+
+fn literal(v: &Scalar) -> Expr {
+    match v {
+        Scalar::Number(n) => num(*n),
+        Scalar::String(s) => Expr::Text(s.clone()),
+    }
+}
+
+fn percent_label(p: f64) -> String {
+    let pct = p * 100.0;
+    if pct.fract() == 0.0 { format!("{}", pct as i64) } else { naming::sanitize(&format!("{pct}")) }
+}
+
+fn strategy_doc(s: ImputeStrategy) -> &'static str {
+    match s {
+        ImputeStrategy::Mean => "the training mean",
+        ImputeStrategy::Median => "the training median",
+        ImputeStrategy::MostFrequent => "the most frequent training value",
+        ImputeStrategy::Constant => "a constant",
+    }
+}
+
+fn describe(e: &Expr, fit: &Fit) -> String {
+    match e {
+        Expr::Param(p) => format!("parameter `{}`", fit.params[*p].name),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,56 @@
+//! Output column names. One place decides them, so the SQL, the docs and the
+//! dbt schema agree. Rules (README, "Output columns"):
+//! - keys, passthrough and single-output features keep their column name;
+//! - one-hot outputs are `<feature>_<category>`, where every character of the
+//!   category outside `[A-Za-z0-9_]` becomes `_` (Delta and most warehouses
+//!   reject spaces and punctuation in column names), unless `names:` gives the
+//!   suffix; the infrequent column is `<feature>_infrequent_sklearn`;
+//! - names are compared case-insensitively, because most warehouses fold case:
+//!   two outputs that differ only by case are a collision, and collisions are errors.
+
+use crate::spec::Scalar;
+
+/// The suffix scikit-learn's `get_feature_names_out` would print, made safe.
+pub fn category_suffix(category: &Scalar) -> String {
+    sanitize(&category_text(category))
+}
+
+/// How a category reads in names and messages: numbers as Python prints them.
+pub fn category_text(category: &Scalar) -> String {
+    match category {
+        Scalar::Number(n) if n.fract() == 0.0 && n.abs() < 1e15 => format!("{}", *n as i64),
+        Scalar::Number(n) => format!("{n}"),
+        Scalar::String(s) => s.clone(),
+    }
+}
+
+pub fn sanitize(text: &str) -> String {
+    text.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect()
+}
+
+pub fn one_hot_column(feature: &str, suffix: &str) -> String {
+    format!("{feature}_{suffix}")
+}
+
+pub fn infrequent_column(feature: &str) -> String {
+    format!("{feature}_infrequent_sklearn")
+}
+
+/// The key names are compared by.
+pub fn fold(name: &str) -> String {
+    name.to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suffixes_are_safe_and_numbers_read_like_python() {
+        assert_eq!(category_suffix(&Scalar::String("Pro Plus".into())), "Pro_Plus");
+        assert_eq!(category_suffix(&Scalar::String("{{ x }}".into())), "______");
+        assert_eq!(category_suffix(&Scalar::Number(3.0)), "3");
+        assert_eq!(category_suffix(&Scalar::Number(-1.5)), "_1_5");
+        assert_eq!(category_suffix(&Scalar::String(String::new())), "");
+    }
+}

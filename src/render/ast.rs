@@ -1,0 +1,312 @@
+//! A thin layer over sqlparser's AST: the only module that builds its nodes.
+//! Quoting and escaping are decided here, once each (`ident`, `string`).
+//! Statement shapes (SELECT, joins, CTEs) are taken from parsed skeletons of
+//! fixed text and then filled in, so a sqlparser upgrade that adds fields to
+//! these structs touches nothing here.
+
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{
+    self, BinaryOperator, CaseWhen, CastKind, Cte, DataType, Expr, Ident, ObjectName, Query, Select, SelectItem,
+    SetExpr, Statement, TableAlias, TableFactor, TableWithJoins, Value, visit_expressions_mut,
+};
+use sqlparser::ast::helpers::attached_token::AttachedToken;
+use sqlparser::dialect::GenericDialect;
+use sqlparser::parser::Parser;
+
+use crate::dialect::{Dialect, Func, StringEscape};
+
+/// An identifier, always quoted with the dialect's quote character (sqlparser
+/// doubles that character inside the name when printing).
+pub fn ident(d: &Dialect, name: &str) -> Ident {
+    Ident::with_quote(d.identifier_quote, name)
+}
+
+pub fn column(d: &Dialect, qualifier: Option<&str>, name: &str) -> Expr {
+    match qualifier {
+        Some(q) => Expr::CompoundIdentifier(vec![ident(d, q), ident(d, name)]),
+        None => Expr::Identifier(ident(d, name)),
+    }
+}
+
+/// A string literal escaped for the dialect.
+pub fn string(d: &Dialect, text: &str) -> Expr {
+    match d.string_escape {
+        StringEscape::Standard => Expr::value(Value::SingleQuotedString(text.to_string())),
+        StringEscape::Backslash => {
+            // sqlparser prints every single-quoted literal with '' doubling, which
+            // these dialects read differently, so the escaped literal is printed verbatim.
+            let mut out = String::with_capacity(text.len() + 2);
+            out.push('\'');
+            for c in text.chars() {
+                match c {
+                    '\\' => out.push_str("\\\\"),
+                    '\'' => out.push_str("\\'"),
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    '\t' => out.push_str("\\t"),
+                    c => out.push(c),
+                }
+            }
+            out.push('\'');
+            Expr::Identifier(Ident::new(out))
+        }
+    }
+}
+
+/// A numeric literal in the shortest text that reads back as the same f64;
+/// callers cast it to the dialect's double type.
+pub fn number(v: f64) -> Expr {
+    let text = if v.fract() == 0.0 && v.abs() < 1e15 { format!("{}", v as i64) } else { format!("{v:e}") };
+    Expr::value(Value::Number(text, false))
+}
+
+/// A percentile fraction: a plain decimal literal, which every dialect accepts there.
+pub fn fraction(p: f64) -> Expr {
+    Expr::value(Value::Number(format!("{p}"), false))
+}
+
+pub fn null() -> Expr {
+    Expr::value(Value::Null)
+}
+
+pub fn cast(e: Expr, data_type: &DataType) -> Expr {
+    Expr::Cast { kind: CastKind::Cast, expr: Box::new(e), data_type: data_type.clone(), format: None }
+}
+
+/// Parenthesises operands that are themselves operators: sqlparser prints
+/// the tree as built and adds no parentheses of its own.
+fn operand(e: Expr) -> Expr {
+    match e {
+        Expr::BinaryOp { .. } => Expr::Nested(Box::new(e)),
+        other => other,
+    }
+}
+
+pub fn binary(op: BinaryOperator, a: Expr, b: Expr) -> Expr {
+    Expr::BinaryOp { left: Box::new(operand(a)), op, right: Box::new(operand(b)) }
+}
+
+pub fn is_null(e: Expr) -> Expr {
+    Expr::IsNull(Box::new(operand(e)))
+}
+
+pub fn is_not_null(e: Expr) -> Expr {
+    Expr::IsNotNull(Box::new(operand(e)))
+}
+
+pub fn in_list(e: Expr, list: Vec<Expr>) -> Expr {
+    Expr::InList { expr: Box::new(operand(e)), list, negated: false }
+}
+
+pub fn case(arms: Vec<(Expr, Expr)>, otherwise: Expr) -> Expr {
+    Expr::Case {
+        case_token: AttachedToken::empty(),
+        end_token: AttachedToken::empty(),
+        operand: None,
+        conditions: arms.into_iter().map(|(condition, result)| CaseWhen { condition, result }).collect(),
+        else_result: Some(Box::new(otherwise)),
+    }
+}
+
+pub fn collate(e: Expr, collation: &str, d: &Dialect) -> Expr {
+    Expr::Collate { expr: Box::new(operand(e)), collation: ObjectName::from(vec![ident(d, collation)]) }
+}
+
+/// A dialect's function template with its placeholders replaced. Arguments
+/// are AST nodes, so nothing in them is ever read as SQL text.
+pub fn call(d: &Dialect, func: Func, args: &[(&str, Expr)]) -> Expr {
+    let mut e = d.template(func).clone();
+    let _ = visit_expressions_mut(&mut e, |node| {
+        if let Expr::Identifier(id) = node
+            && id.quote_style.is_none()
+            && let Some((_, arg)) = args.iter().find(|(name, _)| *name == id.value)
+        {
+            *node = operand(arg.clone());
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    e
+}
+
+fn skeleton(sql: &str) -> Query {
+    let statement = Parser::parse_sql(&GenericDialect {}, sql).expect("skeletons are fixed, valid SQL").remove(0);
+    match statement {
+        Statement::Query(q) => *q,
+        _ => unreachable!("skeletons are queries"),
+    }
+}
+
+fn select_of(q: &mut Query) -> &mut Select {
+    match q.body.as_mut() {
+        SetExpr::Select(s) => s,
+        _ => unreachable!("skeletons are plain SELECTs"),
+    }
+}
+
+/// A relation in FROM: a named table or a subquery, with an optional alias.
+pub enum Relation {
+    Table(Vec<Ident>),
+    Query(Box<Query>),
+}
+
+/// The skeleton's alias renamed, or removed.
+fn rename_alias(skeleton_alias: &mut Option<TableAlias>, alias: Option<Ident>) {
+    match alias {
+        Some(name) => {
+            if let Some(a) = skeleton_alias.as_mut() {
+                a.name = name;
+            }
+        }
+        None => *skeleton_alias = None,
+    }
+}
+
+fn table_factor(relation: Relation, alias: Option<Ident>) -> TableFactor {
+    match relation {
+        Relation::Table(parts) => {
+            let mut q = skeleton("SELECT 1 FROM t AS a");
+            let mut factor = select_of(&mut q).from.remove(0).relation;
+            if let TableFactor::Table { name, alias: a, .. } = &mut factor {
+                *name = ObjectName::from(parts);
+                rename_alias(a, alias);
+            }
+            factor
+        }
+        Relation::Query(query) => {
+            let mut q = skeleton("SELECT 1 FROM (SELECT 1) AS a");
+            let mut factor = select_of(&mut q).from.remove(0).relation;
+            if let TableFactor::Derived { subquery, alias: a, .. } = &mut factor {
+                *subquery = query;
+                rename_alias(a, alias);
+            }
+            factor
+        }
+    }
+}
+
+/// `SELECT items FROM r1 AS a1 CROSS JOIN r2 AS a2 ... [WHERE filter]`.
+#[derive(Default)]
+pub struct SelectBuilder {
+    items: Vec<SelectItem>,
+    from: Vec<(Relation, Option<Ident>)>,
+    filter: Option<Expr>,
+    group_by: Option<Expr>,
+    order_by: Vec<(Expr, bool)>,
+    limit_one: bool,
+}
+
+impl SelectBuilder {
+    pub fn item(mut self, e: Expr, alias: Option<Ident>) -> Self {
+        self.items.push(match alias {
+            Some(alias) => SelectItem::ExprWithAlias { expr: e, alias },
+            None => SelectItem::UnnamedExpr(e),
+        });
+        self
+    }
+
+    pub fn wildcard(mut self) -> Self {
+        let mut q = skeleton("SELECT * FROM t");
+        self.items.push(select_of(&mut q).projection.remove(0));
+        self
+    }
+
+    pub fn from(mut self, relation: Relation, alias: Option<Ident>) -> Self {
+        self.from.push((relation, alias));
+        self
+    }
+
+    pub fn filter(mut self, e: Expr) -> Self {
+        self.filter = Some(e);
+        self
+    }
+
+    /// Groups by one expression, orders by `(expr, descending)` pairs with NULLs
+    /// last, and keeps the first row: the shape of a mode query.
+    pub fn group_order_first(mut self, group_by: Expr, order_by: Vec<(Expr, bool)>) -> Self {
+        self.group_by = Some(group_by);
+        self.order_by = order_by;
+        self.limit_one = true;
+        self
+    }
+
+    pub fn build(self) -> Query {
+        let mut q = if self.limit_one {
+            skeleton("SELECT 1 FROM t GROUP BY 1 ORDER BY 1 DESC NULLS LAST LIMIT 1")
+        } else {
+            skeleton("SELECT 1 FROM t")
+        };
+        if self.limit_one {
+            let template = q.order_by.as_ref().and_then(|o| match &o.kind {
+                ast::OrderByKind::Expressions(v) => v.first().cloned(),
+                _ => None,
+            });
+            let template = template.expect("the skeleton has an ORDER BY");
+            if let Some(order) = q.order_by.as_mut() {
+                order.kind = ast::OrderByKind::Expressions(
+                    self.order_by
+                        .into_iter()
+                        .map(|(expr, desc)| {
+                            let mut o = template.clone();
+                            o.expr = expr;
+                            o.options.sort = Some(if desc { ast::OrderBySort::Desc } else { ast::OrderBySort::Asc });
+                            o
+                        })
+                        .collect(),
+                );
+            }
+        }
+        let select = select_of(&mut q);
+        select.projection = self.items;
+        let mut relations = self.from.into_iter().map(|(r, a)| table_factor(r, a));
+        let first = relations.next().expect("a SELECT reads at least one relation");
+        let join_template = {
+            let mut j = skeleton("SELECT 1 FROM a CROSS JOIN b");
+            select_of(&mut j).from.remove(0).joins.remove(0)
+        };
+        let joins = relations
+            .map(|relation| {
+                let mut j = join_template.clone();
+                j.relation = relation;
+                j
+            })
+            .collect();
+        select.from = vec![TableWithJoins { relation: first, joins }];
+        select.selection = self.filter;
+        if let Some(g) = self.group_by
+            && let ast::GroupByExpr::Expressions(exprs, _) = &mut select.group_by
+        {
+            *exprs = vec![g];
+        }
+        q
+    }
+}
+
+/// `WITH name AS (query), ... body`.
+pub fn with_ctes(ctes: Vec<(Ident, Query)>, mut body: Query) -> Query {
+    if ctes.is_empty() {
+        return body;
+    }
+    let mut template = skeleton("WITH a AS (SELECT 1) SELECT 1");
+    let mut with = template.with.take().expect("the skeleton has a WITH");
+    let cte_template: Cte = with.cte_tables.remove(0);
+    with.cte_tables = ctes
+        .into_iter()
+        .map(|(name, query)| {
+            let mut cte = cte_template.clone();
+            cte.alias.name = name;
+            cte.query = Box::new(query);
+            cte
+        })
+        .collect();
+    body.with = Some(with);
+    body
+}
+
+/// Prints a statement, one clause per line, with no trailing spaces.
+pub fn pretty(q: &Query) -> String {
+    let text = format!("{q:#}");
+    let mut out: String = text.lines().map(str::trim_end).collect::<Vec<_>>().join("\n");
+    out.push('\n');
+    out
+}

@@ -1,0 +1,453 @@
+//! Rendering the IR as SQL for one dialect: the fit query (one row of fitted
+//! parameters), the apply query (features from any relation with the source
+//! columns, reading that row), or both in one statement.
+
+pub mod ast;
+
+use std::collections::BTreeMap;
+
+use sqlparser::ast::{BinaryOperator, Expr, Ident, Query};
+use sqlparser::parser::Parser;
+
+use crate::diagnostic::{Code, Diagnostic};
+use crate::dialect::{Dialect, Func, PercentileStyle};
+use crate::ir::{self, Agg, ApplyItem, Ir, ParamDef, ParamId};
+use crate::spec::{ColumnType, Source};
+use ast::{Relation, SelectBuilder};
+
+/// Alias of the row being read, in the fit and in the apply query.
+const ROW: &str = "prep_src";
+/// Alias of the fitted-parameters row in the apply query.
+const PARAMS: &str = "prep_params";
+/// The CTE holding the rows `fit.where` keeps.
+const FIT_ROWS: &str = "prep_fit_rows";
+const ANALYTIC: &str = "analytic percentiles";
+
+/// How the source relation is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceStyle {
+    /// Plain relation names.
+    Plain,
+    /// A placeholder, replaced by `{{ ref(..) }}` / `{{ source(..) }}` after printing.
+    Placeholder,
+}
+
+
+/// How scans are grouped for one dialect: the `explain` view of a fit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scan {
+    pub level: usize,
+    pub what: String,
+    pub params: Vec<ParamId>,
+}
+
+pub struct Renderer<'a> {
+    d: &'a Dialect,
+    ir: &'a Ir,
+    source: SourceStyle,
+    /// Identifiers printed where dbt calls go, chosen to appear in no name or value of the spec.
+    pub source_placeholder: String,
+    pub params_placeholder: String,
+}
+
+/// Where the apply query reads the fitted parameters.
+pub enum ParamsRelation<'a> {
+    Named(&'a str),
+    Placeholder,
+}
+
+/// Where parameter references point while rendering an expression.
+#[derive(Clone, Copy)]
+enum ParamScope {
+    /// Columns of the parameters row, qualified with `PARAMS` (apply, stages).
+    Row,
+    /// Inside the fit's parameter rows: bare columns of the relations read.
+    Fit,
+}
+
+impl<'a> Renderer<'a> {
+    pub fn new(d: &'a Dialect, ir: &'a Ir, source: SourceStyle) -> Self {
+        let texts = ir.texts();
+        let unused = |base: &str| {
+            (0..)
+                .map(|i| if i == 0 { format!("__{base}__") } else { format!("__{base}_{i}__") })
+                .find(|p| !texts.iter().any(|t| t.contains(p.as_str())))
+                .expect("some suffix is unused")
+        };
+        Renderer {
+            d,
+            ir,
+            source,
+            source_placeholder: unused("prep_source_relation"),
+            params_placeholder: unused("prep_params_relation"),
+        }
+    }
+
+    fn id(&self, name: &str) -> Ident {
+        ast::ident(self.d, name)
+    }
+
+    fn double(&self, e: Expr) -> Expr {
+        ast::cast(e, &self.d.double_type)
+    }
+
+    fn source_relation(&self) -> Relation {
+        Relation::Table(match (&self.ir.source, self.source) {
+            // A plain table needs no dbt call: it is named the same way in both styles.
+            (Source::Table(name), _) => name.split('.').map(|p| self.id(p)).collect(),
+            (_, SourceStyle::Placeholder) => vec![Ident::new(&self.source_placeholder)],
+            (Source::Ref(name), SourceStyle::Plain) => vec![self.id(name)],
+            (Source::Source { name, table }, SourceStyle::Plain) => vec![self.id(name), self.id(table)],
+        })
+    }
+
+    /// `fit.where`, parsed with this dialect's parser and embedded as AST.
+    fn fit_filter(&self) -> Result<Option<Expr>, Diagnostic> {
+        let Some(sql) = &self.ir.fit_filter else { return Ok(None) };
+        let parser = self.d.parser();
+        Parser::new(parser.as_ref())
+            .try_with_sql(sql)
+            .and_then(|mut p| p.parse_expr())
+            .map(Some)
+            .map_err(|e| {
+                Diagnostic::new(Code::InvalidFilter, format!("`fit.where` does not parse as {} SQL: {e}", self.d.name))
+                    .hint("write the filter in SQL that this warehouse accepts")
+            })
+    }
+
+    // ---- expressions -------------------------------------------------------
+
+    fn expr(&self, e: &ir::Expr, scope: ParamScope) -> Expr {
+        use ir::Expr as E;
+        let r = |x: &ir::Expr| self.expr(x, scope);
+        match e {
+            E::Column(c) => ast::column(self.d, Some(ROW), c),
+            E::Param(p) => self.param(*p, scope),
+            E::Number(v) if v.is_finite() => self.double(ast::number(*v)),
+            E::Number(_) | E::Null => ast::null(),
+            E::Text(s) => ast::string(self.d, s),
+            E::ToDouble(x) => self.double(r(x)),
+            E::ToText(x) => ast::cast(r(x), &self.d.string_type),
+            E::Add(a, b) => ast::binary(BinaryOperator::Plus, r(a), r(b)),
+            E::Sub(a, b) => ast::binary(BinaryOperator::Minus, r(a), r(b)),
+            E::Mul(a, b) => ast::binary(BinaryOperator::Multiply, r(a), r(b)),
+            E::Div(a, b) => ast::call(self.d, Func::SafeDivide, &[("A", r(a)), ("B", r(b))]),
+            E::Sqrt(x) => {
+                // SQRT of a tiny negative rounding error would raise on some engines.
+                let v = r(x);
+                ast::case(
+                    vec![(ast::binary(BinaryOperator::Gt, v.clone(), self.double(ast::number(0.0))), ast::call(self.d, Func::Sqrt, &[("X", v)]))],
+                    self.double(ast::number(0.0)),
+                )
+            }
+            E::Abs(x) => ast::call(self.d, Func::Abs, &[("X", r(x))]),
+            E::Coalesce(a, b) => ast::call(self.d, Func::Coalesce, &[("X", r(a)), ("Y", r(b))]),
+            E::Case(arms, otherwise) => {
+                ast::case(arms.iter().map(|(c, v)| (self.cond(c, scope), r(v))).collect(), r(otherwise))
+            }
+            E::Fail { message, value } => {
+                let text = ast::call(
+                    self.d,
+                    Func::Coalesce,
+                    &[("X", ast::cast(r(value), &self.d.string_type)), ("Y", ast::string(self.d, "NULL"))],
+                );
+                let msg = ast::call(self.d, Func::Concat, &[("X", ast::string(self.d, message)), ("Y", text)]);
+                ast::call(self.d, Func::RaiseError, &[("MSG", msg)])
+            }
+        }
+    }
+
+    fn cond(&self, c: &ir::Cond, scope: ParamScope) -> Expr {
+        use ir::Cond as C;
+        let r = |x: &ir::Expr| self.expr(x, scope);
+        match c {
+            C::IsNull(x) => ast::is_null(r(x)),
+            C::Eq(a, b) => ast::binary(BinaryOperator::Eq, r(a), r(b)),
+            C::In(a, list) => ast::in_list(r(a), list.iter().map(r).collect()),
+            C::Lt(a, b) => ast::binary(BinaryOperator::Lt, r(a), r(b)),
+            C::Le(a, b) => ast::binary(BinaryOperator::LtEq, r(a), r(b)),
+            C::Gt(a, b) => ast::binary(BinaryOperator::Gt, r(a), r(b)),
+            C::Or(a, b) => ast::binary(BinaryOperator::Or, self.cond(a, scope), self.cond(b, scope)),
+        }
+    }
+
+    fn param(&self, id: ParamId, scope: ParamScope) -> Expr {
+        let p = &self.ir.fit.params[id];
+        match scope {
+            ParamScope::Row => ast::column(self.d, Some(PARAMS), &p.name),
+            ParamScope::Fit => ast::column(self.d, None, &p.name),
+        }
+    }
+
+    fn aggregate(&self, agg: &Agg, arg: Expr) -> Expr {
+        let call = |f, x: Expr| ast::call(self.d, f, &[("X", x)]);
+        match agg {
+            Agg::CountRows => self.double(ast::call(self.d, Func::CountRows, &[])),
+            Agg::Count(_) => self.double(call(Func::Count, arg)),
+            Agg::Mean(_) => call(Func::Avg, arg),
+            Agg::VarPop(_) => call(Func::VarPop, arg),
+            Agg::Min(_) => call(Func::Min, arg),
+            Agg::Max(_) => call(Func::Max, arg),
+            Agg::Percentile(_, p) => ast::call(self.d, Func::Percentile, &[("X", arg), ("P", ast::fraction(*p))]),
+            Agg::MostFrequent(_) => unreachable!("modes are rendered as queries"),
+        }
+    }
+
+    // ---- the fit -----------------------------------------------------------
+
+    /// How this dialect scans the fit rows: one entry per scan.
+    pub fn scans(&self) -> Vec<Scan> {
+        let mut scans = Vec::new();
+        for level in 0..self.ir.fit.levels() {
+            let aggs: Vec<(ParamId, &Agg)> = self
+                .ir
+                .fit
+                .params
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.level == level)
+                .filter_map(|(i, p)| match &p.def {
+                    ParamDef::Aggregate(a) => Some((i, a)),
+                    ParamDef::Derived(_) => None,
+                })
+                .collect();
+            let mut moments = Vec::new();
+            let mut per_expression: BTreeMap<String, Vec<ParamId>> = BTreeMap::new();
+            let mut analytic = Vec::new();
+            let mut modes = Vec::new();
+            for (id, agg) in aggs {
+                match agg {
+                    Agg::Percentile(e, _) => match self.d.percentiles {
+                        PercentileStyle::OneSelect => moments.push(id),
+                        PercentileStyle::PerExpression => per_expression.entry(e.to_string()).or_default().push(id),
+                        PercentileStyle::Analytic => analytic.push(id),
+                    },
+                    Agg::MostFrequent(_) => modes.push(Scan { level, what: "most frequent value".into(), params: vec![id] }),
+                    _ => moments.push(id),
+                }
+            }
+            if !moments.is_empty() {
+                scans.push(Scan { level, what: "aggregates".into(), params: moments });
+            }
+            scans.extend(per_expression.into_values().map(|params| Scan {
+                level,
+                what: "percentiles of one expression".into(),
+                params,
+            }));
+            if !analytic.is_empty() {
+                scans.push(Scan { level, what: ANALYTIC.into(), params: analytic });
+            }
+            scans.extend(modes);
+        }
+        scans
+    }
+
+    /// The fit as CTEs plus the final SELECT of every parameter.
+    fn fit_parts(&self) -> Result<(Vec<(Ident, Query)>, Query), Diagnostic> {
+        let mut ctes = Vec::new();
+        let filtered = match self.fit_filter()? {
+            Some(filter) => {
+                let q = SelectBuilder::default().wildcard().from(self.source_relation(), None).filter(filter).build();
+                ctes.push((self.id(FIT_ROWS), q));
+                true
+            }
+            None => false,
+        };
+        let fit_rows = move || if filtered { Relation::Table(vec![self.id(FIT_ROWS)]) } else { self.source_relation() };
+        self.fit_parts_from(ctes, &fit_rows)
+    }
+
+    fn fit_parts_from(
+        &self,
+        mut ctes: Vec<(Ident, Query)>,
+        fit_rows: &dyn Fn() -> Relation,
+    ) -> Result<(Vec<(Ident, Query)>, Query), Diagnostic> {
+        let fit = &self.ir.fit;
+        let scans = self.scans();
+        let levels = fit.levels();
+        let table = |name: &str| Relation::Table(vec![self.id(name)]);
+        let mut previous_params: Option<String> = None;
+        for level in 0..levels {
+            // The relation this level's aggregates read: the fit rows, or a stage
+            // holding each distinct aggregate argument as a column `v<i>`.
+            let mut stage_columns: Vec<(String, &ir::Expr)> = Vec::new();
+            let input: Box<dyn Fn() -> Relation> = match &previous_params {
+                None => Box::new(fit_rows),
+                Some(params) => {
+                    for p in fit.params.iter().filter(|p| p.level == level) {
+                        if let ParamDef::Aggregate(a) = &p.def
+                            && let Some(arg) = a.argument()
+                            && !stage_columns.iter().any(|(_, e)| *e == arg)
+                        {
+                            stage_columns.push((format!("v{}", stage_columns.len() + 1), arg));
+                        }
+                    }
+                    let mut b = SelectBuilder::default();
+                    for (name, e) in &stage_columns {
+                        b = b.item(self.expr(e, ParamScope::Row), Some(self.id(name)));
+                    }
+                    let stage = b.from(fit_rows(), Some(self.id(ROW))).from(table(params), Some(self.id(PARAMS))).build();
+                    let name = format!("prep_stage_{level}");
+                    ctes.push((self.id(&name), stage));
+                    Box::new(move || table(&name))
+                }
+            };
+            let argument = |e: &ir::Expr| -> Expr {
+                match stage_columns.iter().find(|(_, s)| *s == e) {
+                    Some((name, _)) => ast::column(self.d, Some(ROW), name),
+                    None => self.expr(e, ParamScope::Row),
+                }
+            };
+            let mut from: Vec<String> = previous_params.iter().cloned().collect();
+            for (i, scan) in scans.iter().filter(|s| s.level == level).enumerate() {
+                let name = format!("prep_stats_{level}_{}", i + 1);
+                ctes.push((self.id(&name), self.scan_query(scan, &*input, &argument)));
+                from.push(name);
+            }
+            // Derived parameters in rounds: each round reads the columns of the
+            // rounds before it, so every formula is written once, by name.
+            let rounds = self.derivation_rounds(level);
+            for round in 0..=rounds.values().copied().max().unwrap_or(0) {
+                let mut b = SelectBuilder::default();
+                for (id, p) in fit.params.iter().enumerate().filter(|(_, p)| p.level <= level) {
+                    let value = match (&p.def, rounds.get(&id)) {
+                        (ParamDef::Derived(e), Some(&r)) if r == round => self.expr(e, ParamScope::Fit),
+                        (ParamDef::Derived(_), Some(&r)) if r > round => continue,
+                        _ => ast::column(self.d, None, &p.name),
+                    };
+                    b = b.item(value, Some(self.id(&p.name)));
+                }
+                for name in &from {
+                    b = b.from(table(name), None);
+                }
+                let q = b.build();
+                let last_round = rounds.values().all(|&r| r <= round);
+                if level + 1 == levels && last_round {
+                    return Ok((ctes, q));
+                }
+                let name = if last_round { format!("prep_params_{level}") } else { format!("prep_derive_{level}_{}", round + 1) };
+                ctes.push((self.id(&name), q));
+                from = vec![name.clone()];
+                if last_round {
+                    previous_params = Some(name);
+                }
+            }
+        }
+        unreachable!("every fit counts its rows, so it has a level")
+    }
+
+    /// For each derived parameter of `level`: after how many rounds of derived
+    /// parameters of the same level it can be computed.
+    fn derivation_rounds(&self, level: usize) -> BTreeMap<ParamId, usize> {
+        let mut rounds = BTreeMap::new();
+        for (id, p) in self.ir.fit.params.iter().enumerate() {
+            if let (ParamDef::Derived(e), true) = (&p.def, p.level == level) {
+                let round = e.params().iter().filter_map(|dep| rounds.get(dep).map(|r| r + 1)).max().unwrap_or(0);
+                rounds.insert(id, round);
+            }
+        }
+        rounds
+    }
+
+    /// One scan: aggregates over the level's rows, always exactly one row.
+    fn scan_query(&self, scan: &Scan, input: &dyn Fn() -> Relation, argument: &dyn Fn(&ir::Expr) -> Expr) -> Query {
+        let fit = &self.ir.fit;
+        let agg_of = |id: ParamId| match &fit.params[id].def {
+            ParamDef::Aggregate(a) => a,
+            ParamDef::Derived(_) => unreachable!("scans hold aggregates"),
+        };
+        if let [id] = scan.params.as_slice()
+            && let Agg::MostFrequent(e) = agg_of(*id)
+        {
+            // Most frequent value: ties to the smallest, in code-point order for text.
+            let value = argument(e);
+            let mut order_value = value.clone();
+            if fit.params[*id].value_type == ColumnType::String
+                && let Some(collation) = &self.d.binary_collation
+            {
+                order_value = ast::collate(order_value, collation, self.d);
+            }
+            let count = ast::call(self.d, Func::CountRows, &[]);
+            let inner = SelectBuilder::default()
+                .item(value.clone(), Some(self.id("value")))
+                .from(input(), Some(self.id(ROW)))
+                .filter(ast::is_not_null(value.clone()))
+                .group_order_first(value, vec![(count, true), (order_value, false)])
+                .build();
+            // MAX over at most one row: exactly one row even when the fit rows are empty.
+            let name = &fit.params[*id].name;
+            return SelectBuilder::default()
+                .item(ast::call(self.d, Func::Max, &[("X", ast::column(self.d, None, "value"))]), Some(self.id(name)))
+                .from(Relation::Query(Box::new(inner)), Some(self.id("prep_mode")))
+                .build();
+        }
+        let analytic = scan.what == ANALYTIC;
+        let mut b = SelectBuilder::default();
+        for &id in &scan.params {
+            let agg = agg_of(id);
+            let arg = agg.argument().map(argument).unwrap_or_else(ast::null);
+            b = b.item(self.aggregate(agg, arg), Some(self.id(&fit.params[id].name)));
+        }
+        let q = b.from(input(), Some(self.id(ROW))).build();
+        if !analytic {
+            return q;
+        }
+        // Window percentiles repeat on every row: collapse them to one row.
+        let mut outer = SelectBuilder::default();
+        for &id in &scan.params {
+            let name = &fit.params[id].name;
+            outer = outer.item(ast::call(self.d, Func::Max, &[("X", ast::column(self.d, None, name))]), Some(self.id(name)));
+        }
+        outer.from(Relation::Query(Box::new(q)), Some(self.id("prep_window"))).build()
+    }
+
+    /// The fit query: one row, one column per fitted parameter.
+    pub fn fit_query(&self) -> Result<Query, Diagnostic> {
+        let (ctes, select) = self.fit_parts()?;
+        Ok(ast::with_ctes(ctes, select))
+    }
+
+    // ---- the apply ---------------------------------------------------------
+
+    fn learned_error(&self, feature: &str, reason: &str) -> Diagnostic {
+        Diagnostic::new(
+            Code::NeedsFittedValues,
+            format!("feature `{feature}` cannot be compiled to plain SQL: {reason}, and the output columns depend on them"),
+        )
+        .hint(
+            "list the categories in the spec (`categories: [a, b, c]`, without min_frequency/max_categories); \
+             learned categories need a fitted-parameters file or the dbt package output, which this version of prep does not have yet",
+        )
+    }
+
+    /// The SELECT producing the features from the source row and the parameters row.
+    fn apply_select(&self, params: Relation) -> Result<Query, Diagnostic> {
+        let mut b = SelectBuilder::default();
+        for c in &self.ir.apply.passthrough {
+            b = b.item(ast::column(self.d, Some(ROW), c), Some(self.id(c)));
+        }
+        for item in &self.ir.apply.items {
+            match item {
+                ApplyItem::Output(o) => b = b.item(self.expr(&o.expr, ParamScope::Row), Some(self.id(&o.name))),
+                ApplyItem::Learned { feature, reason } => return Err(self.learned_error(feature, reason)),
+            }
+        }
+        Ok(b.from(self.source_relation(), Some(self.id(ROW))).from(params, Some(self.id(PARAMS))).build())
+    }
+
+    /// The apply query, reading the parameters row from `params`.
+    pub fn apply_query(&self, params: ParamsRelation) -> Result<Query, Diagnostic> {
+        self.apply_select(Relation::Table(vec![match params {
+            ParamsRelation::Named(name) => self.id(name),
+            ParamsRelation::Placeholder => Ident::new(&self.params_placeholder),
+        }]))
+    }
+
+    /// One statement: the fit in CTEs, then the apply.
+    pub fn inline_query(&self) -> Result<Query, Diagnostic> {
+        let (mut ctes, select) = self.fit_parts()?;
+        ctes.push((self.id("prep_fitted"), select));
+        let body = self.apply_select(Relation::Table(vec![self.id("prep_fitted")]))?;
+        Ok(ast::with_ctes(ctes, body))
+    }
+}

@@ -1,0 +1,491 @@
+//! The YAML spec: typed with serde (the JSON Schema is derived from the same
+//! types with schemars), with source locations kept through `Spanned`.
+//! Validation beyond shape lives in `check.rs`.
+
+use std::borrow::Cow;
+use std::marker::PhantomData;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+
+use crate::diagnostic::{Code, Diagnostic, Span, did_you_mean};
+
+/// A preprocessing spec: where the rows come from and, per feature column, its steps.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "prep spec", extend("additionalProperties" = false))]
+pub struct Spec {
+    /// Name of the feature set. Names the generated models and the fitted-parameters relation.
+    #[schemars(with = "String")]
+    pub name: Spanned<String>,
+    /// Free text, copied into generated documentation.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Who owns these features (a team or a person).
+    #[serde(default)]
+    pub owner: Option<String>,
+    /// The relation the rows come from.
+    #[schemars(with = "Source")]
+    pub source: Spanned<Source>,
+    /// Columns that identify a row; copied to the output unchanged.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub keys: Vec<Spanned<String>>,
+    /// Other columns copied to the output unchanged.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub passthrough: Vec<Spanned<String>>,
+    /// Which rows the statistics are learned from.
+    #[serde(default)]
+    pub fit: Option<Fit>,
+    /// Feature columns, in output order: column name to its steps (or `{type, steps}`).
+    #[serde(default)]
+    pub features: OrderedMap<Feature>,
+    /// Several columns that share the same steps, written once.
+    #[serde(default)]
+    pub groups: Vec<Group>,
+}
+
+/// Where the rows come from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Source {
+    /// A dbt model: `{ref: customer_activity}`.
+    Ref(String),
+    /// A dbt source: `{source: {name: raw, table: customers}}`.
+    Source { name: String, table: String },
+    /// A plain relation name, optionally qualified: `{table: analytics.customer_activity}`.
+    Table(String),
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Fit {
+    /// A SQL boolean expression over source columns; only matching rows are used to learn statistics.
+    #[serde(rename = "where", default)]
+    #[schemars(with = "Option<String>")]
+    pub filter: Option<Spanned<String>>,
+}
+
+/// A column's declared type. Without one, prep infers it from the steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ColumnType {
+    Numeric,
+    String,
+}
+
+/// Steps of one feature column: a list, or `{type: numeric|string, steps: [...]}`.
+#[derive(Debug, JsonSchema)]
+#[schemars(untagged)]
+pub enum Feature {
+    Steps(#[schemars(with = "Vec<Step>")] Vec<Spanned<Step>>),
+    Typed(TypedFeature),
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TypedFeature {
+    #[serde(rename = "type", default)]
+    #[schemars(with = "Option<ColumnType>")]
+    pub column_type: Option<Spanned<ColumnType>>,
+    #[schemars(with = "Vec<Step>")]
+    pub steps: Vec<Spanned<Step>>,
+}
+
+impl Feature {
+    pub fn steps(&self) -> &[Spanned<Step>] {
+        match self {
+            Feature::Steps(s) => s,
+            Feature::Typed(t) => &t.steps,
+        }
+    }
+
+    pub fn column_type(&self) -> Option<&Spanned<ColumnType>> {
+        match self {
+            Feature::Steps(_) => None,
+            Feature::Typed(t) => t.column_type.as_ref(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Feature {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Feature;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of steps, or a map with `type` and `steps`")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Feature, A::Error> {
+                Deserialize::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(Feature::Steps)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Feature, A::Error> {
+                Deserialize::deserialize(de::value::MapAccessDeserializer::new(map)).map(Feature::Typed)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Columns sharing one list of steps.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Group {
+    #[schemars(with = "Vec<String>")]
+    pub columns: Vec<Spanned<String>>,
+    #[serde(rename = "type", default)]
+    #[schemars(with = "Option<ColumnType>")]
+    pub column_type: Option<Spanned<ColumnType>>,
+    #[schemars(with = "Vec<Step>")]
+    pub steps: Vec<Spanned<Step>>,
+}
+
+/// One preprocessing step; each mirrors a scikit-learn transformer and its option names.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Step {
+    /// SimpleImputer: `impute: median` or `impute: {strategy: constant, fill_value: 0}`.
+    Impute(#[serde(deserialize_with = "impute_shorthand")] Impute),
+    /// StandardScaler, MinMaxScaler, MaxAbsScaler, RobustScaler: `scale: standard` or `scale: {min_max: {...}}`.
+    Scale(#[serde(deserialize_with = "variant_shorthand")] Scaler),
+    /// OneHotEncoder.
+    OneHot(OneHot),
+    /// OrdinalEncoder.
+    Ordinal(Ordinal),
+}
+
+impl Step {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Step::Impute(_) => "impute",
+            Step::Scale(_) => "scale",
+            Step::OneHot(_) => "one_hot",
+            Step::Ordinal(_) => "ordinal",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Impute {
+    pub strategy: ImputeStrategy,
+    /// For `strategy: constant`. Defaults to 0 for numbers and "missing_value" for strings.
+    #[serde(default, alias = "value")]
+    #[schemars(with = "Option<Scalar>")]
+    pub fill_value: Option<Spanned<Scalar>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ImputeStrategy {
+    Mean,
+    Median,
+    MostFrequent,
+    Constant,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Scaler {
+    Standard(StandardOptions),
+    MinMax(MinMaxOptions),
+    MaxAbs(MaxAbsOptions),
+    Robust(RobustOptions),
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StandardOptions {
+    #[serde(default = "yes")]
+    pub with_mean: bool,
+    #[serde(default = "yes")]
+    pub with_std: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MinMaxOptions {
+    /// `[min, max]` of the output; default `[0, 1]`.
+    #[serde(default)]
+    #[schemars(with = "Option<[f64; 2]>")]
+    pub feature_range: Option<Spanned<[f64; 2]>>,
+    #[serde(default)]
+    pub clip: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MaxAbsOptions {}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RobustOptions {
+    #[serde(default = "yes")]
+    pub with_centering: bool,
+    #[serde(default = "yes")]
+    pub with_scaling: bool,
+    /// Percentiles `[q_min, q_max]` in (0, 100); default `[25, 75]`.
+    #[serde(default)]
+    #[schemars(with = "Option<[f64; 2]>")]
+    pub quantile_range: Option<Spanned<[f64; 2]>>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A category or fill value: a number or a string (quote numbers to make them strings).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Scalar {
+    Number(f64),
+    String(String),
+}
+
+impl std::fmt::Display for Scalar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Scalar::Number(n) => write!(f, "{n}"),
+            Scalar::String(s) => write!(f, "{s:?}"),
+        }
+    }
+}
+
+/// `auto` (learned from the data, sorted) or the list of categories, in output order.
+#[derive(Debug, Clone, Default, JsonSchema)]
+#[schemars(untagged)]
+pub enum Categories {
+    #[default]
+    #[schemars(with = "AutoCategories")]
+    Auto,
+    Given(#[schemars(with = "Vec<Scalar>")] Vec<Spanned<Scalar>>),
+}
+
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "snake_case")]
+enum AutoCategories {
+    Auto,
+}
+
+impl<'de> Deserialize<'de> for Categories {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Categories;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("`auto` or a list of categories")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Categories, E> {
+                if s == "auto" {
+                    Ok(Categories::Auto)
+                } else {
+                    Err(E::invalid_value(de::Unexpected::Str(s), &self))
+                }
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Categories, A::Error> {
+                Deserialize::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(Categories::Given)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OneHot {
+    #[serde(default)]
+    pub categories: Categories,
+    /// `first`, `if_binary`, or `{category: value}`; absent or null keeps every column.
+    #[serde(default)]
+    #[schemars(with = "Option<Drop>")]
+    pub drop: Option<Spanned<Drop>>,
+    #[serde(default)]
+    pub handle_unknown: OneHotUnknown,
+    /// Categories seen fewer times become infrequent: a count (integer) or a fraction of rows (0 < f < 1).
+    #[serde(default)]
+    #[schemars(with = "Option<f64>")]
+    pub min_frequency: Option<Spanned<f64>>,
+    /// Keep at most this many output columns per feature, counting the infrequent column.
+    #[serde(default)]
+    #[schemars(with = "Option<u32>")]
+    pub max_categories: Option<Spanned<u32>>,
+    /// Output column suffix per category, replacing the derived one: `{"Pro Plus": pro_plus}`.
+    #[serde(default)]
+    pub names: OrderedMap<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Drop {
+    First,
+    IfBinary,
+    Category(Scalar),
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OneHotUnknown {
+    #[default]
+    Error,
+    Ignore,
+    InfrequentIfExist,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Ordinal {
+    #[serde(default)]
+    pub categories: Categories,
+    #[serde(default)]
+    pub handle_unknown: OrdinalUnknown,
+    /// Code for unknown categories with `handle_unknown: use_encoded_value`; `.nan` means NULL.
+    #[serde(default)]
+    #[schemars(with = "Option<f64>")]
+    pub unknown_value: Option<Spanned<f64>>,
+    /// Code for missing values; default `.nan` (NULL).
+    #[serde(default)]
+    #[schemars(with = "Option<f64>")]
+    pub encoded_missing_value: Option<Spanned<f64>>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OrdinalUnknown {
+    #[default]
+    Error,
+    UseEncodedValue,
+}
+
+/// A YAML mapping whose order is kept (it decides output column order) and
+/// whose keys keep their locations.
+#[derive(Debug, Clone)]
+pub struct OrderedMap<V>(pub Vec<(Spanned<String>, V)>);
+
+impl<V> Default for OrderedMap<V> {
+    fn default() -> Self {
+        OrderedMap(Vec::new())
+    }
+}
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for OrderedMap<V> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct MapVisitor<V>(PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> Visitor<'de> for MapVisitor<V> {
+            type Value = OrderedMap<V>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = map.next_entry()? {
+                    entries.push(entry);
+                }
+                Ok(OrderedMap(entries))
+            }
+        }
+        d.deserialize_map(MapVisitor(PhantomData))
+    }
+}
+
+impl<V: JsonSchema> JsonSchema for OrderedMap<V> {
+    fn schema_name() -> Cow<'static, str> {
+        format!("Map_of_{}", V::schema_name()).into()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        json_schema!({"type": "object", "additionalProperties": generator.subschema_for::<V>()})
+    }
+}
+
+/// `impute: median` is short for `impute: {strategy: median}`.
+fn impute_shorthand<'de, D: Deserializer<'de>>(d: D) -> Result<Impute, D::Error> {
+    shorthand(d, |s| serde_json::json!({ "strategy": s }))
+}
+
+/// `scale: standard` is short for `scale: {standard: {}}`.
+fn variant_shorthand<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<T, D::Error> {
+    shorthand(d, |s| serde_json::json!({ s: {} }))
+}
+
+/// A value written either as a full map or as one word that `expand` turns into that map.
+fn shorthand<'de, D, T>(d: D, expand: fn(&str) -> serde_json::Value) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct V<T>(fn(&str) -> serde_json::Value, PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a name or a map of options")
+        }
+        fn visit_str<E: de::Error>(self, s: &str) -> Result<T, E> {
+            T::deserialize((self.0)(s)).map_err(|e| E::custom(e.to_string()))
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+            T::deserialize(de::value::MapAccessDeserializer::new(map))
+        }
+    }
+    d.deserialize_any(V(expand, PhantomData))
+}
+
+/// Parses a spec, turning YAML and shape errors into located diagnostics.
+pub fn parse(text: &str) -> Result<Spec, Diagnostic> {
+    serde_saphyr::from_str::<Spec>(text).map_err(|e| yaml_diagnostic(&e))
+}
+
+fn yaml_diagnostic(e: &serde_saphyr::Error) -> Diagnostic {
+    let span = e.location().as_ref().and_then(Span::from_location);
+    let full = e.without_snippet().to_string();
+    let first = full.lines().next().unwrap_or_default();
+    // The library prefixes "error: line L column C: "; our own header carries the place.
+    let message = first
+        .strip_prefix("error: ")
+        .map(|m| m.split_once(": ").filter(|(p, _)| p.starts_with("line ")).map_or(m, |(_, rest)| rest))
+        .unwrap_or(first)
+        .to_string();
+    if let Some((unknown, expected)) = unknown_name(&message) {
+        let hint = match did_you_mean(&unknown, expected.iter().map(String::as_str)) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!("expected one of: {}", expected.join(", ")),
+        };
+        return Diagnostic::new(Code::UnknownName, message).at(span).hint(hint);
+    }
+    let (code, hint) = if message.contains("invalid type")
+        || message.contains("invalid value")
+        || message.contains("invalid boolean")
+        || message.contains("expected")
+        || message.contains("missing field")
+    {
+        (Code::InvalidValue, "see the README's \"Spec reference\", or `prep schema` for the JSON Schema")
+    } else if message.contains("duplicate") {
+        (Code::NameCollision, "each key may appear once in a map")
+    } else {
+        (Code::Yaml, "check the YAML syntax near this place (indentation, brackets, quotes)")
+    };
+    Diagnostic::new(code, message).at(span).hint(hint)
+}
+
+/// Reads serde's "unknown field `x`, expected one of `a`, `b`" (or "unknown variant").
+fn unknown_name(message: &str) -> Option<(String, Vec<String>)> {
+    let rest = message.strip_prefix("unknown field `").or_else(|| message.strip_prefix("unknown variant `"))?;
+    let (name, rest) = rest.split_once('`')?;
+    let expected = rest
+        .split_once("expected ")
+        .map(|(_, e)| e.trim_start_matches("one of "))
+        .unwrap_or("")
+        .split(", ")
+        .map(|s| s.trim_matches(['`', ' ']).to_string())
+        .filter(|s| !s.is_empty() && !s.starts_with("there are no"))
+        .collect();
+    Some((name.to_string(), expected))
+}
+
+/// The JSON Schema of a spec, for editors (`# yaml-language-server: $schema=...`).
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(Spec);
+    serde_json::to_string_pretty(&schema).expect("a schema always serialises") + "\n"
+}

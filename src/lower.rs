@@ -146,7 +146,11 @@ impl FeatureLowering<'_> {
                         (ImputeStrategy::MostFrequent, _) => self.most_frequent(&lineage, &row),
                         (ImputeStrategy::Constant, None) => unreachable!("check resolves the default fill value"),
                     };
-                    let fill = self.fit.derived(self.name(&label("fill")), fill, self.feature.column_type, "imputation fill value (statistics_)");
+                    // A constant stays a literal; a learned fill value is a named parameter.
+                    let fill = match fill {
+                        Expr::Number(_) | Expr::Text(_) => fill,
+                        _ => self.fit.derived(self.name(&label("fill")), fill, self.feature.column_type, "imputation fill value (statistics_)"),
+                    };
                     docs.push(format!("missing values replaced by {} ({})", strategy_doc(*strategy), describe(&fill, self.fit)));
                     lineage = Lineage::Imputed { prev: Box::new(lineage), prev_row: row.clone(), fill: fill.clone() };
                     row = coalesce(row, fill);

@@ -306,7 +306,21 @@ pub fn with_ctes(ctes: Vec<(Ident, Query)>, mut body: Query) -> Query {
 /// Prints a statement, one clause per line, with no trailing spaces.
 pub fn pretty(q: &Query) -> String {
     let text = format!("{q:#}");
-    let mut out: String = text.lines().map(str::trim_end).collect::<Vec<_>>().join("\n");
+    let mut lines: Vec<String> = Vec::new();
+    for line in text.lines().map(str::trim_end) {
+        // sqlparser prints an empty window as "OVER (", a blank line, ")...": keep "OVER ()...".
+        if line.trim_start().starts_with(')') && lines.last().is_some_and(|l| l.is_empty()) {
+            while lines.last().is_some_and(|l| l.is_empty()) {
+                lines.pop();
+            }
+            if let Some(open) = lines.last_mut().filter(|l| l.ends_with('(')) {
+                open.push_str(line.trim_start());
+                continue;
+            }
+        }
+        lines.push(line.to_string());
+    }
+    let mut out = lines.join("\n");
     out.push('\n');
     out
 }

@@ -12,7 +12,8 @@ use sqlparser::parser::Parser;
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, Span};
 use crate::naming;
 use crate::spec::{
-    self, Categories, ColumnType, ImputeStrategy, OneHotUnknown, OrdinalUnknown, Scalar, Scaler, Source, Spec, Step,
+    self, Categories, ColumnType, ImputeStrategy, OneHotUnknown, OrdinalUnknown, Scalar, Scaler,
+    Source, Spec, Step,
 };
 
 /// A checked spec, ready to lower.
@@ -45,11 +46,26 @@ pub struct Feature {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum CheckedStep {
-    Impute { strategy: ImputeStrategy, fill_value: Option<Scalar> },
-    Standard { with_mean: bool, with_std: bool },
-    MinMax { min: f64, max: f64, clip: bool },
+    Impute {
+        strategy: ImputeStrategy,
+        fill_value: Option<Scalar>,
+    },
+    Standard {
+        with_mean: bool,
+        with_std: bool,
+    },
+    MinMax {
+        min: f64,
+        max: f64,
+        clip: bool,
+    },
     MaxAbs,
-    Robust { with_centering: bool, with_scaling: bool, q_min: f64, q_max: f64 },
+    Robust {
+        with_centering: bool,
+        with_scaling: bool,
+        q_min: f64,
+        q_max: f64,
+    },
     OneHot(OneHotStep),
     Ordinal(OrdinalStep),
 }
@@ -125,12 +141,35 @@ pub fn check(spec: &Spec) -> Result<Model, Diagnostics> {
         .iter()
         .map(|(name, f)| (name, f.column_type(), f.steps()))
         .chain(spec.groups.iter().flat_map(|g| {
-            g.columns.iter().map(move |c| (c, g.column_type.as_ref(), g.steps.as_slice()))
+            g.columns
+                .iter()
+                .map(move |c| (c, g.column_type.as_ref(), g.steps.as_slice()))
         }));
+    let mut declared_features: BTreeMap<&str, Option<Span>> = BTreeMap::new();
     for (column, declared, steps) in entries {
+        if let Some(first) = declared_features.get(column.value.as_str()) {
+            let place = first
+                .as_ref()
+                .map_or(String::new(), |s| format!(" (line {})", s.line));
+            diags.push(
+                Diagnostic::new(
+                    Code::NameCollision,
+                    format!("feature `{}` is already defined{place}", column.value),
+                )
+                .at(span(column))
+                .hint("a column has one list of steps: merge the two definitions"),
+            );
+            continue;
+        }
+        declared_features.insert(&column.value, span(column));
         if let Some(feature) = check_feature(column, declared, steps, &mut diags) {
             for output in outputs_of(&feature) {
-                names.add(&output, feature.span.clone(), &format!("an output of feature `{}`", feature.column), &mut diags);
+                names.add(
+                    &output,
+                    feature.span.clone(),
+                    &format!("an output of feature `{}`", feature.column),
+                    &mut diags,
+                );
             }
             features.push(feature);
         }
@@ -142,12 +181,18 @@ pub fn check(spec: &Spec) -> Result<Model, Diagnostics> {
         );
     }
 
-    let fit_filter = spec.fit.as_ref().and_then(|f| f.filter.as_ref()).map(|w| Filter {
-        sql: w.value.clone(),
-        span: span(w),
-    });
+    let fit_filter = spec
+        .fit
+        .as_ref()
+        .and_then(|f| f.filter.as_ref())
+        .map(|w| Filter {
+            sql: w.value.clone(),
+            span: span(w),
+        });
     if let Some(filter) = &fit_filter
-        && let Err(e) = Parser::new(&GenericDialect {}).try_with_sql(&filter.sql).and_then(|mut p| p.parse_expr())
+        && let Err(e) = Parser::new(&GenericDialect {})
+            .try_with_sql(&filter.sql)
+            .and_then(|mut p| p.parse_expr())
     {
         diags.push(
             Diagnostic::new(Code::InvalidFilter, format!("`fit.where` is not a SQL expression: {e}"))
@@ -202,7 +247,11 @@ struct NameSet(BTreeMap<String, String>);
 impl NameSet {
     fn add(&mut self, name: &str, at: Option<Span>, what: &str, diags: &mut Diagnostics) {
         if name.is_empty() {
-            diags.push(Diagnostic::new(Code::InvalidValue, "a column name is empty").at(at).hint("name the column"));
+            diags.push(
+                Diagnostic::new(Code::InvalidValue, "a column name is empty")
+                    .at(at)
+                    .hint("name the column"),
+            );
             return;
         }
         if let Some(previous) = self.0.insert(naming::fold(name), what.to_string()) {
@@ -236,7 +285,9 @@ fn check_feature(
         );
         return None;
     }
-    let column_type = declared.map(|d| d.value).unwrap_or_else(|| infer_type(steps));
+    let column_type = declared
+        .map(|d| d.value)
+        .unwrap_or_else(|| infer_type(steps));
     let before = diags.0.len();
     let mut checked = Vec::new();
     let mut encoded_by: Option<&'static str> = None;
@@ -264,7 +315,12 @@ fn check_feature(
             checked.push(s);
         }
     }
-    (diags.0.len() == before).then(|| Feature { column: column.value.clone(), span: at, column_type, steps: checked })
+    (diags.0.len() == before).then(|| Feature {
+        column: column.value.clone(),
+        span: at,
+        column_type,
+        steps: checked,
+    })
 }
 
 /// Without a declared type: the first step that says anything decides.
@@ -277,8 +333,14 @@ fn infer_type(steps: &[Spanned<Step>]) -> ColumnType {
                 _ => {}
             },
             Step::Scale(_) => return ColumnType::Numeric,
-            Step::OneHot(spec::OneHot { categories: Categories::Given(c), .. })
-            | Step::Ordinal(spec::Ordinal { categories: Categories::Given(c), .. }) => {
+            Step::OneHot(spec::OneHot {
+                categories: Categories::Given(c),
+                ..
+            })
+            | Step::Ordinal(spec::Ordinal {
+                categories: Categories::Given(c),
+                ..
+            }) => {
                 if let Some(first) = c.first() {
                     return scalar_type(&first.value);
                 }
@@ -303,7 +365,12 @@ fn type_name(t: ColumnType) -> &'static str {
     }
 }
 
-fn check_step(column: &str, ty: ColumnType, step: &Spanned<Step>, diags: &mut Diagnostics) -> Option<CheckedStep> {
+fn check_step(
+    column: &str,
+    ty: ColumnType,
+    step: &Spanned<Step>,
+    diags: &mut Diagnostics,
+) -> Option<CheckedStep> {
     let at = span(step);
     let needs_numeric = |what: &str, diags: &mut Diagnostics| {
         let ok = ty == ColumnType::Numeric;
@@ -338,8 +405,12 @@ fn check_step(column: &str, ty: ColumnType, step: &Spanned<Step>, diags: &mut Di
                             )
                             .at(span(v))
                             .hint(match ty {
-                                ColumnType::String => "quote the value to make it a string, e.g. `fill_value: \"0\"`",
-                                ColumnType::Numeric => "use a number, or declare the column `type: string`",
+                                ColumnType::String => {
+                                    "quote the value to make it a string, e.g. `fill_value: \"0\"`"
+                                }
+                                ColumnType::Numeric => {
+                                    "use a number, or declare the column `type: string`"
+                                }
                             }),
                         );
                         return None;
@@ -352,37 +423,54 @@ fn check_step(column: &str, ty: ColumnType, step: &Spanned<Step>, diags: &mut Di
                 }),
                 (_, Some(v)) => {
                     diags.push(
-                        Diagnostic::new(Code::StepConflict, "`fill_value` is only used with `strategy: constant`")
-                            .at(span(v))
-                            .hint("remove `fill_value`, or set `strategy: constant`"),
+                        Diagnostic::new(
+                            Code::StepConflict,
+                            "`fill_value` is only used with `strategy: constant`",
+                        )
+                        .at(span(v))
+                        .hint("remove `fill_value`, or set `strategy: constant`"),
                     );
                     return None;
                 }
                 (_, None) => None,
             };
-            Some(CheckedStep::Impute { strategy: imp.strategy, fill_value })
+            Some(CheckedStep::Impute {
+                strategy: imp.strategy,
+                fill_value,
+            })
         }
         Step::Scale(scaler) => {
             if !needs_numeric("scale", diags) {
                 return None;
             }
             Some(match scaler {
-                Scaler::Standard(o) => CheckedStep::Standard { with_mean: o.with_mean, with_std: o.with_std },
+                Scaler::Standard(o) => CheckedStep::Standard {
+                    with_mean: o.with_mean,
+                    with_std: o.with_std,
+                },
                 Scaler::MinMax(o) => {
                     let [min, max] = o.feature_range.as_ref().map_or([0.0, 1.0], |r| r.value);
                     if !(min < max) {
                         diags.push(
-                            Diagnostic::new(Code::InvalidValue, format!("feature_range [{min}, {max}] is empty"))
-                                .at(o.feature_range.as_ref().and_then(span))
-                                .hint("the first bound must be smaller than the second, e.g. `[0, 1]`"),
+                            Diagnostic::new(
+                                Code::InvalidValue,
+                                format!("feature_range [{min}, {max}] is empty"),
+                            )
+                            .at(o.feature_range.as_ref().and_then(span))
+                            .hint("the first bound must be smaller than the second, e.g. `[0, 1]`"),
                         );
                         return None;
                     }
-                    CheckedStep::MinMax { min, max, clip: o.clip }
+                    CheckedStep::MinMax {
+                        min,
+                        max,
+                        clip: o.clip,
+                    }
                 }
                 Scaler::MaxAbs(_) => CheckedStep::MaxAbs,
                 Scaler::Robust(o) => {
-                    let [q_min, q_max] = o.quantile_range.as_ref().map_or([25.0, 75.0], |r| r.value);
+                    let [q_min, q_max] =
+                        o.quantile_range.as_ref().map_or([25.0, 75.0], |r| r.value);
                     if !(0.0 <= q_min && q_min <= q_max && q_max <= 100.0) {
                         diags.push(
                             Diagnostic::new(Code::InvalidValue, format!("quantile_range [{q_min}, {q_max}] is invalid"))
@@ -391,7 +479,12 @@ fn check_step(column: &str, ty: ColumnType, step: &Spanned<Step>, diags: &mut Di
                         );
                         return None;
                     }
-                    CheckedStep::Robust { with_centering: o.with_centering, with_scaling: o.with_scaling, q_min, q_max }
+                    CheckedStep::Robust {
+                        with_centering: o.with_centering,
+                        with_scaling: o.with_scaling,
+                        q_min,
+                        q_max,
+                    }
                 }
             })
         }
@@ -402,16 +495,21 @@ fn check_step(column: &str, ty: ColumnType, step: &Spanned<Step>, diags: &mut Di
                 && !cats.contains(c)
             {
                 diags.push(
-                    Diagnostic::new(Code::InvalidValue, format!("drop category {c} is not one of the categories"))
-                        .at(oh.drop.as_ref().and_then(span))
-                        .hint("drop one of the listed categories, or use `drop: first`"),
+                    Diagnostic::new(
+                        Code::InvalidValue,
+                        format!("drop category {c} is not one of the categories"),
+                    )
+                    .at(oh.drop.as_ref().and_then(span))
+                    .hint("drop one of the listed categories, or use `drop: first`"),
                 );
                 return None;
             }
             let min_frequency = match &oh.min_frequency {
                 None => None,
                 Some(f) if f.value > 0.0 && f.value < 1.0 => Some(Frequency::Fraction(f.value)),
-                Some(f) if f.value >= 1.0 && f.value.fract() == 0.0 => Some(Frequency::Count(f.value as u64)),
+                Some(f) if f.value >= 1.0 && f.value.fract() == 0.0 => {
+                    Some(Frequency::Count(f.value as u64))
+                }
                 Some(f) => {
                     diags.push(
                         Diagnostic::new(Code::InvalidValue, format!("min_frequency {} is neither a count nor a fraction", f.value))
@@ -431,7 +529,12 @@ fn check_step(column: &str, ty: ColumnType, step: &Spanned<Step>, diags: &mut Di
                 );
                 return None;
             }
-            let names = oh.names.0.iter().map(|(k, v)| (k.value.clone(), v.clone())).collect();
+            let names = oh
+                .names
+                .0
+                .iter()
+                .map(|(k, v)| (k.value.clone(), v.clone()))
+                .collect();
             Some(CheckedStep::OneHot(OneHotStep {
                 categories,
                 drop,
@@ -449,17 +552,23 @@ fn check_step(column: &str, ty: ColumnType, step: &Spanned<Step>, diags: &mut Di
             match (o.handle_unknown, &o.unknown_value) {
                 (OrdinalUnknown::UseEncodedValue, None) => {
                     diags.push(
-                        Diagnostic::new(Code::InvalidValue, "`handle_unknown: use_encoded_value` needs `unknown_value`")
-                            .at(at)
-                            .hint("add `unknown_value: -1` (or `.nan` for NULL)"),
+                        Diagnostic::new(
+                            Code::InvalidValue,
+                            "`handle_unknown: use_encoded_value` needs `unknown_value`",
+                        )
+                        .at(at)
+                        .hint("add `unknown_value: -1` (or `.nan` for NULL)"),
                     );
                     return None;
                 }
                 (OrdinalUnknown::Error, Some(v)) => {
                     diags.push(
-                        Diagnostic::new(Code::StepConflict, "`unknown_value` is only used with `handle_unknown: use_encoded_value`")
-                            .at(span(v))
-                            .hint("set `handle_unknown: use_encoded_value`, or remove `unknown_value`"),
+                        Diagnostic::new(
+                            Code::StepConflict,
+                            "`unknown_value` is only used with `handle_unknown: use_encoded_value`",
+                        )
+                        .at(span(v))
+                        .hint("set `handle_unknown: use_encoded_value`, or remove `unknown_value`"),
                     );
                     return None;
                 }
@@ -471,9 +580,12 @@ fn check_step(column: &str, ty: ColumnType, step: &Spanned<Step>, diags: &mut Di
                 && v.fract() == 0.0
             {
                 diags.push(
-                    Diagnostic::new(Code::InvalidValue, format!("unknown_value {v} is already the code of a category"))
-                        .at(o.unknown_value.as_ref().and_then(span))
-                        .hint("use a code outside 0..n-1, e.g. -1, or `.nan`"),
+                    Diagnostic::new(
+                        Code::InvalidValue,
+                        format!("unknown_value {v} is already the code of a category"),
+                    )
+                    .at(o.unknown_value.as_ref().and_then(span))
+                    .hint("use a code outside 0..n-1, e.g. -1, or `.nan`"),
                 );
                 return None;
             }
@@ -504,12 +616,17 @@ fn check_categories(
     categories: &Categories,
     diags: &mut Diagnostics,
 ) -> Option<Option<Vec<Scalar>>> {
-    let Categories::Given(given) = categories else { return Some(None) };
+    let Categories::Given(given) = categories else {
+        return Some(None);
+    };
     let before = diags.0.len();
     if given.is_empty() {
         diags.push(
-            Diagnostic::new(Code::InvalidValue, format!("the category list of `{column}` is empty"))
-                .hint("list the categories, or write `categories: auto` to learn them"),
+            Diagnostic::new(
+                Code::InvalidValue,
+                format!("the category list of `{column}` is empty"),
+            )
+            .hint("list the categories, or write `categories: auto` to learn them"),
         );
     }
     for (i, c) in given.iter().enumerate() {
@@ -517,24 +634,36 @@ fn check_categories(
             diags.push(
                 Diagnostic::new(
                     Code::StepConflict,
-                    format!("category {} is {}, but `{column}` is a {} column", c.value, type_name(scalar_type(&c.value)), type_name(ty)),
+                    format!(
+                        "category {} is {}, but `{column}` is a {} column",
+                        c.value,
+                        type_name(scalar_type(&c.value)),
+                        type_name(ty)
+                    ),
                 )
                 .at(span(c))
                 .hint("categories must have the column's type: quote numbers in a string column"),
             );
         } else if given[..i].iter().any(|p| p.value == c.value) {
             diags.push(
-                Diagnostic::new(Code::NameCollision, format!("category {} is listed twice", c.value))
-                    .at(span(c))
-                    .hint("remove the repeated category"),
+                Diagnostic::new(
+                    Code::NameCollision,
+                    format!("category {} is listed twice", c.value),
+                )
+                .at(span(c))
+                .hint("remove the repeated category"),
             );
-        } else if let (Scalar::Number(n), Some(Scalar::Number(p))) = (&c.value, given[..i].last().map(|p| &p.value))
+        } else if let (Scalar::Number(n), Some(Scalar::Number(p))) =
+            (&c.value, given[..i].last().map(|p| &p.value))
             && n < p
         {
             diags.push(
-                Diagnostic::new(Code::InvalidValue, format!("numeric categories must be sorted, but {n} comes after {p}"))
-                    .at(span(c))
-                    .hint("list numeric categories in ascending order, as scikit-learn requires"),
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    format!("numeric categories must be sorted, but {n} comes after {p}"),
+                )
+                .at(span(c))
+                .hint("list numeric categories in ascending order, as scikit-learn requires"),
             );
         }
     }

@@ -5,13 +5,12 @@
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 use serde::Serialize;
 
-/// A place in a spec file. Lines and columns are 1-based; `len` is in bytes.
+/// A place in a spec file. Lines and columns are 1-based (columns count
+/// characters); `len` is the length of the marked text in bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Span {
     pub line: u64,
     pub column: u64,
-    #[serde(skip)]
-    pub offset: usize,
     #[serde(skip)]
     pub len: usize,
 }
@@ -21,13 +20,38 @@ impl Span {
         if loc.line() == 0 {
             return None;
         }
-        let span = loc.span();
         Some(Span {
             line: loc.line(),
             column: loc.column(),
-            offset: span.byte_offset().unwrap_or(0) as usize,
-            len: span.byte_len().unwrap_or(0) as usize,
+            len: loc.span().byte_len().unwrap_or(0) as usize,
         })
+    }
+
+    /// The byte range this place covers in `source` (at least one character where there is one).
+    fn byte_range(&self, source: &str) -> std::ops::Range<usize> {
+        let line_start: usize = source
+            .split_inclusive('\n')
+            .take(self.line.saturating_sub(1) as usize)
+            .map(str::len)
+            .sum();
+        let line_text = source[line_start.min(source.len())..]
+            .split('\n')
+            .next()
+            .unwrap_or("");
+        let column: usize = line_text
+            .chars()
+            .take(self.column.saturating_sub(1) as usize)
+            .map(char::len_utf8)
+            .sum();
+        let start = (line_start + column).min(source.len());
+        let rest = &source[start..];
+        let first_char = rest.chars().next().map_or(0, char::len_utf8);
+        let len = if self.len > 0 && rest.is_char_boundary(self.len.min(rest.len())) {
+            self.len.min(rest.len())
+        } else {
+            first_char
+        };
+        start..start + len
     }
 }
 
@@ -88,7 +112,13 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn new(code: Code, message: impl Into<String>) -> Diagnostic {
-        Diagnostic { code, message: message.into(), file: String::new(), span: None, hint: None }
+        Diagnostic {
+            code,
+            message: message.into(),
+            file: String::new(),
+            span: None,
+            hint: None,
+        }
     }
 
     pub fn at(mut self, span: Option<Span>) -> Diagnostic {
@@ -120,20 +150,24 @@ impl Diagnostic {
     pub fn render(&self, source: &str, styled: bool) -> String {
         let title = format!("{}: {}", self.location(), self.message);
         let mut group = Group::with_title(Level::ERROR.primary_title(title).id(self.code.as_str()));
-        if let Some(span) = &self.span {
-            let start = span.offset.min(source.len());
-            let end = (start + span.len.max(1)).min(source.len()).max(start);
+        if let Some(span) = self.span.as_ref().filter(|_| !source.is_empty()) {
             group = group.element(
                 Snippet::source(source)
                     .path(self.file.as_str())
-                    .annotation(AnnotationKind::Primary.span(start..end)),
+                    .annotation(AnnotationKind::Primary.span(span.byte_range(source))),
             );
         }
         let mut report = vec![group];
         if let Some(hint) = &self.hint {
-            report.push(Group::with_title(Level::HELP.secondary_title(hint.as_str())));
+            report.push(Group::with_title(
+                Level::HELP.secondary_title(hint.as_str()),
+            ));
         }
-        let renderer = if styled { Renderer::styled() } else { Renderer::plain() };
+        let renderer = if styled {
+            Renderer::styled()
+        } else {
+            Renderer::plain()
+        };
         renderer.render(&report).to_string()
     }
 }
@@ -152,7 +186,11 @@ impl Diagnostics {
     }
 
     pub fn into_result<T>(self, value: T) -> Result<T, Diagnostics> {
-        if self.0.is_empty() { Ok(value) } else { Err(self) }
+        if self.0.is_empty() {
+            Ok(value)
+        } else {
+            Err(self)
+        }
     }
 
     pub fn in_file(self, file: &str) -> Diagnostics {
@@ -167,7 +205,10 @@ impl From<Diagnostic> for Diagnostics {
 }
 
 /// "did you mean" for a misspelt name, when one candidate is close enough.
-pub fn did_you_mean<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (strsim::damerau_levenshtein(name, c), c))

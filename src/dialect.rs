@@ -64,7 +64,13 @@ impl DialectName {
         let all = LOADED.get_or_init(|| {
             DialectName::ALL
                 .iter()
-                .map(|&d| (d, Dialect::load(d).unwrap_or_else(|e| panic!("dialects/{}.yml: {e}", d.as_str()))))
+                .map(|&d| {
+                    (
+                        d,
+                        Dialect::load(d)
+                            .unwrap_or_else(|e| panic!("dialects/{}.yml: {e}", d.as_str())),
+                    )
+                })
                 .collect()
         });
         &all[&self]
@@ -205,13 +211,16 @@ impl std::fmt::Debug for Dialect {
 impl Dialect {
     fn load(name: DialectName) -> Result<Dialect, String> {
         let file: DialectFile = serde_saphyr::from_str(name.source()).map_err(|e| e.to_string())?;
-        let defaults: Defaults =
-            serde_saphyr::from_str(include_str!("../dialects/_defaults.yml")).map_err(|e| e.to_string())?;
+        let defaults: Defaults = serde_saphyr::from_str(include_str!("../dialects/_defaults.yml"))
+            .map_err(|e| e.to_string())?;
         if file.name != name.as_str() {
             return Err(format!("file names dialect {:?}", file.name));
         }
         if file.parser != name.as_str() {
-            return Err(format!("parser {:?} is not sqlparser's dialect for {name}", file.parser));
+            return Err(format!(
+                "parser {:?} is not sqlparser's dialect for {name}",
+                file.parser
+            ));
         }
         for key in file.templates.keys() {
             if !Func::ALL.iter().any(|f| f.key() == key) {

@@ -25,7 +25,13 @@ pub struct Artifact {
     pub contents: String,
 }
 
-pub fn emit(ir: &Ir, d: &Dialect, form: EmitForm, inline: bool, spec_file: &str) -> Result<Vec<Artifact>, Diagnostic> {
+pub fn emit(
+    ir: &Ir,
+    d: &Dialect,
+    form: EmitForm,
+    inline: bool,
+    spec_file: &str,
+) -> Result<Vec<Artifact>, Diagnostic> {
     let header = |what: &str| {
         format!(
             "{HEADER_MARK} {} from {spec_file} for {}: {what}.\n-- Do not edit: change the spec and run `prep compile` again.\n",
@@ -50,11 +56,15 @@ pub fn emit(ir: &Ir, d: &Dialect, form: EmitForm, inline: bool, spec_file: &str)
             Ok(vec![
                 Artifact {
                     file_name: format!("{name}.fit.sql"),
-                    contents: header(&format!("fitted parameters, one row; store it as {params_model}")) + &ast::pretty(&fit),
+                    contents: header(&format!(
+                        "fitted parameters, one row; store it as {params_model}"
+                    )) + &ast::pretty(&fit),
                 },
                 Artifact {
                     file_name: format!("{name}.apply.sql"),
-                    contents: header(&format!("features, reading the fitted parameters from {params_model}")) + &ast::pretty(&apply),
+                    contents: header(&format!(
+                        "features, reading the fitted parameters from {params_model}"
+                    )) + &ast::pretty(&apply),
                 },
             ])
         }
@@ -64,14 +74,25 @@ pub fn emit(ir: &Ir, d: &Dialect, form: EmitForm, inline: bool, spec_file: &str)
             let model = |what: &str, materialized: &str, sql: String| {
                 let body = jinja_escape(&sql)
                     .replace(&r.source_placeholder, &source)
-                    .replace(&r.params_placeholder, &format!("{{{{ ref({}) }}}}", jinja_string(&params_model)));
-                format!("{}{{{{ config(materialized={}) }}}}\n\n{body}", header(what), jinja_string(materialized))
+                    .replace(
+                        &r.params_placeholder,
+                        &format!("{{{{ ref({}) }}}}", jinja_string(&params_model)),
+                    );
+                format!(
+                    "{}{{{{ config(materialized={}) }}}}\n\n{body}",
+                    header(what),
+                    jinja_string(materialized)
+                )
             };
             if inline {
                 let q = r.inline_query()?;
                 return Ok(vec![Artifact {
                     file_name: format!("{name}.sql"),
-                    contents: model("features, fitting and applying in one model", "table", ast::pretty(&q)),
+                    contents: model(
+                        "features, fitting and applying in one model",
+                        "table",
+                        ast::pretty(&q),
+                    ),
                 }]);
             }
             let apply = r.apply_query(ParamsRelation::Placeholder)?;
@@ -83,7 +104,11 @@ pub fn emit(ir: &Ir, d: &Dialect, form: EmitForm, inline: bool, spec_file: &str)
                 },
                 Artifact {
                     file_name: format!("{name}.sql"),
-                    contents: model(&format!("features, applying {params_model}"), "view", ast::pretty(&apply)),
+                    contents: model(
+                        &format!("features, applying {params_model}"),
+                        "view",
+                        ast::pretty(&apply),
+                    ),
                 },
             ])
         }
@@ -94,7 +119,11 @@ pub fn emit(ir: &Ir, d: &Dialect, form: EmitForm, inline: bool, spec_file: &str)
 fn dbt_source_call(source: &Source) -> String {
     match source {
         Source::Ref(name) => format!("{{{{ ref({}) }}}}", jinja_string(name)),
-        Source::Source { name, table } => format!("{{{{ source({}, {}) }}}}", jinja_string(name), jinja_string(table)),
+        Source::Source { name, table } => format!(
+            "{{{{ source({}, {}) }}}}",
+            jinja_string(name),
+            jinja_string(table)
+        ),
         Source::Table(_) => String::new(),
     }
 }

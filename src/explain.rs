@@ -28,25 +28,56 @@ pub fn explain(ir: &Ir, dialects: &[DialectName], stage: Stage) -> String {
     out
 }
 
+/// An expression with parameters shown by name rather than number.
+fn named(text: String, ir: &Ir) -> String {
+    // Highest numbers first, so that $12 is not read as $1 followed by 2.
+    ir.fit
+        .params
+        .iter()
+        .enumerate()
+        .rev()
+        .fold(text, |t, (i, p)| t.replace(&format!("${i}"), &p.name))
+}
+
+fn plural(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
 fn write_ir(ir: &Ir, out: &mut String) {
     let fit = &ir.fit;
-    let _ = writeln!(out, "fit plan: {} parameters in {} level(s)", fit.params.len(), fit.levels());
+    let _ = writeln!(
+        out,
+        "fit plan: {} in {}",
+        plural(fit.params.len(), "parameter"),
+        plural(fit.levels(), "level")
+    );
     for level in 0..fit.levels() {
         let _ = writeln!(
             out,
             "  level {level}: {}",
-            if level == 0 { "learned on the fit rows".to_string() } else { format!("learned on rows after applying level {} parameters", level - 1) }
+            if level == 0 {
+                "learned on the fit rows".to_string()
+            } else {
+                format!(
+                    "learned on rows after applying level {} parameters",
+                    level - 1
+                )
+            }
         );
-        for (i, p) in fit.params.iter().enumerate().filter(|(_, p)| p.level == level) {
+        for p in fit.params.iter().filter(|p| p.level == level) {
             let def = match &p.def {
                 ParamDef::Aggregate(a) => format!("{a}"),
-                ParamDef::Derived(e) => format!("{e}"),
+                ParamDef::Derived(e) => named(e.to_string(), ir),
             };
-            let _ = writeln!(out, "    ${i} {} = {def}", p.name);
+            let _ = writeln!(out, "    {} = {def}", p.name);
         }
     }
     for v in &fit.vocabularies {
-        let _ = writeln!(out, "  vocabulary of `{}` (level {}): categories and counts of {}", v.feature, v.level, v.expr);
+        let _ = writeln!(
+            out,
+            "  vocabulary of `{}` (level {}): categories and counts of {}",
+            v.feature, v.level, v.expr
+        );
     }
     let _ = writeln!(out, "apply plan:");
     for c in &ir.apply.passthrough {
@@ -55,9 +86,11 @@ fn write_ir(ir: &Ir, out: &mut String) {
     for item in &ir.apply.items {
         match item {
             ApplyItem::Output(o) => {
-                let _ = writeln!(out, "  {} = {}", o.name, o.expr);
+                let _ = writeln!(out, "  {} = {}", o.name, named(o.expr.to_string(), ir));
             }
-            ApplyItem::Learned { feature, reason } => {
+            ApplyItem::Learned {
+                feature, reason, ..
+            } => {
                 let _ = writeln!(out, "  {feature}_* = columns decided by the fit: {reason}");
             }
         }
@@ -70,10 +103,25 @@ fn write_scans(ir: &Ir, dialects: &[DialectName], out: &mut String) {
         let scans = Renderer::new(d.get(), ir, SourceStyle::Plain).scans();
         let vocab = ir.fit.vocabularies.len();
         let total = scans.len() + vocab;
-        let mut parts: Vec<String> = scans.iter().map(|s| format!("{} (level {}, {} values)", s.what, s.level, s.params.len())).collect();
+        let mut parts: Vec<String> = scans
+            .iter()
+            .map(|s| {
+                format!(
+                    "{} (level {}, {})",
+                    s.what,
+                    s.level,
+                    plural(s.params.len(), "value")
+                )
+            })
+            .collect();
         if vocab > 0 {
-            parts.push(format!("{vocab} vocabulary scan(s)"));
+            parts.push(plural(vocab, "vocabulary scan"));
         }
-        let _ = writeln!(out, "  {d}: {total} scan(s): {}", parts.join(", "));
+        let _ = writeln!(
+            out,
+            "  {d}: {}: {}",
+            plural(total, "scan"),
+            parts.join(", ")
+        );
     }
 }

@@ -9,6 +9,7 @@
 
 use std::fmt;
 
+use crate::diagnostic::Span;
 use crate::spec::{ColumnType, Source};
 
 pub type ParamId = usize;
@@ -35,7 +36,10 @@ pub enum Expr {
     Coalesce(Box<Expr>, Box<Expr>),
     Case(Vec<(Cond, Expr)>, Box<Expr>),
     /// Stops the query with a message that ends with the text of `value`.
-    Fail { message: String, value: Box<Expr> },
+    Fail {
+        message: String,
+        value: Box<Expr>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -68,7 +72,12 @@ impl Agg {
     pub fn argument(&self) -> Option<&Expr> {
         match self {
             Agg::CountRows => None,
-            Agg::Count(e) | Agg::Mean(e) | Agg::VarPop(e) | Agg::Min(e) | Agg::Max(e) | Agg::MostFrequent(e) => Some(e),
+            Agg::Count(e)
+            | Agg::Mean(e)
+            | Agg::VarPop(e)
+            | Agg::Min(e)
+            | Agg::Max(e)
+            | Agg::MostFrequent(e) => Some(e),
             Agg::Percentile(e, _) => Some(e),
         }
     }
@@ -117,13 +126,19 @@ pub struct Output {
     pub name: String,
     pub expr: Expr,
     pub doc: String,
+    /// Where the feature is declared, for diagnostics.
+    pub span: Option<Span>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ApplyItem {
     Output(Output),
     /// Output columns that exist only once categories are learned.
-    Learned { feature: String, reason: String },
+    Learned {
+        feature: String,
+        reason: String,
+        span: Option<Span>,
+    },
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -148,7 +163,9 @@ impl Ir {
     pub fn texts(&self) -> Vec<String> {
         let walk = |e: &Expr, out: &mut Vec<String>| {
             e.for_each(&mut |x| match x {
-                Expr::Column(s) | Expr::Text(s) | Expr::Fail { message: s, .. } => out.push(s.clone()),
+                Expr::Column(s) | Expr::Text(s) | Expr::Fail { message: s, .. } => {
+                    out.push(s.clone())
+                }
                 _ => {}
             })
         };
@@ -187,7 +204,11 @@ impl Expr {
             Expr::Column(_) | Expr::Param(_) | Expr::Number(_) | Expr::Text(_) | Expr::Null => {}
             Expr::ToDouble(a) | Expr::ToText(a) | Expr::Sqrt(a) | Expr::Abs(a) => a.for_each(f),
             Expr::Fail { value, .. } => value.for_each(f),
-            Expr::Add(a, b) | Expr::Sub(a, b) | Expr::Mul(a, b) | Expr::Div(a, b) | Expr::Coalesce(a, b) => {
+            Expr::Add(a, b)
+            | Expr::Sub(a, b)
+            | Expr::Mul(a, b)
+            | Expr::Div(a, b)
+            | Expr::Coalesce(a, b) => {
                 a.for_each(f);
                 b.for_each(f);
             }

@@ -33,11 +33,13 @@ pub fn compile_ir(text: &str, file: &str) -> Result<ir::Ir, Diagnostics> {
 pub fn check_names(ir: &ir::Ir, d: &dialect::Dialect, file: &str) -> Result<(), Diagnostics> {
     use diagnostic::{Code, Diagnostic};
     let mut diags = Diagnostics::default();
-    let outputs = ir.apply.passthrough.iter().chain(ir.apply.items.iter().filter_map(|i| match i {
-        ir::ApplyItem::Output(o) => Some(&o.name),
-        ir::ApplyItem::Learned { .. } => None,
-    }));
-    for name in outputs.chain(ir.fit.params.iter().map(|p| &p.name)) {
+    let outputs = ir.apply.passthrough.iter().map(|name| (name, None)).chain(
+        ir.apply.items.iter().filter_map(|i| match i {
+            ir::ApplyItem::Output(o) => Some((&o.name, o.span.clone())),
+            ir::ApplyItem::Learned { .. } => None,
+        }),
+    );
+    for (name, span) in outputs.chain(ir.fit.params.iter().map(|p| (&p.name, None))) {
         if let Some(max) = d.max_identifier_bytes
             && name.len() > max
         {
@@ -46,6 +48,7 @@ pub fn check_names(ir: &ir::Ir, d: &dialect::Dialect, file: &str) -> Result<(), 
                     Code::NameCollision,
                     format!("column name `{name}` is {} bytes long, but {} allows at most {max}", name.len(), d.name),
                 )
+                .at(span)
                 .hint("shorten the column name, or give one-hot outputs a shorter suffix with `names:`")
                 .in_file(file),
             );

@@ -12,7 +12,10 @@ use std::collections::BTreeSet;
 
 use crate::check::{CheckedStep, Feature, Model, OneHotStep, OrdinalStep, dropped_category};
 use crate::ir::build::*;
-use crate::ir::{Agg, ApplyItem, ApplyPlan, Cond, Expr, FitPlan, Ir, Output, Param, ParamDef, ParamId, Vocabulary};
+use crate::ir::{
+    Agg, ApplyItem, ApplyPlan, Cond, Expr, FitPlan, Ir, Output, Param, ParamDef, ParamId,
+    Vocabulary,
+};
 use crate::naming;
 use crate::spec::{ColumnType, ImputeStrategy, OneHotUnknown, OrdinalUnknown, Scalar};
 
@@ -24,20 +27,42 @@ pub const ROWS_PARAM: &str = "prep_rows";
 
 pub fn lower(model: &Model) -> Ir {
     let mut fit = Fit::default();
-    let rows = fit.aggregate(ROWS_PARAM.to_string(), 0, Agg::CountRows, ColumnType::Numeric, "rows the statistics are learned from");
+    let rows = fit.aggregate(
+        ROWS_PARAM.to_string(),
+        0,
+        Agg::CountRows,
+        ColumnType::Numeric,
+        "rows the statistics are learned from",
+    );
     let mut prefixes = BTreeSet::new();
     let mut items = Vec::new();
     for (index, feature) in model.features.iter().enumerate() {
         let prefix = param_prefix(&feature.column, index, &mut prefixes);
-        let mut lowering = FeatureLowering { fit: &mut fit, feature, prefix, rows };
+        let mut lowering = FeatureLowering {
+            fit: &mut fit,
+            feature,
+            prefix,
+            rows,
+        };
         items.extend(lowering.lower());
     }
     Ir {
         name: model.name.clone(),
         source: model.source.clone(),
         fit_filter: model.fit_filter.as_ref().map(|f| f.sql.clone()),
-        fit: FitPlan { params: fit.params, vocabularies: fit.vocabularies },
-        apply: ApplyPlan { passthrough: model.keys.iter().chain(&model.passthrough).cloned().collect(), items },
+        fit: FitPlan {
+            params: fit.params,
+            vocabularies: fit.vocabularies,
+        },
+        apply: ApplyPlan {
+            passthrough: model
+                .keys
+                .iter()
+                .chain(&model.passthrough)
+                .cloned()
+                .collect(),
+            items,
+        },
     }
 }
 
@@ -65,7 +90,14 @@ impl Fit {
     }
 
     /// An aggregate parameter; the same aggregate at the same level is learned once.
-    fn aggregate(&mut self, name: String, level: usize, agg: Agg, value_type: ColumnType, doc: &str) -> ParamId {
+    fn aggregate(
+        &mut self,
+        name: String,
+        level: usize,
+        agg: Agg,
+        value_type: ColumnType,
+        doc: &str,
+    ) -> ParamId {
         if let Some(i) = self
             .params
             .iter()
@@ -73,12 +105,22 @@ impl Fit {
         {
             return i;
         }
-        self.push(Param { name, level, def: ParamDef::Aggregate(agg), value_type, doc: doc.to_string() })
+        self.push(Param {
+            name,
+            level,
+            def: ParamDef::Aggregate(agg),
+            value_type,
+            doc: doc.to_string(),
+        })
     }
 
     /// The level an expression can be evaluated at: after every parameter it reads.
     fn level_of(&self, e: &Expr) -> usize {
-        e.params().into_iter().map(|id| self.params[id].level).max().unwrap_or(0)
+        e.params()
+            .into_iter()
+            .map(|id| self.params[id].level)
+            .max()
+            .unwrap_or(0)
     }
 
     /// A named parameter holding `expr`, unless `expr` already is one.
@@ -87,7 +129,13 @@ impl Fit {
             return expr;
         }
         let level = self.level_of(&expr);
-        Expr::Param(self.push(Param { name, level, def: ParamDef::Derived(expr), value_type, doc: doc.to_string() }))
+        Expr::Param(self.push(Param {
+            name,
+            level,
+            def: ParamDef::Derived(expr),
+            value_type,
+            doc: doc.to_string(),
+        }))
     }
 }
 
@@ -97,7 +145,11 @@ enum Lineage {
     /// The column as stored (cast to double when numeric).
     Raw,
     /// `prev` with NULLs replaced by `fill`.
-    Imputed { prev: Box<Lineage>, prev_row: Expr, fill: Expr },
+    Imputed {
+        prev: Box<Lineage>,
+        prev_row: Expr,
+        fill: Expr,
+    },
     /// Anything else: learned on a staged relation.
     Opaque,
 }
@@ -138,93 +190,190 @@ impl FeatureLowering<'_> {
             let k = k + 1;
             let label = |l: &str| format!("s{k}_{l}");
             match step {
-                CheckedStep::Impute { strategy, fill_value } => {
+                CheckedStep::Impute {
+                    strategy,
+                    fill_value,
+                } => {
                     let fill = match (strategy, fill_value) {
                         (ImputeStrategy::Constant, Some(v)) => literal(v),
                         (ImputeStrategy::Mean, _) => self.moment(&lineage, &row, Moment::Mean),
                         (ImputeStrategy::Median, _) => self.percentile(&lineage, &row, 0.5),
                         (ImputeStrategy::MostFrequent, _) => self.most_frequent(&lineage, &row),
-                        (ImputeStrategy::Constant, None) => unreachable!("check resolves the default fill value"),
+                        (ImputeStrategy::Constant, None) => {
+                            unreachable!("check resolves the default fill value")
+                        }
                     };
                     // A constant stays a literal; a learned fill value is a named parameter.
                     let fill = match fill {
                         Expr::Number(_) | Expr::Text(_) => fill,
-                        _ => self.fit.derived(self.name(&label("fill")), fill, self.feature.column_type, "imputation fill value (statistics_)"),
+                        _ => self.fit.derived(
+                            self.name(&label("fill")),
+                            fill,
+                            self.feature.column_type,
+                            "imputation fill value (statistics_)",
+                        ),
                     };
-                    docs.push(format!("missing values replaced by {} ({})", strategy_doc(*strategy), describe(&fill, self.fit)));
-                    lineage = Lineage::Imputed { prev: Box::new(lineage), prev_row: row.clone(), fill: fill.clone() };
+                    docs.push(format!(
+                        "missing values replaced by {} ({})",
+                        strategy_doc(*strategy),
+                        describe(&fill, self.fit)
+                    ));
+                    lineage = Lineage::Imputed {
+                        prev: Box::new(lineage),
+                        prev_row: row.clone(),
+                        fill: fill.clone(),
+                    };
                     row = coalesce(row, fill);
                 }
-                CheckedStep::Standard { with_mean, with_std } => {
+                CheckedStep::Standard {
+                    with_mean,
+                    with_std,
+                } => {
                     let n = self.moment(&lineage, &row, Moment::Count);
                     let mean = self.moment(&lineage, &row, Moment::Mean);
                     let var = self.moment(&lineage, &row, Moment::Var);
-                    let mean = self.fit.derived(self.name(&label("mean")), mean, ColumnType::Numeric, "mean (mean_)");
-                    let var = self.fit.derived(self.name(&label("var")), var, ColumnType::Numeric, "population variance (var_)");
+                    let mean = self.fit.derived(
+                        self.name(&label("mean")),
+                        mean,
+                        ColumnType::Numeric,
+                        "mean (mean_)",
+                    );
+                    let var = self.fit.derived(
+                        self.name(&label("var")),
+                        var,
+                        ColumnType::Numeric,
+                        "population variance (var_)",
+                    );
                     if *with_mean {
                         row = sub(row, mean.clone());
                     }
                     if *with_std {
                         // scikit-learn's _is_constant_feature: var <= n*eps*var + (n*mean*eps)^2, evaluated in that order.
-                        let bound = add(
-                            mul(mul(n.clone(), num(EPS)), var.clone()),
-                            {
-                                let t = mul(mul(n, mean), num(EPS));
-                                mul(t.clone(), t)
-                            },
-                        );
+                        let bound = add(mul(mul(n.clone(), num(EPS)), var.clone()), {
+                            let t = mul(mul(n, mean), num(EPS));
+                            mul(t.clone(), t)
+                        });
                         let scale = case(
                             vec![(Cond::Le(var.clone(), bound), num(1.0))],
                             Expr::Sqrt(Box::new(var)),
                         );
-                        let scale = self.fit.derived(self.name(&label("scale")), scale, ColumnType::Numeric, "standard deviation, 1 for constant features (scale_)");
+                        let scale = self.fit.derived(
+                            self.name(&label("scale")),
+                            scale,
+                            ColumnType::Numeric,
+                            "standard deviation, 1 for constant features (scale_)",
+                        );
                         row = div(row, scale);
                     }
                     docs.push(format!(
                         "standardised{}{}",
-                        if *with_mean { ", centred on the training mean" } else { "" },
-                        if *with_std { ", divided by the training population standard deviation" } else { "" }
+                        if *with_mean {
+                            ", centred on the training mean"
+                        } else {
+                            ""
+                        },
+                        if *with_std {
+                            ", divided by the training population standard deviation"
+                        } else {
+                            ""
+                        }
                     ));
                     lineage = Lineage::Opaque;
                 }
                 CheckedStep::MinMax { min, max, clip } => {
                     let data_min = self.moment(&lineage, &row, Moment::Min);
                     let data_max = self.moment(&lineage, &row, Moment::Max);
-                    let data_min = self.fit.derived(self.name(&label("data_min")), data_min, ColumnType::Numeric, "training minimum (data_min_)");
-                    let data_max = self.fit.derived(self.name(&label("data_max")), data_max, ColumnType::Numeric, "training maximum (data_max_)");
+                    let data_min = self.fit.derived(
+                        self.name(&label("data_min")),
+                        data_min,
+                        ColumnType::Numeric,
+                        "training minimum (data_min_)",
+                    );
+                    let data_max = self.fit.derived(
+                        self.name(&label("data_max")),
+                        data_max,
+                        ColumnType::Numeric,
+                        "training maximum (data_max_)",
+                    );
                     let range = handle_zero_scale(sub(data_max, data_min.clone()));
-                    let scale = self.fit.derived(self.name(&label("scale")), div(num(max - min), range), ColumnType::Numeric, "(max - min) / data range (scale_)");
-                    let offset = self.fit.derived(self.name(&label("min")), sub(num(*min), mul(data_min, scale.clone())), ColumnType::Numeric, "offset (min_)");
+                    let scale = self.fit.derived(
+                        self.name(&label("scale")),
+                        div(num(max - min), range),
+                        ColumnType::Numeric,
+                        "(max - min) / data range (scale_)",
+                    );
+                    let offset = self.fit.derived(
+                        self.name(&label("min")),
+                        sub(num(*min), mul(data_min, scale.clone())),
+                        ColumnType::Numeric,
+                        "offset (min_)",
+                    );
                     row = add(mul(row, scale), offset);
                     if *clip {
-                        row = case(vec![(Cond::Lt(row.clone(), num(*min)), num(*min)), (Cond::Gt(row.clone(), num(*max)), num(*max))], row);
+                        row = case(
+                            vec![
+                                (Cond::Lt(row.clone(), num(*min)), num(*min)),
+                                (Cond::Gt(row.clone(), num(*max)), num(*max)),
+                            ],
+                            row,
+                        );
                     }
-                    docs.push(format!("scaled to [{min}, {max}] by the training minimum and maximum{}", if *clip { ", clipped" } else { "" }));
+                    docs.push(format!(
+                        "scaled to [{min}, {max}] by the training minimum and maximum{}",
+                        if *clip { ", clipped" } else { "" }
+                    ));
                     lineage = Lineage::Opaque;
                 }
                 CheckedStep::MaxAbs => {
                     let max_abs = self.moment(&lineage, &row, Moment::MaxAbs);
-                    let max_abs = self.fit.derived(self.name(&label("max_abs")), max_abs, ColumnType::Numeric, "largest absolute value (max_abs_)");
-                    let scale = self.fit.derived(self.name(&label("scale")), handle_zero_scale(max_abs), ColumnType::Numeric, "scale_");
+                    let max_abs = self.fit.derived(
+                        self.name(&label("max_abs")),
+                        max_abs,
+                        ColumnType::Numeric,
+                        "largest absolute value (max_abs_)",
+                    );
+                    let scale = self.fit.derived(
+                        self.name(&label("scale")),
+                        handle_zero_scale(max_abs),
+                        ColumnType::Numeric,
+                        "scale_",
+                    );
                     row = div(row, scale);
                     docs.push("divided by the training maximum absolute value".into());
                     lineage = Lineage::Opaque;
                 }
-                CheckedStep::Robust { with_centering, with_scaling, q_min, q_max } => {
+                CheckedStep::Robust {
+                    with_centering,
+                    with_scaling,
+                    q_min,
+                    q_max,
+                } => {
                     // Both the median and the percentiles are of the values before centring.
                     let values = row.clone();
                     if *with_centering {
                         let center = self.percentile(&lineage, &values, 0.5);
-                        let center = self.fit.derived(self.name(&label("center")), center, ColumnType::Numeric, "median (center_)");
+                        let center = self.fit.derived(
+                            self.name(&label("center")),
+                            center,
+                            ColumnType::Numeric,
+                            "median (center_)",
+                        );
                         row = sub(row, center);
                     }
                     if *with_scaling {
                         let lo = self.percentile(&lineage, &values, q_min / 100.0);
                         let hi = self.percentile(&lineage, &values, q_max / 100.0);
-                        let scale = self.fit.derived(self.name(&label("scale")), handle_zero_scale(sub(hi, lo)), ColumnType::Numeric, "interquantile range (scale_)");
+                        let scale = self.fit.derived(
+                            self.name(&label("scale")),
+                            handle_zero_scale(sub(hi, lo)),
+                            ColumnType::Numeric,
+                            "interquantile range (scale_)",
+                        );
                         row = div(row, scale);
                     }
-                    docs.push(format!("robust-scaled (median, percentiles {q_min}-{q_max})"));
+                    docs.push(format!(
+                        "robust-scaled (median, percentiles {q_min}-{q_max})"
+                    ));
                     lineage = Lineage::Opaque;
                 }
                 CheckedStep::OneHot(oh) => return self.one_hot(oh, &row, &docs),
@@ -235,7 +384,12 @@ impl FeatureLowering<'_> {
             }
         }
         let doc = format!("`{}`: {}", self.feature.column, docs.join("; then "));
-        vec![ApplyItem::Output(Output { name: self.feature.column.clone(), expr: row, doc })]
+        vec![ApplyItem::Output(Output {
+            name: self.feature.column.clone(),
+            expr: row,
+            doc,
+            span: self.feature.span.clone(),
+        })]
     }
 
     /// A moment of the values `row` takes, derived through imputations where exact.
@@ -253,7 +407,11 @@ impl FeatureLowering<'_> {
                 };
                 self.stat(level, label, agg)
             }
-            Lineage::Imputed { prev, prev_row, fill } => {
+            Lineage::Imputed {
+                prev,
+                prev_row,
+                fill,
+            } => {
                 let (prev, prev_row, fill) = ((**prev).clone(), prev_row.clone(), fill.clone());
                 let rows = Expr::Param(self.rows);
                 let n = self.moment(&prev, &prev_row, Moment::Count);
@@ -262,7 +420,9 @@ impl FeatureLowering<'_> {
                 let none_missing = Cond::Le(missing.clone(), num(0.0));
                 // A fitted fill value can be NULL (an all-missing column); a constant cannot.
                 let nothing_filled = match fill {
-                    Expr::Param(_) => Cond::Or(Box::new(Cond::IsNull(fill.clone())), Box::new(none_missing)),
+                    Expr::Param(_) => {
+                        Cond::Or(Box::new(Cond::IsNull(fill.clone())), Box::new(none_missing))
+                    }
                     _ => none_missing,
                 };
                 match m {
@@ -277,26 +437,48 @@ impl FeatureLowering<'_> {
                         let delta = sub(fill.clone(), mean.clone());
                         case(
                             vec![(nothing_filled, mean), (Cond::Le(n, num(0.0)), fill)],
-                            add(self.moment(&prev, &prev_row, Moment::Mean), div(mul(delta, missing), rows)),
+                            add(
+                                self.moment(&prev, &prev_row, Moment::Mean),
+                                div(mul(delta, missing), rows),
+                            ),
                         )
                     }
                     Moment::Var => {
                         let mean = self.moment(&prev, &prev_row, Moment::Mean);
                         let var = self.moment(&prev, &prev_row, Moment::Var);
                         let delta = sub(fill.clone(), mean);
-                        let m2 = add(mul(n.clone(), var.clone()), div(mul(mul(delta.clone(), delta), mul(n.clone(), missing)), rows.clone()));
-                        case(vec![(nothing_filled, var), (Cond::Le(n, num(0.0)), num(0.0))], div(m2, rows))
+                        let m2 = add(
+                            mul(n.clone(), var.clone()),
+                            div(
+                                mul(mul(delta.clone(), delta), mul(n.clone(), missing)),
+                                rows.clone(),
+                            ),
+                        );
+                        case(
+                            vec![(nothing_filled, var), (Cond::Le(n, num(0.0)), num(0.0))],
+                            div(m2, rows),
+                        )
                     }
                     Moment::Min | Moment::Max | Moment::MaxAbs => {
                         let raw = self.moment(&prev, &prev_row, m);
-                        let fill_value = if m == Moment::MaxAbs { Expr::Abs(Box::new(fill)) } else { fill };
+                        let fill_value = if m == Moment::MaxAbs {
+                            Expr::Abs(Box::new(fill))
+                        } else {
+                            fill
+                        };
                         let beats = if m == Moment::Min {
                             Cond::Lt(fill_value.clone(), raw.clone())
                         } else {
                             Cond::Gt(fill_value.clone(), raw.clone())
                         };
                         case(
-                            vec![(nothing_filled, raw.clone()), (Cond::Or(Box::new(Cond::IsNull(raw.clone())), Box::new(beats)), fill_value)],
+                            vec![
+                                (nothing_filled, raw.clone()),
+                                (
+                                    Cond::Or(Box::new(Cond::IsNull(raw.clone())), Box::new(beats)),
+                                    fill_value,
+                                ),
+                            ],
                             raw,
                         )
                     }
@@ -315,7 +497,13 @@ impl FeatureLowering<'_> {
         let level = self.stage_level(lineage, row);
         let ty = self.feature.column_type;
         let name = self.stat_name(level, "mode");
-        Expr::Param(self.fit.aggregate(name, level, Agg::MostFrequent(row.clone()), ty, "most frequent value"))
+        Expr::Param(self.fit.aggregate(
+            name,
+            level,
+            Agg::MostFrequent(row.clone()),
+            ty,
+            "most frequent value",
+        ))
     }
 
     /// Raw values are read at level 0; anything computed from parameters, one level after them.
@@ -328,26 +516,41 @@ impl FeatureLowering<'_> {
     }
 
     fn stat_name(&self, level: usize, label: &str) -> String {
-        if level == 0 { self.name(label) } else { self.name(&format!("l{level}_{label}")) }
+        if level == 0 {
+            self.name(label)
+        } else {
+            self.name(&format!("l{level}_{label}"))
+        }
     }
 
     fn stat(&mut self, level: usize, label: &str, agg: Agg) -> Expr {
         let name = self.stat_name(level, label);
         let doc = format!("{agg}");
-        Expr::Param(self.fit.aggregate(name, level, agg, ColumnType::Numeric, &doc))
+        Expr::Param(
+            self.fit
+                .aggregate(name, level, agg, ColumnType::Numeric, &doc),
+        )
     }
 
     fn one_hot(&mut self, oh: &OneHotStep, row: &Expr, docs: &[String]) -> Vec<ApplyItem> {
         let column = &self.feature.column;
         let Some(categories) = oh.categories.as_ref().filter(|_| !oh.groups_infrequent()) else {
             let level = self.stage_level(&Lineage::Opaque, row);
-            self.fit.vocabularies.push(Vocabulary { feature: column.clone(), level, expr: row.clone() });
+            self.fit.vocabularies.push(Vocabulary {
+                feature: column.clone(),
+                level,
+                expr: row.clone(),
+            });
             let reason = if oh.categories.is_none() {
                 "its one_hot categories are learned from the data".to_string()
             } else {
                 "min_frequency / max_categories decide from the data which categories are infrequent".to_string()
             };
-            return vec![ApplyItem::Learned { feature: column.clone(), reason }];
+            return vec![ApplyItem::Learned {
+                feature: column.clone(),
+                reason,
+                span: self.feature.span.clone(),
+            }];
         };
         let known: Vec<Expr> = categories.iter().map(literal).collect();
         let dropped = dropped_category(oh, categories);
@@ -359,7 +562,11 @@ impl FeatureLowering<'_> {
             // No infrequent column exists without min_frequency/max_categories: unknowns are all zeros.
             OneHotUnknown::Ignore | OneHotUnknown::InfrequentIfExist => None,
         };
-        let prefix = if docs.is_empty() { String::new() } else { format!("{}; then ", docs.join("; then ")) };
+        let prefix = if docs.is_empty() {
+            String::new()
+        } else {
+            format!("{}; then ", docs.join("; then "))
+        };
         categories
             .iter()
             .filter(|c| Some(*c) != dropped)
@@ -375,7 +582,11 @@ impl FeatureLowering<'_> {
                 ApplyItem::Output(Output {
                     name: naming::one_hot_column(column, &oh.suffix(c)),
                     expr: case(arms, otherwise),
-                    doc: format!("`{column}`: {prefix}1 where the value is {}, else 0", naming::category_text(c)),
+                    doc: format!(
+                        "`{column}`: {prefix}1 where the value is {}, else 0",
+                        naming::category_text(c)
+                    ),
+                    span: self.feature.span.clone(),
                 })
             })
             .collect()
@@ -385,12 +596,25 @@ impl FeatureLowering<'_> {
         let column = &self.feature.column;
         let Some(categories) = &ord.categories else {
             let level = self.stage_level(&Lineage::Opaque, row);
-            self.fit.vocabularies.push(Vocabulary { feature: column.clone(), level, expr: row.clone() });
-            return ApplyItem::Learned { feature: column.clone(), reason: "its ordinal categories are learned from the data".into() };
+            self.fit.vocabularies.push(Vocabulary {
+                feature: column.clone(),
+                level,
+                expr: row.clone(),
+            });
+            return ApplyItem::Learned {
+                feature: column.clone(),
+                reason: "its ordinal categories are learned from the data".into(),
+                span: self.feature.span.clone(),
+            };
         };
         let code = |v: Option<f64>| v.map_or(Expr::Null, num);
         let mut arms = vec![(Cond::IsNull(row.clone()), code(ord.encoded_missing_value))];
-        arms.extend(categories.iter().enumerate().map(|(i, c)| (Cond::Eq(row.clone(), literal(c)), num(i as f64))));
+        arms.extend(
+            categories
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (Cond::Eq(row.clone(), literal(c)), num(i as f64))),
+        );
         let otherwise = match ord.handle_unknown {
             OrdinalUnknown::Error => Expr::Fail {
                 message: format!("prep: unknown category in column {column}: "),
@@ -398,21 +622,33 @@ impl FeatureLowering<'_> {
             },
             OrdinalUnknown::UseEncodedValue => code(ord.unknown_value),
         };
-        let prefix = if docs.is_empty() { String::new() } else { format!("{}; then ", docs.join("; then ")) };
+        let prefix = if docs.is_empty() {
+            String::new()
+        } else {
+            format!("{}; then ", docs.join("; then "))
+        };
         ApplyItem::Output(Output {
             name: column.clone(),
             expr: case(arms, otherwise),
             doc: format!(
                 "`{column}`: {prefix}position of the value in [{}], from 0",
-                categories.iter().map(naming::category_text).collect::<Vec<_>>().join(", ")
+                categories
+                    .iter()
+                    .map(naming::category_text)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
+            span: self.feature.span.clone(),
         })
     }
 }
 
 /// scikit-learn's _handle_zeros_in_scale: a scale below 10 * eps becomes 1.
 fn handle_zero_scale(scale: Expr) -> Expr {
-    case(vec![(Cond::Lt(scale.clone(), num(10.0 * EPS)), num(1.0))], scale)
+    case(
+        vec![(Cond::Lt(scale.clone(), num(10.0 * EPS)), num(1.0))],
+        scale,
+    )
 }
 
 fn literal(v: &Scalar) -> Expr {
@@ -424,7 +660,11 @@ fn literal(v: &Scalar) -> Expr {
 
 fn percent_label(p: f64) -> String {
     let pct = p * 100.0;
-    if pct.fract() == 0.0 { format!("{}", pct as i64) } else { naming::sanitize(&format!("{pct}")) }
+    if pct.fract() == 0.0 {
+        format!("{}", pct as i64)
+    } else {
+        naming::sanitize(&format!("{pct}"))
+    }
 }
 
 fn strategy_doc(s: ImputeStrategy) -> &'static str {

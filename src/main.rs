@@ -87,7 +87,11 @@ struct Failure {
 }
 
 fn spec_failure(diagnostics: Diagnostics, source: &str) -> Failure {
-    Failure { diagnostics, source: source.to_string(), exit: EXIT_SPEC }
+    Failure {
+        diagnostics,
+        source: source.to_string(),
+        exit: EXIT_SPEC,
+    }
 }
 
 fn report(f: &Failure, format: Format) {
@@ -107,14 +111,16 @@ fn report(f: &Failure, format: Format) {
 
 fn read_spec(path: &Path) -> Result<(String, String), Failure> {
     let file = path.display().to_string();
-    std::fs::read_to_string(path).map(|text| (text, file.clone())).map_err(|e| Failure {
-        diagnostics: Diagnostic::new(Code::Io, format!("cannot read the spec: {e}"))
-            .hint("check the path; `prep compile --help` shows the usage")
-            .in_file(&file)
-            .into(),
-        source: String::new(),
-        exit: EXIT_USAGE,
-    })
+    std::fs::read_to_string(path)
+        .map(|text| (text, file.clone()))
+        .map_err(|e| Failure {
+            diagnostics: Diagnostic::new(Code::Io, format!("cannot read the spec: {e}"))
+                .hint("check the path; `prep compile --help` shows the usage")
+                .in_file(&file)
+                .into(),
+            source: String::new(),
+            exit: EXIT_USAGE,
+        })
 }
 
 fn run(cli: &Cli) -> Result<(), Failure> {
@@ -123,26 +129,42 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             print!("{}", prep::spec::json_schema());
             Ok(())
         }
-        Command::Explain { spec, dialect, stage } => {
+        Command::Explain {
+            spec,
+            dialect,
+            stage,
+        } => {
             let (text, file) = read_spec(spec)?;
             let ir = prep::compile_ir(&text, &file).map_err(|d| spec_failure(d, &text))?;
             let dialects = dialect.map_or(DialectName::ALL.to_vec(), |d| vec![d]);
             print!("{}", explain::explain(&ir, &dialects, *stage));
             Ok(())
         }
-        Command::Compile { spec, dialect, emit, inline, out } => {
+        Command::Compile {
+            spec,
+            dialect,
+            emit,
+            inline,
+            out,
+        } => {
             let (text, file) = read_spec(spec)?;
             let ir = prep::compile_ir(&text, &file).map_err(|d| spec_failure(d, &text))?;
             let d = dialect.get();
             prep::check_names(&ir, d, &file).map_err(|diags| spec_failure(diags, &text))?;
-            let spec_name = spec.file_name().map_or(file.clone(), |n| n.to_string_lossy().into_owned());
+            let spec_name = spec
+                .file_name()
+                .map_or(file.clone(), |n| n.to_string_lossy().into_owned());
             let artifacts = emit::emit(&ir, d, *emit, *inline, &spec_name)
                 .map_err(|diag| spec_failure(diag.in_file(&file).into(), &text))?;
             match out {
                 None => {
                     for (i, a) in artifacts.iter().enumerate() {
                         if artifacts.len() > 1 {
-                            print!("{}-- file: {}\n", if i > 0 { "\n" } else { "" }, a.file_name);
+                            print!(
+                                "{}-- file: {}\n",
+                                if i > 0 { "\n" } else { "" },
+                                a.file_name
+                            );
                         }
                         print!("{}", a.contents);
                     }
@@ -150,7 +172,10 @@ fn run(cli: &Cli) -> Result<(), Failure> {
                 }
                 Some(dir) => {
                     let changed = prep::write::write_all(dir, &artifacts).map_err(|e| Failure {
-                        diagnostics: Diagnostic::new(Code::Io, e.to_string()).hint(e.hint()).in_file(&dir.display().to_string()).into(),
+                        diagnostics: Diagnostic::new(Code::Io, e.to_string())
+                            .hint(e.hint())
+                            .in_file(&dir.display().to_string())
+                            .into(),
                         source: String::new(),
                         exit: EXIT_OUTPUT,
                     })?;

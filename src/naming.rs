@@ -25,7 +25,15 @@ pub fn category_text(category: &Scalar) -> String {
 }
 
 pub fn sanitize(text: &str) -> String {
-    text.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect()
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 pub fn one_hot_column(feature: &str, suffix: &str) -> String {
@@ -47,8 +55,14 @@ mod tests {
 
     #[test]
     fn suffixes_are_safe_and_numbers_read_like_python() {
-        assert_eq!(category_suffix(&Scalar::String("Pro Plus".into())), "Pro_Plus");
-        assert_eq!(category_suffix(&Scalar::String("{{ x }}".into())), "______");
+        assert_eq!(
+            category_suffix(&Scalar::String("Pro Plus".into())),
+            "Pro_Plus"
+        );
+        assert_eq!(
+            category_suffix(&Scalar::String("{{ x }}".into())),
+            "___x___"
+        );
         assert_eq!(category_suffix(&Scalar::Number(3.0)), "3");
         assert_eq!(category_suffix(&Scalar::Number(-1.5)), "_1_5");
         assert_eq!(category_suffix(&Scalar::String(String::new())), "");

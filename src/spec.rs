@@ -120,10 +120,12 @@ impl<'de> Deserialize<'de> for Feature {
                 f.write_str("a list of steps, or a map with `type` and `steps`")
             }
             fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Feature, A::Error> {
-                Deserialize::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(Feature::Steps)
+                Deserialize::deserialize(de::value::SeqAccessDeserializer::new(seq))
+                    .map(Feature::Steps)
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Feature, A::Error> {
-                Deserialize::deserialize(de::value::MapAccessDeserializer::new(map)).map(Feature::Typed)
+                Deserialize::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(Feature::Typed)
             }
         }
         d.deserialize_any(V)
@@ -148,9 +150,17 @@ pub struct Group {
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Step {
     /// SimpleImputer: `impute: median` or `impute: {strategy: constant, fill_value: 0}`.
-    Impute(#[serde(deserialize_with = "impute_shorthand")] Impute),
+    Impute(
+        #[serde(deserialize_with = "impute_shorthand")]
+        #[schemars(with = "ImputeForm")]
+        Impute,
+    ),
     /// StandardScaler, MinMaxScaler, MaxAbsScaler, RobustScaler: `scale: standard` or `scale: {min_max: {...}}`.
-    Scale(#[serde(deserialize_with = "variant_shorthand")] Scaler),
+    Scale(
+        #[serde(deserialize_with = "variant_shorthand")]
+        #[schemars(with = "ScalerForm")]
+        Scaler,
+    ),
     /// OneHotEncoder.
     OneHot(OneHot),
     /// OrdinalEncoder.
@@ -166,6 +176,34 @@ impl Step {
             Step::Ordinal(_) => "ordinal",
         }
     }
+}
+
+/// Schema of `impute:`: a strategy name, or the options.
+#[derive(JsonSchema)]
+#[schemars(untagged)]
+#[allow(dead_code)]
+enum ImputeForm {
+    Strategy(ImputeStrategy),
+    Options(Impute),
+}
+
+/// Schema of `scale:`: a scaler name, or `{scaler: options}`.
+#[derive(JsonSchema)]
+#[schemars(untagged)]
+#[allow(dead_code)]
+enum ScalerForm {
+    Name(ScalerName),
+    Options(Scaler),
+}
+
+#[derive(JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+enum ScalerName {
+    Standard,
+    MinMax,
+    MaxAbs,
+    Robust,
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -287,7 +325,8 @@ impl<'de> Deserialize<'de> for Categories {
                 }
             }
             fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Categories, A::Error> {
-                Deserialize::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(Categories::Given)
+                Deserialize::deserialize(de::value::SeqAccessDeserializer::new(seq))
+                    .map(Categories::Given)
             }
         }
         d.deserialize_any(V)
@@ -441,37 +480,51 @@ fn yaml_diagnostic(e: &serde_saphyr::Error) -> Diagnostic {
     let span = e.location().as_ref().and_then(Span::from_location);
     let full = e.without_snippet().to_string();
     let first = full.lines().next().unwrap_or_default();
-    // The library prefixes "error: line L column C: "; our own header carries the place.
-    let message = first
-        .strip_prefix("error: ")
-        .map(|m| m.split_once(": ").filter(|(p, _)| p.starts_with("line ")).map_or(m, |(_, rest)| rest))
-        .unwrap_or(first)
-        .to_string();
+    // The library wraps the message in "error: line L column C: ... at line L, column C";
+    // our own header carries the place.
+    let mut message = first.strip_prefix("error: ").unwrap_or(first);
+    if let Some((prefix, rest)) = message.split_once(": ")
+        && prefix.starts_with("line ")
+    {
+        message = rest;
+    }
+    if let Some(i) = message.rfind(" at line ") {
+        message = &message[..i];
+    }
+    let message = message.to_string();
     if let Some((unknown, expected)) = unknown_name(&message) {
         let hint = match did_you_mean(&unknown, expected.iter().map(String::as_str)) {
             Some(s) => format!("did you mean `{s}`?"),
             None => format!("expected one of: {}", expected.join(", ")),
         };
-        return Diagnostic::new(Code::UnknownName, message).at(span).hint(hint);
+        return Diagnostic::new(Code::UnknownName, message)
+            .at(span)
+            .hint(hint);
     }
-    let (code, hint) = if message.contains("invalid type")
-        || message.contains("invalid value")
-        || message.contains("invalid boolean")
-        || message.contains("expected")
-        || message.contains("missing field")
-    {
-        (Code::InvalidValue, "see the README's \"Spec reference\", or `prep schema` for the JSON Schema")
-    } else if message.contains("duplicate") {
-        (Code::NameCollision, "each key may appear once in a map")
-    } else {
-        (Code::Yaml, "check the YAML syntax near this place (indentation, brackets, quotes)")
-    };
-    Diagnostic::new(code, message).at(span).hint(hint)
+    if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
+        let key = rest.split(',').next().unwrap_or(rest);
+        return Diagnostic::new(
+            Code::NameCollision,
+            format!("`{key}` appears twice in the same map"),
+        )
+        .at(span)
+        .hint("each key may appear once in a map: merge the two entries or rename one");
+    }
+    if message.starts_with("while parsing") || message.starts_with("while scanning") {
+        return Diagnostic::new(Code::Yaml, format!("invalid YAML: {message}"))
+            .at(span)
+            .hint("check the YAML syntax near this place (indentation, brackets, quotes)");
+    }
+    Diagnostic::new(Code::InvalidValue, message)
+        .at(span)
+        .hint("see the README's \"Spec reference\", or run `prep schema` for the JSON Schema")
 }
 
 /// Reads serde's "unknown field `x`, expected one of `a`, `b`" (or "unknown variant").
 fn unknown_name(message: &str) -> Option<(String, Vec<String>)> {
-    let rest = message.strip_prefix("unknown field `").or_else(|| message.strip_prefix("unknown variant `"))?;
+    let rest = message
+        .strip_prefix("unknown field `")
+        .or_else(|| message.strip_prefix("unknown variant `"))?;
     let (name, rest) = rest.split_once('`')?;
     let expected = rest
         .split_once("expected ")

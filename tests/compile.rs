@@ -10,8 +10,11 @@ use prep::dialect::DialectName;
 use prep::emit::{self, EmitForm};
 use sqlparser::ast::{Expr, Value, visit_expressions};
 
-const FORMS: [(EmitForm, bool, &str); 3] =
-    [(EmitForm::Sql, false, "sql"), (EmitForm::Sql, true, "sql --inline"), (EmitForm::DbtModel, false, "dbt-model")];
+const FORMS: [(EmitForm, bool, &str); 3] = [
+    (EmitForm::Sql, false, "sql"),
+    (EmitForm::Sql, true, "sql --inline"),
+    (EmitForm::DbtModel, false, "dbt-model"),
+];
 
 fn compile_all(spec: &std::path::Path, d: DialectName) -> String {
     let text = std::fs::read_to_string(spec).unwrap();
@@ -38,7 +41,11 @@ fn compile_all(spec: &std::path::Path, d: DialectName) -> String {
 #[test]
 fn every_spec_on_every_dialect() {
     let specs = common::files(&common::root().join("tests/specs"), "yml");
-    assert!(specs.len() >= 15, "the suite needs at least 15 specs, found {}", specs.len());
+    assert!(
+        specs.len() >= 15,
+        "the suite needs at least 15 specs, found {}",
+        specs.len()
+    );
     for spec in &specs {
         let stem = spec.file_stem().unwrap().to_string_lossy().into_owned();
         for d in DialectName::ALL {
@@ -50,7 +57,10 @@ fn every_spec_on_every_dialect() {
 #[test]
 fn examples_compile_on_every_dialect() {
     for dir in std::fs::read_dir(common::root().join("examples")).unwrap() {
-        for spec in common::files(&dir.unwrap().path(), "yml").iter().filter(|p| !p.to_string_lossy().contains("fitted")) {
+        for spec in common::files(&dir.unwrap().path(), "yml")
+            .iter()
+            .filter(|p| !p.to_string_lossy().contains("fitted"))
+        {
             for d in DialectName::ALL {
                 let out = compile_all(spec, d);
                 assert!(!out.contains("error["), "{}: {out}", spec.display());
@@ -75,7 +85,16 @@ fn strings_round_trip_through_quoting_and_jinja() {
     let spec = common::root().join("tests/specs/adversarial_names.yml");
     let text = std::fs::read_to_string(&spec).unwrap();
     let ir = prep::compile_ir(&text, "adversarial_names.yml").unwrap();
-    let expected = ["O'Brien", "{{ x }}", "back\\slash", "{% raw %}", "café", "", "new\nline", "it's {{ missing }}"];
+    let expected = [
+        "O'Brien",
+        "{{ x }}",
+        "back\\slash",
+        "{% raw %}",
+        "café",
+        "",
+        "new\nline",
+        "it's {{ missing }}",
+    ];
     for d in DialectName::ALL {
         let dialect = d.get();
         for (form, inline, _) in FORMS {
@@ -94,7 +113,11 @@ fn strings_round_trip_through_quoting_and_jinja() {
                     continue;
                 }
                 for value in expected {
-                    assert!(strings.iter().any(|s| s == value), "{d} {}: {value:?} not in {strings:?}", a.file_name);
+                    assert!(
+                        strings.iter().any(|s| s == value),
+                        "{d} {}: {value:?} not in {strings:?}",
+                        a.file_name
+                    );
                 }
                 // Column names survive too, as quoted identifiers.
                 let printed = statement.to_string();

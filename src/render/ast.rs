@@ -6,11 +6,12 @@
 
 use std::ops::ControlFlow;
 
-use sqlparser::ast::{
-    self, BinaryOperator, CaseWhen, CastKind, Cte, DataType, Expr, Ident, ObjectName, Query, Select, SelectItem,
-    SetExpr, Statement, TableAlias, TableFactor, TableWithJoins, Value, visit_expressions_mut,
-};
 use sqlparser::ast::helpers::attached_token::AttachedToken;
+use sqlparser::ast::{
+    self, BinaryOperator, CaseWhen, CastKind, Cte, DataType, Expr, Ident, ObjectName, Query,
+    Select, SelectItem, SetExpr, Statement, TableAlias, TableFactor, TableWithJoins, Value,
+    visit_expressions_mut,
+};
 use sqlparser::dialect::GenericDialect;
 use sqlparser::parser::Parser;
 
@@ -57,7 +58,11 @@ pub fn string(d: &Dialect, text: &str) -> Expr {
 /// A numeric literal in the shortest text that reads back as the same f64;
 /// callers cast it to the dialect's double type.
 pub fn number(v: f64) -> Expr {
-    let text = if v.fract() == 0.0 && v.abs() < 1e15 { format!("{}", v as i64) } else { format!("{v:e}") };
+    let text = if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v:e}")
+    };
     Expr::value(Value::Number(text, false))
 }
 
@@ -71,7 +76,12 @@ pub fn null() -> Expr {
 }
 
 pub fn cast(e: Expr, data_type: &DataType) -> Expr {
-    Expr::Cast { kind: CastKind::Cast, expr: Box::new(e), data_type: data_type.clone(), format: None }
+    Expr::Cast {
+        kind: CastKind::Cast,
+        expr: Box::new(e),
+        data_type: data_type.clone(),
+        format: None,
+    }
 }
 
 /// Parenthesises operands that are themselves operators: sqlparser prints
@@ -84,7 +94,11 @@ fn operand(e: Expr) -> Expr {
 }
 
 pub fn binary(op: BinaryOperator, a: Expr, b: Expr) -> Expr {
-    Expr::BinaryOp { left: Box::new(operand(a)), op, right: Box::new(operand(b)) }
+    Expr::BinaryOp {
+        left: Box::new(operand(a)),
+        op,
+        right: Box::new(operand(b)),
+    }
 }
 
 pub fn is_null(e: Expr) -> Expr {
@@ -96,7 +110,11 @@ pub fn is_not_null(e: Expr) -> Expr {
 }
 
 pub fn in_list(e: Expr, list: Vec<Expr>) -> Expr {
-    Expr::InList { expr: Box::new(operand(e)), list, negated: false }
+    Expr::InList {
+        expr: Box::new(operand(e)),
+        list,
+        negated: false,
+    }
 }
 
 pub fn case(arms: Vec<(Expr, Expr)>, otherwise: Expr) -> Expr {
@@ -104,13 +122,19 @@ pub fn case(arms: Vec<(Expr, Expr)>, otherwise: Expr) -> Expr {
         case_token: AttachedToken::empty(),
         end_token: AttachedToken::empty(),
         operand: None,
-        conditions: arms.into_iter().map(|(condition, result)| CaseWhen { condition, result }).collect(),
+        conditions: arms
+            .into_iter()
+            .map(|(condition, result)| CaseWhen { condition, result })
+            .collect(),
         else_result: Some(Box::new(otherwise)),
     }
 }
 
 pub fn collate(e: Expr, collation: &str, d: &Dialect) -> Expr {
-    Expr::Collate { expr: Box::new(operand(e)), collation: ObjectName::from(vec![ident(d, collation)]) }
+    Expr::Collate {
+        expr: Box::new(operand(e)),
+        collation: ObjectName::from(vec![ident(d, collation)]),
+    }
 }
 
 /// A dialect's function template with its placeholders replaced. Arguments
@@ -130,7 +154,9 @@ pub fn call(d: &Dialect, func: Func, args: &[(&str, Expr)]) -> Expr {
 }
 
 fn skeleton(sql: &str) -> Query {
-    let statement = Parser::parse_sql(&GenericDialect {}, sql).expect("skeletons are fixed, valid SQL").remove(0);
+    let statement = Parser::parse_sql(&GenericDialect {}, sql)
+        .expect("skeletons are fixed, valid SQL")
+        .remove(0);
     match statement {
         Statement::Query(q) => *q,
         _ => unreachable!("skeletons are queries"),
@@ -176,7 +202,10 @@ fn table_factor(relation: Relation, alias: Option<Ident>) -> TableFactor {
         Relation::Query(query) => {
             let mut q = skeleton("SELECT 1 FROM (SELECT 1) AS a");
             let mut factor = select_of(&mut q).from.remove(0).relation;
-            if let TableFactor::Derived { subquery, alias: a, .. } = &mut factor {
+            if let TableFactor::Derived {
+                subquery, alias: a, ..
+            } = &mut factor
+            {
                 *subquery = query;
                 rename_alias(a, alias);
             }
@@ -249,7 +278,11 @@ impl SelectBuilder {
                         .map(|(expr, desc)| {
                             let mut o = template.clone();
                             o.expr = expr;
-                            o.options.sort = Some(if desc { ast::OrderBySort::Desc } else { ast::OrderBySort::Asc });
+                            o.options.sort = Some(if desc {
+                                ast::OrderBySort::Desc
+                            } else {
+                                ast::OrderBySort::Asc
+                            });
                             o
                         })
                         .collect(),
@@ -259,7 +292,9 @@ impl SelectBuilder {
         let select = select_of(&mut q);
         select.projection = self.items;
         let mut relations = self.from.into_iter().map(|(r, a)| table_factor(r, a));
-        let first = relations.next().expect("a SELECT reads at least one relation");
+        let first = relations
+            .next()
+            .expect("a SELECT reads at least one relation");
         let join_template = {
             let mut j = skeleton("SELECT 1 FROM a CROSS JOIN b");
             select_of(&mut j).from.remove(0).joins.remove(0)
@@ -271,7 +306,10 @@ impl SelectBuilder {
                 j
             })
             .collect();
-        select.from = vec![TableWithJoins { relation: first, joins }];
+        select.from = vec![TableWithJoins {
+            relation: first,
+            joins,
+        }];
         select.selection = self.filter;
         if let Some(g) = self.group_by
             && let ast::GroupByExpr::Expressions(exprs, _) = &mut select.group_by

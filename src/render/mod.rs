@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use sqlparser::ast::{BinaryOperator, Expr, Ident, Query};
 use sqlparser::parser::Parser;
 
-use crate::diagnostic::{Code, Diagnostic};
+use crate::diagnostic::{Code, Diagnostic, Span};
 use crate::dialect::{Dialect, Func, PercentileStyle};
 use crate::ir::{self, Agg, ApplyItem, Ir, ParamDef, ParamId};
 use crate::spec::{ColumnType, Source};
@@ -31,7 +31,6 @@ pub enum SourceStyle {
     /// A placeholder, replaced by `{{ ref(..) }}` / `{{ source(..) }}` after printing.
     Placeholder,
 }
-
 
 /// How scans are grouped for one dialect: the `explain` view of a fit.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,7 +69,13 @@ impl<'a> Renderer<'a> {
         let texts = ir.texts();
         let unused = |base: &str| {
             (0..)
-                .map(|i| if i == 0 { format!("__{base}__") } else { format!("__{base}_{i}__") })
+                .map(|i| {
+                    if i == 0 {
+                        format!("__{base}__")
+                    } else {
+                        format!("__{base}_{i}__")
+                    }
+                })
                 .find(|p| !texts.iter().any(|t| t.contains(p.as_str())))
                 .expect("some suffix is unused")
         };
@@ -97,21 +102,28 @@ impl<'a> Renderer<'a> {
             (Source::Table(name), _) => name.split('.').map(|p| self.id(p)).collect(),
             (_, SourceStyle::Placeholder) => vec![Ident::new(&self.source_placeholder)],
             (Source::Ref(name), SourceStyle::Plain) => vec![self.id(name)],
-            (Source::Source { name, table }, SourceStyle::Plain) => vec![self.id(name), self.id(table)],
+            (Source::Source { name, table }, SourceStyle::Plain) => {
+                vec![self.id(name), self.id(table)]
+            }
         })
     }
 
     /// `fit.where`, parsed with this dialect's parser and embedded as AST.
     fn fit_filter(&self) -> Result<Option<Expr>, Diagnostic> {
-        let Some(sql) = &self.ir.fit_filter else { return Ok(None) };
+        let Some(sql) = &self.ir.fit_filter else {
+            return Ok(None);
+        };
         let parser = self.d.parser();
         Parser::new(parser.as_ref())
             .try_with_sql(sql)
             .and_then(|mut p| p.parse_expr())
             .map(Some)
             .map_err(|e| {
-                Diagnostic::new(Code::InvalidFilter, format!("`fit.where` does not parse as {} SQL: {e}", self.d.name))
-                    .hint("write the filter in SQL that this warehouse accepts")
+                Diagnostic::new(
+                    Code::InvalidFilter,
+                    format!("`fit.where` does not parse as {} SQL: {e}", self.d.name),
+                )
+                .hint("write the filter in SQL that this warehouse accepts")
             })
     }
 
@@ -136,22 +148,35 @@ impl<'a> Renderer<'a> {
                 // SQRT of a tiny negative rounding error would raise on some engines.
                 let v = r(x);
                 ast::case(
-                    vec![(ast::binary(BinaryOperator::Gt, v.clone(), self.double(ast::number(0.0))), ast::call(self.d, Func::Sqrt, &[("X", v)]))],
+                    vec![(
+                        ast::binary(BinaryOperator::Gt, v.clone(), self.double(ast::number(0.0))),
+                        ast::call(self.d, Func::Sqrt, &[("X", v)]),
+                    )],
                     self.double(ast::number(0.0)),
                 )
             }
             E::Abs(x) => ast::call(self.d, Func::Abs, &[("X", r(x))]),
             E::Coalesce(a, b) => ast::call(self.d, Func::Coalesce, &[("X", r(a)), ("Y", r(b))]),
-            E::Case(arms, otherwise) => {
-                ast::case(arms.iter().map(|(c, v)| (self.cond(c, scope), r(v))).collect(), r(otherwise))
-            }
+            E::Case(arms, otherwise) => ast::case(
+                arms.iter()
+                    .map(|(c, v)| (self.cond(c, scope), r(v)))
+                    .collect(),
+                r(otherwise),
+            ),
             E::Fail { message, value } => {
                 let text = ast::call(
                     self.d,
                     Func::Coalesce,
-                    &[("X", ast::cast(r(value), &self.d.string_type)), ("Y", ast::string(self.d, "NULL"))],
+                    &[
+                        ("X", ast::cast(r(value), &self.d.string_type)),
+                        ("Y", ast::string(self.d, "NULL")),
+                    ],
                 );
-                let msg = ast::call(self.d, Func::Concat, &[("X", ast::string(self.d, message)), ("Y", text)]);
+                let msg = ast::call(
+                    self.d,
+                    Func::Concat,
+                    &[("X", ast::string(self.d, message)), ("Y", text)],
+                );
                 ast::call(self.d, Func::RaiseError, &[("MSG", msg)])
             }
         }
@@ -167,7 +192,9 @@ impl<'a> Renderer<'a> {
             C::Lt(a, b) => ast::binary(BinaryOperator::Lt, r(a), r(b)),
             C::Le(a, b) => ast::binary(BinaryOperator::LtEq, r(a), r(b)),
             C::Gt(a, b) => ast::binary(BinaryOperator::Gt, r(a), r(b)),
-            C::Or(a, b) => ast::binary(BinaryOperator::Or, self.cond(a, scope), self.cond(b, scope)),
+            C::Or(a, b) => {
+                ast::binary(BinaryOperator::Or, self.cond(a, scope), self.cond(b, scope))
+            }
         }
     }
 
@@ -188,7 +215,11 @@ impl<'a> Renderer<'a> {
             Agg::VarPop(_) => call(Func::VarPop, arg),
             Agg::Min(_) => call(Func::Min, arg),
             Agg::Max(_) => call(Func::Max, arg),
-            Agg::Percentile(_, p) => ast::call(self.d, Func::Percentile, &[("X", arg), ("P", ast::fraction(*p))]),
+            Agg::Percentile(_, p) => ast::call(
+                self.d,
+                Func::Percentile,
+                &[("X", arg), ("P", ast::fraction(*p))],
+            ),
             Agg::MostFrequent(_) => unreachable!("modes are rendered as queries"),
         }
     }
@@ -219,15 +250,25 @@ impl<'a> Renderer<'a> {
                 match agg {
                     Agg::Percentile(e, _) => match self.d.percentiles {
                         PercentileStyle::OneSelect => moments.push(id),
-                        PercentileStyle::PerExpression => per_expression.entry(e.to_string()).or_default().push(id),
+                        PercentileStyle::PerExpression => {
+                            per_expression.entry(e.to_string()).or_default().push(id)
+                        }
                         PercentileStyle::Analytic => analytic.push(id),
                     },
-                    Agg::MostFrequent(_) => modes.push(Scan { level, what: "most frequent value".into(), params: vec![id] }),
+                    Agg::MostFrequent(_) => modes.push(Scan {
+                        level,
+                        what: "most frequent value".into(),
+                        params: vec![id],
+                    }),
                     _ => moments.push(id),
                 }
             }
             if !moments.is_empty() {
-                scans.push(Scan { level, what: "aggregates".into(), params: moments });
+                scans.push(Scan {
+                    level,
+                    what: "aggregates".into(),
+                    params: moments,
+                });
             }
             scans.extend(per_expression.into_values().map(|params| Scan {
                 level,
@@ -235,7 +276,11 @@ impl<'a> Renderer<'a> {
                 params,
             }));
             if !analytic.is_empty() {
-                scans.push(Scan { level, what: ANALYTIC.into(), params: analytic });
+                scans.push(Scan {
+                    level,
+                    what: ANALYTIC.into(),
+                    params: analytic,
+                });
             }
             scans.extend(modes);
         }
@@ -247,13 +292,23 @@ impl<'a> Renderer<'a> {
         let mut ctes = Vec::new();
         let filtered = match self.fit_filter()? {
             Some(filter) => {
-                let q = SelectBuilder::default().wildcard().from(self.source_relation(), None).filter(filter).build();
+                let q = SelectBuilder::default()
+                    .wildcard()
+                    .from(self.source_relation(), None)
+                    .filter(filter)
+                    .build();
                 ctes.push((self.id(FIT_ROWS), q));
                 true
             }
             None => false,
         };
-        let fit_rows = move || if filtered { Relation::Table(vec![self.id(FIT_ROWS)]) } else { self.source_relation() };
+        let fit_rows = move || {
+            if filtered {
+                Relation::Table(vec![self.id(FIT_ROWS)])
+            } else {
+                self.source_relation()
+            }
+        };
         self.fit_parts_from(ctes, &fit_rows)
     }
 
@@ -286,7 +341,10 @@ impl<'a> Renderer<'a> {
                     for (name, e) in &stage_columns {
                         b = b.item(self.expr(e, ParamScope::Row), Some(self.id(name)));
                     }
-                    let stage = b.from(fit_rows(), Some(self.id(ROW))).from(table(params), Some(self.id(PARAMS))).build();
+                    let stage = b
+                        .from(fit_rows(), Some(self.id(ROW)))
+                        .from(table(params), Some(self.id(PARAMS)))
+                        .build();
                     let name = format!("prep_stage_{level}");
                     ctes.push((self.id(&name), stage));
                     Box::new(move || table(&name))
@@ -309,9 +367,16 @@ impl<'a> Renderer<'a> {
             let rounds = self.derivation_rounds(level);
             for round in 0..=rounds.values().copied().max().unwrap_or(0) {
                 let mut b = SelectBuilder::default();
-                for (id, p) in fit.params.iter().enumerate().filter(|(_, p)| p.level <= level) {
+                for (id, p) in fit
+                    .params
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| p.level <= level)
+                {
                     let value = match (&p.def, rounds.get(&id)) {
-                        (ParamDef::Derived(e), Some(&r)) if r == round => self.expr(e, ParamScope::Fit),
+                        (ParamDef::Derived(e), Some(&r)) if r == round => {
+                            self.expr(e, ParamScope::Fit)
+                        }
                         (ParamDef::Derived(_), Some(&r)) if r > round => continue,
                         _ => ast::column(self.d, None, &p.name),
                     };
@@ -325,7 +390,11 @@ impl<'a> Renderer<'a> {
                 if level + 1 == levels && last_round {
                     return Ok((ctes, q));
                 }
-                let name = if last_round { format!("prep_params_{level}") } else { format!("prep_derive_{level}_{}", round + 1) };
+                let name = if last_round {
+                    format!("prep_params_{level}")
+                } else {
+                    format!("prep_derive_{level}_{}", round + 1)
+                };
                 ctes.push((self.id(&name), q));
                 from = vec![name.clone()];
                 if last_round {
@@ -342,7 +411,12 @@ impl<'a> Renderer<'a> {
         let mut rounds = BTreeMap::new();
         for (id, p) in self.ir.fit.params.iter().enumerate() {
             if let (ParamDef::Derived(e), true) = (&p.def, p.level == level) {
-                let round = e.params().iter().filter_map(|dep| rounds.get(dep).map(|r| r + 1)).max().unwrap_or(0);
+                let round = e
+                    .params()
+                    .iter()
+                    .filter_map(|dep| rounds.get(dep).map(|r| r + 1))
+                    .max()
+                    .unwrap_or(0);
                 rounds.insert(id, round);
             }
         }
@@ -350,7 +424,12 @@ impl<'a> Renderer<'a> {
     }
 
     /// One scan: aggregates over the level's rows, always exactly one row.
-    fn scan_query(&self, scan: &Scan, input: &dyn Fn() -> Relation, argument: &dyn Fn(&ir::Expr) -> Expr) -> Query {
+    fn scan_query(
+        &self,
+        scan: &Scan,
+        input: &dyn Fn() -> Relation,
+        argument: &dyn Fn(&ir::Expr) -> Expr,
+    ) -> Query {
         let fit = &self.ir.fit;
         let agg_of = |id: ParamId| match &fit.params[id].def {
             ParamDef::Aggregate(a) => a,
@@ -377,7 +456,14 @@ impl<'a> Renderer<'a> {
             // MAX over at most one row: exactly one row even when the fit rows are empty.
             let name = &fit.params[*id].name;
             return SelectBuilder::default()
-                .item(ast::call(self.d, Func::Max, &[("X", ast::column(self.d, None, "value"))]), Some(self.id(name)))
+                .item(
+                    ast::call(
+                        self.d,
+                        Func::Max,
+                        &[("X", ast::column(self.d, None, "value"))],
+                    ),
+                    Some(self.id(name)),
+                )
                 .from(Relation::Query(Box::new(inner)), Some(self.id("prep_mode")))
                 .build();
         }
@@ -386,7 +472,10 @@ impl<'a> Renderer<'a> {
         for &id in &scan.params {
             let agg = agg_of(id);
             let arg = agg.argument().map(argument).unwrap_or_else(ast::null);
-            b = b.item(self.aggregate(agg, arg), Some(self.id(&fit.params[id].name)));
+            b = b.item(
+                self.aggregate(agg, arg),
+                Some(self.id(&fit.params[id].name)),
+            );
         }
         let q = b.from(input(), Some(self.id(ROW))).build();
         if !analytic {
@@ -396,9 +485,14 @@ impl<'a> Renderer<'a> {
         let mut outer = SelectBuilder::default();
         for &id in &scan.params {
             let name = &fit.params[id].name;
-            outer = outer.item(ast::call(self.d, Func::Max, &[("X", ast::column(self.d, None, name))]), Some(self.id(name)));
+            outer = outer.item(
+                ast::call(self.d, Func::Max, &[("X", ast::column(self.d, None, name))]),
+                Some(self.id(name)),
+            );
         }
-        outer.from(Relation::Query(Box::new(q)), Some(self.id("prep_window"))).build()
+        outer
+            .from(Relation::Query(Box::new(q)), Some(self.id("prep_window")))
+            .build()
     }
 
     /// The fit query: one row, one column per fitted parameter.
@@ -409,7 +503,7 @@ impl<'a> Renderer<'a> {
 
     // ---- the apply ---------------------------------------------------------
 
-    fn learned_error(&self, feature: &str, reason: &str) -> Diagnostic {
+    fn learned_error(&self, feature: &str, reason: &str, span: &Option<Span>) -> Diagnostic {
         Diagnostic::new(
             Code::NeedsFittedValues,
             format!("feature `{feature}` cannot be compiled to plain SQL: {reason}, and the output columns depend on them"),
@@ -418,6 +512,7 @@ impl<'a> Renderer<'a> {
             "list the categories in the spec (`categories: [a, b, c]`, without min_frequency/max_categories); \
              learned categories need a fitted-parameters file or the dbt package output, which this version of prep does not have yet",
         )
+        .at(span.clone())
     }
 
     /// The SELECT producing the features from the source row and the parameters row.
@@ -428,11 +523,19 @@ impl<'a> Renderer<'a> {
         }
         for item in &self.ir.apply.items {
             match item {
-                ApplyItem::Output(o) => b = b.item(self.expr(&o.expr, ParamScope::Row), Some(self.id(&o.name))),
-                ApplyItem::Learned { feature, reason } => return Err(self.learned_error(feature, reason)),
+                ApplyItem::Output(o) => {
+                    b = b.item(self.expr(&o.expr, ParamScope::Row), Some(self.id(&o.name)))
+                }
+                ApplyItem::Learned {
+                    feature,
+                    reason,
+                    span,
+                } => return Err(self.learned_error(feature, reason, span)),
             }
         }
-        Ok(b.from(self.source_relation(), Some(self.id(ROW))).from(params, Some(self.id(PARAMS))).build())
+        Ok(b.from(self.source_relation(), Some(self.id(ROW)))
+            .from(params, Some(self.id(PARAMS)))
+            .build())
     }
 
     /// The apply query, reading the parameters row from `params`.

@@ -30,8 +30,11 @@ pub fn render_dbt(d: &Dialect, text: &str) -> String {
     let mut env = minijinja::Environment::new();
     env.add_function("config", |_: minijinja::value::Kwargs| String::new());
     env.add_function("ref", move |name: String| format!("{q}{name}{q}"));
-    env.add_function("source", move |a: String, b: String| format!("{q}{a}{q}.{q}{b}{q}"));
-    env.render_str(text, ()).unwrap_or_else(|e| panic!("dbt model does not render: {e:#}\n{text}"))
+    env.add_function("source", move |a: String, b: String| {
+        format!("{q}{a}{q}.{q}{b}{q}")
+    });
+    env.render_str(text, ())
+        .unwrap_or_else(|e| panic!("dbt model does not render: {e:#}\n{text}"))
 }
 
 /// Parses an artifact back with the dialect's own parser: exactly one statement.
@@ -41,8 +44,17 @@ pub fn parse_back(d: &Dialect, form: EmitForm, artifact: &Artifact) -> Statement
         EmitForm::DbtModel => render_dbt(d, &artifact.contents),
     };
     let parser = d.parser();
-    let mut statements = Parser::parse_sql(parser.as_ref(), &sql)
-        .unwrap_or_else(|e| panic!("{} does not parse as {}: {e}\n{sql}", artifact.file_name, d.name));
-    assert_eq!(statements.len(), 1, "{}: one statement expected", artifact.file_name);
+    let mut statements = Parser::parse_sql(parser.as_ref(), &sql).unwrap_or_else(|e| {
+        panic!(
+            "{} does not parse as {}: {e}\n{sql}",
+            artifact.file_name, d.name
+        )
+    });
+    assert_eq!(
+        statements.len(),
+        1,
+        "{}: one statement expected",
+        artifact.file_name
+    );
     statements.remove(0)
 }

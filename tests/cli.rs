@@ -1,0 +1,193 @@
+//! Golden tests of the command line: help texts, every error class with its
+//! place and hint, exit codes, JSON diagnostics, and writing files.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+fn prep(args: &[&str], dir: &Path) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_prep"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    prep(args, &common::root())
+}
+
+#[test]
+fn help_texts() {
+    for args in [
+        &["--help"][..],
+        &["compile", "--help"],
+        &["explain", "--help"],
+    ] {
+        let (code, stdout, _) = run(args);
+        assert_eq!(code, 0);
+        insta::assert_snapshot!(format!("help {}", args.join(" ")), stdout);
+    }
+}
+
+#[test]
+fn every_error_class_names_its_place_and_a_hint() {
+    let errors = common::files(&common::root().join("tests/errors"), "yml");
+    assert!(errors.len() >= 20);
+    for spec in errors {
+        let rel = format!(
+            "tests/errors/{}",
+            spec.file_name().unwrap().to_string_lossy()
+        );
+        let (code, stdout, stderr) = run(&["compile", &rel, "--dialect", "postgres"]);
+        assert_eq!(code, 1, "{rel}: {stderr}");
+        assert!(
+            stdout.is_empty(),
+            "{rel}: nothing is printed on stdout when the spec is bad"
+        );
+        assert!(
+            stderr.contains("help: "),
+            "{rel}: every diagnostic has a hint"
+        );
+        assert!(!stderr.contains("panicked"), "{rel}");
+        let stem = spec.file_stem().unwrap().to_string_lossy().into_owned();
+        insta::assert_snapshot!(format!("error {stem}"), stderr);
+    }
+}
+
+#[test]
+fn json_diagnostics() {
+    let (code, _, stderr) = run(&[
+        "--format",
+        "json",
+        "compile",
+        "tests/errors/unknown_step.yml",
+        "--dialect",
+        "duckdb",
+    ]);
+    assert_eq!(code, 1);
+    let parsed: serde_json::Value = serde_json::from_str(&stderr).unwrap();
+    assert_eq!(parsed[0]["code"], "E002");
+    assert_eq!(parsed[0]["line"], 4);
+    assert_eq!(parsed[0]["column"], 8);
+    assert_eq!(parsed[0]["hint"], "did you mean `impute`?");
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let (code, _, stderr) = run(&[
+        "compile",
+        "tests/errors/does_not_exist.yml",
+        "--dialect",
+        "duckdb",
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("cannot read the spec"), "{stderr}");
+    let (code, _, stderr) = run(&[
+        "compile",
+        "examples/churn/churn_features.yml",
+        "--dialect",
+        "oracle",
+    ]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("possible values"), "{stderr}");
+    let (code, _, _) = run(&["compile"]);
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn explain_shows_plans_and_scans() {
+    for spec in [
+        "examples/churn/churn_features.yml",
+        "tests/specs/groups_median.yml",
+        "tests/specs/robust_after_impute.yml",
+    ] {
+        let (code, stdout, stderr) = run(&["explain", spec]);
+        assert_eq!(code, 0, "{stderr}");
+        insta::assert_snapshot!(
+            format!(
+                "explain {}",
+                Path::new(spec).file_stem().unwrap().to_string_lossy()
+            ),
+            stdout
+        );
+    }
+}
+
+#[test]
+fn schema_is_json_schema_of_the_spec() {
+    let (code, stdout, _) = run(&["schema"]);
+    assert_eq!(code, 0);
+    let schema: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(schema["title"], "prep spec");
+    assert!(schema["properties"]["features"].is_object());
+    let committed = std::fs::read_to_string(common::root().join("prep.schema.json")).unwrap();
+    assert_eq!(
+        stdout, committed,
+        "prep.schema.json is stale: run `cargo run -- schema > prep.schema.json`"
+    );
+}
+
+#[test]
+fn out_dir_is_written_atomically_idempotently_and_never_over_foreign_files() {
+    let dir = std::env::temp_dir().join(format!("prep-cli-out-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = dir.to_string_lossy().into_owned();
+    let spec = "examples/churn/churn_features.yml";
+    let (code, stdout, stderr) = run(&["compile", spec, "--dialect", "snowflake", "--out", &out]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.is_empty());
+    let fit = dir.join("churn_features.fit.sql");
+    let first = std::fs::read_to_string(&fit).unwrap();
+    // Again: same bytes, nothing rewritten.
+    let (code, _, stderr) = run(&["compile", spec, "--dialect", "snowflake", "--out", &out]);
+    assert_eq!(code, 0);
+    assert!(
+        stderr.is_empty(),
+        "unchanged files are not rewritten: {stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&fit).unwrap(), first);
+    // A file prep did not write is never overwritten, and nothing else is written either.
+    std::fs::write(dir.join("churn_features.apply.sql"), "select 'mine'").unwrap();
+    std::fs::remove_file(&fit).unwrap();
+    let (code, _, stderr) = run(&["compile", spec, "--dialect", "snowflake", "--out", &out]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("not generated by prep"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("churn_features.apply.sql")).unwrap(),
+        "select 'mine'"
+    );
+    assert!(
+        !fit.exists(),
+        "no file is written when one target is refused"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 1, "no temporary files left: {leftovers:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn main_command_of_the_readme_prints_sql() {
+    let (code, stdout, stderr) = run(&[
+        "compile",
+        "examples/churn/churn_features.yml",
+        "--dialect",
+        "databricks",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("-- file: churn_features.fit.sql")
+            && stdout.contains("-- file: churn_features.apply.sql")
+    );
+}

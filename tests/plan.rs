@@ -1,0 +1,94 @@
+//! The planner: how many scans of the source a fit costs, per dialect.
+
+mod common;
+
+use prep::dialect::DialectName;
+use prep::render::{Renderer, SourceStyle};
+
+fn scans(spec: &str, d: DialectName) -> usize {
+    let text = std::fs::read_to_string(common::root().join(spec)).unwrap();
+    let ir = prep::compile_ir(&text, spec).unwrap();
+    Renderer::new(d.get(), &ir, SourceStyle::Plain)
+        .scans()
+        .len()
+        + ir.fit.vocabularies.len()
+}
+
+#[test]
+fn twenty_imputed_and_scaled_columns_cost_one_scan_everywhere() {
+    for d in DialectName::ALL {
+        assert_eq!(scans("tests/specs/groups_wide.yml", d), 1, "{d}");
+    }
+}
+
+#[test]
+fn percentiles_add_scans_only_where_the_dialect_forces_it() {
+    use DialectName::*;
+    for (d, expected) in [
+        (Duckdb, 1),
+        (Postgres, 1),
+        (Snowflake, 1),
+        (Databricks, 1),
+        (Bigquery, 2),
+        (Redshift, 4),
+    ] {
+        assert_eq!(scans("tests/specs/groups_median.yml", d), expected, "{d}");
+    }
+}
+
+#[test]
+fn percentiles_after_imputation_need_a_second_level() {
+    let text = std::fs::read_to_string(common::root().join("tests/specs/robust_after_impute.yml"))
+        .unwrap();
+    let ir = prep::compile_ir(&text, "robust_after_impute.yml").unwrap();
+    assert_eq!(ir.fit.levels(), 2);
+    // Level 0: the medians and means used as fill values; level 1: percentiles of the filled columns.
+    assert_eq!(
+        scans("tests/specs/robust_after_impute.yml", DialectName::Duckdb),
+        2
+    );
+    assert_eq!(
+        scans("tests/specs/robust_after_impute.yml", DialectName::Redshift),
+        4
+    );
+}
+
+#[test]
+fn moments_after_imputation_are_derived_not_rescanned() {
+    // Impute then standard-scale: the scaler's mean and variance come from the
+    // raw column's moments and the fill value, at level 0.
+    let text =
+        std::fs::read_to_string(common::root().join("tests/specs/standard_chain.yml")).unwrap();
+    let ir = prep::compile_ir(&text, "standard_chain.yml").unwrap();
+    assert_eq!(ir.fit.levels(), 1);
+    let names: Vec<&str> = ir.fit.params.iter().map(|p| p.name.as_str()).collect();
+    for expected in [
+        "daily_minutes__s2_mean",
+        "daily_minutes__s2_var",
+        "daily_minutes__s2_scale",
+        "sessions__s2_scale",
+        "spend__s2_var",
+    ] {
+        assert!(names.contains(&expected), "{expected} in {names:?}");
+    }
+}
+
+#[test]
+fn identical_aggregates_are_learned_once() {
+    // mean imputation and the standard scaler both need the column's mean.
+    let text =
+        std::fs::read_to_string(common::root().join("tests/specs/standard_chain.yml")).unwrap();
+    let ir = prep::compile_ir(&text, "standard_chain.yml").unwrap();
+    let means = ir
+        .fit
+        .params
+        .iter()
+        .filter(|p| p.name == "sessions__mean")
+        .count();
+    assert_eq!(means, 1);
+    let mut names: Vec<&str> = ir.fit.params.iter().map(|p| p.name.as_str()).collect();
+    names.sort();
+    let before = names.len();
+    names.dedup();
+    assert_eq!(before, names.len(), "parameter names are unique");
+}

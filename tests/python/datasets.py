@@ -1,0 +1,88 @@
+"""Data for the parity suite: real tables shipped inside Python packages, and
+an adversarial table built by a seeded rule. Every table has an integer `id`
+(the row key) and a `split` column: 'train' rows are what specs fit on
+(`fit: {where: "split = 'train'"}`), 'score' rows are scored with the
+training statistics and hold values and categories never seen in training.
+"""
+
+import numpy as np
+import pandas as pd
+
+NUMERIC, INTEGER, TEXT = "numeric", "integer", "text"
+
+
+def _typed(df: pd.DataFrame, types: dict) -> tuple[pd.DataFrame, dict]:
+    df = df.reset_index(drop=True)
+    for col, t in types.items():
+        if t == TEXT:
+            df[col] = df[col].astype(object).where(df[col].notna(), None)
+        elif t == NUMERIC:
+            df[col] = df[col].astype(float)
+    return df, types
+
+
+def penguins():
+    """palmerpenguins: missing numbers and categories; 2009 is the scoring year."""
+    import palmerpenguins
+
+    df = palmerpenguins.load_penguins()
+    df.insert(0, "id", np.arange(len(df), dtype=np.int64))
+    df["split"] = np.where(df["year"] < 2009, "train", "score")
+    df["year"] = df["year"].astype(np.int64)
+    types = {
+        "id": INTEGER, "split": TEXT, "species": TEXT, "island": TEXT,
+        "bill_length_mm": NUMERIC, "bill_depth_mm": NUMERIC, "flipper_length_mm": NUMERIC,
+        "body_mass_g": NUMERIC, "sex": TEXT, "year": INTEGER,
+    }
+    return _typed(df[list(types)], types)
+
+
+def diabetes():
+    """scikit-learn's bundled diabetes table, with 12% of each feature set missing by a seeded rule."""
+    from sklearn.datasets import load_diabetes
+
+    df = load_diabetes(as_frame=True, scaled=False).frame
+    rng = np.random.default_rng(20261121)
+    for col in ["age", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"]:
+        df.loc[rng.random(len(df)) < 0.12, col] = np.nan
+    df["sex"] = np.where(df["sex"] == 1, "one", "two").astype(object)
+    df.loc[rng.random(len(df)) < 0.05, "sex"] = None
+    df.insert(0, "id", np.arange(len(df), dtype=np.int64))
+    df["split"] = np.where(df["id"] < 330, "train", "score")
+    types = {"id": INTEGER, "split": TEXT, "sex": TEXT, "target": NUMERIC}
+    types.update({c: NUMERIC for c in ["age", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6"]})
+    return _typed(df[list(types)], types)
+
+
+def adversarial():
+    """The traps of SEMANTICS.md, one column each."""
+    rng = np.random.default_rng(7)
+    n = 240
+    train = np.arange(n) < 200
+    df = pd.DataFrame({"id": np.arange(n, dtype=np.int64), "split": np.where(train, "train", "score")})
+    df["all_null"] = np.nan
+    df["constant"] = 7.25
+    df["huge"] = 1e15 + rng.integers(0, 16, n) * 0.5  # 1e15 with a spread of a few units
+    df["tiny"] = rng.normal(0, 1, n) * 1e-200
+    df["ints"] = rng.integers(-5, 6, n).astype(np.int64)  # integer column: no integer division anywhere
+    df["decimals"] = np.round(rng.normal(100, 15, n), 2)
+    df["negzero"] = np.where(rng.random(n) < 0.5, -0.0, 0.0)
+    df.loc[rng.random(n) < 0.2, "negzero"] = 1.5
+    df["gappy"] = rng.normal(3, 2, n)
+    df.loc[rng.random(n) < 0.3, "gappy"] = np.nan
+    df.loc[~train, "gappy"] = df.loc[~train, "gappy"] * 10  # out of the training range
+    cats = np.array(["a", "A", "a ", "é", "日本", "", "O'Brien", "{{ x }}", "back\\slash"], dtype=object)
+    df["cat"] = cats[rng.integers(0, len(cats), n)]
+    df.loc[rng.random(n) < 0.1, "cat"] = None
+    df.loc[~train & (rng.random(n) < 0.4), "cat"] = "never seen"
+    df["level"] = np.array(["low", "mid", "high"], dtype=object)[rng.integers(0, 3, n)]
+    df.loc[~train & (rng.random(n) < 0.3), "level"] = "extreme"
+    types = {
+        "id": INTEGER, "split": TEXT, "all_null": NUMERIC, "constant": NUMERIC, "huge": NUMERIC,
+        "tiny": NUMERIC, "ints": INTEGER, "decimals": NUMERIC, "negzero": NUMERIC, "gappy": NUMERIC,
+        "cat": TEXT, "level": TEXT,
+    }
+    return _typed(df[list(types)], types)
+
+
+TABLES = {"penguins": penguins, "diabetes": diabetes, "adversarial": adversarial}

@@ -1,0 +1,67 @@
+"""The engines the compiled SQL runs on: embedded DuckDB, a PostgreSQL server."""
+
+import math
+import os
+
+import pandas as pd
+
+from datasets import INTEGER, NUMERIC, TEXT
+
+
+def _rows(df):
+    for row in df.itertuples(index=False):
+        yield tuple(None if (isinstance(v, float) and math.isnan(v)) else v for v in row)
+
+
+class DuckDB:
+    name = dialect = "duckdb"
+
+    def __init__(self):
+        import duckdb
+
+        self.con = duckdb.connect()
+
+    def load(self, table, df, types):
+        t = {NUMERIC: "DOUBLE", INTEGER: "BIGINT", TEXT: "VARCHAR"}
+        cols = ", ".join(f'"{c}" {t[types[c]]}' for c in df.columns)
+        self.con.execute(f'DROP TABLE IF EXISTS "{table}"')
+        self.con.execute(f'CREATE TABLE "{table}" ({cols})')
+        self.con.executemany(f'INSERT INTO "{table}" VALUES ({", ".join("?" for _ in df.columns)})', list(_rows(df)))
+
+    def query(self, sql):
+        cur = self.con.execute(sql)
+        cols = [d[0] for d in cur.description]
+        return pd.DataFrame(cur.fetchall(), columns=cols)
+
+    def execute(self, sql):
+        self.con.execute(sql)
+
+
+class Postgres:
+    name = dialect = "postgres"
+
+    def __init__(self):
+        import psycopg2
+
+        self.con = psycopg2.connect(os.environ["PREP_PG_DSN"])
+        self.con.autocommit = True
+
+    def load(self, table, df, types):
+        from psycopg2.extras import execute_values
+
+        t = {NUMERIC: "DOUBLE PRECISION", INTEGER: "BIGINT", TEXT: "TEXT"}
+        cols = ", ".join(f'"{c}" {t[types[c]]}' for c in df.columns)
+        with self.con.cursor() as cur:
+            cur.execute(f'DROP TABLE IF EXISTS "{table}" CASCADE')
+            cur.execute(f'CREATE TABLE "{table}" ({cols})')
+            execute_values(cur, f'INSERT INTO "{table}" VALUES %s', list(_rows(df)))
+
+    def query(self, sql):
+        with self.con.cursor() as cur:
+            cur.execute(sql)
+            cols = [d[0] for d in cur.description]
+            return pd.DataFrame(cur.fetchall(), columns=cols)
+
+    def execute(self, sql):
+        with self.con.cursor() as cur:
+            cur.execute(sql)

@@ -1,0 +1,119 @@
+"""The scikit-learn pipeline a spec means, built from the spec's documented
+meaning (README, "Spec reference") and nothing of prep's code: each step is
+the scikit-learn transformer of the same name with the same options, chained
+as a Pipeline per feature column, fitted on the training rows.
+"""
+
+import re
+
+import numpy as np
+import pandas as pd
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import (
+    MaxAbsScaler, MinMaxScaler, OneHotEncoder, OrdinalEncoder, RobustScaler, StandardScaler,
+)
+
+
+def features(spec):
+    """(column, declared type or None, steps) in output order."""
+    for col, value in (spec.get("features") or {}).items():
+        if isinstance(value, list):
+            yield col, None, value
+        else:
+            yield col, value.get("type"), value["steps"]
+    for group in spec.get("groups") or []:
+        for col in group["columns"]:
+            yield col, group.get("type"), group["steps"]
+
+
+def _step(step):
+    (kind, opts), = step.items()
+    if kind == "impute":
+        opts = {"strategy": opts} if isinstance(opts, str) else dict(opts)
+        if "value" in opts:
+            opts["fill_value"] = opts.pop("value")
+        return SimpleImputer(**opts)
+    if kind == "scale":
+        name, options = (opts, {}) if isinstance(opts, str) else next(iter(opts.items()))
+        options = dict(options or {})
+        for key in ("feature_range", "quantile_range"):
+            if key in options:
+                options[key] = tuple(options[key])
+        return {"standard": StandardScaler, "min_max": MinMaxScaler, "max_abs": MaxAbsScaler,
+                "robust": RobustScaler}[name](**options)
+    if kind == "one_hot":
+        opts = dict(opts)
+        opts.pop("names", None)
+        if isinstance(opts.get("categories"), list):
+            opts["categories"] = [opts["categories"]]
+        drop = opts.get("drop")
+        if isinstance(drop, dict):
+            opts["drop"] = [drop["category"]]
+        return OneHotEncoder(sparse_output=False, **opts)
+    if kind == "ordinal":
+        opts = dict(opts)
+        if isinstance(opts.get("categories"), list):
+            opts["categories"] = [opts["categories"]]
+        return OrdinalEncoder(**opts)
+    raise ValueError(f"unknown step {kind}")
+
+
+def _suffix(category, names):
+    text = str(int(category)) if isinstance(category, float) and category.is_integer() else str(category)
+    if text in names:
+        return names[text]
+    return re.sub(r"[^A-Za-z0-9_]", "_", text)
+
+
+def _column(df, col, numeric):
+    values = df[[col]]
+    if numeric:
+        return values.astype(float).to_numpy()
+    arr = np.array(values.astype(object).to_numpy(), dtype=object)
+    arr[pd.isna(arr)] = np.nan  # scikit-learn's missing marker for object arrays
+    return arr
+
+
+def reference(spec, train, score):
+    """The features of `score`, fitted on `train`: a DataFrame in output order."""
+    out = {}
+    for key in list(spec.get("keys") or []) + list(spec.get("passthrough") or []):
+        out[key] = score[key].to_numpy()
+    for col, declared, steps in features(spec):
+        numeric = declared == "numeric" or (declared is None and _looks_numeric(steps))
+        pipe = make_pipeline(*[_step(s) for s in steps])
+        pipe.fit(_column(train, col, numeric))
+        result = np.asarray(pipe.transform(_column(score, col, numeric)), dtype=float)
+        last = steps[-1]
+        if "one_hot" in last:
+            enc = pipe[-1]
+            names = last["one_hot"].get("names") or {}
+            cats = list(enc.categories_[0])
+            kept = [c for i, c in enumerate(cats) if enc.drop_idx_ is None or enc.drop_idx_[0] is None or i != enc.drop_idx_[0]]
+            assert result.shape[1] == len(kept)
+            for j, c in enumerate(kept):
+                out[f"{col}_{_suffix(c, names)}"] = result[:, j]
+        else:
+            out[col] = result[:, 0]
+    return pd.DataFrame(out)
+
+
+def _looks_numeric(steps):
+    for s in steps:
+        (kind, opts), = s.items()
+        if kind == "scale":
+            return True
+        if kind == "impute":
+            o = {"strategy": opts} if isinstance(opts, str) else opts
+            if o["strategy"] in ("mean", "median"):
+                return True
+            fill = o.get("fill_value", o.get("value"))
+            if fill is not None:
+                return not isinstance(fill, str)
+        if kind in ("one_hot", "ordinal"):
+            cats = opts.get("categories") if isinstance(opts, dict) else None
+            if isinstance(cats, list) and cats:
+                return not isinstance(cats[0], str)
+            return False
+    return False

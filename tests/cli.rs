@@ -109,6 +109,7 @@ fn explain_shows_plans_and_scans() {
         "examples/churn/churn_features.yml",
         "tests/specs/groups_median.yml",
         "tests/specs/robust_after_impute.yml",
+        "tests/errors/one_hot_learned.yml",
     ] {
         let (code, stdout, stderr) = run(&["explain", spec]);
         assert_eq!(code, 0, "{stderr}");

@@ -100,12 +100,16 @@ pub struct Param {
     pub doc: String,
 }
 
-/// A list of categories learned from data, with their counts (several rows: not a parameter).
+/// The categories of an expression learned from data, each with its count
+/// (several rows of the fitted parameters, all under one name). The missing
+/// value is a category too, as in scikit-learn.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Vocabulary {
+    pub name: String,
     pub feature: String,
     pub level: usize,
     pub expr: Expr,
+    pub value_type: ColumnType,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -117,7 +121,11 @@ pub struct FitPlan {
 
 impl FitPlan {
     pub fn levels(&self) -> usize {
-        self.params.iter().map(|p| p.level + 1).max().unwrap_or(0)
+        let params = self.params.iter().map(|p| p.level + 1);
+        params
+            .chain(self.vocabularies.iter().map(|v| v.level + 1))
+            .max()
+            .unwrap_or(0)
     }
 }
 

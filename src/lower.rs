@@ -532,15 +532,24 @@ impl FeatureLowering<'_> {
         )
     }
 
+    /// Learns the categories of `row` (and their counts) from data.
+    fn vocabulary(&mut self, row: &Expr) {
+        let level = self.stage_level(&Lineage::Opaque, row);
+        let step = self.feature.steps.len();
+        self.fit.vocabularies.push(Vocabulary {
+            name: self.name(&format!("s{step}_categories")),
+            feature: self.feature.column.clone(),
+            level,
+            expr: row.clone(),
+            value_type: self.feature.column_type,
+        });
+    }
+
     fn one_hot(&mut self, oh: &OneHotStep, row: &Expr, docs: &[String]) -> Vec<ApplyItem> {
-        let column = &self.feature.column;
+        let feature = self.feature;
+        let column = &feature.column;
         let Some(categories) = oh.categories.as_ref().filter(|_| !oh.groups_infrequent()) else {
-            let level = self.stage_level(&Lineage::Opaque, row);
-            self.fit.vocabularies.push(Vocabulary {
-                feature: column.clone(),
-                level,
-                expr: row.clone(),
-            });
+            self.vocabulary(row);
             let reason = if oh.categories.is_none() {
                 "its one_hot categories are learned from the data".to_string()
             } else {
@@ -593,14 +602,10 @@ impl FeatureLowering<'_> {
     }
 
     fn ordinal(&mut self, ord: &OrdinalStep, row: &Expr, docs: &[String]) -> ApplyItem {
-        let column = &self.feature.column;
+        let feature = self.feature;
+        let column = &feature.column;
         let Some(categories) = &ord.categories else {
-            let level = self.stage_level(&Lineage::Opaque, row);
-            self.fit.vocabularies.push(Vocabulary {
-                feature: column.clone(),
-                level,
-                expr: row.clone(),
-            });
+            self.vocabulary(row);
             return ApplyItem::Learned {
                 feature: column.clone(),
                 reason: "its ordinal categories are learned from the data".into(),

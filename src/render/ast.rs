@@ -259,6 +259,12 @@ impl SelectBuilder {
         self
     }
 
+    /// Groups by one expression.
+    pub fn group_by(mut self, e: Expr) -> Self {
+        self.group_by = Some(e);
+        self
+    }
+
     pub fn build(self) -> Query {
         let mut q = if self.limit_one {
             skeleton("SELECT 1 FROM t GROUP BY 1 ORDER BY 1 DESC NULLS LAST LIMIT 1")
@@ -318,6 +324,27 @@ impl SelectBuilder {
         }
         q
     }
+}
+
+/// `q1 UNION ALL q2 UNION ALL ...`.
+pub fn union_all(queries: Vec<Query>) -> Query {
+    let mut template = skeleton("SELECT 1 UNION ALL SELECT 2");
+    let operation = (*template.body).clone();
+    let mut parts = queries.into_iter().map(|q| q.body);
+    let mut body = parts.next().expect("a union of at least one query");
+    for right in parts {
+        let mut op = operation.clone();
+        if let SetExpr::SetOperation {
+            left: l, right: r, ..
+        } = &mut op
+        {
+            *l = body;
+            *r = right;
+        }
+        body = Box::new(op);
+    }
+    template.body = body;
+    template
 }
 
 /// `WITH name AS (query), ... body`.

@@ -22,6 +22,8 @@ const PARAMS: &str = "prep_params";
 /// The CTE holding the rows `fit.where` keeps.
 const FIT_ROWS: &str = "prep_fit_rows";
 const ANALYTIC: &str = "analytic percentiles";
+/// The CTE holding the one row of fitted parameters.
+const FITTED: &str = "prep_fitted";
 
 /// How the source relation is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -287,8 +289,9 @@ impl<'a> Renderer<'a> {
         scans
     }
 
-    /// The fit as CTEs plus the final SELECT of every parameter.
-    fn fit_parts(&self) -> Result<(Vec<(Ident, Query)>, Query), Diagnostic> {
+    /// The fit as CTEs: the last, `FITTED`, is one row with a column per
+    /// parameter; each learned vocabulary is a CTE of (value, frequency) rows.
+    fn fit_ctes(&self) -> Result<FitCtes<'_>, Diagnostic> {
         let mut ctes = Vec::new();
         let filtered = match self.fit_filter()? {
             Some(filter) => {
@@ -309,31 +312,42 @@ impl<'a> Renderer<'a> {
                 self.source_relation()
             }
         };
-        self.fit_parts_from(ctes, &fit_rows)
+        self.fit_levels(ctes, &fit_rows)
     }
 
-    fn fit_parts_from(
+    fn fit_levels(
         &self,
         mut ctes: Vec<(Ident, Query)>,
         fit_rows: &dyn Fn() -> Relation,
-    ) -> Result<(Vec<(Ident, Query)>, Query), Diagnostic> {
+    ) -> Result<FitCtes<'_>, Diagnostic> {
         let fit = &self.ir.fit;
         let scans = self.scans();
         let levels = fit.levels();
         let table = |name: &str| Relation::Table(vec![self.id(name)]);
+        let mut vocabularies = Vec::new();
         let mut previous_params: Option<String> = None;
         for level in 0..levels {
-            // The relation this level's aggregates read: the fit rows, or a stage
-            // holding each distinct aggregate argument as a column `v<i>`.
+            // The relation this level reads: the fit rows, or a stage holding
+            // each distinct expression to aggregate as a column `v<i>`.
             let mut stage_columns: Vec<(String, &ir::Expr)> = Vec::new();
             let input: Box<dyn Fn() -> Relation> = match &previous_params {
                 None => Box::new(fit_rows),
                 Some(params) => {
-                    for p in fit.params.iter().filter(|p| p.level == level) {
-                        if let ParamDef::Aggregate(a) = &p.def
-                            && let Some(arg) = a.argument()
-                            && !stage_columns.iter().any(|(_, e)| *e == arg)
-                        {
+                    let aggregated =
+                        fit.params
+                            .iter()
+                            .filter(|p| p.level == level)
+                            .filter_map(|p| match &p.def {
+                                ParamDef::Aggregate(a) => a.argument(),
+                                ParamDef::Derived(_) => None,
+                            });
+                    let counted = fit
+                        .vocabularies
+                        .iter()
+                        .filter(|v| v.level == level)
+                        .map(|v| &v.expr);
+                    for arg in aggregated.chain(counted) {
+                        if !stage_columns.iter().any(|(_, e)| *e == arg) {
                             stage_columns.push((format!("v{}", stage_columns.len() + 1), arg));
                         }
                     }
@@ -362,6 +376,21 @@ impl<'a> Renderer<'a> {
                 ctes.push((self.id(&name), self.scan_query(scan, &*input, &argument)));
                 from.push(name);
             }
+            for v in fit.vocabularies.iter().filter(|v| v.level == level) {
+                let value = argument(&v.expr);
+                let q = SelectBuilder::default()
+                    .item(value.clone(), Some(self.id("value")))
+                    .item(
+                        self.double(ast::call(self.d, Func::CountRows, &[])),
+                        Some(self.id("frequency")),
+                    )
+                    .from(input(), Some(self.id(ROW)))
+                    .group_by(value)
+                    .build();
+                let name = format!("prep_vocabulary_{}", vocabularies.len() + 1);
+                ctes.push((self.id(&name), q));
+                vocabularies.push((v, name));
+            }
             // Derived parameters in rounds: each round reads the columns of the
             // rounds before it, so every formula is written once, by name.
             let rounds = self.derivation_rounds(level);
@@ -385,24 +414,20 @@ impl<'a> Renderer<'a> {
                 for name in &from {
                     b = b.from(table(name), None);
                 }
-                let q = b.build();
                 let last_round = rounds.values().all(|&r| r <= round);
-                if level + 1 == levels && last_round {
-                    return Ok((ctes, q));
-                }
-                let name = if last_round {
-                    format!("prep_params_{level}")
-                } else {
-                    format!("prep_derive_{level}_{}", round + 1)
+                let name = match (last_round, level + 1 == levels) {
+                    (true, true) => FITTED.to_string(),
+                    (true, false) => format!("prep_params_{level}"),
+                    (false, _) => format!("prep_derive_{level}_{}", round + 1),
                 };
-                ctes.push((self.id(&name), q));
+                ctes.push((self.id(&name), b.build()));
                 from = vec![name.clone()];
                 if last_round {
                     previous_params = Some(name);
                 }
             }
         }
-        unreachable!("every fit counts its rows, so it has a level")
+        Ok(FitCtes { ctes, vocabularies })
     }
 
     /// For each derived parameter of `level`: after how many rounds of derived
@@ -495,10 +520,82 @@ impl<'a> Renderer<'a> {
             .build()
     }
 
-    /// The fit query: one row, one column per fitted parameter.
+    /// The fit query: the fitted parameters as one relation in long form,
+    /// one row per parameter and one per learned category:
+    /// `(parameter, kind, number, text, frequency)`, where `kind` is `value`
+    /// (a parameter: `number` or `text` holds it) or `category` (a learned
+    /// category in `number` or `text`, both NULL for the missing value, with
+    /// its count in `frequency`).
     pub fn fit_query(&self) -> Result<Query, Diagnostic> {
-        let (ctes, select) = self.fit_parts()?;
-        Ok(ast::with_ctes(ctes, select))
+        let FitCtes { ctes, vocabularies } = self.fit_ctes()?;
+        let text = |s: Option<&str>| {
+            s.map_or_else(
+                || ast::cast(ast::null(), &self.d.string_type),
+                |s| ast::string(self.d, s),
+            )
+        };
+        let row =
+            |name: &str, kind: &str, number: Expr, value: Expr, frequency: Expr, from: &str| {
+                SelectBuilder::default()
+                    .item(text(Some(name)), Some(self.id("parameter")))
+                    .item(text(Some(kind)), Some(self.id("kind")))
+                    .item(number, Some(self.id("number")))
+                    .item(value, Some(self.id("text")))
+                    .item(frequency, Some(self.id("frequency")))
+                    .from(Relation::Table(vec![self.id(from)]), None)
+                    .build()
+            };
+        let null_number = || self.double(ast::null());
+        let mut rows = Vec::new();
+        for p in &self.ir.fit.params {
+            let column = ast::column(self.d, None, &p.name);
+            let (number, value) = match p.value_type {
+                ColumnType::Numeric => (column, text(None)),
+                ColumnType::String => (null_number(), ast::cast(column, &self.d.string_type)),
+            };
+            rows.push(row(&p.name, "value", number, value, null_number(), FITTED));
+        }
+        for (v, cte) in &vocabularies {
+            let value = ast::column(self.d, None, "value");
+            let (number, value) = match v.value_type {
+                ColumnType::Numeric => (value, text(None)),
+                ColumnType::String => (null_number(), ast::cast(value, &self.d.string_type)),
+            };
+            rows.push(row(
+                &v.name,
+                "category",
+                number,
+                value,
+                ast::column(self.d, None, "frequency"),
+                cte,
+            ));
+        }
+        Ok(ast::with_ctes(ctes, ast::union_all(rows)))
+    }
+
+    /// The one-row parameters relation, pivoted back from the long form.
+    fn pivot_params(&self, long: Relation) -> Query {
+        let mut b = SelectBuilder::default();
+        for p in &self.ir.fit.params {
+            let column = match p.value_type {
+                ColumnType::Numeric => "number",
+                ColumnType::String => "text",
+            };
+            let is_it = ast::binary(
+                BinaryOperator::Eq,
+                ast::column(self.d, None, "parameter"),
+                ast::string(self.d, &p.name),
+            );
+            let pick = ast::case(
+                vec![(is_it, ast::column(self.d, None, column))],
+                ast::null(),
+            );
+            b = b.item(
+                ast::call(self.d, Func::Max, &[("X", pick)]),
+                Some(self.id(&p.name)),
+            );
+        }
+        b.from(long, None).build()
     }
 
     // ---- the apply ---------------------------------------------------------
@@ -538,19 +635,30 @@ impl<'a> Renderer<'a> {
             .build())
     }
 
-    /// The apply query, reading the parameters row from `params`.
+    /// The apply query, reading the fitted parameters (in the long form of
+    /// `fit_query`) from `params`.
     pub fn apply_query(&self, params: ParamsRelation) -> Result<Query, Diagnostic> {
-        self.apply_select(Relation::Table(vec![match params {
+        let long = Relation::Table(vec![match params {
             ParamsRelation::Named(name) => self.id(name),
             ParamsRelation::Placeholder => Ident::new(&self.params_placeholder),
-        }]))
+        }]);
+        let body = self.apply_select(Relation::Table(vec![self.id(PARAMS)]))?;
+        Ok(ast::with_ctes(
+            vec![(self.id(PARAMS), self.pivot_params(long))],
+            body,
+        ))
     }
 
-    /// One statement: the fit in CTEs, then the apply.
+    /// One statement: the fit in CTEs, then the apply reading its parameter row.
     pub fn inline_query(&self) -> Result<Query, Diagnostic> {
-        let (mut ctes, select) = self.fit_parts()?;
-        ctes.push((self.id("prep_fitted"), select));
-        let body = self.apply_select(Relation::Table(vec![self.id("prep_fitted")]))?;
+        let FitCtes { ctes, .. } = self.fit_ctes()?;
+        let body = self.apply_select(Relation::Table(vec![self.id(FITTED)]))?;
         Ok(ast::with_ctes(ctes, body))
     }
+}
+
+/// The fit's CTEs, and which of them hold which learned vocabulary.
+struct FitCtes<'a> {
+    ctes: Vec<(Ident, Query)>,
+    vocabularies: Vec<(&'a ir::Vocabulary, String)>,
 }

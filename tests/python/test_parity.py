@@ -107,7 +107,9 @@ def test_parity(prep_bin, spec_path, engine_name):
         eng.execute(f'DROP TABLE IF EXISTS "{spec["name"]}__params"')
         eng.execute(f'CREATE TABLE "{spec["name"]}__params" AS\n{fit}')
         params = eng.query(f'SELECT * FROM "{spec["name"]}__params"')
-        assert len(params) == 1, "the fit is one row"
+        assert list(params.columns) == ["parameter", "kind", "number", "text", "frequency"]
+        values = params[params["kind"] == "value"]["parameter"]
+        assert len(values) > 0 and values.is_unique, "one row per fitted parameter"
         got = eng.query(apply)
         inline = eng.query(compile_sql(prep_bin, spec_path, eng.dialect, "--inline"))
         pd.testing.assert_frame_equal(got, inline, check_exact=True)  # same numbers, bit for bit

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use serde::Serialize;
 use serde_saphyr::Spanned;
 use sqlparser::dialect::GenericDialect;
 use sqlparser::parser::Parser;
@@ -17,10 +18,13 @@ use crate::spec::{
 };
 
 /// A checked spec, ready to lower.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Model {
     pub name: String,
+    /// Documentation only: not part of the content hash.
+    #[serde(skip)]
     pub description: Option<String>,
+    #[serde(skip)]
     pub owner: Option<String>,
     pub source: Source,
     pub keys: Vec<String>,
@@ -30,21 +34,23 @@ pub struct Model {
 }
 
 /// `fit.where`, kept as text (it is parsed again per dialect) with its place.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Filter {
     pub sql: String,
+    #[serde(skip)]
     pub span: Option<Span>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Feature {
     pub column: String,
+    #[serde(skip)]
     pub span: Option<Span>,
     pub column_type: ColumnType,
     pub steps: Vec<CheckedStep>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum CheckedStep {
     Impute {
         strategy: ImputeStrategy,
@@ -70,7 +76,7 @@ pub enum CheckedStep {
     Ordinal(OrdinalStep),
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OneHotStep {
     /// `None`: learned from data.
     pub categories: Option<Vec<Scalar>>,
@@ -80,6 +86,7 @@ pub struct OneHotStep {
     pub max_categories: Option<u32>,
     /// Suffix overrides from `names:`, by category text.
     pub names: BTreeMap<String, String>,
+    #[serde(skip)]
     pub span: Option<Span>,
 }
 
@@ -98,19 +105,20 @@ impl OneHotStep {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub enum Frequency {
     Count(u64),
     Fraction(f64),
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OrdinalStep {
     pub categories: Option<Vec<Scalar>>,
     pub handle_unknown: OrdinalUnknown,
     /// `None` is NaN, written as NULL.
     pub unknown_value: Option<f64>,
     pub encoded_missing_value: Option<f64>,
+    #[serde(skip)]
     pub span: Option<Span>,
 }
 
@@ -211,6 +219,18 @@ pub fn check(spec: &Spec) -> Result<Model, Diagnostics> {
         fit_filter,
         features,
     })
+}
+
+impl Model {
+    /// A hash of what the spec means (resolved options, not its formatting or
+    /// comments): fitted parameters are valid for exactly this content.
+    pub fn content_hash(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let json = serde_json::to_vec(self).expect("a model always serialises");
+        let digest = Sha256::digest(&json);
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        format!("sha256:{hex}")
+    }
 }
 
 /// Output names known before any fit (learned categories add theirs later).

@@ -79,9 +79,15 @@ pub enum Code {
     /// The requested output needs values only a fit can learn.
     #[serde(rename = "E007")]
     NeedsFittedValues,
-    /// The spec file cannot be read.
+    /// A file cannot be read or written.
     #[serde(rename = "E008")]
     Io,
+    /// Fitted parameters that do not belong to this spec, or cannot be read.
+    #[serde(rename = "E009")]
+    ParamsMismatch,
+    /// Data that does not fit the spec (missing column, wrong type, unreadable file).
+    #[serde(rename = "E010")]
+    Data,
 }
 
 impl Code {
@@ -95,6 +101,8 @@ impl Code {
             Code::InvalidFilter => "E006",
             Code::NeedsFittedValues => "E007",
             Code::Io => "E008",
+            Code::ParamsMismatch => "E009",
+            Code::Data => "E010",
         }
     }
 }

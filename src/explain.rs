@@ -66,7 +66,7 @@ fn write_ir(ir: &Ir, out: &mut String) {
         );
         for p in fit.params.iter().filter(|p| p.level == level) {
             let def = match &p.def {
-                ParamDef::Aggregate(a) => format!("{a}"),
+                ParamDef::Aggregate(a) => named(a.to_string(), ir),
                 ParamDef::Derived(e) => named(e.to_string(), ir),
             };
             let _ = writeln!(out, "    {} = {def}", p.name);

@@ -10,7 +10,7 @@
 use std::fmt;
 
 use crate::diagnostic::Span;
-use crate::spec::{ColumnType, Source};
+use crate::spec::{ColumnType, Scalar, Source};
 
 pub type ParamId = usize;
 
@@ -156,6 +156,31 @@ pub struct ApplyPlan {
     pub items: Vec<ApplyItem>,
 }
 
+/// A value of a fitted scikit-learn transformer, as prep holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Attr {
+    Param(ParamId),
+    Number(f64),
+    Text(String),
+    /// scikit-learn's None.
+    Null,
+    /// A list of categories; `None` is the missing value.
+    Values(Vec<Option<Scalar>>),
+    /// An index into a list, or None.
+    Index(Option<usize>),
+}
+
+/// The attributes scikit-learn's fitted transformer of one step would have
+/// (`prep export-sklearn`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepRecord {
+    pub feature: String,
+    /// 1-based position among the feature's steps.
+    pub step: usize,
+    pub transformer: &'static str,
+    pub attributes: Vec<(&'static str, Attr)>,
+}
+
 /// Everything the renderer needs.
 #[derive(Debug, Clone)]
 pub struct Ir {
@@ -164,6 +189,7 @@ pub struct Ir {
     pub fit_filter: Option<String>,
     pub fit: FitPlan,
     pub apply: ApplyPlan,
+    pub steps: Vec<StepRecord>,
 }
 
 impl Ir {

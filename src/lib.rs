@@ -8,11 +8,15 @@ pub mod check;
 pub mod diagnostic;
 pub mod dialect;
 pub mod emit;
+#[cfg(feature = "embedded")]
+pub mod engine;
 pub mod explain;
+pub mod fitted;
 pub mod ir;
 pub mod lower;
 pub mod naming;
 pub mod render;
+pub mod sklearn;
 pub mod spec;
 pub mod write;
 
@@ -26,7 +30,7 @@ pub fn check_text(text: &str, file: &str) -> Result<check::Model, Diagnostics> {
 
 /// Parses, checks and lowers a spec's text to the IR.
 pub fn compile_ir(text: &str, file: &str) -> Result<ir::Ir, Diagnostics> {
-    check_text(text, file).map(|model| lower::lower(&model))
+    check_text(text, file).map(|model| lower::lower(&model, None))
 }
 
 /// Output names that a dialect cannot hold: too long, or reserved by prep.

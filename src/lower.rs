@@ -10,14 +10,17 @@
 
 use std::collections::BTreeSet;
 
-use crate::check::{CheckedStep, Feature, Model, OneHotStep, OrdinalStep, dropped_category};
+use crate::check::{
+    CheckedStep, Feature, Frequency, Model, OneHotStep, OrdinalStep, dropped_category,
+};
+use crate::fitted::{Category, Fitted, HASH_PARAM, Value};
 use crate::ir::build::*;
 use crate::ir::{
-    Agg, ApplyItem, ApplyPlan, Cond, Expr, FitPlan, Ir, Output, Param, ParamDef, ParamId,
-    Vocabulary,
+    Agg, ApplyItem, ApplyPlan, Attr, Cond, Expr, FitPlan, Ir, Output, Param, ParamDef, ParamId,
+    StepRecord, Vocabulary,
 };
 use crate::naming;
-use crate::spec::{ColumnType, ImputeStrategy, OneHotUnknown, OrdinalUnknown, Scalar};
+use crate::spec::{ColumnType, Drop, ImputeStrategy, OneHotUnknown, OrdinalUnknown, Scalar};
 
 /// float64 machine epsilon, as numpy's `np.finfo(np.float64).eps`.
 pub const EPS: f64 = f64::EPSILON;
@@ -25,7 +28,10 @@ pub const EPS: f64 = f64::EPSILON;
 /// The parameter that counts the fit rows.
 pub const ROWS_PARAM: &str = "prep_rows";
 
-pub fn lower(model: &Model) -> Ir {
+/// Lowers a checked spec. With `fitted` values, categories learned from data
+/// are known, so every output column is; without, such features are
+/// `ApplyItem::Learned`. The fit plan is the same either way.
+pub fn lower(model: &Model, fitted: Option<&Fitted>) -> Ir {
     let mut fit = Fit::default();
     let rows = fit.aggregate(
         ROWS_PARAM.to_string(),
@@ -34,12 +40,19 @@ pub fn lower(model: &Model) -> Ir {
         ColumnType::Numeric,
         "rows the statistics are learned from",
     );
+    fit.derived(
+        HASH_PARAM.to_string(),
+        Expr::Text(model.content_hash()),
+        ColumnType::String,
+        "content hash of the spec these parameters were fitted for",
+    );
     let mut prefixes = BTreeSet::new();
     let mut items = Vec::new();
     for (index, feature) in model.features.iter().enumerate() {
         let prefix = param_prefix(&feature.column, index, &mut prefixes);
         let mut lowering = FeatureLowering {
             fit: &mut fit,
+            fitted,
             feature,
             prefix,
             rows,
@@ -54,6 +67,7 @@ pub fn lower(model: &Model) -> Ir {
             params: fit.params,
             vocabularies: fit.vocabularies,
         },
+        steps: fit.steps,
         apply: ApplyPlan {
             passthrough: model
                 .keys
@@ -81,6 +95,7 @@ fn param_prefix(column: &str, index: usize, taken: &mut BTreeSet<String>) -> Str
 struct Fit {
     params: Vec<Param>,
     vocabularies: Vec<Vocabulary>,
+    steps: Vec<StepRecord>,
 }
 
 impl Fit {
@@ -167,6 +182,7 @@ enum Moment {
 
 struct FeatureLowering<'a> {
     fit: &'a mut Fit,
+    fitted: Option<&'a Fitted>,
     feature: &'a Feature,
     prefix: String,
     rows: ParamId,
@@ -223,6 +239,7 @@ impl FeatureLowering<'_> {
                         prev_row: row.clone(),
                         fill: fill.clone(),
                     };
+                    self.record(k, "SimpleImputer", vec![("statistics_", attr(&fill))]);
                     row = coalesce(row, fill);
                 }
                 CheckedStep::Standard {
@@ -230,6 +247,12 @@ impl FeatureLowering<'_> {
                     with_std,
                 } => {
                     let n = self.moment(&lineage, &row, Moment::Count);
+                    let n = self.fit.derived(
+                        self.name(&label("n")),
+                        n,
+                        ColumnType::Numeric,
+                        "non-missing values seen (n_samples_seen_)",
+                    );
                     let mean = self.moment(&lineage, &row, Moment::Mean);
                     let var = self.moment(&lineage, &row, Moment::Var);
                     let mean = self.fit.derived(
@@ -244,10 +267,27 @@ impl FeatureLowering<'_> {
                         ColumnType::Numeric,
                         "population variance (var_)",
                     );
-                    if *with_mean {
+                    let (with_mean, with_std) = (*with_mean, *with_std);
+                    self.record(
+                        k,
+                        "StandardScaler",
+                        vec![
+                            (
+                                "mean_",
+                                if with_mean || with_std {
+                                    attr(&mean)
+                                } else {
+                                    Attr::Null
+                                },
+                            ),
+                            ("var_", if with_std { attr(&var) } else { Attr::Null }),
+                            ("n_samples_seen_", attr(&n)),
+                        ],
+                    );
+                    if with_mean {
                         row = sub(row, mean.clone());
                     }
-                    if *with_std {
+                    if with_std {
                         // scikit-learn's _is_constant_feature: var <= n*eps*var + (n*mean*eps)^2, evaluated in that order.
                         let bound = add(mul(mul(n.clone(), num(EPS)), var.clone()), {
                             let t = mul(mul(n, mean), num(EPS));
@@ -263,16 +303,17 @@ impl FeatureLowering<'_> {
                             ColumnType::Numeric,
                             "standard deviation, 1 for constant features (scale_)",
                         );
+                        self.record_more(vec![("scale_", attr(&scale))]);
                         row = div(row, scale);
                     }
                     docs.push(format!(
                         "standardised{}{}",
-                        if *with_mean {
+                        if with_mean {
                             ", centred on the training mean"
                         } else {
                             ""
                         },
-                        if *with_std {
+                        if with_std {
                             ", divided by the training population standard deviation"
                         } else {
                             ""
@@ -295,18 +336,35 @@ impl FeatureLowering<'_> {
                         ColumnType::Numeric,
                         "training maximum (data_max_)",
                     );
-                    let range = handle_zero_scale(sub(data_max, data_min.clone()));
+                    let range = self.fit.derived(
+                        self.name(&label("data_range")),
+                        sub(data_max.clone(), data_min.clone()),
+                        ColumnType::Numeric,
+                        "data_max_ - data_min_ (data_range_)",
+                    );
                     let scale = self.fit.derived(
                         self.name(&label("scale")),
-                        div(num(max - min), range),
+                        div(num(max - min), handle_zero_scale(range.clone())),
                         ColumnType::Numeric,
                         "(max - min) / data range (scale_)",
                     );
                     let offset = self.fit.derived(
                         self.name(&label("min")),
-                        sub(num(*min), mul(data_min, scale.clone())),
+                        sub(num(*min), mul(data_min.clone(), scale.clone())),
                         ColumnType::Numeric,
                         "offset (min_)",
+                    );
+                    self.record(
+                        k,
+                        "MinMaxScaler",
+                        vec![
+                            ("data_min_", attr(&data_min)),
+                            ("data_max_", attr(&data_max)),
+                            ("data_range_", attr(&range)),
+                            ("scale_", attr(&scale)),
+                            ("min_", attr(&offset)),
+                            ("n_samples_seen_", Attr::Param(self.rows)),
+                        ],
                     );
                     row = add(mul(row, scale), offset);
                     if *clip {
@@ -334,9 +392,18 @@ impl FeatureLowering<'_> {
                     );
                     let scale = self.fit.derived(
                         self.name(&label("scale")),
-                        handle_zero_scale(max_abs),
+                        handle_zero_scale(max_abs.clone()),
                         ColumnType::Numeric,
                         "scale_",
+                    );
+                    self.record(
+                        k,
+                        "MaxAbsScaler",
+                        vec![
+                            ("max_abs_", attr(&max_abs)),
+                            ("scale_", attr(&scale)),
+                            ("n_samples_seen_", Attr::Param(self.rows)),
+                        ],
                     );
                     row = div(row, scale);
                     docs.push("divided by the training maximum absolute value".into());
@@ -350,6 +417,11 @@ impl FeatureLowering<'_> {
                 } => {
                     // Both the median and the percentiles are of the values before centring.
                     let values = row.clone();
+                    self.record(
+                        k,
+                        "RobustScaler",
+                        vec![("center_", Attr::Null), ("scale_", Attr::Null)],
+                    );
                     if *with_centering {
                         let center = self.percentile(&lineage, &values, 0.5);
                         let center = self.fit.derived(
@@ -358,6 +430,7 @@ impl FeatureLowering<'_> {
                             ColumnType::Numeric,
                             "median (center_)",
                         );
+                        self.record_more(vec![("center_", attr(&center))]);
                         row = sub(row, center);
                     }
                     if *with_scaling {
@@ -369,6 +442,7 @@ impl FeatureLowering<'_> {
                             ColumnType::Numeric,
                             "interquantile range (scale_)",
                         );
+                        self.record_more(vec![("scale_", attr(&scale))]);
                         row = div(row, scale);
                     }
                     docs.push(format!(
@@ -532,43 +606,117 @@ impl FeatureLowering<'_> {
         )
     }
 
-    /// Learns the categories of `row` (and their counts) from data.
-    fn vocabulary(&mut self, row: &Expr) {
+    /// What scikit-learn's fitted transformer of step `step` holds, by attribute name.
+    fn record(
+        &mut self,
+        step: usize,
+        transformer: &'static str,
+        attributes: Vec<(&'static str, Attr)>,
+    ) {
+        self.fit.steps.push(StepRecord {
+            feature: self.feature.column.clone(),
+            step,
+            transformer,
+            attributes,
+        });
+    }
+
+    /// Sets attributes of the step recorded last (replacing ones of the same name).
+    fn record_more(&mut self, attributes: Vec<(&'static str, Attr)>) {
+        let record = self.fit.steps.last_mut().expect("a step was recorded");
+        for (name, value) in attributes {
+            match record.attributes.iter_mut().find(|(n, _)| *n == name) {
+                Some(slot) => slot.1 = value,
+                None => record.attributes.push((name, value)),
+            }
+        }
+    }
+
+    /// Learns the categories of `row` (and their counts) from data; returns the vocabulary's name.
+    fn vocabulary(&mut self, row: &Expr) -> String {
         let level = self.stage_level(&Lineage::Opaque, row);
         let step = self.feature.steps.len();
+        let name = self.name(&format!("s{step}_categories"));
         self.fit.vocabularies.push(Vocabulary {
-            name: self.name(&format!("s{step}_categories")),
+            name: name.clone(),
             feature: self.feature.column.clone(),
             level,
             expr: row.clone(),
             value_type: self.feature.column_type,
         });
+        name
     }
 
     fn one_hot(&mut self, oh: &OneHotStep, row: &Expr, docs: &[String]) -> Vec<ApplyItem> {
         let feature = self.feature;
         let column = &feature.column;
-        let Some(categories) = oh.categories.as_ref().filter(|_| !oh.groups_infrequent()) else {
-            self.vocabulary(row);
-            let reason = if oh.categories.is_none() {
-                "its one_hot categories are learned from the data".to_string()
-            } else {
-                "min_frequency / max_categories decide from the data which categories are infrequent".to_string()
-            };
-            return vec![ApplyItem::Learned {
-                feature: column.clone(),
-                reason,
-                span: self.feature.span.clone(),
-            }];
+        let needs_data = oh.categories.is_none() || oh.groups_infrequent();
+        let layout = if needs_data {
+            let vocabulary = self.vocabulary(row);
+            match self
+                .fitted
+                .and_then(|f| f.vocabularies.get(&vocabulary).map(|v| (f, v)))
+            {
+                None => {
+                    let reason = if oh.categories.is_none() {
+                        "its one_hot categories are learned from the data"
+                    } else {
+                        "min_frequency / max_categories decide from the data which categories are infrequent"
+                    };
+                    return vec![self.learned(reason)];
+                }
+                Some((fitted, entries)) => {
+                    let rows = fitted.number(ROWS_PARAM).unwrap_or(0.0);
+                    match OneHotLayout::fitted(oh, entries, rows) {
+                        Ok(layout) => layout,
+                        Err(reason) => return vec![self.learned(&reason)],
+                    }
+                }
+            }
+        } else {
+            OneHotLayout::given(oh, oh.categories.as_deref().unwrap_or_default())
         };
-        let known: Vec<Expr> = categories.iter().map(literal).collect();
-        let dropped = dropped_category(oh, categories);
-        let unknown = match oh.handle_unknown {
-            OneHotUnknown::Error => Some(Expr::Fail {
-                message: format!("prep: unknown category in column {column}: "),
-                value: Box::new(row.clone()),
-            }),
-            // No infrequent column exists without min_frequency/max_categories: unknowns are all zeros.
+        let drop_idx = match layout.dropped {
+            Dropped::None => None,
+            Dropped::Category(i) => layout
+                .categories
+                .iter()
+                .position(|c| *c == layout.frequent[i]),
+            Dropped::Infrequent => layout
+                .categories
+                .iter()
+                .position(|c| Some(c) == layout.infrequent.first()),
+        };
+        self.record(
+            feature.steps.len(),
+            "OneHotEncoder",
+            vec![
+                ("categories_", Attr::Values(layout.categories.clone())),
+                ("drop_idx_", Attr::Index(drop_idx)),
+                (
+                    "infrequent_categories_",
+                    if layout.infrequent.is_empty() {
+                        Attr::Null
+                    } else {
+                        Attr::Values(layout.infrequent.clone())
+                    },
+                ),
+            ],
+        );
+        let known: Vec<Option<Scalar>> = layout
+            .frequent
+            .iter()
+            .chain(&layout.infrequent)
+            .cloned()
+            .collect();
+        let is_known = member(row, &known);
+        let fail = Expr::Fail {
+            message: format!("prep: unknown category in column {column}: "),
+            value: Box::new(row.clone()),
+        };
+        // What a value outside every known category gives in each column.
+        let unknown_in_category = match oh.handle_unknown {
+            OneHotUnknown::Error => Some(fail.clone()),
             OneHotUnknown::Ignore | OneHotUnknown::InfrequentIfExist => None,
         };
         let prefix = if docs.is_empty() {
@@ -576,42 +724,120 @@ impl FeatureLowering<'_> {
         } else {
             format!("{}; then ", docs.join("; then "))
         };
-        categories
-            .iter()
-            .filter(|c| Some(*c) != dropped)
-            .map(|c| {
-                let mut arms = vec![(Cond::Eq(row.clone(), literal(c)), num(1.0))];
-                let otherwise = match &unknown {
-                    Some(fail) => {
-                        arms.push((Cond::In(row.clone(), known.clone()), num(0.0)));
-                        fail.clone()
-                    }
-                    None => num(0.0),
-                };
-                ApplyItem::Output(Output {
-                    name: naming::one_hot_column(column, &oh.suffix(c)),
-                    expr: case(arms, otherwise),
-                    doc: format!(
-                        "`{column}`: {prefix}1 where the value is {}, else 0",
-                        naming::category_text(c)
-                    ),
-                    span: self.feature.span.clone(),
-                })
+        let output = |name: String, arms: Vec<(Cond, Expr)>, otherwise: Expr, what: String| {
+            ApplyItem::Output(Output {
+                name,
+                expr: case(arms, otherwise),
+                doc: format!("`{column}`: {prefix}1 where the value is {what}, else 0"),
+                span: feature.span.clone(),
             })
-            .collect()
+        };
+        let mut items = Vec::new();
+        for (i, c) in layout.frequent.iter().enumerate() {
+            if layout.dropped == Dropped::Category(i) {
+                continue;
+            }
+            let mut arms = vec![(
+                member(row, std::slice::from_ref(c)).expect("one category"),
+                num(1.0),
+            )];
+            let otherwise = match (&unknown_in_category, &is_known) {
+                (Some(fail), Some(known)) => {
+                    arms.push((known.clone(), num(0.0)));
+                    fail.clone()
+                }
+                _ => num(0.0),
+            };
+            let suffix = c
+                .as_ref()
+                .map_or_else(|| naming::MISSING_SUFFIX.to_string(), |c| oh.suffix(c));
+            let what = c
+                .as_ref()
+                .map_or_else(|| "missing".to_string(), naming::category_text);
+            items.push(output(
+                naming::one_hot_column(column, &suffix),
+                arms,
+                otherwise,
+                what,
+            ));
+        }
+        if !layout.infrequent.is_empty() && layout.dropped != Dropped::Infrequent {
+            let mut arms = vec![(
+                member(row, &layout.infrequent).expect("non-empty"),
+                num(1.0),
+            )];
+            let otherwise = match oh.handle_unknown {
+                OneHotUnknown::Error => {
+                    arms.push((is_known.clone().expect("non-empty"), num(0.0)));
+                    fail.clone()
+                }
+                OneHotUnknown::InfrequentIfExist => {
+                    arms.push((is_known.clone().expect("non-empty"), num(0.0)));
+                    num(1.0)
+                }
+                OneHotUnknown::Ignore => num(0.0),
+            };
+            let what = format!(
+                "infrequent ({}){}",
+                layout
+                    .infrequent
+                    .iter()
+                    .map(|c| c.as_ref().map_or("missing".into(), naming::category_text))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if oh.handle_unknown == OneHotUnknown::InfrequentIfExist {
+                    " or unknown"
+                } else {
+                    ""
+                }
+            );
+            items.push(output(
+                naming::infrequent_column(column),
+                arms,
+                otherwise,
+                what,
+            ));
+        }
+        items
+    }
+
+    fn learned(&self, reason: &str) -> ApplyItem {
+        ApplyItem::Learned {
+            feature: self.feature.column.clone(),
+            reason: reason.to_string(),
+            span: self.feature.span.clone(),
+        }
     }
 
     fn ordinal(&mut self, ord: &OrdinalStep, row: &Expr, docs: &[String]) -> ApplyItem {
         let feature = self.feature;
         let column = &feature.column;
-        let Some(categories) = &ord.categories else {
-            self.vocabulary(row);
-            return ApplyItem::Learned {
-                feature: column.clone(),
-                reason: "its ordinal categories are learned from the data".into(),
-                span: self.feature.span.clone(),
-            };
+        let learned: Vec<Scalar>;
+        let mut missing_seen = false;
+        let categories = match &ord.categories {
+            Some(given) => given,
+            None => {
+                let vocabulary = self.vocabulary(row);
+                let Some(entries) = self.fitted.and_then(|f| f.vocabularies.get(&vocabulary))
+                else {
+                    return self.learned("its ordinal categories are learned from the data");
+                };
+                // The missing value is a category of scikit-learn's, sorted last, but it is
+                // always encoded as encoded_missing_value: it needs no code of its own.
+                learned = entries.iter().filter_map(|c| scalar_of(&c.value)).collect();
+                missing_seen = entries.iter().any(|c| c.value == Value::Null);
+                &learned
+            }
         };
+        let mut categories_: Vec<Option<Scalar>> = categories.iter().cloned().map(Some).collect();
+        if missing_seen {
+            categories_.push(None);
+        }
+        self.record(
+            feature.steps.len(),
+            "OrdinalEncoder",
+            vec![("categories_", Attr::Values(categories_))],
+        );
         let code = |v: Option<f64>| v.map_or(Expr::Null, num);
         let mut arms = vec![(Cond::IsNull(row.clone()), code(ord.encoded_missing_value))];
         arms.extend(
@@ -645,6 +871,179 @@ impl FeatureLowering<'_> {
             ),
             span: self.feature.span.clone(),
         })
+    }
+}
+
+/// Which output column `drop` removes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dropped {
+    None,
+    /// The column of `frequent[i]`.
+    Category(usize),
+    /// The infrequent column.
+    Infrequent,
+}
+
+/// The output columns of a one-hot encoder: its frequent categories in
+/// order (`None` is the missing value), then one column for the infrequent ones.
+struct OneHotLayout {
+    /// scikit-learn's `categories_`.
+    categories: Vec<Option<Scalar>>,
+    frequent: Vec<Option<Scalar>>,
+    infrequent: Vec<Option<Scalar>>,
+    dropped: Dropped,
+}
+
+impl OneHotLayout {
+    fn given(oh: &OneHotStep, categories: &[Scalar]) -> OneHotLayout {
+        let dropped = dropped_category(oh, categories)
+            .and_then(|d| categories.iter().position(|c| c == d))
+            .map_or(Dropped::None, Dropped::Category);
+        let all: Vec<Option<Scalar>> = categories.iter().cloned().map(Some).collect();
+        OneHotLayout {
+            categories: all.clone(),
+            frequent: all,
+            infrequent: Vec::new(),
+            dropped,
+        }
+    }
+
+    /// scikit-learn's OneHotEncoder.fit on the learned counts: categories
+    /// (given, or learned in sorted order with the missing value last),
+    /// infrequent grouping (`_identify_infrequent`), then `drop`.
+    fn fitted(oh: &OneHotStep, entries: &[Category], rows: f64) -> Result<OneHotLayout, String> {
+        let categories: Vec<(Option<Scalar>, f64)> = match &oh.categories {
+            Some(given) => given
+                .iter()
+                .map(|c| {
+                    let count = entries
+                        .iter()
+                        .filter(|e| scalar_of(&e.value).as_ref() == Some(c))
+                        .map(|e| e.frequency)
+                        .sum();
+                    (Some(c.clone()), count)
+                })
+                .collect(),
+            None => entries
+                .iter()
+                .map(|e| (scalar_of(&e.value), e.frequency))
+                .collect(),
+        };
+        if categories.is_empty() {
+            return Err("no categories were seen in the training rows".into());
+        }
+        let counts: Vec<f64> = categories.iter().map(|(_, n)| *n).collect();
+        let mut infrequent: Vec<bool> = match oh.min_frequency {
+            Some(Frequency::Count(min)) => counts.iter().map(|&n| n < min as f64).collect(),
+            Some(Frequency::Fraction(f)) => counts.iter().map(|&n| n < rows * f).collect(),
+            None => vec![false; counts.len()],
+        };
+        let n_current = counts.len() - infrequent.iter().filter(|&&x| x).count() + 1;
+        if let Some(max) = oh.max_categories.map(|m| m as usize)
+            && max < n_current
+        {
+            let keep = max - 1;
+            if keep == 0 {
+                infrequent.iter_mut().for_each(|x| *x = true);
+            } else {
+                // A stable sort by count: ties keep the category order, so the
+                // later categories among equals stay frequent.
+                let mut order: Vec<usize> = (0..counts.len()).collect();
+                order.sort_by(|&a, &b| counts[a].total_cmp(&counts[b]));
+                for &i in &order[..order.len() - keep] {
+                    infrequent[i] = true;
+                }
+            }
+        }
+        let (mut frequent, mut rare) = (Vec::new(), Vec::new());
+        for ((c, _), is_rare) in categories.iter().zip(&infrequent) {
+            if *is_rare {
+                rare.push(c.clone())
+            } else {
+                frequent.push(c.clone())
+            }
+        }
+        let first_is_infrequent = infrequent.first().copied().unwrap_or(false);
+        let n_out = frequent.len() + usize::from(!rare.is_empty());
+        let dropped = match &oh.drop {
+            None => Dropped::None,
+            Some(Drop::First) | Some(Drop::IfBinary)
+                if matches!(oh.drop, Some(Drop::IfBinary)) && n_out != 2 =>
+            {
+                Dropped::None
+            }
+            Some(Drop::First) | Some(Drop::IfBinary) => {
+                if frequent.is_empty()
+                    || (first_is_infrequent && matches!(oh.drop, Some(Drop::First)))
+                {
+                    Dropped::Infrequent
+                } else {
+                    Dropped::Category(0)
+                }
+            }
+            Some(Drop::Category(c)) => {
+                if rare.contains(&Some(c.clone())) {
+                    return Err(format!(
+                        "the category {} to drop is infrequent",
+                        naming::category_text(c)
+                    ));
+                }
+                match frequent.iter().position(|f| f.as_ref() == Some(c)) {
+                    Some(i) => Dropped::Category(i),
+                    None => {
+                        return Err(format!(
+                            "the category {} to drop was not seen in the training rows",
+                            naming::category_text(c)
+                        ));
+                    }
+                }
+            }
+        };
+        Ok(OneHotLayout {
+            categories: categories.into_iter().map(|(c, _)| c).collect(),
+            frequent,
+            infrequent: rare,
+            dropped,
+        })
+    }
+}
+
+/// `row` is one of `values` (`None` stands for the missing value); `None` when `values` is empty.
+fn member(row: &Expr, values: &[Option<Scalar>]) -> Option<Cond> {
+    let listed: Vec<Expr> = values.iter().flatten().map(literal).collect();
+    let listed = match listed.len() {
+        0 => None,
+        1 => Some(Cond::Eq(
+            row.clone(),
+            listed.into_iter().next().expect("one"),
+        )),
+        _ => Some(Cond::In(row.clone(), listed)),
+    };
+    let missing = values
+        .iter()
+        .any(Option::is_none)
+        .then(|| Cond::IsNull(row.clone()));
+    match (listed, missing) {
+        (Some(a), Some(b)) => Some(Cond::Or(Box::new(a), Box::new(b))),
+        (a, b) => a.or(b),
+    }
+}
+
+fn scalar_of(v: &Value) -> Option<Scalar> {
+    match v {
+        Value::Number(n) => Some(Scalar::Number(*n)),
+        Value::Text(t) => Some(Scalar::String(t.clone())),
+        Value::Null => None,
+    }
+}
+
+/// A value of the fit as a scikit-learn attribute.
+fn attr(e: &Expr) -> Attr {
+    match e {
+        Expr::Param(p) => Attr::Param(*p),
+        Expr::Number(n) => Attr::Number(*n),
+        Expr::Text(t) => Attr::Text(t.clone()),
+        _ => Attr::Null,
     }
 }
 

@@ -1,5 +1,10 @@
 //! The `prep` command line.
 
+#[cfg(feature = "embedded")]
+mod progress;
+#[cfg(feature = "embedded")]
+mod table;
+
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -10,6 +15,8 @@ use prep::diagnostic::{Code, Diagnostic, Diagnostics};
 use prep::dialect::DialectName;
 use prep::emit::{self, EmitForm};
 use prep::explain::{self, Stage};
+use prep::fitted::{self, Fitted};
+use prep::lower;
 
 /// prep compiles a declarative preprocessing spec (imputation, scaling,
 /// encoding) into SQL for your warehouse, with scikit-learn's semantics.
@@ -47,6 +54,53 @@ enum Command {
         /// Write files into this directory instead of printing them.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// A fitted-parameters file (from `prep fit`): the apply query gets every
+        /// fitted value as a literal, and learned categories become columns.
+        #[arg(long)]
+        params: Option<PathBuf>,
+    },
+    /// Learn the spec's statistics and categories: on local data with the
+    /// embedded engine, or from the fit query's result exported from a warehouse.
+    /// Writes the fitted-parameters file (default: beside the spec, `<spec>.fitted.yml`).
+    Fit {
+        /// The spec file (YAML).
+        spec: PathBuf,
+        /// Training data: CSV or Parquet files, or globs (repeat for several).
+        #[arg(
+            long,
+            required_unless_present = "from_result",
+            conflicts_with = "from_result"
+        )]
+        data: Vec<String>,
+        /// The result of `prep compile --emit fit-sql` run in a warehouse, as CSV or JSON.
+        #[arg(long)]
+        from_result: Option<PathBuf>,
+        /// Where to write the fitted-parameters file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Fit and apply on sample data with the embedded engine, and show the features.
+    Preview {
+        /// The spec file (YAML).
+        spec: PathBuf,
+        /// Data: CSV or Parquet files, or globs.
+        #[arg(long, required = true)]
+        data: Vec<String>,
+        /// How many rows to show.
+        #[arg(long, default_value_t = 20)]
+        rows: usize,
+        /// Write all features to this CSV or Parquet file instead of showing them.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Print the fitted parameters as JSON in scikit-learn's attribute names
+    /// (mean_, scale_, categories_, ...), per feature and step.
+    ExportSklearn {
+        /// The spec file (YAML).
+        spec: PathBuf,
+        /// The fitted-parameters file (default: beside the spec).
+        #[arg(long)]
+        params: Option<PathBuf>,
     },
     /// Show the fit plan, the apply plan and how many scans the fit costs.
     Explain {
@@ -146,15 +200,40 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             emit,
             inline,
             out,
+            params,
         } => {
             let (text, file) = read_spec(spec)?;
-            let ir = prep::compile_ir(&text, &file).map_err(|d| spec_failure(d, &text))?;
+            let model = prep::check_text(&text, &file).map_err(|d| spec_failure(d, &text))?;
+            let fitted = params.as_ref().map(|p| load_params(p)).transpose()?;
+            let ir = lower::lower(&model, fitted.as_ref());
+            if let (Some(fitted), Some(p)) = (&fitted, params) {
+                fitted.check_matches(&ir).map_err(|m| {
+                    usage_failure(
+                        Code::ParamsMismatch,
+                        m,
+                        p,
+                        "run `prep fit` again for this spec",
+                    )
+                })?;
+            }
             let d = dialect.get();
             prep::check_names(&ir, d, &file).map_err(|diags| spec_failure(diags, &text))?;
             let spec_name = spec
                 .file_name()
                 .map_or(file.clone(), |n| n.to_string_lossy().into_owned());
-            let artifacts = emit::emit(&ir, d, *emit, *inline, &spec_name)
+            let params_name = params.as_ref().map(|p| {
+                p.file_name().map_or(p.display().to_string(), |n| {
+                    n.to_string_lossy().into_owned()
+                })
+            });
+            let bound = fitted
+                .as_ref()
+                .zip(params_name.as_deref())
+                .map(|(fitted, params_file)| emit::Bound {
+                    fitted,
+                    params_file,
+                });
+            let artifacts = emit::emit(&ir, d, *emit, *inline, &spec_name, bound)
                 .map_err(|diag| spec_failure(diag.in_file(&file).into(), &text))?;
             match out {
                 None => {
@@ -170,21 +249,265 @@ fn run(cli: &Cli) -> Result<(), Failure> {
                     }
                     Ok(())
                 }
-                Some(dir) => {
-                    let changed = prep::write::write_all(dir, &artifacts).map_err(|e| Failure {
-                        diagnostics: Diagnostic::new(Code::Io, e.to_string())
-                            .hint(e.hint())
-                            .in_file(&dir.display().to_string())
-                            .into(),
-                        source: String::new(),
-                        exit: EXIT_OUTPUT,
-                    })?;
-                    for path in changed {
-                        eprintln!("wrote {}", path.display());
-                    }
-                    Ok(())
-                }
+                Some(dir) => write_files(dir, &artifacts),
             }
         }
+        Command::Fit {
+            spec,
+            data,
+            from_result,
+            out,
+        } => {
+            let (text, file) = read_spec(spec)?;
+            let model = prep::check_text(&text, &file).map_err(|d| spec_failure(d, &text))?;
+            let ir = lower::lower(&model, None);
+            let (rows, note) = match from_result {
+                Some(result) => {
+                    let content = std::fs::read_to_string(result).map_err(|e| Failure {
+                        diagnostics: Diagnostic::new(
+                            Code::Io,
+                            format!("cannot read the fit result: {e}"),
+                        )
+                        .hint("check the --from-result path")
+                        .in_file(&result.display().to_string())
+                        .into(),
+                        source: String::new(),
+                        exit: EXIT_USAGE,
+                    })?;
+                    let json = result
+                        .extension()
+                        .is_some_and(|e| e == "json" || e == "jsonl" || e == "ndjson");
+                    let rows = fitted::read_result(&content, json).map_err(|m| {
+                        usage_failure(
+                            Code::ParamsMismatch,
+                            m,
+                            result,
+                            "export the fit query's result as CSV with a header, or as JSON",
+                        )
+                    })?;
+                    (
+                        rows,
+                        format!("Learned in a warehouse; read from {}.", file_name(result)),
+                    )
+                }
+                None => fit_on_data(&model, &ir, data)?,
+            };
+            let place = from_result
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(data.join(", ")));
+            let fitted = Fitted::from_rows(&ir, rows).map_err(|m| {
+                usage_failure(
+                    Code::ParamsMismatch,
+                    m,
+                    &place,
+                    "compile this spec's fit query again and rerun it",
+                )
+            })?;
+            fitted.check_matches(&ir).map_err(|m| {
+                usage_failure(
+                    Code::ParamsMismatch,
+                    m,
+                    &place,
+                    "the result came from another spec's fit query: compile it again and rerun it",
+                )
+            })?;
+            let target = out.clone().unwrap_or_else(|| default_params_path(spec));
+            let artifact = emit::Artifact {
+                file_name: file_name(&target),
+                contents: fitted.to_yaml(&ir, &note),
+            };
+            let dir = target
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            write_files(dir, &[artifact])
+        }
+        Command::Preview {
+            spec,
+            data,
+            rows,
+            output,
+        } => preview(spec, data, *rows, output.as_deref()),
+        Command::ExportSklearn { spec, params } => {
+            let (text, file) = read_spec(spec)?;
+            let model = prep::check_text(&text, &file).map_err(|d| spec_failure(d, &text))?;
+            let path = params.clone().unwrap_or_else(|| default_params_path(spec));
+            let fitted = load_params(&path)?;
+            let ir = lower::lower(&model, Some(&fitted));
+            fitted.check_matches(&ir).map_err(|m| {
+                usage_failure(
+                    Code::ParamsMismatch,
+                    m,
+                    &path,
+                    "run `prep fit` again for this spec",
+                )
+            })?;
+            let json = prep::sklearn::export(&ir, &fitted);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&json).unwrap_or_default()
+            );
+            Ok(())
+        }
     }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
+/// `dir/spec.yml` → `dir/spec.fitted.yml`.
+fn default_params_path(spec: &Path) -> PathBuf {
+    let stem = spec
+        .file_stem()
+        .map_or("spec".into(), |s| s.to_string_lossy().into_owned());
+    spec.with_file_name(format!("{stem}.fitted.yml"))
+}
+
+fn usage_failure(code: Code, message: String, place: &Path, hint: &str) -> Failure {
+    Failure {
+        diagnostics: Diagnostic::new(code, message)
+            .hint(hint)
+            .in_file(&place.display().to_string())
+            .into(),
+        source: String::new(),
+        exit: EXIT_SPEC,
+    }
+}
+
+fn load_params(path: &Path) -> Result<Fitted, Failure> {
+    let text = std::fs::read_to_string(path).map_err(|e| Failure {
+        diagnostics: Diagnostic::new(Code::Io, format!("cannot read the fitted parameters: {e}"))
+            .hint("run `prep fit` first, or check the --params path")
+            .in_file(&path.display().to_string())
+            .into(),
+        source: String::new(),
+        exit: EXIT_USAGE,
+    })?;
+    Fitted::from_yaml(&text).map_err(|m| {
+        usage_failure(
+            Code::ParamsMismatch,
+            m,
+            path,
+            "regenerate it with `prep fit`",
+        )
+    })
+}
+
+fn write_files(dir: &Path, artifacts: &[emit::Artifact]) -> Result<(), Failure> {
+    let changed = prep::write::write_all(dir, artifacts).map_err(|e| Failure {
+        diagnostics: Diagnostic::new(Code::Io, e.to_string())
+            .hint(e.hint())
+            .in_file(&dir.display().to_string())
+            .into(),
+        source: String::new(),
+        exit: EXIT_OUTPUT,
+    })?;
+    for path in changed {
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+#[cfg(feature = "embedded")]
+fn engine_failure(e: prep::engine::EngineError) -> Failure {
+    Failure {
+        diagnostics: Diagnostic::new(Code::Data, e.to_string())
+            .hint(e.hint())
+            .into(),
+        source: String::new(),
+        exit: EXIT_SPEC,
+    }
+}
+
+#[cfg(feature = "embedded")]
+fn open_data(model: &prep::check::Model, data: &[String]) -> Result<prep::engine::Engine, Failure> {
+    let engine = progress::while_slow("reading the data", || prep::engine::Engine::open(data))
+        .map_err(engine_failure)?;
+    engine.check_columns(model).map_err(engine_failure)?;
+    Ok(engine)
+}
+
+#[cfg(feature = "embedded")]
+fn fit_on_data(
+    model: &prep::check::Model,
+    ir: &prep::ir::Ir,
+    data: &[String],
+) -> Result<(Vec<fitted::LongRow>, String), Failure> {
+    let engine = open_data(model, data)?;
+    let rows = progress::while_slow("fitting", || engine.fit(ir)).map_err(engine_failure)?;
+    let files: Vec<String> = data.iter().map(|d| file_name(Path::new(d))).collect();
+    Ok((
+        rows,
+        format!(
+            "Learned with the embedded engine from {}.",
+            files.join(", ")
+        ),
+    ))
+}
+
+#[cfg(not(feature = "embedded"))]
+fn fit_on_data(
+    _: &prep::check::Model,
+    _: &prep::ir::Ir,
+    _: &[String],
+) -> Result<(Vec<fitted::LongRow>, String), Failure> {
+    Err(no_engine())
+}
+
+#[cfg(not(feature = "embedded"))]
+fn no_engine() -> Failure {
+    Failure {
+        diagnostics: Diagnostic::new(Code::Data, "this prep was built without the embedded engine")
+            .hint("build with the default features (`cargo install --path .`), or use `prep fit --from-result`")
+            .into(),
+        source: String::new(),
+        exit: EXIT_USAGE,
+    }
+}
+
+#[cfg(not(feature = "embedded"))]
+fn preview(_: &Path, _: &[String], _: usize, _: Option<&Path>) -> Result<(), Failure> {
+    Err(no_engine())
+}
+
+#[cfg(feature = "embedded")]
+fn preview(
+    spec: &Path,
+    data: &[String],
+    rows: usize,
+    output: Option<&Path>,
+) -> Result<(), Failure> {
+    use prep::dialect::DialectName;
+    use prep::render::{Renderer, SourceStyle, ast};
+    let (text, file) = read_spec(spec)?;
+    let model = prep::check_text(&text, &file).map_err(|d| spec_failure(d, &text))?;
+    let engine = open_data(&model, data)?;
+    let plan = lower::lower(&model, None);
+    let long = progress::while_slow("fitting", || engine.fit(&plan)).map_err(engine_failure)?;
+    let fitted = Fitted::from_rows(&plan, long)
+        .map_err(|m| usage_failure(Code::Data, m, spec, "report this as a bug in prep"))?;
+    let ir = lower::lower(&model, Some(&fitted));
+    let d = DialectName::Duckdb.get();
+    let apply = Renderer::new(d, &ir, SourceStyle::Plain)
+        .reading(prep::engine::DATA_RELATION)
+        .bind(&fitted)
+        .apply_bound_query()
+        .map_err(|diag| spec_failure(diag.in_file(&file).into(), &text))?;
+    let sql = ast::pretty(&apply);
+    if let Some(path) = output {
+        progress::while_slow("writing", || engine.export(&sql, path)).map_err(engine_failure)?;
+        eprintln!("wrote {}", path.display());
+        return Ok(());
+    }
+    let (names, values) = engine
+        .query_text(&format!(
+            "SELECT * FROM ({sql}) AS prep_preview LIMIT {rows}"
+        ))
+        .map_err(engine_failure)?;
+    print!("{}", table::aligned(&names, &values));
+    Ok(())
 }

@@ -40,6 +40,9 @@ pub fn one_hot_column(feature: &str, suffix: &str) -> String {
     format!("{feature}_{suffix}")
 }
 
+/// The suffix of the missing value's one-hot column (scikit-learn prints NaN as `nan`).
+pub const MISSING_SUFFIX: &str = "nan";
+
 pub fn infrequent_column(feature: &str) -> String {
     format!("{feature}_infrequent_sklearn")
 }

@@ -5,7 +5,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::emit::{Artifact, HEADER_MARK};
+use crate::emit::{Artifact, is_generated};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
@@ -43,7 +43,7 @@ pub fn write_all(dir: &Path, artifacts: &[Artifact]) -> Result<Vec<PathBuf>, Wri
     for a in artifacts {
         let path = dir.join(&a.file_name);
         match fs::read_to_string(&path) {
-            Ok(existing) if !existing.starts_with(HEADER_MARK) => {
+            Ok(existing) if !is_generated(&existing) => {
                 return Err(WriteError::NotOurs { path });
             }
             Ok(_) => {}

@@ -25,7 +25,7 @@ fn compile_all(spec: &std::path::Path, d: DialectName) -> String {
     let mut out = String::new();
     for (form, inline, label) in FORMS {
         out.push_str(&format!("==== --emit {label}\n"));
-        match emit::emit(&ir, dialect, form, inline, &file) {
+        match emit::emit(&ir, dialect, form, inline, &file, None) {
             Ok(artifacts) => {
                 for a in &artifacts {
                     common::parse_back(dialect, form, a);
@@ -98,7 +98,8 @@ fn strings_round_trip_through_quoting_and_jinja() {
     for d in DialectName::ALL {
         let dialect = d.get();
         for (form, inline, _) in FORMS {
-            for a in emit::emit(&ir, dialect, form, inline, "adversarial_names.yml").unwrap() {
+            for a in emit::emit(&ir, dialect, form, inline, "adversarial_names.yml", None).unwrap()
+            {
                 let statement = common::parse_back(dialect, form, &a);
                 let mut strings = Vec::new();
                 let _ = visit_expressions(&statement, |e| {

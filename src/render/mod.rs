@@ -11,6 +11,7 @@ use sqlparser::parser::Parser;
 
 use crate::diagnostic::{Code, Diagnostic, Span};
 use crate::dialect::{Dialect, Func, PercentileStyle};
+use crate::fitted::{Fitted, Value};
 use crate::ir::{self, Agg, ApplyItem, Ir, ParamDef, ParamId};
 use crate::spec::{ColumnType, Source};
 use ast::{Relation, SelectBuilder};
@@ -46,6 +47,10 @@ pub struct Renderer<'a> {
     d: &'a Dialect,
     ir: &'a Ir,
     source: SourceStyle,
+    /// Fitted values to write as literals instead of reading a parameters relation.
+    bound: Option<&'a Fitted>,
+    /// A relation to read instead of the spec's source (the embedded engine's data).
+    reading: Option<String>,
     /// Identifiers printed where dbt calls go, chosen to appear in no name or value of the spec.
     pub source_placeholder: String,
     pub params_placeholder: String,
@@ -85,9 +90,23 @@ impl<'a> Renderer<'a> {
             d,
             ir,
             source,
+            bound: None,
+            reading: None,
             source_placeholder: unused("prep_source_relation"),
             params_placeholder: unused("prep_params_relation"),
         }
+    }
+
+    /// Reads `relation` instead of the spec's source.
+    pub fn reading(mut self, relation: &str) -> Self {
+        self.reading = Some(relation.to_string());
+        self
+    }
+
+    /// Writes every fitted parameter as a literal (from a fitted-parameters file).
+    pub fn bind(mut self, fitted: &'a Fitted) -> Self {
+        self.bound = Some(fitted);
+        self
     }
 
     fn id(&self, name: &str) -> Ident {
@@ -99,6 +118,9 @@ impl<'a> Renderer<'a> {
     }
 
     fn source_relation(&self) -> Relation {
+        if let Some(relation) = &self.reading {
+            return Relation::Table(vec![self.id(relation)]);
+        }
         Relation::Table(match (&self.ir.source, self.source) {
             // A plain table needs no dbt call: it is named the same way in both styles.
             (Source::Table(name), _) => name.split('.').map(|p| self.id(p)).collect(),
@@ -203,8 +225,22 @@ impl<'a> Renderer<'a> {
     fn param(&self, id: ParamId, scope: ParamScope) -> Expr {
         let p = &self.ir.fit.params[id];
         match scope {
-            ParamScope::Row => ast::column(self.d, Some(PARAMS), &p.name),
+            ParamScope::Row => match self.bound {
+                None => ast::column(self.d, Some(PARAMS), &p.name),
+                Some(fitted) => self.literal(fitted.parameters.get(&p.name), p.value_type),
+            },
             ParamScope::Fit => ast::column(self.d, None, &p.name),
+        }
+    }
+
+    /// A fitted value as a literal of the parameter's type. Floats are written
+    /// in their shortest round-trip form, so they read back as the same f64.
+    fn literal(&self, value: Option<&Value>, value_type: ColumnType) -> Expr {
+        match (value, value_type) {
+            (Some(Value::Number(n)), _) if n.is_finite() => self.double(ast::number(*n)),
+            (Some(Value::Text(t)), ColumnType::String) => ast::string(self.d, t),
+            (_, ColumnType::Numeric) => self.double(ast::null()),
+            (_, ColumnType::String) => ast::cast(ast::null(), &self.d.string_type),
         }
     }
 
@@ -612,8 +648,15 @@ impl<'a> Renderer<'a> {
         .at(span.clone())
     }
 
+    /// The apply query with every fitted value written as a literal: no
+    /// parameters relation, no join.
+    pub fn apply_bound_query(&self) -> Result<Query, Diagnostic> {
+        assert!(self.bound.is_some(), "bind fitted values first");
+        self.apply_select(None)
+    }
+
     /// The SELECT producing the features from the source row and the parameters row.
-    fn apply_select(&self, params: Relation) -> Result<Query, Diagnostic> {
+    fn apply_select(&self, params: Option<Relation>) -> Result<Query, Diagnostic> {
         let mut b = SelectBuilder::default();
         for c in &self.ir.apply.passthrough {
             b = b.item(ast::column(self.d, Some(ROW), c), Some(self.id(c)));
@@ -630,9 +673,11 @@ impl<'a> Renderer<'a> {
                 } => return Err(self.learned_error(feature, reason, span)),
             }
         }
-        Ok(b.from(self.source_relation(), Some(self.id(ROW)))
-            .from(params, Some(self.id(PARAMS)))
-            .build())
+        b = b.from(self.source_relation(), Some(self.id(ROW)));
+        if let Some(params) = params {
+            b = b.from(params, Some(self.id(PARAMS)));
+        }
+        Ok(b.build())
     }
 
     /// The apply query, reading the fitted parameters (in the long form of
@@ -642,7 +687,7 @@ impl<'a> Renderer<'a> {
             ParamsRelation::Named(name) => self.id(name),
             ParamsRelation::Placeholder => Ident::new(&self.params_placeholder),
         }]);
-        let body = self.apply_select(Relation::Table(vec![self.id(PARAMS)]))?;
+        let body = self.apply_select(Some(Relation::Table(vec![self.id(PARAMS)])))?;
         Ok(ast::with_ctes(
             vec![(self.id(PARAMS), self.pivot_params(long))],
             body,
@@ -652,7 +697,7 @@ impl<'a> Renderer<'a> {
     /// One statement: the fit in CTEs, then the apply reading its parameter row.
     pub fn inline_query(&self) -> Result<Query, Diagnostic> {
         let FitCtes { ctes, .. } = self.fit_ctes()?;
-        let body = self.apply_select(Relation::Table(vec![self.id(FITTED)]))?;
+        let body = self.apply_select(Some(Relation::Table(vec![self.id(FITTED)])))?;
         Ok(ast::with_ctes(ctes, body))
     }
 }

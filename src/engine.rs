@@ -1,0 +1,275 @@
+//! The embedded engine (DuckDB, behind the `embedded` feature): `prep fit
+//! --data` and `prep preview` run prep's own duckdb-dialect SQL over local
+//! CSV or Parquet files. No statistic is computed in Rust: the fit is the
+//! same query prep emits for DuckDB.
+
+use std::path::Path;
+
+use duckdb::Connection;
+use duckdb::types::Value as Db;
+
+use crate::check::Model;
+use crate::dialect::DialectName;
+use crate::fitted::LongRow;
+use crate::ir::Ir;
+use crate::render::{Renderer, SourceStyle, ast};
+use crate::spec::ColumnType;
+
+/// The view the data files are read through.
+pub const DATA_RELATION: &str = "prep_data";
+
+/// A failure that names the file or column it is about.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("{file}: no such data file")]
+    Missing { file: String },
+    #[error("{file}: cannot read it as {format}: {reason}")]
+    Unreadable {
+        file: String,
+        format: &'static str,
+        reason: String,
+    },
+    #[error("{file}: unknown data format (use .csv, .tsv or .parquet)")]
+    Format { file: String },
+    #[error("{files}: the data has no column `{column}`, which the spec uses")]
+    MissingColumn { files: String, column: String },
+    #[error("{files}: column `{column}` is {found}, but the spec uses it as a {expected} column")]
+    WrongType {
+        files: String,
+        column: String,
+        found: String,
+        expected: &'static str,
+    },
+    #[error("the query failed on the embedded engine: {0}")]
+    Query(String),
+}
+
+impl EngineError {
+    pub fn hint(&self) -> &'static str {
+        match self {
+            EngineError::Missing { .. } => "check the path given to --data",
+            EngineError::Unreadable { .. } | EngineError::Format { .. } => {
+                "give CSV (with a header) or Parquet files"
+            }
+            EngineError::MissingColumn { .. } => "check the column name in the spec, or the data",
+            EngineError::WrongType { .. } => {
+                "declare the column's type in the spec (`type: numeric` or `type: string`), or fix the data"
+            }
+            EngineError::Query(_) => "check the spec's fit.where and the data",
+        }
+    }
+}
+
+pub struct Engine {
+    con: Connection,
+    files: String,
+}
+
+fn query_error(e: duckdb::Error) -> EngineError {
+    EngineError::Query(e.to_string())
+}
+
+impl Engine {
+    /// Opens the data files (paths or globs; all CSV or all Parquet) as one relation.
+    pub fn open(files: &[String]) -> Result<Engine, EngineError> {
+        let con = Connection::open_in_memory().map_err(query_error)?;
+        let d = DialectName::Duckdb.get();
+        let mut format = None;
+        for f in files {
+            let lower = f.to_lowercase();
+            let this = if lower.ends_with(".parquet") || lower.ends_with(".pq") {
+                "parquet"
+            } else if lower.ends_with(".csv") || lower.ends_with(".tsv") || lower.ends_with(".txt")
+            {
+                "csv"
+            } else {
+                return Err(EngineError::Format { file: f.clone() });
+            };
+            if format.is_some_and(|x| x != this) {
+                return Err(EngineError::Format { file: f.clone() });
+            }
+            format = Some(this);
+            let is_glob = f.contains(['*', '?', '[']);
+            if !is_glob && !Path::new(f).is_file() {
+                return Err(EngineError::Missing { file: f.clone() });
+            }
+        }
+        let format = format.ok_or_else(|| EngineError::Missing {
+            file: "(no --data given)".into(),
+        })?;
+        let list = files
+            .iter()
+            .map(|f| ast::string(d, f).to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let reader = match format {
+            "parquet" => format!("read_parquet([{list}])"),
+            _ => format!("read_csv([{list}], header = true)"),
+        };
+        let files_text = files.join(", ");
+        con.execute_batch(&format!(
+            "CREATE VIEW {DATA_RELATION} AS SELECT * FROM {reader}"
+        ))
+        .and_then(|_| con.execute_batch(&format!("SELECT * FROM {DATA_RELATION} LIMIT 0")))
+        .map_err(|e| EngineError::Unreadable {
+            file: files_text.clone(),
+            format,
+            reason: first_line(&e.to_string()),
+        })?;
+        Ok(Engine {
+            con,
+            files: files_text,
+        })
+    }
+
+    /// Every column the spec reads exists, with a type that fits its use.
+    pub fn check_columns(&self, model: &Model) -> Result<(), EngineError> {
+        let mut stmt = self
+            .con
+            .prepare(&format!("DESCRIBE {DATA_RELATION}"))
+            .map_err(query_error)?;
+        let columns: Vec<(String, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(query_error)?
+            .collect::<Result<_, _>>()
+            .map_err(query_error)?;
+        let find = |name: &str| columns.iter().find(|(c, _)| c == name);
+        for name in model.keys.iter().chain(&model.passthrough) {
+            if find(name).is_none() {
+                return Err(EngineError::MissingColumn {
+                    files: self.files.clone(),
+                    column: name.clone(),
+                });
+            }
+        }
+        for f in &model.features {
+            let Some((_, ty)) = find(&f.column) else {
+                return Err(EngineError::MissingColumn {
+                    files: self.files.clone(),
+                    column: f.column.clone(),
+                });
+            };
+            let numeric = is_numeric_type(ty);
+            let fits = match f.column_type {
+                ColumnType::Numeric => numeric,
+                ColumnType::String => ty == "VARCHAR",
+            };
+            if !fits {
+                return Err(EngineError::WrongType {
+                    files: self.files.clone(),
+                    column: f.column.clone(),
+                    found: ty.clone(),
+                    expected: if f.column_type == ColumnType::Numeric {
+                        "numeric"
+                    } else {
+                        "string"
+                    },
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs prep's DuckDB fit query over the data: the fitted parameters' rows.
+    pub fn fit(&self, ir: &Ir) -> Result<Vec<LongRow>, EngineError> {
+        let d = DialectName::Duckdb.get();
+        let sql = ast::pretty(
+            &Renderer::new(d, ir, SourceStyle::Plain)
+                .reading(DATA_RELATION)
+                .fit_query()
+                .map_err(|e| EngineError::Query(e.message))?,
+        );
+        let mut stmt = self.con.prepare(&sql).map_err(query_error)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(LongRow {
+                    parameter: r.get(0)?,
+                    kind: r.get(1)?,
+                    number: r.get(2)?,
+                    text: r.get(3)?,
+                    frequency: r.get(4)?,
+                })
+            })
+            .map_err(query_error)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(query_error)?;
+        Ok(rows)
+    }
+
+    /// Runs a query; column names and rows as text (NULL as `None`).
+    pub fn query_text(
+        &self,
+        sql: &str,
+    ) -> Result<(Vec<String>, Vec<Vec<Option<String>>>), EngineError> {
+        let mut stmt = self.con.prepare(sql).map_err(query_error)?;
+        let rows: Vec<Vec<Option<String>>> = stmt
+            .query_map([], |r| {
+                let n = r.as_ref().column_count();
+                (0..n).map(|i| r.get::<_, Db>(i).map(text_of)).collect()
+            })
+            .map_err(query_error)?
+            .collect::<Result<_, _>>()
+            .map_err(query_error)?;
+        let names = stmt.column_names();
+        Ok((names, rows))
+    }
+
+    /// Writes a query's result to a CSV or Parquet file (by its extension).
+    pub fn export(&self, sql: &str, path: &Path) -> Result<(), EngineError> {
+        let d = DialectName::Duckdb.get();
+        let lower = path.to_string_lossy().to_lowercase();
+        let format = if lower.ends_with(".parquet") {
+            "PARQUET"
+        } else {
+            "CSV, HEADER"
+        };
+        let target = ast::string(d, &path.to_string_lossy()).to_string();
+        self.con
+            .execute_batch(&format!("COPY ({sql}) TO {target} (FORMAT {format})"))
+            .map_err(query_error)
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or_default().to_string()
+}
+
+fn is_numeric_type(ty: &str) -> bool {
+    let base = ty.split('(').next().unwrap_or(ty);
+    matches!(
+        base,
+        "TINYINT"
+            | "SMALLINT"
+            | "INTEGER"
+            | "BIGINT"
+            | "HUGEINT"
+            | "UTINYINT"
+            | "USMALLINT"
+            | "UINTEGER"
+            | "UBIGINT"
+            | "UHUGEINT"
+            | "FLOAT"
+            | "DOUBLE"
+            | "DECIMAL"
+    )
+}
+
+fn text_of(v: Db) -> Option<String> {
+    Some(match v {
+        Db::Null => return None,
+        Db::Boolean(b) => b.to_string(),
+        Db::TinyInt(x) => x.to_string(),
+        Db::SmallInt(x) => x.to_string(),
+        Db::Int(x) => x.to_string(),
+        Db::BigInt(x) => x.to_string(),
+        Db::HugeInt(x) => x.to_string(),
+        Db::UTinyInt(x) => x.to_string(),
+        Db::USmallInt(x) => x.to_string(),
+        Db::UInt(x) => x.to_string(),
+        Db::UBigInt(x) => x.to_string(),
+        Db::Float(x) => x.to_string(),
+        Db::Double(x) => x.to_string(),
+        Db::Text(s) => s,
+        other => format!("{other:?}"),
+    })
+}

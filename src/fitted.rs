@@ -1,0 +1,432 @@
+//! Fitted parameters outside the warehouse: read from the fit query's result
+//! (exported as CSV or JSON, or run on the embedded engine), written as a
+//! reviewable YAML file, and read back to bind the apply query to literals.
+//!
+//! The fit query's result is the long relation `(parameter, kind, number,
+//! text, frequency)` described in `render::Renderer::fit_query`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Deserialize;
+
+use crate::ir::{Ir, ParamDef};
+use crate::spec::ColumnType;
+
+/// One value: a number, a text, or NULL (scikit-learn's NaN / None).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum Value {
+    Number(f64),
+    Text(String),
+    Null,
+}
+
+/// A learned category and how many fit rows hold it. `Null` is the missing value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Category {
+    pub value: Value,
+    pub frequency: f64,
+}
+
+/// Every fitted value of one spec.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fitted {
+    pub spec: String,
+    pub spec_hash: String,
+    pub parameters: BTreeMap<String, Value>,
+    /// In scikit-learn's order: ascending (code points for text), missing last.
+    pub vocabularies: BTreeMap<String, Vec<Category>>,
+}
+
+/// A row of the fit query's result.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct LongRow {
+    pub parameter: String,
+    pub kind: String,
+    #[serde(default)]
+    pub number: Option<f64>,
+    #[serde(default)]
+    pub text: Option<String>,
+    #[serde(default)]
+    pub frequency: Option<f64>,
+}
+
+/// The parameter that carries the spec's content hash.
+pub const HASH_PARAM: &str = "prep_spec_hash";
+
+impl Fitted {
+    /// Builds the fitted values from the fit query's rows, checking that they
+    /// are exactly the ones this spec's fit produces.
+    pub fn from_rows(ir: &Ir, rows: Vec<LongRow>) -> Result<Fitted, String> {
+        let mut parameters = BTreeMap::new();
+        let mut vocabularies: BTreeMap<String, Vec<Category>> = ir
+            .fit
+            .vocabularies
+            .iter()
+            .map(|v| (v.name.clone(), Vec::new()))
+            .collect();
+        for row in rows {
+            match row.kind.as_str() {
+                "value" => {
+                    let param = ir
+                        .fit
+                        .params
+                        .iter()
+                        .find(|p| p.name == row.parameter)
+                        .ok_or_else(|| {
+                            format!(
+                                "parameter `{}` is not one this spec's fit produces",
+                                row.parameter
+                            )
+                        })?;
+                    let value = match (param.value_type, row.number, row.text) {
+                        (ColumnType::Numeric, Some(n), _) => Value::Number(n),
+                        (ColumnType::String, _, Some(t)) => Value::Text(t),
+                        _ => Value::Null,
+                    };
+                    if parameters.insert(row.parameter.clone(), value).is_some() {
+                        return Err(format!("parameter `{}` appears twice", row.parameter));
+                    }
+                }
+                "category" => {
+                    let entries = vocabularies.get_mut(&row.parameter).ok_or_else(|| {
+                        format!(
+                            "`{}` is not a vocabulary this spec's fit learns",
+                            row.parameter
+                        )
+                    })?;
+                    let value = match (row.number, row.text) {
+                        (Some(n), _) => Value::Number(n),
+                        (None, Some(t)) => Value::Text(t),
+                        (None, None) => Value::Null,
+                    };
+                    let frequency = row.frequency.ok_or_else(|| {
+                        format!("category of `{}` without a frequency", row.parameter)
+                    })?;
+                    entries.push(Category { value, frequency });
+                }
+                other => {
+                    return Err(format!(
+                        "row kind `{other}` is neither `value` nor `category`"
+                    ));
+                }
+            }
+        }
+        for p in &ir.fit.params {
+            if !parameters.contains_key(&p.name) {
+                return Err(format!(
+                    "parameter `{}` is missing: was the result produced by this spec's fit query?",
+                    p.name
+                ));
+            }
+        }
+        for entries in vocabularies.values_mut() {
+            entries.sort_by(|a, b| category_order(&a.value, &b.value));
+        }
+        let spec_hash = match parameters.get(HASH_PARAM) {
+            Some(Value::Text(h)) => h.clone(),
+            _ => return Err(format!("`{HASH_PARAM}` is missing")),
+        };
+        Ok(Fitted {
+            spec: ir.name.clone(),
+            spec_hash,
+            parameters,
+            vocabularies,
+        })
+    }
+
+    pub fn number(&self, name: &str) -> Option<f64> {
+        match self.parameters.get(name) {
+            Some(Value::Number(n)) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// The fitted-parameters file: YAML, in the fit plan's order, every float in
+    /// the shortest text that reads back as the same f64.
+    pub fn to_yaml(&self, ir: &Ir, rows_note: &str) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "# {} {} by `prep fit`: fitted parameters of spec `{}`.",
+            crate::emit::HEADER_MARK,
+            env!("CARGO_PKG_VERSION"),
+            self.spec
+        );
+        let _ = writeln!(out, "# {rows_note}");
+        let _ = writeln!(
+            out,
+            "# Do not edit: run `prep fit` again. Bind with `prep compile --params`."
+        );
+        let _ = writeln!(out, "spec: {}", yaml_string(&self.spec));
+        let _ = writeln!(out, "spec_hash: {}", yaml_string(&self.spec_hash));
+        let _ = writeln!(out, "parameters:");
+        for p in &ir.fit.params {
+            let value = self.parameters.get(&p.name).cloned().unwrap_or(Value::Null);
+            let _ = writeln!(out, "  {}: {}", p.name, yaml_value(&value));
+        }
+        if ir.fit.vocabularies.is_empty() {
+            let _ = writeln!(out, "vocabularies: {{}}");
+        } else {
+            let _ = writeln!(out, "vocabularies:");
+            for v in &ir.fit.vocabularies {
+                let entries = self
+                    .vocabularies
+                    .get(&v.name)
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]);
+                if entries.is_empty() {
+                    let _ = writeln!(out, "  {}: []", v.name);
+                    continue;
+                }
+                let _ = writeln!(out, "  {}:", v.name);
+                for c in entries {
+                    let _ = writeln!(
+                        out,
+                        "    - {{value: {}, frequency: {}}}",
+                        yaml_value(&c.value),
+                        yaml_number(c.frequency)
+                    );
+                }
+            }
+        }
+        out
+    }
+
+    /// Reads a fitted-parameters file.
+    pub fn from_yaml(text: &str) -> Result<Fitted, String> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct File {
+            spec: String,
+            spec_hash: String,
+            parameters: BTreeMap<String, Value>,
+            vocabularies: BTreeMap<String, Vec<Entry>>,
+        }
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Entry {
+            value: Value,
+            frequency: f64,
+        }
+        let file: File = serde_saphyr::from_str(text)
+            .map_err(|e| e.to_string().lines().next().unwrap_or_default().to_string())?;
+        Ok(Fitted {
+            spec: file.spec,
+            spec_hash: file.spec_hash,
+            parameters: file.parameters,
+            vocabularies: file
+                .vocabularies
+                .into_iter()
+                .map(|(k, v)| {
+                    (
+                        k,
+                        v.into_iter()
+                            .map(|e| Category {
+                                value: e.value,
+                                frequency: e.frequency,
+                            })
+                            .collect(),
+                    )
+                })
+                .collect(),
+        })
+    }
+
+    /// Checks that these values were fitted for exactly this spec.
+    pub fn check_matches(&self, ir: &Ir) -> Result<(), String> {
+        let expected = ir
+            .fit
+            .params
+            .iter()
+            .find(|p| p.name == HASH_PARAM)
+            .and_then(|p| match &p.def {
+                ParamDef::Derived(crate::ir::Expr::Text(h)) => Some(h.as_str()),
+                _ => None,
+            });
+        if expected != Some(self.spec_hash.as_str()) {
+            return Err(format!(
+                "these parameters were fitted for a different version of spec `{}` (hash {}, the spec is now {})",
+                self.spec,
+                self.spec_hash,
+                expected.unwrap_or("unknown")
+            ));
+        }
+        for p in &ir.fit.params {
+            if !self.parameters.contains_key(&p.name) {
+                return Err(format!("parameter `{}` is missing", p.name));
+            }
+        }
+        for v in &ir.fit.vocabularies {
+            if !self.vocabularies.contains_key(&v.name) {
+                return Err(format!("vocabulary `{}` is missing", v.name));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// scikit-learn's category order: numbers ascending, text by code point, missing last.
+pub fn category_order(a: &Value, b: &Value) -> std::cmp::Ordering {
+    use std::cmp::Ordering::*;
+    match (a, b) {
+        (Value::Null, Value::Null) => Equal,
+        (Value::Null, _) => Greater,
+        (_, Value::Null) => Less,
+        (Value::Number(x), Value::Number(y)) => x.total_cmp(y),
+        (Value::Text(x), Value::Text(y)) => x.cmp(y),
+        (Value::Number(_), Value::Text(_)) => Less,
+        (Value::Text(_), Value::Number(_)) => Greater,
+    }
+}
+
+/// The shortest decimal text that reads back as the same f64 (YAML 1.2 floats).
+pub fn yaml_number(v: f64) -> String {
+    if v.is_nan() {
+        ".nan".into()
+    } else if v.is_infinite() {
+        if v > 0.0 {
+            ".inf".into()
+        } else {
+            "-.inf".into()
+        }
+    } else {
+        // Debug prints the shortest round-trip digits, switching to an exponent
+        // for very large and small magnitudes.
+        format!("{v:?}")
+    }
+}
+
+/// A double-quoted YAML string (JSON escaping is valid YAML).
+fn yaml_string(s: &str) -> String {
+    serde_json::to_string(s).expect("strings serialise")
+}
+
+fn yaml_value(v: &Value) -> String {
+    match v {
+        Value::Number(n) => yaml_number(*n),
+        Value::Text(s) => yaml_string(s),
+        Value::Null => "null".into(),
+    }
+}
+
+/// Reads the fit query's result exported from a warehouse: CSV with a header
+/// (an empty field is NULL), a JSON array of objects, or JSON lines.
+pub fn read_result(text: &str, json: bool) -> Result<Vec<LongRow>, String> {
+    if json {
+        let trimmed = text.trim_start();
+        if trimmed.starts_with('[') {
+            return serde_json::from_str(trimmed)
+                .map_err(|e| format!("not a JSON array of rows: {e}"));
+        }
+        return trimmed
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .enumerate()
+            .map(|(i, l)| serde_json::from_str(l).map_err(|e| format!("line {}: {e}", i + 1)))
+            .collect();
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(text.as_bytes());
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(|e| e.to_string())?
+        .iter()
+        .map(|h| h.trim().to_lowercase())
+        .collect();
+    let col = |name: &str| headers.iter().position(|h| h == name);
+    let (parameter, kind) = match (col("parameter"), col("kind")) {
+        (Some(p), Some(k)) => (p, k),
+        _ => {
+            return Err(
+                "the header must name the columns parameter, kind, number, text, frequency".into(),
+            );
+        }
+    };
+    fn field<'r>(record: &'r csv::StringRecord, index: Option<usize>) -> Option<&'r str> {
+        index.and_then(|i| record.get(i)).filter(|s| !s.is_empty())
+    }
+    let number =
+        |record: &csv::StringRecord, name: &str, line: usize| -> Result<Option<f64>, String> {
+            field(record, col(name))
+                .map(|s| {
+                    s.trim()
+                        .parse::<f64>()
+                        .map_err(|_| format!("line {line}: `{s}` in column {name} is not a number"))
+                })
+                .transpose()
+        };
+    let mut rows = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let line = i + 2;
+        let record = record.map_err(|e| format!("line {line}: {e}"))?;
+        rows.push(LongRow {
+            parameter: record.get(parameter).unwrap_or_default().to_string(),
+            kind: record.get(kind).unwrap_or_default().to_string(),
+            number: number(&record, "number", line)?,
+            text: field(&record, col("text")).map(str::to_string),
+            frequency: number(&record, "frequency", line)?,
+        });
+    }
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_written_in_shortest_round_trip_form() {
+        for v in [
+            0.1,
+            1.0 / 3.0,
+            1e15 + 0.5,
+            1e-200,
+            -0.0,
+            44.45,
+            2.220446049250313e-16,
+            1e300,
+        ] {
+            let text = yaml_number(v);
+            let back: f64 = serde_saphyr::from_str(&text).unwrap();
+            assert_eq!(back.to_bits(), v.to_bits(), "{text}");
+        }
+    }
+
+    #[test]
+    fn categories_sort_like_scikit_learn() {
+        let mut v = vec![
+            Value::Null,
+            Value::Text("b".into()),
+            Value::Text("B".into()),
+            Value::Text("é".into()),
+            Value::Text("".into()),
+        ];
+        v.sort_by(category_order);
+        assert_eq!(
+            v,
+            vec![
+                Value::Text("".into()),
+                Value::Text("B".into()),
+                Value::Text("b".into()),
+                Value::Text("é".into()),
+                Value::Null
+            ]
+        );
+    }
+
+    #[test]
+    fn csv_results_read_empty_fields_as_null() {
+        let rows = read_result(
+            "parameter,kind,number,text,frequency\nx__mean,value,1.5,,\nv,category,,a,3\n",
+            false,
+        )
+        .unwrap();
+        assert_eq!(rows[0].number, Some(1.5));
+        assert_eq!(rows[0].text, None);
+        assert_eq!(rows[1].text.as_deref(), Some("a"));
+        assert_eq!(rows[1].frequency, Some(3.0));
+    }
+}

@@ -292,9 +292,7 @@ pub fn yaml_number(v: f64) -> String {
             "-.inf".into()
         }
     } else {
-        // Debug prints the shortest round-trip digits, switching to an exponent
-        // for very large and small magnitudes.
-        format!("{v:?}")
+        crate::render::ast::float_text(v)
     }
 }
 

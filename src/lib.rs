@@ -33,7 +33,8 @@ pub fn compile_ir(text: &str, file: &str) -> Result<ir::Ir, Diagnostics> {
     check_text(text, file).map(|model| lower::lower(&model, None))
 }
 
-/// Output names that a dialect cannot hold: too long, or reserved by prep.
+/// Output names that collide (ignoring case; learned categories add names only
+/// known after a fit) or that a dialect cannot hold.
 pub fn check_names(ir: &ir::Ir, d: &dialect::Dialect, file: &str) -> Result<(), Diagnostics> {
     use diagnostic::{Code, Diagnostic};
     let mut diags = Diagnostics::default();
@@ -43,7 +44,16 @@ pub fn check_names(ir: &ir::Ir, d: &dialect::Dialect, file: &str) -> Result<(), 
             ir::ApplyItem::Learned { .. } => None,
         }),
     );
+    let mut seen: std::collections::BTreeMap<String, &String> = std::collections::BTreeMap::new();
     for (name, span) in outputs.chain(ir.fit.params.iter().map(|p| (&p.name, None))) {
+        if let Some(first) = seen.insert(naming::fold(name), name) {
+            diags.push(
+                Diagnostic::new(Code::NameCollision, format!("two output columns are named `{name}` and `{first}`"))
+                    .at(span.clone())
+                    .hint("names are compared ignoring case: give the categories distinct suffixes with `names: {category: suffix}`")
+                    .in_file(file),
+            );
+        }
         if let Some(max) = d.max_identifier_bytes
             && name.len() > max
         {

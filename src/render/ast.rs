@@ -55,15 +55,24 @@ pub fn string(d: &Dialect, text: &str) -> Expr {
     }
 }
 
-/// A numeric literal in the shortest text that reads back as the same f64;
-/// callers cast it to the dialect's double type.
-pub fn number(v: f64) -> Expr {
-    let text = if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{}", v as i64)
+/// The shortest decimal text that reads back as the same f64 (Rust's `{:?}`,
+/// which switches to an exponent for very large and small magnitudes).
+pub fn float_text(v: f64) -> String {
+    format!("{v:?}")
+}
+
+/// A double value of the dialect's double type. Whole numbers below 1e15 are
+/// exact as integer literals. Anything else is cast from its shortest
+/// round-trip text: every engine parses a string to a double exactly, while
+/// numeric literals may be typed DECIMAL (DuckDB, PostgreSQL) and lose the
+/// last bit on the way to DOUBLE.
+pub fn double(v: f64, d: &Dialect) -> Expr {
+    let literal = if v.fract() == 0.0 && v.abs() < 1e15 && !(v == 0.0 && v.is_sign_negative()) {
+        Expr::value(Value::Number(format!("{}", v as i64), false))
     } else {
-        format!("{v:e}")
+        string(d, &float_text(v))
     };
-    Expr::value(Value::Number(text, false))
+    cast(literal, &d.double_type)
 }
 
 /// A percentile fraction: a plain decimal literal, which every dialect accepts there.

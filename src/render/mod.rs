@@ -159,7 +159,7 @@ impl<'a> Renderer<'a> {
         match e {
             E::Column(c) => ast::column(self.d, Some(ROW), c),
             E::Param(p) => self.param(*p, scope),
-            E::Number(v) if v.is_finite() => self.double(ast::number(*v)),
+            E::Number(v) if v.is_finite() => ast::double(*v, self.d),
             E::Number(_) | E::Null => ast::null(),
             E::Text(s) => ast::string(self.d, s),
             E::ToDouble(x) => self.double(r(x)),
@@ -173,10 +173,10 @@ impl<'a> Renderer<'a> {
                 let v = r(x);
                 ast::case(
                     vec![(
-                        ast::binary(BinaryOperator::Gt, v.clone(), self.double(ast::number(0.0))),
+                        ast::binary(BinaryOperator::Gt, v.clone(), ast::double(0.0, self.d)),
                         ast::call(self.d, Func::Sqrt, &[("X", v)]),
                     )],
-                    self.double(ast::number(0.0)),
+                    ast::double(0.0, self.d),
                 )
             }
             E::Abs(x) => ast::call(self.d, Func::Abs, &[("X", r(x))]),
@@ -237,7 +237,7 @@ impl<'a> Renderer<'a> {
     /// in their shortest round-trip form, so they read back as the same f64.
     fn literal(&self, value: Option<&Value>, value_type: ColumnType) -> Expr {
         match (value, value_type) {
-            (Some(Value::Number(n)), _) if n.is_finite() => self.double(ast::number(*n)),
+            (Some(Value::Number(n)), _) if n.is_finite() => ast::double(*n, self.d),
             (Some(Value::Text(t)), ColumnType::String) => ast::string(self.d, t),
             (_, ColumnType::Numeric) => self.double(ast::null()),
             (_, ColumnType::String) => ast::cast(ast::null(), &self.d.string_type),

@@ -86,3 +86,20 @@ def adversarial():
 
 
 TABLES = {"penguins": penguins, "diabetes": diabetes, "adversarial": adversarial}
+
+
+def wide_vocab():
+    """High cardinality: about 10,000 categories with a long tail, for max_categories."""
+    rng = np.random.default_rng(11)
+    n = 12000
+    ranks = np.minimum(rng.zipf(1.3, n), 10000)
+    df = pd.DataFrame({"id": np.arange(n, dtype=np.int64)})
+    df["split"] = np.where(df["id"] < 11000, "train", "score")
+    df["code"] = np.array([f"c{r:05d}" for r in ranks], dtype=object)
+    df.loc[df["split"] == "score", "code"] = np.array([f"new{i}" for i in range((df["split"] == "score").sum())], dtype=object)
+    df["level"] = rng.integers(0, 10000, n).astype(np.int64)
+    types = {"id": INTEGER, "split": TEXT, "code": TEXT, "level": INTEGER}
+    return _typed(df[list(types)], types)
+
+
+TABLES["wide_vocab"] = wide_vocab

@@ -59,6 +59,13 @@ def _step(step):
     raise ValueError(f"unknown step {kind}")
 
 
+def _number_or_text(text):
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 def _suffix(category, names):
     text = str(int(category)) if isinstance(category, float) and category.is_integer() else str(category)
     if text in names:
@@ -87,13 +94,14 @@ def reference(spec, train, score):
         result = np.asarray(pipe.transform(_column(score, col, numeric)), dtype=float)
         last = steps[-1]
         if "one_hot" in last:
-            enc = pipe[-1]
             names = last["one_hot"].get("names") or {}
-            cats = list(enc.categories_[0])
-            kept = [c for i, c in enumerate(cats) if enc.drop_idx_ is None or enc.drop_idx_[0] is None or i != enc.drop_idx_[0]]
-            assert result.shape[1] == len(kept)
-            for j, c in enumerate(kept):
-                out[f"{col}_{_suffix(c, names)}"] = result[:, j]
+            produced = pipe[-1].get_feature_names_out([col])
+            assert result.shape[1] == len(produced)
+            for j, name in enumerate(produced):
+                text = name[len(col) + 1:]
+                if text != "infrequent_sklearn":
+                    text = _suffix(_number_or_text(text) if numeric else text, names)
+                out[f"{col}_{text}"] = result[:, j]
         else:
             out[col] = result[:, 0]
     return pd.DataFrame(out)

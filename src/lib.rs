@@ -33,6 +33,25 @@ pub fn compile_ir(text: &str, file: &str) -> Result<ir::Ir, Diagnostics> {
     check_text(text, file).map(|model| lower::lower(&model, None))
 }
 
+/// Parses, checks and lowers a spec with its fitted values, which must have
+/// been fitted for exactly this spec.
+pub fn compile_bound(
+    text: &str,
+    file: &str,
+    fitted: &fitted::Fitted,
+) -> Result<ir::Ir, Diagnostics> {
+    let model = check_text(text, file)?;
+    let ir = lower::lower(&model, Some(fitted));
+    fitted.check_matches(&ir).map_err(|m| {
+        Diagnostics::from(
+            diagnostic::Diagnostic::new(diagnostic::Code::ParamsMismatch, m)
+                .hint("run `prep fit` again for this spec")
+                .in_file(file),
+        )
+    })?;
+    Ok(ir)
+}
+
 /// Output names that collide (ignoring case; learned categories add names only
 /// known after a fit) or that a dialect cannot hold.
 pub fn check_names(ir: &ir::Ir, d: &dialect::Dialect, file: &str) -> Result<(), Diagnostics> {

@@ -192,3 +192,96 @@ fn main_command_of_the_readme_prints_sql() {
             && stdout.contains("-- file: churn_features.apply.sql")
     );
 }
+
+#[test]
+fn fitted_parameters_of_another_spec_are_refused() {
+    let (code, stdout, stderr) = run(&[
+        "compile",
+        "tests/specs/impute_numeric.yml",
+        "--dialect",
+        "duckdb",
+        "--params",
+        "tests/fitted/learned.fitted.yml",
+    ]);
+    assert_eq!(code, 1);
+    assert!(stdout.is_empty());
+    assert!(stderr.contains("E009"), "{stderr}");
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn fit_results_that_are_not_this_specs_are_refused_and_nothing_is_written() {
+    let out = std::env::temp_dir().join(format!("prep-cli-fit-{}.fitted.yml", std::process::id()));
+    let out_text = out.to_string_lossy().into_owned();
+    // A result of another spec's fit query.
+    let (code, _, stderr) = run(&[
+        "fit",
+        "tests/specs/impute_numeric.yml",
+        "--from-result",
+        "tests/fitted/learned.fit_result.json",
+        "--out",
+        &out_text,
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("E009") && stderr.contains("not one this spec's fit produces"),
+        "{stderr}"
+    );
+    assert!(!out.exists(), "no partial params file");
+    // Not a fit result at all.
+    let (code, _, stderr) = run(&[
+        "fit",
+        "tests/fitted/learned.yml",
+        "--from-result",
+        "tests/fitted/learned.yml",
+        "--out",
+        &out_text,
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("header must name the columns"), "{stderr}");
+    assert!(!out.exists());
+    // A missing result file is a usage error.
+    let (code, _, _) = run(&[
+        "fit",
+        "tests/fitted/learned.yml",
+        "--from-result",
+        "tests/fitted/nope.csv",
+        "--out",
+        &out_text,
+    ]);
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn fit_from_a_warehouse_result_is_deterministic_and_idempotent() {
+    let out =
+        std::env::temp_dir().join(format!("prep-cli-refit-{}.fitted.yml", std::process::id()));
+    let out_text = out.to_string_lossy().into_owned();
+    let (code, _, stderr) = run(&[
+        "fit",
+        "tests/fitted/learned.yml",
+        "--from-result",
+        "tests/fitted/learned.fit_result.json",
+        "--out",
+        &out_text,
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let written = std::fs::read_to_string(&out).unwrap();
+    let committed =
+        std::fs::read_to_string(common::root().join("tests/fitted/learned.fitted.yml")).unwrap();
+    assert_eq!(written, committed, "the same result gives the same bytes");
+    let (code, _, stderr) = run(&[
+        "fit",
+        "tests/fitted/learned.yml",
+        "--from-result",
+        "tests/fitted/learned.fit_result.json",
+        "--out",
+        &out_text,
+    ]);
+    assert_eq!(code, 0);
+    assert!(
+        stderr.is_empty(),
+        "an unchanged file is not rewritten: {stderr}"
+    );
+    std::fs::remove_file(&out).unwrap();
+}

@@ -131,3 +131,51 @@ fn strings_round_trip_through_quoting_and_jinja() {
         }
     }
 }
+
+/// Specs bound to committed fitted-parameters files: learned categories and
+/// infrequent groups become columns, every value a literal, on every dialect.
+#[test]
+fn fitted_specs_bind_as_literals_on_every_dialect() {
+    let dir = common::root().join("tests/fitted");
+    let specs: Vec<_> = common::files(&dir, "yml")
+        .into_iter()
+        .filter(|p| !p.to_string_lossy().ends_with(".fitted.yml"))
+        .collect();
+    assert!(!specs.is_empty());
+    for spec in specs {
+        let stem = spec.file_stem().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(&spec).unwrap();
+        let fitted_text = std::fs::read_to_string(dir.join(format!("{stem}.fitted.yml"))).unwrap();
+        let fitted = prep::fitted::Fitted::from_yaml(&fitted_text).unwrap();
+        let ir = prep::compile_bound(&text, &format!("{stem}.yml"), &fitted).unwrap();
+        for d in DialectName::ALL {
+            let dialect = d.get();
+            prep::check_names(&ir, dialect, &stem).unwrap();
+            let mut out = String::new();
+            for form in [EmitForm::Sql, EmitForm::DbtModel] {
+                let bound = emit::Bound {
+                    fitted: &fitted,
+                    params_file: "learned.fitted.yml",
+                };
+                for a in emit::emit(
+                    &ir,
+                    dialect,
+                    form,
+                    false,
+                    &format!("{stem}.yml"),
+                    Some(bound),
+                )
+                .unwrap()
+                {
+                    let statement = common::parse_back(dialect, form, &a);
+                    assert!(
+                        !statement.to_string().contains("prep_params"),
+                        "no parameters relation when bound"
+                    );
+                    out.push_str(&format!("---- {}\n{}", a.file_name, a.contents));
+                }
+            }
+            insta::assert_snapshot!(format!("bound {stem}@{d}"), out);
+        }
+    }
+}

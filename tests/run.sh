@@ -3,7 +3,8 @@
 # need on a fresh machine, idempotently, then runs every test.
 #   - a Python venv with pinned packages (scikit-learn, DuckDB, psycopg2, ...)
 #   - a PostgreSQL 15 server on 127.0.0.1, stopped again on exit
-#   - the Rust tests (snapshots, CLI goldens, planner), then the parity suite
+#   - the Rust tests (snapshots, CLI goldens, planner), then the Python suites
+#     (parity against scikit-learn on DuckDB and PostgreSQL; fit/preview/export)
 # Set PREP_PG_DSN to use a PostgreSQL server of your own instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,9 +48,13 @@ if [ -z "${PREP_PG_DSN:-}" ]; then
   echo "started PostgreSQL ($("$pgbin/postgres" --version)) on port $port"
 fi
 
-step "Rust: build, then snapshot, CLI and planner tests"
-cargo build --locked --bins
+step "Rust: the library builds without the embedded engine"
+cargo check --locked --quiet --no-default-features --lib
+
+step "Rust: snapshot, CLI and planner tests (this builds prep with the embedded DuckDB)"
+# One command builds the binary the Python suites use too: `cargo build` and
+# `cargo test` can resolve features differently and compile DuckDB twice.
 cargo test --locked
 
-step "Parity: compiled SQL on real engines against scikit-learn"
+step "Parity (compiled SQL on real engines against scikit-learn), fit, preview and export"
 PREP_BIN="$CARGO_TARGET_DIR/debug/prep" "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/python

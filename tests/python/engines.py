@@ -65,3 +65,18 @@ class Postgres:
     def execute(self, sql):
         with self.con.cursor() as cur:
             cur.execute(sql)
+
+
+class RedshiftOnPostgres(Postgres):
+    """The redshift dialect's SQL, run on PostgreSQL. Redshift reads backslash
+    escapes in string literals, as PostgreSQL does with
+    standard_conforming_strings off. Redshift-only forms would fail here; prep
+    emits none (the snapshots show every statement)."""
+
+    name = "redshift-on-postgres"
+    dialect = "redshift"
+
+    def __init__(self):
+        super().__init__()
+        self.execute("SET standard_conforming_strings = off")
+        self.execute("SET escape_string_warning = off")

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 import datasets
-from engines import DuckDB, Postgres
+from engines import DuckDB, Postgres, RedshiftOnPostgres
 from parity_report import REPORT
 from reference import features, reference
 
@@ -33,7 +33,7 @@ _engines = {}
 
 def engine(name):
     if name not in _engines:
-        _engines[name] = {"duckdb": DuckDB, "postgres": Postgres}[name]()
+        _engines[name] = {"duckdb": DuckDB, "postgres": Postgres, "redshift-on-postgres": RedshiftOnPostgres}[name]()
     return _engines[name]
 
 
@@ -119,7 +119,7 @@ def fit_through_result_file(prep_bin, eng, spec_path, out, as_json):
     return eng.query(compile_sql(prep_bin, spec_path, eng.dialect, "--params", params))
 
 
-@pytest.mark.parametrize("engine_name", ["duckdb", "postgres"])
+@pytest.mark.parametrize("engine_name", ["duckdb", "postgres", "redshift-on-postgres"])
 @pytest.mark.parametrize("spec_path", SPECS, ids=[os.path.basename(s)[:-4] for s in SPECS])
 def test_parity(prep_bin, spec_path, engine_name):
     spec = yaml.safe_load(open(spec_path))

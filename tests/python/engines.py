@@ -16,6 +16,10 @@ def _rows(df):
 class DuckDB:
     name = dialect = "duckdb"
 
+    @staticmethod
+    def quote(name):
+        return '"' + name.replace('"', '""') + '"'
+
     def __init__(self):
         import duckdb
 
@@ -36,9 +40,17 @@ class DuckDB:
     def execute(self, sql):
         self.con.execute(sql)
 
+    def store(self, name, sql):
+        self.execute(f'DROP TABLE IF EXISTS "{name}"')
+        self.execute(f'CREATE TABLE "{name}" AS\n{sql}')
+
 
 class Postgres:
     name = dialect = "postgres"
+
+    @staticmethod
+    def quote(name):
+        return '"' + name.replace('"', '""') + '"'
 
     def __init__(self):
         import psycopg2
@@ -66,6 +78,10 @@ class Postgres:
         with self.con.cursor() as cur:
             cur.execute(sql)
 
+    def store(self, name, sql):
+        self.execute(f'DROP TABLE IF EXISTS "{name}"')
+        self.execute(f'CREATE TABLE "{name}" AS\n{sql}')
+
 
 class RedshiftOnPostgres(Postgres):
     """The redshift dialect's SQL, run on PostgreSQL. Redshift reads backslash
@@ -80,3 +96,54 @@ class RedshiftOnPostgres(Postgres):
         super().__init__()
         self.execute("SET standard_conforming_strings = off")
         self.execute("SET escape_string_warning = off")
+
+
+class Spark:
+    """Apache Spark in local mode (pyspark, the machine's Java 17) for the
+    databricks dialect, with ANSI mode on as on Databricks."""
+
+    name = "databricks-on-spark"
+    dialect = "databricks"
+
+    @staticmethod
+    def quote(name):
+        return "`" + name.replace("`", "``") + "`"
+
+    def __init__(self):
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        from pyspark.sql import SparkSession
+
+        self.spark = (
+            SparkSession.builder.master("local[2]")
+            .appName("prep-parity")
+            .config("spark.driver.bindAddress", "127.0.0.1")
+            .config("spark.driver.host", "127.0.0.1")
+            .config("spark.sql.ansi.enabled", "true")
+            .config("spark.sql.shuffle.partitions", "2")
+            .config("spark.ui.enabled", "false")
+            .config("spark.sql.session.timeZone", "UTC")
+            .getOrCreate()
+        )
+        self.spark.sparkContext.setLogLevel("ERROR")
+
+    def load(self, table, df, types):
+        from pyspark.sql.types import DoubleType, LongType, StringType, StructField, StructType
+
+        t = {NUMERIC: DoubleType(), INTEGER: LongType(), TEXT: StringType()}
+        schema = StructType([StructField(c, t[types[c]], True) for c in df.columns])
+        rows = [list(r) for r in _rows(df)]
+        self.spark.createDataFrame(rows, schema).createOrReplaceTempView(table)
+
+    def query(self, sql):
+        result = self.spark.sql(sql)
+        cols = result.columns
+        return pd.DataFrame([list(r) for r in result.collect()], columns=cols)
+
+    def execute(self, sql):
+        self.spark.sql(sql)
+
+    def store(self, name, sql):
+        """Materialises a query's result under a name (a cached temporary view)."""
+        frame = self.spark.sql(sql)
+        frame.cache().count()
+        frame.createOrReplaceTempView(name)

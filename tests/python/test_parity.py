@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 import datasets
-from engines import DuckDB, Postgres, RedshiftOnPostgres
+from engines import DuckDB, Postgres, RedshiftOnPostgres, Spark
 from parity_report import REPORT
 from reference import features, reference
 
@@ -33,7 +33,12 @@ _engines = {}
 
 def engine(name):
     if name not in _engines:
-        _engines[name] = {"duckdb": DuckDB, "postgres": Postgres, "redshift-on-postgres": RedshiftOnPostgres}[name]()
+        _engines[name] = {
+            "duckdb": DuckDB,
+            "postgres": Postgres,
+            "redshift-on-postgres": RedshiftOnPostgres,
+            "databricks-on-spark": Spark,
+        }[name]()
     return _engines[name]
 
 
@@ -119,7 +124,7 @@ def fit_through_result_file(prep_bin, eng, spec_path, out, as_json):
     return eng.query(compile_sql(prep_bin, spec_path, eng.dialect, "--params", params))
 
 
-@pytest.mark.parametrize("engine_name", ["duckdb", "postgres", "redshift-on-postgres"])
+@pytest.mark.parametrize("engine_name", ["duckdb", "postgres", "redshift-on-postgres", "databricks-on-spark"])
 @pytest.mark.parametrize("spec_path", SPECS, ids=[os.path.basename(s)[:-4] for s in SPECS])
 def test_parity(prep_bin, spec_path, engine_name):
     spec = yaml.safe_load(open(spec_path))
@@ -138,9 +143,8 @@ def test_parity(prep_bin, spec_path, engine_name):
                 compile_sql(prep_bin, spec_path, eng.dialect, "--out", out)
                 fit = open(os.path.join(out, f"{spec['name']}.fit.sql")).read()
                 apply = open(os.path.join(out, f"{spec['name']}.apply.sql")).read()
-                eng.execute(f'DROP TABLE IF EXISTS "{spec["name"]}__params"')
-                eng.execute(f'CREATE TABLE "{spec["name"]}__params" AS\n{fit}')
-                params = eng.query(f'SELECT * FROM "{spec["name"]}__params"')
+                eng.store(f'{spec["name"]}__params', fit)
+                params = eng.query(f'SELECT * FROM {eng.quote(spec["name"] + "__params")}')
                 assert list(params.columns) == ["parameter", "kind", "number", "text", "frequency"]
                 values = params[params["kind"] == "value"]["parameter"]
                 assert len(values) > 0 and values.is_unique, "one row per fitted parameter"

@@ -140,6 +140,26 @@ struct Failure {
     exit: u8,
 }
 
+impl Failure {
+    /// A failure about a file other than the spec (so no source to quote).
+    fn about(
+        exit: u8,
+        code: Code,
+        message: impl Into<String>,
+        place: &Path,
+        hint: &str,
+    ) -> Failure {
+        let diagnostic = Diagnostic::new(code, message)
+            .hint(hint)
+            .in_file(&place.display().to_string());
+        Failure {
+            diagnostics: diagnostic.into(),
+            source: String::new(),
+            exit,
+        }
+    }
+}
+
 fn spec_failure(diagnostics: Diagnostics, source: &str) -> Failure {
     Failure {
         diagnostics,
@@ -167,13 +187,14 @@ fn read_spec(path: &Path) -> Result<(String, String), Failure> {
     let file = path.display().to_string();
     std::fs::read_to_string(path)
         .map(|text| (text, file.clone()))
-        .map_err(|e| Failure {
-            diagnostics: Diagnostic::new(Code::Io, format!("cannot read the spec: {e}"))
-                .hint("check the path; `prep compile --help` shows the usage")
-                .in_file(&file)
-                .into(),
-            source: String::new(),
-            exit: EXIT_USAGE,
+        .map_err(|e| {
+            Failure::about(
+                EXIT_USAGE,
+                Code::Io,
+                format!("cannot read the spec: {e}"),
+                path,
+                "check the path; `prep compile --help` shows the usage",
+            )
         })
 }
 
@@ -263,16 +284,14 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             let ir = lower::lower(&model, None);
             let (rows, note) = match from_result {
                 Some(result) => {
-                    let content = std::fs::read_to_string(result).map_err(|e| Failure {
-                        diagnostics: Diagnostic::new(
+                    let content = std::fs::read_to_string(result).map_err(|e| {
+                        Failure::about(
+                            EXIT_USAGE,
                             Code::Io,
                             format!("cannot read the fit result: {e}"),
+                            result,
+                            "check the --from-result path",
                         )
-                        .hint("check the --from-result path")
-                        .in_file(&result.display().to_string())
-                        .into(),
-                        source: String::new(),
-                        exit: EXIT_USAGE,
                     })?;
                     let json = result
                         .extension()
@@ -368,24 +387,18 @@ fn default_params_path(spec: &Path) -> PathBuf {
 }
 
 fn usage_failure(code: Code, message: String, place: &Path, hint: &str) -> Failure {
-    Failure {
-        diagnostics: Diagnostic::new(code, message)
-            .hint(hint)
-            .in_file(&place.display().to_string())
-            .into(),
-        source: String::new(),
-        exit: EXIT_SPEC,
-    }
+    Failure::about(EXIT_SPEC, code, message, place, hint)
 }
 
 fn load_params(path: &Path) -> Result<Fitted, Failure> {
-    let text = std::fs::read_to_string(path).map_err(|e| Failure {
-        diagnostics: Diagnostic::new(Code::Io, format!("cannot read the fitted parameters: {e}"))
-            .hint("run `prep fit` first, or check the --params path")
-            .in_file(&path.display().to_string())
-            .into(),
-        source: String::new(),
-        exit: EXIT_USAGE,
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Failure::about(
+            EXIT_USAGE,
+            Code::Io,
+            format!("cannot read the fitted parameters: {e}"),
+            path,
+            "run `prep fit` first, or check the --params path",
+        )
     })?;
     Fitted::from_yaml(&text).map_err(|m| {
         usage_failure(
@@ -398,14 +411,8 @@ fn load_params(path: &Path) -> Result<Fitted, Failure> {
 }
 
 fn write_files(dir: &Path, artifacts: &[emit::Artifact]) -> Result<(), Failure> {
-    let changed = prep::write::write_all(dir, artifacts).map_err(|e| Failure {
-        diagnostics: Diagnostic::new(Code::Io, e.to_string())
-            .hint(e.hint())
-            .in_file(&dir.display().to_string())
-            .into(),
-        source: String::new(),
-        exit: EXIT_OUTPUT,
-    })?;
+    let changed = prep::write::write_all(dir, artifacts)
+        .map_err(|e| Failure::about(EXIT_OUTPUT, Code::Io, e.to_string(), dir, e.hint()))?;
     for path in changed {
         eprintln!("wrote {}", path.display());
     }

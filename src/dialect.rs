@@ -119,7 +119,20 @@ struct DialectFile {
     #[serde(default)]
     binary_collation: Option<String>,
     #[serde(default)]
+    float_underflow: FloatUnderflow,
+    #[serde(default)]
     templates: BTreeMap<String, String>,
+}
+
+/// What a double multiplication does when its result is too small for a double.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FloatUnderflow {
+    /// Gives zero (or a subnormal), as IEEE 754 and numpy do.
+    #[default]
+    Zero,
+    /// Raises an error (PostgreSQL, Redshift).
+    Raises,
 }
 
 #[derive(Debug, Deserialize)]
@@ -146,6 +159,7 @@ pub enum Func {
     Max,
     Abs,
     Sqrt,
+    Ln,
     SafeDivide,
     Percentile,
     Concat,
@@ -154,7 +168,7 @@ pub enum Func {
 }
 
 impl Func {
-    const ALL: [Func; 13] = [
+    const ALL: [Func; 14] = [
         Func::CountRows,
         Func::Count,
         Func::Avg,
@@ -163,6 +177,7 @@ impl Func {
         Func::Max,
         Func::Abs,
         Func::Sqrt,
+        Func::Ln,
         Func::SafeDivide,
         Func::Percentile,
         Func::Concat,
@@ -180,6 +195,7 @@ impl Func {
             Func::Max => "max",
             Func::Abs => "abs",
             Func::Sqrt => "sqrt",
+            Func::Ln => "ln",
             Func::SafeDivide => "safe_divide",
             Func::Percentile => "percentile",
             Func::Concat => "concat",
@@ -197,6 +213,7 @@ pub struct Dialect {
     pub max_identifier_bytes: Option<usize>,
     pub percentiles: PercentileStyle,
     pub binary_collation: Option<String>,
+    pub float_underflow: FloatUnderflow,
     pub double_type: DataType,
     pub string_type: DataType,
     templates: BTreeMap<Func, Expr>,
@@ -254,6 +271,7 @@ impl Dialect {
             max_identifier_bytes: file.max_identifier_bytes,
             percentiles: file.percentiles,
             binary_collation: file.binary_collation,
+            float_underflow: file.float_underflow,
             double_type: parse_type(&file.types.double)?,
             string_type: parse_type(&file.types.string)?,
             templates,

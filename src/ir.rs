@@ -29,6 +29,9 @@ pub enum Expr {
     Add(Box<Expr>, Box<Expr>),
     Sub(Box<Expr>, Box<Expr>),
     Mul(Box<Expr>, Box<Expr>),
+    /// A product of statistics that can be tiny (a variance, a squared
+    /// difference): where its result underflows it is zero, as in numpy.
+    Product(Box<Expr>, Box<Expr>),
     /// Division; NULL where the divisor is zero.
     Div(Box<Expr>, Box<Expr>),
     Sqrt(Box<Expr>),
@@ -241,6 +244,7 @@ impl Expr {
             Expr::Add(a, b)
             | Expr::Sub(a, b)
             | Expr::Mul(a, b)
+            | Expr::Product(a, b)
             | Expr::Div(a, b)
             | Expr::Coalesce(a, b) => {
                 a.for_each(f);
@@ -300,7 +304,7 @@ impl fmt::Display for Expr {
             Expr::ToText(e) => write!(f, "text({e})"),
             Expr::Add(a, b) => write!(f, "({a} + {b})"),
             Expr::Sub(a, b) => write!(f, "({a} - {b})"),
-            Expr::Mul(a, b) => write!(f, "({a} * {b})"),
+            Expr::Mul(a, b) | Expr::Product(a, b) => write!(f, "({a} * {b})"),
             Expr::Div(a, b) => write!(f, "({a} / {b})"),
             Expr::Sqrt(e) => write!(f, "sqrt({e})"),
             Expr::Abs(e) => write!(f, "abs({e})"),
@@ -367,6 +371,9 @@ pub mod build {
     }
     pub fn mul(a: Expr, b: Expr) -> Expr {
         Expr::Mul(Box::new(a), Box::new(b))
+    }
+    pub fn product(a: Expr, b: Expr) -> Expr {
+        Expr::Product(Box::new(a), Box::new(b))
     }
     pub fn div(a: Expr, b: Expr) -> Expr {
         Expr::Div(Box::new(a), Box::new(b))

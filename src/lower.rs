@@ -289,9 +289,9 @@ impl FeatureLowering<'_> {
                     }
                     if with_std {
                         // scikit-learn's _is_constant_feature: var <= n*eps*var + (n*mean*eps)^2, evaluated in that order.
-                        let bound = add(mul(mul(n.clone(), num(EPS)), var.clone()), {
+                        let bound = add(product(mul(n.clone(), num(EPS)), var.clone()), {
                             let t = mul(mul(n, mean), num(EPS));
-                            mul(t.clone(), t)
+                            product(t.clone(), t)
                         });
                         let scale = case(
                             vec![(Cond::Le(var.clone(), bound), num(1.0))],
@@ -524,7 +524,7 @@ impl FeatureLowering<'_> {
                         let m2 = add(
                             mul(n.clone(), var.clone()),
                             div(
-                                mul(mul(delta.clone(), delta), mul(n.clone(), missing)),
+                                mul(product(delta.clone(), delta), mul(n.clone(), missing)),
                                 rows.clone(),
                             ),
                         );

@@ -10,7 +10,7 @@ use sqlparser::ast::{BinaryOperator, Expr, Ident, Query};
 use sqlparser::parser::Parser;
 
 use crate::diagnostic::{Code, Diagnostic, Span};
-use crate::dialect::{Dialect, Func, PercentileStyle};
+use crate::dialect::{Dialect, FloatUnderflow, Func, PercentileStyle};
 use crate::fitted::{Fitted, Value};
 use crate::ir::{self, Agg, ApplyItem, Ir, ParamDef, ParamId};
 use crate::spec::{ColumnType, Source};
@@ -167,6 +167,7 @@ impl<'a> Renderer<'a> {
             E::Add(a, b) => ast::binary(BinaryOperator::Plus, r(a), r(b)),
             E::Sub(a, b) => ast::binary(BinaryOperator::Minus, r(a), r(b)),
             E::Mul(a, b) => ast::binary(BinaryOperator::Multiply, r(a), r(b)),
+            E::Product(a, b) => self.product(r(a), r(b)),
             E::Div(a, b) => ast::call(self.d, Func::SafeDivide, &[("A", r(a)), ("B", r(b))]),
             E::Sqrt(x) => {
                 // SQRT of a tiny negative rounding error would raise on some engines.
@@ -204,6 +205,40 @@ impl<'a> Renderer<'a> {
                 ast::call(self.d, Func::RaiseError, &[("MSG", msg)])
             }
         }
+    }
+
+    /// `a * b`, or, where the dialect raises on underflow, zero for the
+    /// products too small for a double (ln|a| + ln|b| below ln of the
+    /// smallest subnormal), as numpy gives.
+    fn product(&self, a: Expr, b: Expr) -> Expr {
+        let times = ast::binary(BinaryOperator::Multiply, a.clone(), b.clone());
+        if self.d.float_underflow == FloatUnderflow::Zero {
+            return times;
+        }
+        let zero = || ast::double(0.0, self.d);
+        let is_zero = |x: Expr| ast::binary(BinaryOperator::Eq, x, zero());
+        let ln_abs = |x: Expr| {
+            ast::call(
+                self.d,
+                Func::Ln,
+                &[("X", ast::call(self.d, Func::Abs, &[("X", x)]))],
+            )
+        };
+        let tiny = ast::binary(
+            BinaryOperator::Lt,
+            ast::binary(BinaryOperator::Plus, ln_abs(a.clone()), ln_abs(b.clone())),
+            ast::double(-744.0, self.d),
+        );
+        ast::case(
+            vec![
+                (
+                    ast::binary(BinaryOperator::Or, is_zero(a), is_zero(b)),
+                    zero(),
+                ),
+                (tiny, zero()),
+            ],
+            times,
+        )
     }
 
     fn cond(&self, c: &ir::Cond, scope: ParamScope) -> Expr {

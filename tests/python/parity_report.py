@@ -1,6 +1,49 @@
-"""Collects, per step kind and engine, how many cases ran and the worst error."""
+"""Collects, per step option, engine and kind of data, how many cases ran and
+passed and the worst relative error, and prints the matrix."""
 
 from collections import defaultdict
+
+REAL_TABLES = {"penguins", "diabetes"}
+
+# Every step and option of the compiler, each of which must pass on real and on
+# adversarial data on each of these engines.
+REQUIRED_ENGINES = ["duckdb", "postgres", "databricks-on-spark"]
+REQUIRED_CELLS = [
+    "impute:mean", "impute:median", "impute:most_frequent", "impute:constant",
+    "scale:standard", "scale:standard:with_mean", "scale:standard:with_std",
+    "scale:min_max", "scale:min_max:feature_range", "scale:min_max:clip",
+    "scale:max_abs",
+    "scale:robust", "scale:robust:with_centering", "scale:robust:with_scaling", "scale:robust:quantile_range",
+    "one_hot:categories=given", "one_hot:categories=learned",
+    "one_hot:drop=first", "one_hot:drop=if_binary", "one_hot:drop=category",
+    "one_hot:handle_unknown=error", "one_hot:handle_unknown=ignore", "one_hot:handle_unknown=infrequent_if_exist",
+    "one_hot:min_frequency", "one_hot:max_categories",
+    "ordinal:categories=given", "ordinal:categories=learned",
+    "ordinal:handle_unknown=error", "ordinal:handle_unknown=use_encoded_value", "ordinal:encoded_missing_value",
+]
+
+
+def cells(steps):
+    """The option cells one feature's steps exercise."""
+    out = set()
+    for step in steps:
+        (kind, opts), = step.items()
+        if kind == "impute":
+            out.add("impute:" + (opts if isinstance(opts, str) else opts["strategy"]))
+        elif kind == "scale":
+            name, options = (opts, {}) if isinstance(opts, str) else next(iter(opts.items()))
+            out.add(f"scale:{name}")
+            out.update(f"scale:{name}:{k}" for k in (options or {}))
+        else:
+            opts = opts or {}
+            given = isinstance(opts.get("categories"), list)
+            out.add(f"{kind}:categories={'given' if given else 'learned'}")
+            out.add(f"{kind}:handle_unknown={opts.get('handle_unknown', 'error')}")
+            drop = opts.get("drop")
+            if drop is not None:
+                out.add(f"{kind}:drop={'category' if isinstance(drop, dict) else drop}")
+            out.update(f"{kind}:{k}" for k in ("min_frequency", "max_categories", "encoded_missing_value") if k in opts)
+    return out
 
 
 class Report:
@@ -12,23 +55,38 @@ class Report:
     def __bool__(self):
         return bool(self.cells)
 
-    def add(self, step, engine, passed, max_rel):
-        cell = self.cells[(step, engine)]
-        cell["cases"] += 1
-        cell["passed"] += int(passed)
-        cell["max_rel"] = max(cell["max_rel"], max_rel)
+    def add(self, cell, engine, table, passed, max_rel):
+        data = "real" if table in REAL_TABLES else "adversarial"
+        c = self.cells[(cell, engine, data)]
+        c["cases"] += 1
+        c["passed"] += int(passed)
+        c["max_rel"] = max(c["max_rel"], max_rel)
         if engine not in self.engines:
             self.engines.append(engine)
 
+    def missing(self):
+        """Required cells without a passing case on real or on adversarial data."""
+        return [
+            f"{cell} on {engine} ({data} data)"
+            for engine in REQUIRED_ENGINES
+            for cell in REQUIRED_CELLS
+            for data in ("real", "adversarial")
+            if self.cells.get((cell, engine, data), {}).get("passed", 0) == 0
+        ]
+
     def lines(self):
-        steps = sorted({s for s, _ in self.cells})
-        engines = sorted(self.engines)
-        yield f"{'step':28}" + "".join(f"{e:>30}" for e in engines)
-        for s in steps:
-            row = f"{s:28}"
+        engines = [e for e in REQUIRED_ENGINES + sorted(self.engines) if e in self.engines]
+        engines = list(dict.fromkeys(engines))
+        names = sorted({c for c, _, _ in self.cells}, key=lambda c: (REQUIRED_CELLS.index(c) if c in REQUIRED_CELLS else 99, c))
+        yield "cell: passed/cases on real | adversarial data, max relative error (|value| >= 1e-3)"
+        yield f"{'step / option':42}" + "".join(f"{e:>30}" for e in engines)
+        for cell in names:
+            row = f"{cell:42}"
             for e in engines:
-                c = self.cells.get((s, e))
-                row += f"{'-':>30}" if not c else f"{c['passed']}/{c['cases']} passed, max rel {c['max_rel']:.1e}".rjust(30)
+                r = self.cells.get((cell, e, "real"), {"cases": 0, "passed": 0, "max_rel": 0.0})
+                a = self.cells.get((cell, e, "adversarial"), {"cases": 0, "passed": 0, "max_rel": 0.0})
+                worst = max(r["max_rel"], a["max_rel"])
+                row += f"{r['passed']}/{r['cases']} | {a['passed']}/{a['cases']}  {worst:.0e}".rjust(30)
             yield row
         for d in sorted(self.not_executed):
             yield f"{d}: not executed here (no engine on this machine); its SQL is checked by sqlparser and snapshots"

@@ -156,7 +156,12 @@ impl Diagnostic {
 
     /// A human rendering with the offending source line; `styled` adds colour.
     pub fn render(&self, source: &str, styled: bool) -> String {
-        let title = format!("{}: {}", self.location(), self.message);
+        let location = self.location();
+        let title = if location.is_empty() {
+            self.message.clone()
+        } else {
+            format!("{location}: {}", self.message)
+        };
         let mut group = Group::with_title(Level::ERROR.primary_title(title).id(self.code.as_str()));
         if let Some(span) = self.span.as_ref().filter(|_| !source.is_empty()) {
             group = group.element(

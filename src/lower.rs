@@ -963,24 +963,18 @@ impl OneHotLayout {
                 frequent.push(c.clone())
             }
         }
-        let first_is_infrequent = infrequent.first().copied().unwrap_or(false);
         let n_out = frequent.len() + usize::from(!rare.is_empty());
+        // 'first' and 'if_binary' drop the first column after grouping: the first
+        // frequent category, or the infrequent column when every category is infrequent.
+        let first_column = if frequent.is_empty() {
+            Dropped::Infrequent
+        } else {
+            Dropped::Category(0)
+        };
         let dropped = match &oh.drop {
             None => Dropped::None,
-            Some(Drop::First) | Some(Drop::IfBinary)
-                if matches!(oh.drop, Some(Drop::IfBinary)) && n_out != 2 =>
-            {
-                Dropped::None
-            }
-            Some(Drop::First) | Some(Drop::IfBinary) => {
-                if frequent.is_empty()
-                    || (first_is_infrequent && matches!(oh.drop, Some(Drop::First)))
-                {
-                    Dropped::Infrequent
-                } else {
-                    Dropped::Category(0)
-                }
-            }
+            Some(Drop::IfBinary) if n_out != 2 => Dropped::None,
+            Some(Drop::First | Drop::IfBinary) => first_column,
             Some(Drop::Category(c)) => {
                 if rare.contains(&Some(c.clone())) {
                     return Err(format!(

@@ -13,12 +13,20 @@ def _rows(df):
         yield tuple(None if (isinstance(v, float) and math.isnan(v)) else v for v in row)
 
 
-class DuckDB:
-    name = dialect = "duckdb"
+class _QuotedSql:
+    """What DuckDB and PostgreSQL share: double-quoted names, results stored as tables."""
 
     @staticmethod
     def quote(name):
         return '"' + name.replace('"', '""') + '"'
+
+    def store(self, name, sql):
+        self.execute(f"DROP TABLE IF EXISTS {self.quote(name)}")
+        self.execute(f"CREATE TABLE {self.quote(name)} AS\n{sql}")
+
+
+class DuckDB(_QuotedSql):
+    name = dialect = "duckdb"
 
     def __init__(self):
         import duckdb
@@ -40,17 +48,9 @@ class DuckDB:
     def execute(self, sql):
         self.con.execute(sql)
 
-    def store(self, name, sql):
-        self.execute(f'DROP TABLE IF EXISTS "{name}"')
-        self.execute(f'CREATE TABLE "{name}" AS\n{sql}')
 
-
-class Postgres:
+class Postgres(_QuotedSql):
     name = dialect = "postgres"
-
-    @staticmethod
-    def quote(name):
-        return '"' + name.replace('"', '""') + '"'
 
     def __init__(self):
         import psycopg2
@@ -77,10 +77,6 @@ class Postgres:
     def execute(self, sql):
         with self.con.cursor() as cur:
             cur.execute(sql)
-
-    def store(self, name, sql):
-        self.execute(f'DROP TABLE IF EXISTS "{name}"')
-        self.execute(f'CREATE TABLE "{name}" AS\n{sql}')
 
 
 class RedshiftOnPostgres(Postgres):

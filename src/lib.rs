@@ -63,11 +63,16 @@ pub fn check_names(ir: &ir::Ir, d: &dialect::Dialect, file: &str) -> Result<(), 
             ir::ApplyItem::Learned { .. } => None,
         }),
     );
-    let mut seen: std::collections::BTreeMap<String, &String> = std::collections::BTreeMap::new();
-    for (name, span) in outputs.chain(ir.fit.params.iter().map(|p| (&p.name, None))) {
-        if let Some(first) = seen.insert(naming::fold(name), name) {
+    let params = ir.fit.params.iter().map(|p| (&p.name, None));
+    // Output columns share one relation; parameters share another.
+    let mut seen = std::collections::BTreeMap::new();
+    for (relation, (name, span)) in outputs
+        .map(|o| ("output", o))
+        .chain(params.map(|p| ("parameter", p)))
+    {
+        if let Some(first) = seen.insert((relation, naming::fold(name)), name) {
             diags.push(
-                Diagnostic::new(Code::NameCollision, format!("two output columns are named `{name}` and `{first}`"))
+                Diagnostic::new(Code::NameCollision, format!("two {relation} columns are named `{name}` and `{first}`"))
                     .at(span.clone())
                     .hint("names are compared ignoring case: give the categories distinct suffixes with `names: {category: suffix}`")
                     .in_file(file),

@@ -285,3 +285,59 @@ fn fit_from_a_warehouse_result_is_deterministic_and_idempotent() {
     );
     std::fs::remove_file(&out).unwrap();
 }
+
+/// Learned categories that differ only by case would make two columns that
+/// most warehouses cannot tell apart: an error, not a silent rename.
+#[cfg(feature = "embedded")]
+#[test]
+fn learned_categories_that_collide_are_an_error() {
+    let dir = std::env::temp_dir().join(format!("prep-cli-collide-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("train.csv"), "id,plan\n1,a\n2,A\n3,b\n").unwrap();
+    std::fs::write(
+        dir.join("plans.yml"),
+        "name: plans\nsource: {ref: t}\nkeys: [id]\nfeatures:\n  plan: [{one_hot: {handle_unknown: ignore}}]\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = prep(&["fit", "plans.yml", "--data", "train.csv"], &dir);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, stderr) = prep(
+        &[
+            "compile",
+            "plans.yml",
+            "--dialect",
+            "duckdb",
+            "--params",
+            "plans.fitted.yml",
+        ],
+        &dir,
+    );
+    assert_eq!(code, 1);
+    assert!(stdout.is_empty());
+    assert!(
+        stderr.contains("E005") && stderr.contains("plan_a") && stderr.contains("plan_A"),
+        "{stderr}"
+    );
+    // With distinct suffixes it compiles.
+    std::fs::write(
+        dir.join("plans.yml"),
+        "name: plans\nsource: {ref: t}\nkeys: [id]\nfeatures:\n  plan: [{one_hot: {handle_unknown: ignore, names: {A: upper_a}}}]\n",
+    )
+    .unwrap();
+    let (code, _, stderr) = prep(&["fit", "plans.yml", "--data", "train.csv"], &dir);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, stdout, stderr) = prep(
+        &[
+            "compile",
+            "plans.yml",
+            "--dialect",
+            "duckdb",
+            "--params",
+            "plans.fitted.yml",
+        ],
+        &dir,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("\"plan_upper_a\""));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

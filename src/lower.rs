@@ -1080,3 +1080,95 @@ fn describe(e: &Expr, fit: &Fit) -> String {
         other => other.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::OneHotUnknown;
+
+    fn one_hot(
+        min_frequency: Option<Frequency>,
+        max_categories: Option<u32>,
+        drop: Option<Drop>,
+    ) -> OneHotStep {
+        OneHotStep {
+            categories: None,
+            drop,
+            handle_unknown: OneHotUnknown::Ignore,
+            min_frequency,
+            max_categories,
+            names: Default::default(),
+            span: None,
+        }
+    }
+
+    fn entries(counts: &[(&str, f64)]) -> Vec<Category> {
+        counts
+            .iter()
+            .map(|(v, n)| Category {
+                value: Value::Text(v.to_string()),
+                frequency: *n,
+            })
+            .collect()
+    }
+
+    fn text(v: &[&str]) -> Vec<Option<Scalar>> {
+        v.iter()
+            .map(|s| Some(Scalar::String(s.to_string())))
+            .collect()
+    }
+
+    #[test]
+    fn max_categories_breaks_ties_like_scikit_learn() {
+        // SEMANTICS.md: a, b, c, d seen twice each, max_categories=3: c and d are kept.
+        let layout = OneHotLayout::fitted(
+            &one_hot(None, Some(3), None),
+            &entries(&[("a", 2.0), ("b", 2.0), ("c", 2.0), ("d", 2.0)]),
+            8.0,
+        )
+        .unwrap();
+        assert_eq!(layout.frequent, text(&["c", "d"]));
+        assert_eq!(layout.infrequent, text(&["a", "b"]));
+    }
+
+    #[test]
+    fn min_frequency_counts_and_fractions() {
+        let counts = entries(&[("a", 1.0), ("b", 5.0), ("c", 4.0)]);
+        let by_count = OneHotLayout::fitted(
+            &one_hot(Some(Frequency::Count(2)), None, None),
+            &counts,
+            10.0,
+        )
+        .unwrap();
+        assert_eq!(by_count.infrequent, text(&["a"]));
+        let by_fraction = OneHotLayout::fitted(
+            &one_hot(Some(Frequency::Fraction(0.45)), None, None),
+            &counts,
+            10.0,
+        )
+        .unwrap();
+        assert_eq!(by_fraction.frequent, text(&["b"]));
+        assert_eq!(by_fraction.infrequent, text(&["a", "c"]));
+    }
+
+    #[test]
+    fn drop_first_drops_the_first_column_after_grouping() {
+        // scikit-learn 1.9: categories a (infrequent), b, c; drop='first' drops b.
+        let counts = entries(&[("a", 1.0), ("b", 5.0), ("c", 4.0)]);
+        let layout = OneHotLayout::fitted(
+            &one_hot(Some(Frequency::Count(2)), None, Some(Drop::First)),
+            &counts,
+            10.0,
+        )
+        .unwrap();
+        assert_eq!(layout.dropped, Dropped::Category(0));
+        assert_eq!(layout.frequent[0], Some(Scalar::String("b".into())));
+        // Dropping an infrequent category by name is refused, as scikit-learn does.
+        let named = one_hot(
+            Some(Frequency::Count(2)),
+            None,
+            Some(Drop::Category(Scalar::String("a".into()))),
+        );
+        assert!(OneHotLayout::fitted(&named, &counts, 10.0).is_err());
+    }
+}

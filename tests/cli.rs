@@ -30,6 +30,9 @@ fn help_texts() {
         &["--help"][..],
         &["compile", "--help"],
         &["explain", "--help"],
+        &["fit", "--help"],
+        &["preview", "--help"],
+        &["export-sklearn", "--help"],
     ] {
         let (code, stdout, _) = run(args);
         assert_eq!(code, 0);

@@ -14,11 +14,24 @@ venv="${PREP_VENV:-$HOME/.cache/prep-venv}"
 step() { printf '\n==> %s\n' "$*"; }
 
 step "Python venv ($venv) with tests/python/requirements.txt"
-if ! command -v uv >/dev/null 2>&1; then
+# uv (from PyPI) installs the pinned set in seconds; run as a module so that a
+# fresh install needs no PATH or shim refresh.
+if ! python3 -m uv --version >/dev/null 2>&1; then
   python3 -m pip install --quiet --disable-pip-version-check uv==0.13.9
 fi
-[ -x "$venv/bin/python" ] || uv venv --quiet --python python3 "$venv"
-VIRTUAL_ENV="$venv" uv pip install --quiet -r tests/python/requirements.txt
+[ -x "$venv/bin/python" ] || python3 -m uv venv --quiet --python python3 "$venv"
+python3 -m uv pip install --quiet --python "$venv/bin/python" -r tests/python/requirements.txt
+
+step "Java for Spark"
+if ! command -v java >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null
+  else
+    echo "Java 17 is needed for the Spark tests: install a JRE" >&2
+    exit 1
+  fi
+fi
+java -version 2>&1 | head -n 1
 
 step "PostgreSQL server on 127.0.0.1"
 if [ -z "${PREP_PG_DSN:-}" ]; then

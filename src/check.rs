@@ -470,7 +470,9 @@ fn check_step(
                 },
                 Scaler::MinMax(o) => {
                     let [min, max] = o.feature_range.as_ref().map_or([0.0, 1.0], |r| r.value);
-                    if !(min < max) {
+                    // Written so that NaN bounds are refused too.
+                    let ordered = min < max;
+                    if !ordered {
                         diags.push(
                             Diagnostic::new(
                                 Code::InvalidValue,

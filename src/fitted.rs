@@ -343,7 +343,7 @@ pub fn read_result(text: &str, json: bool) -> Result<Vec<LongRow>, String> {
             );
         }
     };
-    fn field<'r>(record: &'r csv::StringRecord, index: Option<usize>) -> Option<&'r str> {
+    fn field(record: &csv::StringRecord, index: Option<usize>) -> Option<&str> {
         index.and_then(|i| record.get(i)).filter(|s| !s.is_empty())
     }
     let number =

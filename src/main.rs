@@ -260,11 +260,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
                 None => {
                     for (i, a) in artifacts.iter().enumerate() {
                         if artifacts.len() > 1 {
-                            print!(
-                                "{}-- file: {}\n",
-                                if i > 0 { "\n" } else { "" },
-                                a.file_name
-                            );
+                            println!("{}-- file: {}", if i > 0 { "\n" } else { "" }, a.file_name);
                         }
                         print!("{}", a.contents);
                     }

@@ -121,7 +121,20 @@ struct DialectFile {
     #[serde(default)]
     float_underflow: FloatUnderflow,
     #[serde(default)]
+    vocabularies: VocabularyStyle,
+    #[serde(default)]
     templates: BTreeMap<String, String>,
+}
+
+/// How learned vocabularies are counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VocabularyStyle {
+    /// All vocabularies of a level in one `GROUP BY GROUPING SETS` scan.
+    #[default]
+    GroupingSets,
+    /// One `GROUP BY` scan per vocabulary.
+    OnePerScan,
 }
 
 /// What a double multiplication does when its result is too small for a double.
@@ -164,11 +177,12 @@ pub enum Func {
     Percentile,
     Concat,
     Coalesce,
+    Grouping,
     RaiseError,
 }
 
 impl Func {
-    const ALL: [Func; 14] = [
+    const ALL: [Func; 15] = [
         Func::CountRows,
         Func::Count,
         Func::Avg,
@@ -182,6 +196,7 @@ impl Func {
         Func::Percentile,
         Func::Concat,
         Func::Coalesce,
+        Func::Grouping,
         Func::RaiseError,
     ];
 
@@ -200,6 +215,7 @@ impl Func {
             Func::Percentile => "percentile",
             Func::Concat => "concat",
             Func::Coalesce => "coalesce",
+            Func::Grouping => "grouping",
             Func::RaiseError => "raise_error",
         }
     }
@@ -214,6 +230,7 @@ pub struct Dialect {
     pub percentiles: PercentileStyle,
     pub binary_collation: Option<String>,
     pub float_underflow: FloatUnderflow,
+    pub vocabularies: VocabularyStyle,
     pub double_type: DataType,
     pub string_type: DataType,
     templates: BTreeMap<Func, Expr>,
@@ -272,6 +289,7 @@ impl Dialect {
             percentiles: file.percentiles,
             binary_collation: file.binary_collation,
             float_underflow: file.float_underflow,
+            vocabularies: file.vocabularies,
             double_type: parse_type(&file.types.double)?,
             string_type: parse_type(&file.types.string)?,
             templates,

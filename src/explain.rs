@@ -101,22 +101,18 @@ fn write_scans(ir: &Ir, dialects: &[DialectName], out: &mut String) {
     let _ = writeln!(out, "fit cost (scans of the source relation):");
     for &d in dialects {
         let scans = Renderer::new(d.get(), ir, SourceStyle::Plain).scans();
-        let vocab = ir.fit.vocabularies.len();
-        let total = scans.len() + vocab;
-        let mut parts: Vec<String> = scans
+        let total = scans.len();
+        let parts: Vec<String> = scans
             .iter()
             .map(|s| {
                 format!(
                     "{} (level {}, {})",
                     s.what,
                     s.level,
-                    plural(s.params.len(), "value")
+                    plural(s.params.len() + s.vocabularies.len(), "value")
                 )
             })
             .collect();
-        if vocab > 0 {
-            parts.push(plural(vocab, "vocabulary scan"));
-        }
         let _ = writeln!(
             out,
             "  {d}: {}: {}",

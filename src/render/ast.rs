@@ -80,6 +80,16 @@ pub fn fraction(p: f64) -> Expr {
     Expr::value(Value::Number(format!("{p}"), false))
 }
 
+pub fn integer(v: i64) -> Expr {
+    Expr::value(Value::Number(v.to_string(), false))
+}
+
+/// The query with `WHERE filter` (it has none yet).
+pub fn filtered(mut q: Query, filter: Expr) -> Query {
+    select_of(&mut q).selection = Some(filter);
+    q
+}
+
 pub fn null() -> Expr {
     Expr::value(Value::Null)
 }
@@ -271,6 +281,14 @@ impl SelectBuilder {
     /// Groups by one expression.
     pub fn group_by(mut self, e: Expr) -> Self {
         self.group_by = Some(e);
+        self
+    }
+
+    /// `GROUP BY GROUPING SETS ((e1), (e2), ...)`.
+    pub fn grouping_sets(mut self, exprs: Vec<Expr>) -> Self {
+        self.group_by = Some(Expr::GroupingSets(
+            exprs.into_iter().map(|e| vec![e]).collect(),
+        ));
         self
     }
 

@@ -10,7 +10,7 @@ use sqlparser::ast::{BinaryOperator, Expr, Ident, Query};
 use sqlparser::parser::Parser;
 
 use crate::diagnostic::{Code, Diagnostic, Span};
-use crate::dialect::{Dialect, FloatUnderflow, Func, PercentileStyle};
+use crate::dialect::{Dialect, FloatUnderflow, Func, PercentileStyle, VocabularyStyle};
 use crate::fitted::{Fitted, Value};
 use crate::ir::{self, Agg, ApplyItem, Ir, ParamDef, ParamId};
 use crate::spec::{ColumnType, Source};
@@ -41,6 +41,8 @@ pub struct Scan {
     pub level: usize,
     pub what: String,
     pub params: Vec<ParamId>,
+    /// Learned vocabularies counted by this scan (indices into the fit plan's).
+    pub vocabularies: Vec<usize>,
 }
 
 pub struct Renderer<'a> {
@@ -332,6 +334,7 @@ impl<'a> Renderer<'a> {
                         level,
                         what: "most frequent value".into(),
                         params: vec![id],
+                        vocabularies: vec![],
                     }),
                     _ => moments.push(id),
                 }
@@ -341,21 +344,43 @@ impl<'a> Renderer<'a> {
                     level,
                     what: "aggregates".into(),
                     params: moments,
+                    vocabularies: vec![],
                 });
             }
             scans.extend(per_expression.into_values().map(|params| Scan {
                 level,
                 what: "percentiles of one expression".into(),
                 params,
+                vocabularies: vec![],
             }));
             if !analytic.is_empty() {
                 scans.push(Scan {
                     level,
                     what: ANALYTIC.into(),
                     params: analytic,
+                    vocabularies: vec![],
                 });
             }
             scans.extend(modes);
+            // Categories and counts: every vocabulary of the level in one
+            // GROUPING SETS scan where the dialect allows, else one scan each.
+            let learned: Vec<usize> = (0..self.ir.fit.vocabularies.len())
+                .filter(|&i| self.ir.fit.vocabularies[i].level == level)
+                .collect();
+            match self.d.vocabularies {
+                VocabularyStyle::GroupingSets if learned.len() > 1 => scans.push(Scan {
+                    level,
+                    what: "vocabularies (grouping sets)".into(),
+                    params: vec![],
+                    vocabularies: learned,
+                }),
+                _ => scans.extend(learned.into_iter().map(|i| Scan {
+                    level,
+                    what: "vocabulary".into(),
+                    params: vec![],
+                    vocabularies: vec![i],
+                })),
+            }
         }
         scans
     }
@@ -442,25 +467,54 @@ impl<'a> Renderer<'a> {
                 }
             };
             let mut from: Vec<String> = previous_params.iter().cloned().collect();
-            for (i, scan) in scans.iter().filter(|s| s.level == level).enumerate() {
+            let level_scans = scans.iter().filter(|s| s.level == level);
+            for (i, scan) in level_scans
+                .clone()
+                .filter(|s| s.vocabularies.is_empty())
+                .enumerate()
+            {
                 let name = format!("prep_stats_{level}_{}", i + 1);
                 ctes.push((self.id(&name), self.scan_query(scan, &*input, &argument)));
                 from.push(name);
             }
-            for v in fit.vocabularies.iter().filter(|v| v.level == level) {
-                let value = argument(&v.expr);
-                let q = SelectBuilder::default()
-                    .item(value.clone(), Some(self.id("value")))
-                    .item(
-                        self.double(ast::call(self.d, Func::CountRows, &[])),
-                        Some(self.id("frequency")),
-                    )
-                    .from(input(), Some(self.id(ROW)))
-                    .group_by(value)
-                    .build();
+            for scan in level_scans.filter(|s| !s.vocabularies.is_empty()) {
                 let name = format!("prep_vocabulary_{}", vocabularies.len() + 1);
+                let sets = scan.vocabularies.len() > 1;
+                let mut b = SelectBuilder::default();
+                let mut grouping = Vec::new();
+                for (j, &v) in scan.vocabularies.iter().enumerate() {
+                    let vocabulary = &fit.vocabularies[v];
+                    let value = argument(&vocabulary.expr);
+                    let (value_column, set_column) = if sets {
+                        (format!("value_{}", j + 1), Some(format!("set_{}", j + 1)))
+                    } else {
+                        ("value".to_string(), None)
+                    };
+                    b = b.item(value.clone(), Some(self.id(&value_column)));
+                    if let Some(set) = &set_column {
+                        b = b.item(
+                            ast::call(self.d, Func::Grouping, &[("X", value.clone())]),
+                            Some(self.id(set)),
+                        );
+                    }
+                    grouping.push(value);
+                    vocabularies.push(LearnedIn {
+                        vocabulary,
+                        cte: name.clone(),
+                        value_column,
+                        set_column,
+                    });
+                }
+                let count = self.double(ast::call(self.d, Func::CountRows, &[]));
+                b = b
+                    .item(count, Some(self.id("frequency")))
+                    .from(input(), Some(self.id(ROW)));
+                let q = if sets {
+                    b.grouping_sets(grouping).build()
+                } else {
+                    b.group_by(grouping.remove(0)).build()
+                };
                 ctes.push((self.id(&name), q));
-                vocabularies.push((v, name));
             }
             // Derived parameters in rounds: each round reads the columns of the
             // rounds before it, so every formula is written once, by name.
@@ -626,20 +680,32 @@ impl<'a> Renderer<'a> {
             };
             rows.push(row(&p.name, "value", number, value, null_number(), FITTED));
         }
-        for (v, cte) in &vocabularies {
-            let value = ast::column(self.d, None, "value");
-            let (number, value) = match v.value_type {
+        for learned in &vocabularies {
+            let value = ast::column(self.d, None, &learned.value_column);
+            let (number, value) = match learned.vocabulary.value_type {
                 ColumnType::Numeric => (value, text(None)),
                 ColumnType::String => (null_number(), ast::cast(value, &self.d.string_type)),
             };
-            rows.push(row(
-                &v.name,
+            let mut q = row(
+                &learned.vocabulary.name,
                 "category",
                 number,
                 value,
                 ast::column(self.d, None, "frequency"),
-                cte,
-            ));
+                &learned.cte,
+            );
+            if let Some(set) = &learned.set_column {
+                // GROUPING(x) = 0: the rows grouped by this vocabulary's expression.
+                q = ast::filtered(
+                    q,
+                    ast::binary(
+                        BinaryOperator::Eq,
+                        ast::column(self.d, None, set),
+                        ast::integer(0),
+                    ),
+                );
+            }
+            rows.push(q);
         }
         Ok(ast::with_ctes(ctes, ast::union_all(rows)))
     }
@@ -737,8 +803,17 @@ impl<'a> Renderer<'a> {
     }
 }
 
-/// The fit's CTEs, and which of them hold which learned vocabulary.
+/// The fit's CTEs, and where each learned vocabulary is.
 struct FitCtes<'a> {
     ctes: Vec<(Ident, Query)>,
-    vocabularies: Vec<(&'a ir::Vocabulary, String)>,
+    vocabularies: Vec<LearnedIn<'a>>,
+}
+
+/// A vocabulary's rows: in `cte`, values in `value_column`; with grouping
+/// sets, only the rows where `set_column` (its GROUPING()) is 0.
+struct LearnedIn<'a> {
+    vocabulary: &'a ir::Vocabulary,
+    cte: String,
+    value_column: String,
+    set_column: Option<String>,
 }

@@ -222,12 +222,12 @@ impl FeatureLowering<'_> {
                     // A constant stays a literal; a learned fill value is a named parameter.
                     let fill = match fill {
                         Expr::Number(_) | Expr::Text(_) => fill,
-                        _ => self.fit.derived(
-                            self.name(&label("fill")),
-                            fill,
-                            self.feature.column_type,
-                            "imputation fill value (statistics_)",
-                        ),
+                        _ => {
+                            let name = self.name(&label("fill"));
+                            let ty = self.feature.column_type;
+                            self.fit
+                                .derived(name, fill, ty, "imputation fill value (statistics_)")
+                        }
                     };
                     docs.push(format!(
                         "missing values replaced by {} ({})",
@@ -247,26 +247,11 @@ impl FeatureLowering<'_> {
                     with_std,
                 } => {
                     let n = self.moment(&lineage, &row, Moment::Count);
-                    let n = self.fit.derived(
-                        self.name(&label("n")),
-                        n,
-                        ColumnType::Numeric,
-                        "non-missing values seen (n_samples_seen_)",
-                    );
+                    let n = self.statistic(k, "n", n, "non-missing values seen (n_samples_seen_)");
                     let mean = self.moment(&lineage, &row, Moment::Mean);
                     let var = self.moment(&lineage, &row, Moment::Var);
-                    let mean = self.fit.derived(
-                        self.name(&label("mean")),
-                        mean,
-                        ColumnType::Numeric,
-                        "mean (mean_)",
-                    );
-                    let var = self.fit.derived(
-                        self.name(&label("var")),
-                        var,
-                        ColumnType::Numeric,
-                        "population variance (var_)",
-                    );
+                    let mean = self.statistic(k, "mean", mean, "mean (mean_)");
+                    let var = self.statistic(k, "var", var, "population variance (var_)");
                     let (with_mean, with_std) = (*with_mean, *with_std);
                     self.record(
                         k,
@@ -297,10 +282,10 @@ impl FeatureLowering<'_> {
                             vec![(Cond::Le(var.clone(), bound), num(1.0))],
                             Expr::Sqrt(Box::new(var)),
                         );
-                        let scale = self.fit.derived(
-                            self.name(&label("scale")),
+                        let scale = self.statistic(
+                            k,
+                            "scale",
                             scale,
-                            ColumnType::Numeric,
                             "standard deviation, 1 for constant features (scale_)",
                         );
                         self.record_more(vec![("scale_", attr(&scale))]);
@@ -324,34 +309,26 @@ impl FeatureLowering<'_> {
                 CheckedStep::MinMax { min, max, clip } => {
                     let data_min = self.moment(&lineage, &row, Moment::Min);
                     let data_max = self.moment(&lineage, &row, Moment::Max);
-                    let data_min = self.fit.derived(
-                        self.name(&label("data_min")),
-                        data_min,
-                        ColumnType::Numeric,
-                        "training minimum (data_min_)",
-                    );
-                    let data_max = self.fit.derived(
-                        self.name(&label("data_max")),
-                        data_max,
-                        ColumnType::Numeric,
-                        "training maximum (data_max_)",
-                    );
-                    let range = self.fit.derived(
-                        self.name(&label("data_range")),
+                    let data_min =
+                        self.statistic(k, "data_min", data_min, "training minimum (data_min_)");
+                    let data_max =
+                        self.statistic(k, "data_max", data_max, "training maximum (data_max_)");
+                    let range = self.statistic(
+                        k,
+                        "data_range",
                         sub(data_max.clone(), data_min.clone()),
-                        ColumnType::Numeric,
                         "data_max_ - data_min_ (data_range_)",
                     );
-                    let scale = self.fit.derived(
-                        self.name(&label("scale")),
+                    let scale = self.statistic(
+                        k,
+                        "scale",
                         div(num(max - min), handle_zero_scale(range.clone())),
-                        ColumnType::Numeric,
                         "(max - min) / data range (scale_)",
                     );
-                    let offset = self.fit.derived(
-                        self.name(&label("min")),
+                    let offset = self.statistic(
+                        k,
+                        "min",
                         sub(num(*min), mul(data_min.clone(), scale.clone())),
-                        ColumnType::Numeric,
                         "offset (min_)",
                     );
                     self.record(
@@ -384,18 +361,10 @@ impl FeatureLowering<'_> {
                 }
                 CheckedStep::MaxAbs => {
                     let max_abs = self.moment(&lineage, &row, Moment::MaxAbs);
-                    let max_abs = self.fit.derived(
-                        self.name(&label("max_abs")),
-                        max_abs,
-                        ColumnType::Numeric,
-                        "largest absolute value (max_abs_)",
-                    );
-                    let scale = self.fit.derived(
-                        self.name(&label("scale")),
-                        handle_zero_scale(max_abs.clone()),
-                        ColumnType::Numeric,
-                        "scale_",
-                    );
+                    let max_abs =
+                        self.statistic(k, "max_abs", max_abs, "largest absolute value (max_abs_)");
+                    let scale =
+                        self.statistic(k, "scale", handle_zero_scale(max_abs.clone()), "scale_");
                     self.record(
                         k,
                         "MaxAbsScaler",
@@ -424,22 +393,17 @@ impl FeatureLowering<'_> {
                     );
                     if *with_centering {
                         let center = self.percentile(&lineage, &values, 0.5);
-                        let center = self.fit.derived(
-                            self.name(&label("center")),
-                            center,
-                            ColumnType::Numeric,
-                            "median (center_)",
-                        );
+                        let center = self.statistic(k, "center", center, "median (center_)");
                         self.record_more(vec![("center_", attr(&center))]);
                         row = sub(row, center);
                     }
                     if *with_scaling {
                         let lo = self.percentile(&lineage, &values, q_min / 100.0);
                         let hi = self.percentile(&lineage, &values, q_max / 100.0);
-                        let scale = self.fit.derived(
-                            self.name(&label("scale")),
+                        let scale = self.statistic(
+                            k,
+                            "scale",
                             handle_zero_scale(sub(hi, lo)),
-                            ColumnType::Numeric,
                             "interquantile range (scale_)",
                         );
                         self.record_more(vec![("scale_", attr(&scale))]);
@@ -604,6 +568,12 @@ impl FeatureLowering<'_> {
             self.fit
                 .aggregate(name, level, agg, ColumnType::Numeric, &doc),
         )
+    }
+
+    /// A numeric parameter of step `step`, named `<column>__s<step>_<label>`.
+    fn statistic(&mut self, step: usize, label: &str, value: Expr, doc: &str) -> Expr {
+        let name = self.name(&format!("s{step}_{label}"));
+        self.fit.derived(name, value, ColumnType::Numeric, doc)
     }
 
     /// What scikit-learn's fitted transformer of step `step` holds, by attribute name.

@@ -297,24 +297,27 @@ fn learned_categories_that_collide_are_an_error() {
     let dir = std::env::temp_dir().join(format!("prep-cli-collide-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("train.csv"), "id,plan\n1,a\n2,A\n3,b\n").unwrap();
-    std::fs::write(
-        dir.join("plans.yml"),
-        "name: plans\nsource: {ref: t}\nkeys: [id]\nfeatures:\n  plan: [{one_hot: {handle_unknown: ignore}}]\n",
-    )
-    .unwrap();
-    let (code, _, stderr) = prep(&["fit", "plans.yml", "--data", "train.csv"], &dir);
-    assert_eq!(code, 0, "{stderr}");
-    let (code, stdout, stderr) = prep(
-        &[
-            "compile",
-            "plans.yml",
-            "--dialect",
-            "duckdb",
-            "--params",
-            "plans.fitted.yml",
-        ],
-        &dir,
-    );
+    // Fits a spec with these one_hot options on train.csv, then binds it.
+    let fit_and_compile = |one_hot: &str| {
+        let spec = format!(
+            "name: plans\nsource: {{ref: t}}\nkeys: [id]\nfeatures:\n  plan: [{{one_hot: {one_hot}}}]\n"
+        );
+        std::fs::write(dir.join("plans.yml"), spec).unwrap();
+        let (code, _, stderr) = prep(&["fit", "plans.yml", "--data", "train.csv"], &dir);
+        assert_eq!(code, 0, "{stderr}");
+        prep(
+            &[
+                "compile",
+                "plans.yml",
+                "--dialect",
+                "duckdb",
+                "--params",
+                "plans.fitted.yml",
+            ],
+            &dir,
+        )
+    };
+    let (code, stdout, stderr) = fit_and_compile("{handle_unknown: ignore}");
     assert_eq!(code, 1);
     assert!(stdout.is_empty());
     assert!(
@@ -322,24 +325,7 @@ fn learned_categories_that_collide_are_an_error() {
         "{stderr}"
     );
     // With distinct suffixes it compiles.
-    std::fs::write(
-        dir.join("plans.yml"),
-        "name: plans\nsource: {ref: t}\nkeys: [id]\nfeatures:\n  plan: [{one_hot: {handle_unknown: ignore, names: {A: upper_a}}}]\n",
-    )
-    .unwrap();
-    let (code, _, stderr) = prep(&["fit", "plans.yml", "--data", "train.csv"], &dir);
-    assert_eq!(code, 0, "{stderr}");
-    let (code, stdout, stderr) = prep(
-        &[
-            "compile",
-            "plans.yml",
-            "--dialect",
-            "duckdb",
-            "--params",
-            "plans.fitted.yml",
-        ],
-        &dir,
-    );
+    let (code, stdout, stderr) = fit_and_compile("{handle_unknown: ignore, names: {A: upper_a}}");
     assert_eq!(code, 0, "{stderr}");
     assert!(stdout.contains("\"plan_upper_a\""));
     std::fs::remove_dir_all(&dir).unwrap();

@@ -24,6 +24,8 @@ pub enum EmitForm {
     DbtModel,
     /// Only the fit query (it also learns categories, which `prep fit --from-result` reads back).
     FitSql,
+    /// A dbt package for every adapter (one spec or a folder of specs; needs --out).
+    DbtPackage,
 }
 
 /// One generated file: its name and contents.
@@ -74,13 +76,14 @@ pub fn emit(
                 file_name: format!("{name}.sql"),
                 contents: dbt_model(&header(&what), "view", &sql, &r, &ir.source, &params_model),
             },
-            EmitForm::Sql | EmitForm::FitSql => Artifact {
+            EmitForm::Sql | EmitForm::FitSql | EmitForm::DbtPackage => Artifact {
                 file_name: format!("{name}.apply.sql"),
                 contents: header(&what) + &sql,
             },
         }]);
     }
     match form {
+        EmitForm::DbtPackage => unreachable!("packages are emitted by dbt::package"),
         EmitForm::FitSql => {
             let fit = Renderer::new(d, ir, SourceStyle::Plain).fit_query()?;
             Ok(vec![Artifact {

@@ -5,6 +5,7 @@
 //! dialect) → `emit` (files). See the README's design notes.
 
 pub mod check;
+pub mod dbt;
 pub mod diagnostic;
 pub mod dialect;
 pub mod emit;

@@ -42,9 +42,9 @@ enum Command {
     Compile {
         /// The spec file (YAML).
         spec: PathBuf,
-        /// The warehouse to compile for.
+        /// The warehouse to compile for (a dbt package serves all of them).
         #[arg(long, short, value_enum)]
-        dialect: DialectName,
+        dialect: Option<DialectName>,
         /// What to produce.
         #[arg(long, value_enum, default_value_t = EmitForm::Sql)]
         emit: EmitForm,
@@ -58,6 +58,9 @@ enum Command {
         /// fitted value as a literal, and learned categories become columns.
         #[arg(long)]
         params: Option<PathBuf>,
+        /// Write nothing; exit 1 if the files in --out are not what prep would write (for CI).
+        #[arg(long, requires = "out")]
+        check: bool,
     },
     /// Learn the spec's statistics and categories: on local data with the
     /// embedded engine, or from the fit query's result exported from a warehouse.
@@ -222,7 +225,11 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             inline,
             out,
             params,
+            check,
         } => {
+            if *emit == EmitForm::DbtPackage {
+                return compile_package(spec, out.as_deref(), *check);
+            }
             let (text, file) = read_spec(spec)?;
             let model = prep::check_text(&text, &file).map_err(|d| spec_failure(d, &text))?;
             let fitted = params.as_ref().map(|p| load_params(p)).transpose()?;
@@ -237,7 +244,15 @@ fn run(cli: &Cli) -> Result<(), Failure> {
                     )
                 })?;
             }
-            let d = dialect.get();
+            let Some(d) = dialect.map(DialectName::get) else {
+                return Err(Failure::about(
+                    EXIT_USAGE,
+                    Code::Io,
+                    "--dialect is required",
+                    spec,
+                    "add --dialect, e.g. --dialect duckdb",
+                ));
+            };
             prep::check_names(&ir, d, &file).map_err(|diags| spec_failure(diags, &text))?;
             let spec_name = spec
                 .file_name()
@@ -365,6 +380,100 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             Ok(())
         }
     }
+}
+
+/// `--emit dbt-package`: every spec of a file or a folder into one package.
+fn compile_package(path: &Path, out: Option<&Path>, check: bool) -> Result<(), Failure> {
+    let Some(out) = out else {
+        return Err(Failure::about(
+            EXIT_USAGE,
+            Code::Io,
+            "--emit dbt-package writes a folder",
+            path,
+            "add --out DIR",
+        ));
+    };
+    let files: Vec<PathBuf> = if path.is_dir() {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+            .map_err(|e| {
+                Failure::about(
+                    EXIT_USAGE,
+                    Code::Io,
+                    format!("cannot read the folder: {e}"),
+                    path,
+                    "check the path",
+                )
+            })?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                p.extension().is_some_and(|e| e == "yml" || e == "yaml")
+                    && !p.to_string_lossy().ends_with(".fitted.yml")
+            })
+            .collect();
+        files.sort();
+        files
+    } else {
+        vec![path.to_path_buf()]
+    };
+    let mut loaded = Vec::new();
+    for f in &files {
+        let (text, file) = read_spec(f)?;
+        let model = prep::check_text(&text, &file).map_err(|d| spec_failure(d, &text))?;
+        let ir = lower::lower(&model, None);
+        loaded.push((model, ir, file_name(f), text));
+    }
+    let specs: Vec<prep::dbt::PackageSpec> = loaded
+        .iter()
+        .map(|(model, ir, file, _)| prep::dbt::PackageSpec { model, ir, file })
+        .collect();
+    let artifacts = prep::dbt::package(&specs).map_err(|d| {
+        let source = loaded
+            .iter()
+            .find(|(_, _, f, _)| *f == d.file)
+            .map_or("", |(_, _, _, t)| t.as_str());
+        spec_failure(d.into(), source)
+    })?;
+    let ours: std::collections::BTreeSet<PathBuf> =
+        artifacts.iter().map(|a| out.join(&a.file_name)).collect();
+    if check {
+        let mut stale = prep::write::stale(out, &artifacts);
+        stale.extend(
+            prep::write::foreign_files(out)
+                .into_iter()
+                .filter(|p| !ours.contains(p)),
+        );
+        if stale.is_empty() {
+            return Ok(());
+        }
+        let list = stale
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        return Err(Failure::about(
+            EXIT_SPEC,
+            Code::Io,
+            format!("the package is stale: {list}"),
+            out,
+            "run the same command without --check",
+        ));
+    }
+    let foreign = prep::write::foreign_files(out);
+    if let Some(first) = foreign.first() {
+        return Err(Failure::about(
+            EXIT_OUTPUT,
+            Code::Io,
+            format!(
+                "{} holds files prep did not write ({}); refusing to write the package there",
+                out.display(),
+                first.display()
+            ),
+            out,
+            "generate the package into a folder of its own",
+        ));
+    }
+    write_files(out, &artifacts)
 }
 
 fn file_name(path: &Path) -> String {

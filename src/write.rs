@@ -61,7 +61,14 @@ pub fn write_all(dir: &Path, artifacts: &[Artifact]) -> Result<Vec<PathBuf>, Wri
         if fs::read_to_string(&path).is_ok_and(|existing| existing == a.contents) {
             continue;
         }
-        let tmp = dir.join(format!(".{}.prep-tmp", a.file_name));
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).map_err(io(parent))?;
+        }
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = path.with_file_name(format!(".{name}.prep-tmp"));
         let mut f = fs::File::create(&tmp).map_err(io(&tmp))?;
         f.write_all(a.contents.as_bytes())
             .and_then(|_| f.sync_all())
@@ -70,4 +77,39 @@ pub fn write_all(dir: &Path, artifacts: &[Artifact]) -> Result<Vec<PathBuf>, Wri
         changed.push(path);
     }
     Ok(changed)
+}
+
+/// Files under `dir` (recursively) that prep did not generate; hidden files are skipped.
+pub fn foreign_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = fs::read_dir(dir) else {
+        return out;
+    };
+    let mut entries: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for path in entries {
+        if path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        {
+            continue;
+        }
+        if path.is_dir() {
+            out.extend(foreign_files(&path));
+        } else if !fs::read_to_string(&path).is_ok_and(|t| is_generated(&t)) {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// The artifacts whose file is missing or differs (for `--check`).
+pub fn stale(dir: &Path, artifacts: &[Artifact]) -> Vec<PathBuf> {
+    artifacts
+        .iter()
+        .map(|a| dir.join(&a.file_name))
+        .zip(artifacts)
+        .filter(|(path, a)| fs::read_to_string(path).map_or(true, |t| t != a.contents))
+        .map(|(path, _)| path)
+        .collect()
 }

@@ -23,6 +23,8 @@ const PARAMS: &str = "prep_params";
 /// The CTE holding the rows `fit.where` keeps.
 const FIT_ROWS: &str = "prep_fit_rows";
 const ANALYTIC: &str = "analytic percentiles";
+/// The parameter that records when a dbt fitted-parameters model was built.
+pub const FITTED_AT: &str = "prep_fitted_at";
 /// The CTE holding the one row of fitted parameters.
 const FITTED: &str = "prep_fitted";
 
@@ -652,6 +654,12 @@ impl<'a> Renderer<'a> {
     /// category in `number` or `text`, both NULL for the missing value, with
     /// its count in `frequency`).
     pub fn fit_query(&self) -> Result<Query, Diagnostic> {
+        self.fit_query_stamped(None)
+    }
+
+    /// The fit query with one more parameter, `prep_fitted_at`: the text of
+    /// `now` (an expression for the time of fitting).
+    pub fn fit_query_stamped(&self, now: Option<Expr>) -> Result<Query, Diagnostic> {
         let FitCtes { ctes, vocabularies } = self.fit_ctes()?;
         let text = |s: Option<&str>| {
             s.map_or_else(
@@ -706,6 +714,17 @@ impl<'a> Renderer<'a> {
                 );
             }
             rows.push(q);
+        }
+        if let Some(now) = now {
+            let stamp = ast::cast(now, &self.d.string_type);
+            rows.push(row(
+                FITTED_AT,
+                "value",
+                null_number(),
+                stamp,
+                null_number(),
+                FITTED,
+            ));
         }
         Ok(ast::with_ctes(ctes, ast::union_all(rows)))
     }

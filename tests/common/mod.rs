@@ -41,7 +41,7 @@ pub fn render_dbt(d: &Dialect, text: &str) -> String {
 pub fn parse_back(d: &Dialect, form: EmitForm, artifact: &Artifact) -> Statement {
     let sql = match form {
         EmitForm::Sql | EmitForm::FitSql => artifact.contents.clone(),
-        EmitForm::DbtModel => render_dbt(d, &artifact.contents),
+        EmitForm::DbtModel | EmitForm::DbtPackage => render_dbt(d, &artifact.contents),
     };
     let parser = d.parser();
     let mut statements = Parser::parse_sql(parser.as_ref(), &sql).unwrap_or_else(|e| {

@@ -1,0 +1,390 @@
+//! `--emit dbt-package`: a dbt package serving every supported adapter from
+//! one set of files. Per spec: a fitted-parameters model, an apply macro
+//! dispatched per adapter, a features model, and their schema with tests.
+//! The file shapes are the templates in `macros/`, rendered with minijinja.
+
+use minijinja::{Environment, context, syntax::SyntaxConfig};
+
+use crate::check::{CheckedStep, Model};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::dialect::DialectName;
+use crate::emit::{Artifact, HEADER_MARK, jinja_escape, jinja_string};
+use crate::ir::{ApplyItem, Ir};
+use crate::render::{ParamsRelation, Renderer, SourceStyle, ast};
+use crate::spec::Source;
+
+/// dbt adapters and the dialect whose SQL each runs. dbt's dispatch falls back
+/// from databricks to spark and from redshift to postgres.
+const ADAPTERS: [(&str, DialectName); 6] = [
+    ("bigquery", DialectName::Bigquery),
+    ("duckdb", DialectName::Duckdb),
+    ("postgres", DialectName::Postgres),
+    ("redshift", DialectName::Redshift),
+    ("snowflake", DialectName::Snowflake),
+    ("spark", DialectName::Databricks),
+];
+
+/// One spec, checked and lowered.
+pub struct PackageSpec<'a> {
+    pub model: &'a Model,
+    pub ir: &'a Ir,
+    pub file: &'a str,
+}
+
+/// One adapter's SQL of a macro.
+struct Impl {
+    adapter: &'static str,
+    sql: String,
+}
+
+impl Impl {
+    fn value(&self) -> minijinja::Value {
+        context! { adapter => self.adapter, sql => self.sql.clone() }
+    }
+}
+
+fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    let syntax = SyntaxConfig::builder()
+        .block_delimiters("[%", "%]")
+        .variable_delimiters("[[", "]]")
+        .comment_delimiters("[#", "#]")
+        .keep_trailing_newline(true)
+        .build()
+        .expect("fixed delimiters are valid");
+    env.set_syntax(syntax);
+    let templates = [
+        (
+            "dbt_project.yml",
+            include_str!("../macros/dbt_project.yml.j2"),
+        ),
+        ("prep.sql", include_str!("../macros/prep.sql.j2")),
+        (
+            "spec_macros.sql",
+            include_str!("../macros/spec_macros.sql.j2"),
+        ),
+        (
+            "params_model.sql",
+            include_str!("../macros/params_model.sql.j2"),
+        ),
+        (
+            "features_model.sql",
+            include_str!("../macros/features_model.sql.j2"),
+        ),
+    ];
+    for (name, source) in templates {
+        env.add_template(name, source)
+            .expect("prep's templates parse");
+    }
+    env
+}
+
+fn render(env: &Environment, template: &str, ctx: minijinja::Value) -> String {
+    env.get_template(template)
+        .and_then(|t| t.render(ctx))
+        .expect("prep's templates render")
+}
+
+/// A dbt call for the spec's source, inside `{{ }}` or as an argument.
+fn source_call(source: &Source) -> Option<String> {
+    match source {
+        Source::Ref(name) => Some(format!("ref({})", jinja_string(name))),
+        Source::Source { name, table } => Some(format!(
+            "source({}, {})",
+            jinja_string(name),
+            jinja_string(table)
+        )),
+        Source::Table(_) => None,
+    }
+}
+
+fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+pub fn package(specs: &[PackageSpec]) -> Result<Vec<Artifact>, Diagnostic> {
+    let env = environment();
+    let header = |what: &str| {
+        format!(
+            "{HEADER_MARK} {}: {what}. Do not edit: run `prep compile` again.",
+            env!("CARGO_PKG_VERSION")
+        )
+    };
+    let mut files = vec![
+        Artifact {
+            file_name: "dbt_project.yml".into(),
+            contents: render(
+                &env,
+                "dbt_project.yml",
+                context! { header => header("the prep dbt package"), version => env!("CARGO_PKG_VERSION") },
+            ),
+        },
+        Artifact {
+            file_name: "macros/prep.sql".into(),
+            contents: render(
+                &env,
+                "prep.sql",
+                context! { header => header("helpers and generic tests") },
+            ),
+        },
+    ];
+    let mut schema_models = Vec::new();
+    for spec in specs {
+        let ir = spec.ir;
+        let name = &ir.name;
+        let fail = |message: String, hint: &str| {
+            Diagnostic::new(Code::InvalidValue, message)
+                .hint(hint)
+                .in_file(spec.file)
+        };
+        if !is_identifier(name) {
+            return Err(fail(
+                format!("the spec name `{name}` is not usable in dbt macro and model names"),
+                "use letters, digits and underscores, starting with a letter",
+            ));
+        }
+        let Some(source) = source_call(&ir.source) else {
+            return Err(fail(
+                "a dbt package reads its source through dbt: `source: {table: ...}` has no dbt name".into(),
+                "use `source: {ref: model}` or `source: {source: {name: ..., table: ...}}`",
+            ));
+        };
+        if let Some(ApplyItem::Learned { feature, span, .. }) = ir
+            .apply
+            .items
+            .iter()
+            .find(|i| matches!(i, ApplyItem::Learned { .. }))
+        {
+            return Err(Diagnostic::new(
+                Code::NeedsFittedValues,
+                format!("feature `{feature}` learns its categories: the dbt package does not yet read learned categories at dbt compile time"),
+            )
+            .at(span.clone())
+            .hint("list the categories in the spec for now")
+            .in_file(spec.file));
+        }
+        let params_model = format!("{name}__params");
+        let mut fits = Vec::new();
+        let mut applies = Vec::new();
+        for (adapter, dialect) in ADAPTERS {
+            let d = dialect.get();
+            let r = Renderer::new(d, ir, SourceStyle::Placeholder);
+            let now = r.params_placeholder.replace("params", "now");
+            let fit = r.fit_query_stamped(Some(sqlparser::ast::Expr::Identifier(
+                sqlparser::ast::Ident::new(&now),
+            )))?;
+            let fit_sql = jinja_escape(&ast::pretty(&fit))
+                .replace(&r.source_placeholder, &format!("{{{{ {source} }}}}"))
+                .replace(&now, "{{ dbt.current_timestamp() }}");
+            let apply = r.apply_query(ParamsRelation::Placeholder)?;
+            let apply_sql = jinja_escape(&ast::pretty(&apply))
+                .replace(&r.source_placeholder, "{{ relation }}")
+                .replace(
+                    &r.params_placeholder,
+                    &format!("{{{{ ref({}) }}}}", jinja_string(&params_model)),
+                );
+            fits.push(Impl {
+                adapter,
+                sql: fit_sql,
+            });
+            applies.push(Impl {
+                adapter,
+                sql: apply_sql,
+            });
+        }
+        let read: Vec<String> = spec
+            .model
+            .keys
+            .iter()
+            .chain(&spec.model.passthrough)
+            .chain(spec.model.features.iter().map(|f| &f.column))
+            .map(|c| jinja_string(c))
+            .collect();
+        let adapters = ADAPTERS
+            .iter()
+            .map(|(a, _)| *a)
+            .collect::<Vec<_>>()
+            .join(", ");
+        files.push(Artifact {
+            file_name: format!("macros/prep_{name}.sql"),
+            contents: render(
+                &env,
+                "spec_macros.sql",
+                context! {
+                    header => header(&format!("the fit and apply macros of spec {}", spec.file)),
+                    name, adapters,
+                    fits => fits.iter().map(Impl::value).collect::<Vec<_>>(),
+                    applies => applies.iter().map(Impl::value).collect::<Vec<_>>(),
+                    columns => format!("[{}]", read.join(", ")),
+                },
+            ),
+        });
+        files.push(Artifact {
+            file_name: format!("models/{params_model}.sql"),
+            contents: render(&env, "params_model.sql", context! { header => header(&format!("fitted parameters of spec {}", spec.file)), name }),
+        });
+        files.push(Artifact {
+            file_name: format!("models/{name}.sql"),
+            contents: render(&env, "features_model.sql", context! { header => header(&format!("features of spec {}", spec.file)), name, source }),
+        });
+        schema_models.push(schema_entries(spec, &params_model));
+    }
+    files.push(Artifact {
+        file_name: "models/schema.yml".into(),
+        contents: format!(
+            "# {}\nversion: 2\nmodels:\n{}",
+            header("models of the prep package"),
+            schema_models.concat()
+        ),
+    });
+    Ok(files)
+}
+
+/// A YAML string that dbt's Jinja rendering of schema files leaves as it is.
+fn yaml_text(s: &str) -> String {
+    serde_json::to_string(&jinja_escape(s)).expect("strings serialise")
+}
+
+fn schema_entries(spec: &PackageSpec, params_model: &str) -> String {
+    use std::fmt::Write;
+    let (ir, model) = (spec.ir, spec.model);
+    let hash = ir
+        .fit
+        .params
+        .iter()
+        .find(|p| p.name == crate::fitted::HASH_PARAM)
+        .and_then(|p| match &p.def {
+            crate::ir::ParamDef::Derived(crate::ir::Expr::Text(h)) => Some(h.clone()),
+            _ => None,
+        })
+        .unwrap_or_default();
+    let mut meta = format!(
+        "{{prep_spec: {}, prep_spec_hash: {}",
+        yaml_text(&ir.name),
+        yaml_text(&hash)
+    );
+    if let Some(owner) = &model.owner {
+        let _ = write!(meta, ", owner: {}", yaml_text(owner));
+    }
+    meta.push('}');
+    let mut out = String::new();
+    let _ = writeln!(out, "  - name: {}", yaml_text(params_model));
+    let _ = writeln!(
+        out,
+        "    description: {}",
+        yaml_text(&format!(
+            "Fitted parameters of spec `{}`: one row per parameter (kind value) and per learned category (kind category), with prep_spec_hash and prep_fitted_at.",
+            ir.name
+        ))
+    );
+    let _ = writeln!(out, "    meta: {meta}");
+    let _ = writeln!(
+        out,
+        "    columns:\n      - name: parameter\n        data_tests: [not_null]"
+    );
+    let _ = writeln!(out, "  - name: {}", yaml_text(&ir.name));
+    let description = model
+        .description
+        .clone()
+        .unwrap_or_else(|| format!("Features of spec `{}`.", ir.name));
+    let _ = writeln!(out, "    description: {}", yaml_text(&description));
+    let _ = writeln!(out, "    meta: {meta}");
+    let one_hot_groups: Vec<Vec<String>> = model
+        .features
+        .iter()
+        .filter(|f| matches!(f.steps.last(), Some(CheckedStep::OneHot(_))))
+        .map(|f| {
+            ir.apply
+                .items
+                .iter()
+                .filter_map(|i| match i {
+                    ApplyItem::Output(o) if o.doc.starts_with(&format!("`{}`", f.column)) => {
+                        Some(o.name.clone())
+                    }
+                    _ => None,
+                })
+                .collect()
+        })
+        .filter(|names: &Vec<String>| names.len() > 1)
+        .collect();
+    if !one_hot_groups.is_empty() {
+        let _ = writeln!(out, "    data_tests:");
+        for group in one_hot_groups {
+            let list = group
+                .iter()
+                .map(|c| yaml_text(c))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let _ = writeln!(
+                out,
+                "      - prep.one_hot_at_most_one: {{arguments: {{columns: [{list}]}}}}"
+            );
+        }
+    }
+    let _ = writeln!(out, "    columns:");
+    let single_key = model.keys.len() == 1;
+    for key in &model.keys {
+        let tests = if single_key {
+            "[unique, not_null]"
+        } else {
+            "[not_null]"
+        };
+        let _ = writeln!(
+            out,
+            "      - name: {}\n        quote: true\n        description: \"Key, copied from the source.\"\n        data_tests: {tests}",
+            yaml_text(key)
+        );
+    }
+    for column in &model.passthrough {
+        let _ = writeln!(
+            out,
+            "      - name: {}\n        quote: true\n        description: \"Copied from the source.\"",
+            yaml_text(column)
+        );
+    }
+    for item in &ir.apply.items {
+        let ApplyItem::Output(o) = item else { continue };
+        let _ = writeln!(
+            out,
+            "      - name: {}\n        quote: true\n        description: {}",
+            yaml_text(&o.name),
+            yaml_text(&o.doc)
+        );
+        let feature = model
+            .features
+            .iter()
+            .find(|f| o.doc.starts_with(&format!("`{}`", f.column)));
+        let Some(feature) = feature else { continue };
+        let imputed = feature
+            .steps
+            .iter()
+            .any(|s| matches!(s, CheckedStep::Impute { .. }));
+        let mut tests = Vec::new();
+        let one_hot = matches!(feature.steps.last(), Some(CheckedStep::OneHot(_)));
+        if (imputed && !matches!(feature.steps.last(), Some(CheckedStep::Ordinal(_)))) || one_hot {
+            tests.push("not_null".to_string());
+        }
+        // Min-max outputs stay in the feature range on the training rows; with
+        // clip on every row, without it only where no fit.where narrows them.
+        if let Some(CheckedStep::MinMax { min, max, clip }) = feature.steps.last()
+            && (*clip || model.fit_filter.is_none())
+        {
+            tests.push(format!(
+                "prep.within_range: {{arguments: {{min_value: {}, max_value: {}}}}}",
+                ast::float_text(*min),
+                ast::float_text(*max)
+            ));
+        }
+        if !tests.is_empty() {
+            let _ = writeln!(out, "        data_tests:");
+            for t in tests {
+                let _ = writeln!(out, "          - {t}");
+            }
+        }
+    }
+    out
+}

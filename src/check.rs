@@ -26,6 +26,8 @@ pub struct Model {
     pub description: Option<String>,
     #[serde(skip)]
     pub owner: Option<String>,
+    #[serde(skip)]
+    pub grants: Option<BTreeMap<String, Vec<String>>>,
     pub source: Source,
     pub keys: Vec<String>,
     pub passthrough: Vec<String>,
@@ -213,6 +215,7 @@ pub fn check(spec: &Spec) -> Result<Model, Diagnostics> {
         name: spec.name.value.clone(),
         description: spec.description.clone(),
         owner: spec.owner.clone(),
+        grants: spec.grants.clone(),
         source: spec.source.value.clone(),
         keys: spec.keys.iter().map(|k| k.value.clone()).collect(),
         passthrough: spec.passthrough.iter().map(|k| k.value.clone()).collect(),

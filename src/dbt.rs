@@ -5,13 +5,15 @@
 
 use minijinja::{Environment, context, syntax::SyntaxConfig};
 
+use crate::check::Frequency;
 use crate::check::{CheckedStep, Model};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::dialect::DialectName;
 use crate::emit::{Artifact, HEADER_MARK, jinja_escape, jinja_string};
+use crate::ir::DeferredEncoder;
 use crate::ir::{ApplyItem, Ir};
-use crate::render::{ParamsRelation, Renderer, SourceStyle, ast};
-use crate::spec::Source;
+use crate::render::{DeferredItem, ParamsRelation, Renderer, SourceStyle, ast};
+use crate::spec::{Drop, OneHotUnknown, Scalar, Source};
 
 /// dbt adapters and the dialect whose SQL each runs. dbt's dispatch falls back
 /// from databricks to spark and from redshift to postgres.
@@ -153,18 +155,25 @@ pub fn package(specs: &[PackageSpec]) -> Result<Vec<Artifact>, Diagnostic> {
                 "use `source: {ref: model}` or `source: {source: {name: ..., table: ...}}`",
             ));
         };
-        if let Some(ApplyItem::Learned { feature, span, .. }) = ir
+        // Learned encoders are written when dbt compiles the model; only one
+        // whose options contradict the data it was fitted on cannot be.
+        if let Some(ApplyItem::Learned {
+            feature,
+            span,
+            reason,
+            ..
+        }) = ir
             .apply
             .items
             .iter()
-            .find(|i| matches!(i, ApplyItem::Learned { .. }))
+            .find(|i| matches!(i, ApplyItem::Learned { deferred: None, .. }))
         {
             return Err(Diagnostic::new(
                 Code::NeedsFittedValues,
-                format!("feature `{feature}` learns its categories: the dbt package does not yet read learned categories at dbt compile time"),
+                format!("feature `{feature}`: {reason}"),
             )
             .at(span.clone())
-            .hint("list the categories in the spec for now")
+            .hint("check the encoder's options against the categories the data holds")
             .in_file(spec.file));
         }
         let params_model = format!("{name}__params");
@@ -180,13 +189,16 @@ pub fn package(specs: &[PackageSpec]) -> Result<Vec<Artifact>, Diagnostic> {
             let fit_sql = jinja_escape(&ast::pretty(&fit))
                 .replace(&r.source_placeholder, &format!("{{{{ {source} }}}}"))
                 .replace(&now, "{{ dbt.current_timestamp() }}");
-            let apply = r.apply_query(ParamsRelation::Placeholder)?;
-            let apply_sql = jinja_escape(&ast::pretty(&apply))
+            let (apply, deferred) = r.apply_query_deferred(ParamsRelation::Placeholder)?;
+            let params_ref = format!("ref({})", jinja_string(&params_model));
+            let mut apply_sql = jinja_escape(&ast::pretty(&apply));
+            // Longest placeholders first: `..._10` before `..._1`.
+            for item in deferred.iter().rev() {
+                apply_sql = apply_sql.replace(&item.placeholder, &deferred_call(item, &params_ref));
+            }
+            let apply_sql = apply_sql
                 .replace(&r.source_placeholder, "{{ relation }}")
-                .replace(
-                    &r.params_placeholder,
-                    &format!("{{{{ ref({}) }}}}", jinja_string(&params_model)),
-                );
+                .replace(&r.params_placeholder, &format!("{{{{ {params_ref} }}}}"));
             fits.push(Impl {
                 adapter,
                 sql: fit_sql,
@@ -244,6 +256,99 @@ pub fn package(specs: &[PackageSpec]) -> Result<Vec<Artifact>, Diagnostic> {
     Ok(files)
 }
 
+/// The Jinja call that writes a learned encoder's columns when the model
+/// compiles, from the categories in the fitted-parameters model.
+fn deferred_call(item: &DeferredItem, params_ref: &str) -> String {
+    let s = |text: &str| jinja_string(text);
+    let number = |v: f64| ast::float_text(v);
+    let category = |c: &Scalar| match c {
+        Scalar::Number(n) => format!("{{'value': {}, 'number': true}}", number(*n)),
+        Scalar::String(t) => format!("{{'value': {}, 'number': false}}", s(t)),
+    };
+    let mut options = vec![
+        format!("'column': {}", s(&item.feature)),
+        format!("'one': {}", s(&item.one)),
+        format!("'zero': {}", s(&item.zero)),
+        format!("'fail': {}", s(&item.fail)),
+        format!("'float_type': {}", s(&item.float_type)),
+        format!("'quote': {}", s(&item.quote.to_string())),
+        format!(
+            "'escape': {}",
+            s(if item.backslash_escapes {
+                "backslash"
+            } else {
+                "standard"
+            })
+        ),
+    ];
+    let macro_name = match &item.deferred.encoder {
+        DeferredEncoder::OneHot(oh) => {
+            let (drop, drop_category) = match &oh.drop {
+                None => ("none".to_string(), "none".to_string()),
+                Some(Drop::First) => (s("first"), "none".into()),
+                Some(Drop::IfBinary) => (s("if_binary"), "none".into()),
+                Some(Drop::Category(c)) => (
+                    s("category"),
+                    match c {
+                        Scalar::Number(n) => number(*n),
+                        Scalar::String(t) => s(t),
+                    },
+                ),
+            };
+            let (min_frequency, is_count) = match oh.min_frequency {
+                None => ("none".to_string(), "false"),
+                Some(Frequency::Count(n)) => (n.to_string(), "true"),
+                Some(Frequency::Fraction(f)) => (number(f), "false"),
+            };
+            let names: Vec<String> = oh
+                .names
+                .iter()
+                .map(|(k, v)| format!("{}: {}", s(k), s(v)))
+                .collect();
+            options.extend([
+                format!(
+                    "'handle_unknown': {}",
+                    s(match oh.handle_unknown {
+                        OneHotUnknown::Error => "error",
+                        OneHotUnknown::Ignore => "ignore",
+                        OneHotUnknown::InfrequentIfExist => "infrequent_if_exist",
+                    })
+                ),
+                format!("'drop': {drop}"),
+                format!("'drop_category': {drop_category}"),
+                format!("'min_frequency': {min_frequency}"),
+                format!("'min_frequency_is_count': {is_count}"),
+                format!(
+                    "'max_categories': {}",
+                    oh.max_categories.map_or("none".into(), |m| m.to_string())
+                ),
+                format!("'names': {{{}}}", names.join(", ")),
+                format!(
+                    "'categories': {}",
+                    oh.categories.as_ref().map_or("none".into(), |c| format!(
+                        "[{}]",
+                        c.iter().map(category).collect::<Vec<_>>().join(", ")
+                    ))
+                ),
+            ]);
+            "_one_hot"
+        }
+        DeferredEncoder::Ordinal(_) => {
+            options.extend([
+                format!("'missing': {}", s(&item.missing)),
+                format!("'unknown': {}", s(&item.unknown)),
+            ]);
+            "_ordinal"
+        }
+    };
+    format!(
+        "{{{{ prep.{macro_name}({params_ref}, {}, {}, {{{}}}) }}}}",
+        s(&item.deferred.vocabulary),
+        s(&item.row),
+        options.join(", ")
+    )
+}
+
 /// A YAML string that dbt's Jinja rendering of schema files leaves as it is.
 fn yaml_text(s: &str) -> String {
     serde_json::to_string(&jinja_escape(s)).expect("strings serialise")
@@ -272,7 +377,28 @@ fn schema_entries(spec: &PackageSpec, params_model: &str) -> String {
     }
     meta.push('}');
     let mut out = String::new();
+    let config = match &model.grants {
+        Some(grants) => {
+            let entries: Vec<String> = grants
+                .iter()
+                .map(|(privilege, roles)| {
+                    format!(
+                        "{}: [{}]",
+                        yaml_text(privilege),
+                        roles
+                            .iter()
+                            .map(|r| yaml_text(r))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })
+                .collect();
+            format!("    config: {{grants: {{{}}}}}\n", entries.join(", "))
+        }
+        None => String::new(),
+    };
     let _ = writeln!(out, "  - name: {}", yaml_text(params_model));
+    out.push_str(&config);
     let _ = writeln!(
         out,
         "    description: {}",
@@ -293,6 +419,7 @@ fn schema_entries(spec: &PackageSpec, params_model: &str) -> String {
         .unwrap_or_else(|| format!("Features of spec `{}`.", ir.name));
     let _ = writeln!(out, "    description: {}", yaml_text(&description));
     let _ = writeln!(out, "    meta: {meta}");
+    out.push_str(&config);
     let one_hot_groups: Vec<Vec<String>> = model
         .features
         .iter()

@@ -149,7 +149,25 @@ pub enum ApplyItem {
         feature: String,
         reason: String,
         span: Option<Span>,
+        deferred: Option<Deferred>,
     },
+}
+
+/// An encoder whose columns can be written where its learned categories are
+/// read at run time (the dbt package reads them when a model compiles).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deferred {
+    /// The vocabulary (fit parameter) holding the categories.
+    pub vocabulary: String,
+    /// The value the encoder sees (after the earlier steps).
+    pub row: Expr,
+    pub encoder: DeferredEncoder,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeferredEncoder {
+    OneHot(crate::check::OneHotStep),
+    Ordinal(crate::check::OrdinalStep),
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -19,6 +19,7 @@ use crate::ir::{
     Agg, ApplyItem, ApplyPlan, Attr, Cond, Expr, FitPlan, Ir, Output, Param, ParamDef, ParamId,
     StepRecord, Vocabulary,
 };
+use crate::ir::{Deferred, DeferredEncoder};
 use crate::naming;
 use crate::spec::{ColumnType, Drop, ImputeStrategy, OneHotUnknown, OrdinalUnknown, Scalar};
 
@@ -633,13 +634,18 @@ impl FeatureLowering<'_> {
                     } else {
                         "min_frequency / max_categories decide from the data which categories are infrequent"
                     };
-                    return vec![self.learned(reason)];
+                    let deferred = Deferred {
+                        vocabulary,
+                        row: row.clone(),
+                        encoder: DeferredEncoder::OneHot(oh.clone()),
+                    };
+                    return vec![self.learned(reason, Some(deferred))];
                 }
                 Some((fitted, entries)) => {
                     let rows = fitted.number(ROWS_PARAM).unwrap_or(0.0);
                     match OneHotLayout::fitted(oh, entries, rows) {
                         Ok(layout) => layout,
-                        Err(reason) => return vec![self.learned(&reason)],
+                        Err(reason) => return vec![self.learned(&reason, None)],
                     }
                 }
             }
@@ -771,11 +777,12 @@ impl FeatureLowering<'_> {
         items
     }
 
-    fn learned(&self, reason: &str) -> ApplyItem {
+    fn learned(&self, reason: &str, deferred: Option<Deferred>) -> ApplyItem {
         ApplyItem::Learned {
             feature: self.feature.column.clone(),
             reason: reason.to_string(),
             span: self.feature.span.clone(),
+            deferred,
         }
     }
 
@@ -790,7 +797,15 @@ impl FeatureLowering<'_> {
                 let vocabulary = self.vocabulary(row);
                 let Some(entries) = self.fitted.and_then(|f| f.vocabularies.get(&vocabulary))
                 else {
-                    return self.learned("its ordinal categories are learned from the data");
+                    let deferred = Deferred {
+                        vocabulary,
+                        row: row.clone(),
+                        encoder: DeferredEncoder::Ordinal(ord.clone()),
+                    };
+                    return self.learned(
+                        "its ordinal categories are learned from the data",
+                        Some(deferred),
+                    );
                 };
                 // The missing value is a category of scikit-learn's, sorted last, but it is
                 // always encoded as encoded_missing_value: it needs no code of its own.

@@ -26,6 +26,9 @@ pub struct Spec {
     /// Who owns these features (a team or a person).
     #[serde(default)]
     pub owner: Option<String>,
+    /// dbt grants of the generated models, e.g. `{select: [reporter]}`.
+    #[serde(default)]
+    pub grants: Option<std::collections::BTreeMap<String, Vec<String>>>,
     /// The relation the rows come from.
     #[schemars(with = "Source")]
     pub source: Spanned<Source>,

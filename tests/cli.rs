@@ -368,6 +368,15 @@ fn dbt_package_is_written_checked_and_never_over_foreign_files() {
             && macros.contains("'O\\'Brien {{ '{' }}{ x }}'"),
         "{macros}"
     );
+    // Learned categories are read when dbt compiles, never written into the package.
+    let learned = std::fs::read_to_string(dir.join("macros/prep_segments.sql")).unwrap();
+    for category in ["'basic'", "'emea'", "'amer'"] {
+        assert!(
+            !learned.contains(category),
+            "{category} is learned, not written: {learned}"
+        );
+    }
+    assert!(learned.contains("prep._one_hot(") && learned.contains("prep._ordinal("));
     // --check passes when up to date, fails when a file is stale.
     let mut check = args.to_vec();
     check.push("--check");

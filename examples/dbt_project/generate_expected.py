@@ -1,4 +1,4 @@
-"""Writes seeds/expected_scored.csv: the features of the scoring seed, fitted
+"""Writes seeds/expected_*.csv: the features of the scoring seed, fitted
 on the training seed by scikit-learn from the spec's documented meaning
 (tests/python/reference.py), so the dbt test compares prep with scikit-learn."""
 
@@ -12,10 +12,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "python"))
 from reference import reference  # noqa: E402
 
-spec = yaml.safe_load(open(os.path.join(HERE, "specs", "churn.yml")))
-train = pd.read_csv(os.path.join(HERE, "seeds", "train.csv"), keep_default_na=True, dtype={"plan_code": object, "region": object})
-scoring = pd.read_csv(os.path.join(HERE, "seeds", "scoring.csv"), keep_default_na=True, dtype={"plan_code": object, "region": object})
-expected = reference(spec, train, scoring)
-expected = expected.drop(columns=["signup_year"])
-expected.to_csv(os.path.join(HERE, "seeds", "expected_scored.csv"), index=False, float_format="%.17g")
-print(expected.to_string())
+def read(name):
+    return pd.read_csv(os.path.join(HERE, "seeds", name), keep_default_na=True, dtype={"plan_code": object, "region": object})
+
+
+train, scoring = read("train.csv"), read("scoring.csv")
+for spec_name, out, drop in [("churn", "expected_scored.csv", ["signup_year"]), ("segments", "expected_segments.csv", [])]:
+    spec = yaml.safe_load(open(os.path.join(HERE, "specs", f"{spec_name}.yml")))
+    expected = reference(spec, train, scoring).drop(columns=drop)
+    expected.to_csv(os.path.join(HERE, "seeds", out), index=False, float_format="%.17g")
+    print(expected.to_string())

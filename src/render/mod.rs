@@ -777,6 +777,16 @@ impl<'a> Renderer<'a> {
 
     /// The SELECT producing the features from the source row and the parameters row.
     fn apply_select(&self, params: Option<Relation>) -> Result<Query, Diagnostic> {
+        self.apply_select_deferring(params, None)
+    }
+
+    /// As `apply_select`; with `deferred`, an encoder whose categories are
+    /// learned becomes a placeholder select item, described in `deferred`.
+    fn apply_select_deferring(
+        &self,
+        params: Option<Relation>,
+        mut deferred: Option<&mut Vec<DeferredItem>>,
+    ) -> Result<Query, Diagnostic> {
         let mut b = SelectBuilder::default();
         for c in &self.ir.apply.passthrough {
             b = b.item(ast::column(self.d, Some(ROW), c), Some(self.id(c)));
@@ -787,9 +797,24 @@ impl<'a> Renderer<'a> {
                     b = b.item(self.expr(&o.expr, ParamScope::Row), Some(self.id(&o.name)))
                 }
                 ApplyItem::Learned {
+                    deferred: Some(d),
+                    feature,
+                    ..
+                } if deferred.is_some() => {
+                    let items = deferred.as_deref_mut().expect("checked");
+                    let placeholder = format!(
+                        "{}_{}",
+                        self.params_placeholder.trim_end_matches('_'),
+                        items.len() + 1
+                    );
+                    b = b.item(Expr::Identifier(Ident::new(&placeholder)), None);
+                    items.push(self.deferred_item(placeholder, feature, d));
+                }
+                ApplyItem::Learned {
                     feature,
                     reason,
                     span,
+                    ..
                 } => return Err(self.learned_error(feature, reason, span)),
             }
         }
@@ -798,6 +823,70 @@ impl<'a> Renderer<'a> {
             b = b.from(params, Some(self.id(PARAMS)));
         }
         Ok(b.build())
+    }
+
+    /// The SQL pieces a deferred encoder is written from.
+    fn deferred_item(&self, placeholder: String, feature: &str, d: &ir::Deferred) -> DeferredItem {
+        let row = self.expr(&d.row, ParamScope::Row);
+        let fail = self.expr(
+            &ir::Expr::Fail {
+                message: format!("prep: unknown category in column {feature}: "),
+                value: Box::new(d.row.clone()),
+            },
+            ParamScope::Row,
+        );
+        let number = |v: Option<f64>| {
+            v.map_or_else(
+                || ast::cast(ast::null(), &self.d.double_type),
+                |v| ast::double(v, self.d),
+            )
+        };
+        let (missing, unknown) = match &d.encoder {
+            ir::DeferredEncoder::Ordinal(o) => (
+                number(o.encoded_missing_value).to_string(),
+                match o.handle_unknown {
+                    crate::spec::OrdinalUnknown::Error => fail.to_string(),
+                    crate::spec::OrdinalUnknown::UseEncodedValue => {
+                        number(o.unknown_value).to_string()
+                    }
+                },
+            ),
+            ir::DeferredEncoder::OneHot(_) => (String::new(), String::new()),
+        };
+        DeferredItem {
+            placeholder,
+            feature: feature.to_string(),
+            deferred: d.clone(),
+            row: row.to_string(),
+            fail: fail.to_string(),
+            one: ast::double(1.0, self.d).to_string(),
+            zero: ast::double(0.0, self.d).to_string(),
+            missing,
+            unknown,
+            float_type: self.d.double_type.to_string(),
+            quote: self.d.identifier_quote,
+            backslash_escapes: self.d.string_escape == crate::dialect::StringEscape::Backslash,
+        }
+    }
+
+    /// The apply query where learned encoders are placeholders (see `DeferredItem`).
+    pub fn apply_query_deferred(
+        &self,
+        params: ParamsRelation,
+    ) -> Result<(Query, Vec<DeferredItem>), Diagnostic> {
+        let mut items = Vec::new();
+        let long = Relation::Table(vec![match params {
+            ParamsRelation::Named(name) => self.id(name),
+            ParamsRelation::Placeholder => Ident::new(&self.params_placeholder),
+        }]);
+        let body = self.apply_select_deferring(
+            Some(Relation::Table(vec![self.id(PARAMS)])),
+            Some(&mut items),
+        )?;
+        Ok((
+            ast::with_ctes(vec![(self.id(PARAMS), self.pivot_params(long))], body),
+            items,
+        ))
     }
 
     /// The apply query, reading the fitted parameters (in the long form of
@@ -820,6 +909,27 @@ impl<'a> Renderer<'a> {
         let body = self.apply_select(Some(Relation::Table(vec![self.id(FITTED)])))?;
         Ok(ast::with_ctes(ctes, body))
     }
+}
+
+/// An encoder left to be written where its learned categories are read: the
+/// placeholder printed in its place and the dialect's SQL pieces for it.
+#[derive(Debug, Clone)]
+pub struct DeferredItem {
+    pub placeholder: String,
+    pub feature: String,
+    pub deferred: ir::Deferred,
+    /// The value encoded, as SQL.
+    pub row: String,
+    /// SQL that stops the query naming the value (handle_unknown: error).
+    pub fail: String,
+    pub one: String,
+    pub zero: String,
+    /// Ordinal codes for missing and unknown values, as SQL.
+    pub missing: String,
+    pub unknown: String,
+    pub float_type: String,
+    pub quote: char,
+    pub backslash_escapes: bool,
 }
 
 /// The fit's CTEs, and where each learned vocabulary is.

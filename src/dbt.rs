@@ -357,20 +357,11 @@ fn yaml_text(s: &str) -> String {
 fn schema_entries(spec: &PackageSpec, params_model: &str) -> String {
     use std::fmt::Write;
     let (ir, model) = (spec.ir, spec.model);
-    let hash = ir
-        .fit
-        .params
-        .iter()
-        .find(|p| p.name == crate::fitted::HASH_PARAM)
-        .and_then(|p| match &p.def {
-            crate::ir::ParamDef::Derived(crate::ir::Expr::Text(h)) => Some(h.clone()),
-            _ => None,
-        })
-        .unwrap_or_default();
+    let hash = ir.spec_hash().unwrap_or_default();
     let mut meta = format!(
         "{{prep_spec: {}, prep_spec_hash: {}",
         yaml_text(&ir.name),
-        yaml_text(&hash)
+        yaml_text(hash)
     );
     if let Some(owner) = &model.owner {
         let _ = write!(meta, ", owner: {}", yaml_text(owner));

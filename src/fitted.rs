@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 
 use serde::Deserialize;
 
-use crate::ir::{Ir, ParamDef};
+use crate::ir::Ir;
 use crate::spec::ColumnType;
 
 /// One value: a number, a text, or NULL (scikit-learn's NaN / None).
@@ -236,15 +236,7 @@ impl Fitted {
 
     /// Checks that these values were fitted for exactly this spec.
     pub fn check_matches(&self, ir: &Ir) -> Result<(), String> {
-        let expected = ir
-            .fit
-            .params
-            .iter()
-            .find(|p| p.name == HASH_PARAM)
-            .and_then(|p| match &p.def {
-                ParamDef::Derived(crate::ir::Expr::Text(h)) => Some(h.as_str()),
-                _ => None,
-            });
+        let expected = ir.spec_hash();
         if expected != Some(self.spec_hash.as_str()) {
             return Err(format!(
                 "these parameters were fitted for a different version of spec `{}` (hash {}, the spec is now {})",

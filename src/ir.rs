@@ -214,6 +214,18 @@ pub struct Ir {
 }
 
 impl Ir {
+    /// The content hash of the spec this IR was lowered from.
+    pub fn spec_hash(&self) -> Option<&str> {
+        self.fit
+            .params
+            .iter()
+            .find(|p| p.name == crate::fitted::HASH_PARAM)
+            .and_then(|p| match &p.def {
+                ParamDef::Derived(Expr::Text(h)) => Some(h.as_str()),
+                _ => None,
+            })
+    }
+
     /// Every name and text value in the IR (to pick identifiers that collide with none).
     pub fn texts(&self) -> Vec<String> {
         let walk = |e: &Expr, out: &mut Vec<String>| {

@@ -762,8 +762,9 @@ impl<'a> Renderer<'a> {
             format!("feature `{feature}` cannot be compiled to plain SQL: {reason}, and the output columns depend on them"),
         )
         .hint(
-            "list the categories in the spec (`categories: [a, b, c]`, without min_frequency/max_categories); \
-             learned categories need a fitted-parameters file or the dbt package output, which this version of prep does not have yet",
+            "list the categories in the spec (`categories: [a, b, c]`, without min_frequency/max_categories), \
+             or learn them first: `prep fit` then `prep compile --params FILE`; \
+             `--emit dbt-package` reads them when dbt compiles",
         )
         .at(span.clone())
     }

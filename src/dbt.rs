@@ -182,7 +182,7 @@ pub fn package(specs: &[PackageSpec]) -> Result<Vec<Artifact>, Diagnostic> {
         for (adapter, dialect) in ADAPTERS {
             let d = dialect.get();
             let r = Renderer::new(d, ir, SourceStyle::Placeholder);
-            let now = r.params_placeholder.replace("params", "now");
+            let now = r.placeholder("prep_fitted_at");
             let fit = r.fit_query_stamped(Some(sqlparser::ast::Expr::Identifier(
                 sqlparser::ast::Ident::new(&now),
             )))?;
@@ -192,8 +192,7 @@ pub fn package(specs: &[PackageSpec]) -> Result<Vec<Artifact>, Diagnostic> {
             let (apply, deferred) = r.apply_query_deferred(ParamsRelation::Placeholder)?;
             let params_ref = format!("ref({})", jinja_string(&params_model));
             let mut apply_sql = jinja_escape(&ast::pretty(&apply));
-            // Longest placeholders first: `..._10` before `..._1`.
-            for item in deferred.iter().rev() {
+            for item in &deferred {
                 apply_sql = apply_sql.replace(&item.placeholder, &deferred_call(item, &params_ref));
             }
             let apply_sql = apply_sql
@@ -351,7 +350,7 @@ fn deferred_call(item: &DeferredItem, params_ref: &str) -> String {
 
 /// A YAML string that dbt's Jinja rendering of schema files leaves as it is.
 fn yaml_text(s: &str) -> String {
-    serde_json::to_string(&jinja_escape(s)).expect("strings serialise")
+    crate::fitted::yaml_string(&jinja_escape(s))
 }
 
 fn schema_entries(spec: &PackageSpec, params_model: &str) -> String {

@@ -289,7 +289,7 @@ pub fn yaml_number(v: f64) -> String {
 }
 
 /// A double-quoted YAML string (JSON escaping is valid YAML).
-fn yaml_string(s: &str) -> String {
+pub fn yaml_string(s: &str) -> String {
     serde_json::to_string(s).expect("strings serialise")
 }
 

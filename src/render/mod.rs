@@ -55,9 +55,24 @@ pub struct Renderer<'a> {
     bound: Option<&'a Fitted>,
     /// A relation to read instead of the spec's source (the embedded engine's data).
     reading: Option<String>,
+    /// Every name and value of the spec (placeholders must avoid them).
+    texts: Vec<String>,
     /// Identifiers printed where dbt calls go, chosen to appear in no name or value of the spec.
     pub source_placeholder: String,
     pub params_placeholder: String,
+}
+
+fn unused_name(texts: &[String], base: &str) -> String {
+    (0..)
+        .map(|i| {
+            if i == 0 {
+                format!("__{base}__")
+            } else {
+                format!("__{base}_{i}__")
+            }
+        })
+        .find(|p| !texts.iter().any(|t| t.contains(p.as_str())))
+        .expect("some suffix is unused")
 }
 
 /// Where the apply query reads the fitted parameters.
@@ -78,27 +93,24 @@ enum ParamScope {
 impl<'a> Renderer<'a> {
     pub fn new(d: &'a Dialect, ir: &'a Ir, source: SourceStyle) -> Self {
         let texts = ir.texts();
-        let unused = |base: &str| {
-            (0..)
-                .map(|i| {
-                    if i == 0 {
-                        format!("__{base}__")
-                    } else {
-                        format!("__{base}_{i}__")
-                    }
-                })
-                .find(|p| !texts.iter().any(|t| t.contains(p.as_str())))
-                .expect("some suffix is unused")
-        };
+        let source_placeholder = unused_name(&texts, "prep_source_relation");
+        let params_placeholder = unused_name(&texts, "prep_params_relation");
         Renderer {
             d,
             ir,
             source,
             bound: None,
             reading: None,
-            source_placeholder: unused("prep_source_relation"),
-            params_placeholder: unused("prep_params_relation"),
+            texts,
+            source_placeholder,
+            params_placeholder,
         }
+    }
+
+    /// An identifier `__<base>__` (with a number when needed) that appears in no
+    /// name or value of the spec, to print where text is put in after printing.
+    pub fn placeholder(&self, base: &str) -> String {
+        unused_name(&self.texts, base)
     }
 
     /// Reads `relation` instead of the spec's source.
@@ -803,11 +815,8 @@ impl<'a> Renderer<'a> {
                     ..
                 } if deferred.is_some() => {
                     let items = deferred.as_deref_mut().expect("checked");
-                    let placeholder = format!(
-                        "{}_{}",
-                        self.params_placeholder.trim_end_matches('_'),
-                        items.len() + 1
-                    );
+                    let placeholder =
+                        self.placeholder(&format!("prep_learned_{}", items.len() + 1));
                     b = b.item(Expr::Identifier(Ident::new(&placeholder)), None);
                     items.push(self.deferred_item(placeholder, feature, d));
                 }
@@ -876,28 +885,28 @@ impl<'a> Renderer<'a> {
         params: ParamsRelation,
     ) -> Result<(Query, Vec<DeferredItem>), Diagnostic> {
         let mut items = Vec::new();
-        let long = Relation::Table(vec![match params {
-            ParamsRelation::Named(name) => self.id(name),
-            ParamsRelation::Placeholder => Ident::new(&self.params_placeholder),
-        }]);
-        let body = self.apply_select_deferring(
-            Some(Relation::Table(vec![self.id(PARAMS)])),
-            Some(&mut items),
-        )?;
-        Ok((
-            ast::with_ctes(vec![(self.id(PARAMS), self.pivot_params(long))], body),
-            items,
-        ))
+        let query = self.apply_pivoting(params, Some(&mut items))?;
+        Ok((query, items))
     }
 
     /// The apply query, reading the fitted parameters (in the long form of
     /// `fit_query`) from `params`.
     pub fn apply_query(&self, params: ParamsRelation) -> Result<Query, Diagnostic> {
+        self.apply_pivoting(params, None)
+    }
+
+    /// The apply SELECT after a CTE pivoting the long parameters to one row.
+    fn apply_pivoting(
+        &self,
+        params: ParamsRelation,
+        deferred: Option<&mut Vec<DeferredItem>>,
+    ) -> Result<Query, Diagnostic> {
         let long = Relation::Table(vec![match params {
             ParamsRelation::Named(name) => self.id(name),
             ParamsRelation::Placeholder => Ident::new(&self.params_placeholder),
         }]);
-        let body = self.apply_select(Some(Relation::Table(vec![self.id(PARAMS)])))?;
+        let body =
+            self.apply_select_deferring(Some(Relation::Table(vec![self.id(PARAMS)])), deferred)?;
         Ok(ast::with_ctes(
             vec![(self.id(PARAMS), self.pivot_params(long))],
             body,

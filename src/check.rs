@@ -7,8 +7,6 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_saphyr::Spanned;
-use sqlparser::dialect::GenericDialect;
-use sqlparser::parser::Parser;
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, Span};
 use crate::naming;
@@ -133,11 +131,57 @@ pub fn check(spec: &Spec) -> Result<Model, Diagnostics> {
     let mut diags = Diagnostics::default();
     let mut names = NameSet::default();
 
-    if spec.name.value.trim().is_empty() {
+    if let Some(problem) = name_problem(&spec.name.value) {
         diags.push(
-            Diagnostic::new(Code::InvalidValue, "the spec's `name` is empty")
+            Diagnostic::new(Code::InvalidValue, format!("the spec's `name` {problem}"))
                 .at(span(&spec.name))
-                .hint("give the feature set a name, e.g. `name: churn_features`"),
+                .hint(format!(
+                    "it names files, tables and dbt macros: use up to {MAX_NAME} letters, digits and \
+                     underscores, starting with a letter, e.g. `name: churn_features`"
+                )),
+        );
+    }
+    let mut grants = BTreeMap::new();
+    for (privilege, roles) in spec.grants.iter().flat_map(|g| &g.0) {
+        if !is_privilege(&privilege.value) {
+            diags.push(
+                Diagnostic::new(Code::InvalidValue, format!("`{}` is not a privilege name", privilege.value))
+                    .at(span(privilege))
+                    .hint("a privilege is a word such as `select`, or a role path such as `roles/bigquery.dataViewer`"),
+            );
+        }
+        for role in roles {
+            if !is_grantee(&role.value) {
+                diags.push(
+                    Diagnostic::new(Code::InvalidValue, format!("`{}` is not a role or user name", role.value))
+                        .at(span(role))
+                        .hint("use letters, digits and `_ . @ : -` only (e.g. `reporter`, `user:ana@example.com`); dbt writes grantees into SQL as they are"),
+                );
+            }
+        }
+        grants.insert(
+            privilege.value.clone(),
+            roles.iter().map(|r| r.value.clone()).collect::<Vec<_>>(),
+        );
+    }
+    let source_names: Vec<&String> = match &spec.source.value {
+        Source::Ref(n) | Source::Table(n) => vec![n],
+        Source::Source { name, table } => vec![name, table],
+    };
+    for name in source_names {
+        if let Some(c) = name.chars().find(|c| c.is_control()) {
+            diags.push(
+                Diagnostic::new(Code::InvalidValue, format!("the source name `{}` holds the control character {}", name.escape_debug(), c.escape_unicode()))
+                    .at(span(&spec.source))
+                    .hint("no warehouse name can carry it safely"),
+            );
+        }
+    }
+    if let Some(name) = reserved_relation(&spec.source.value) {
+        diags.push(
+            Diagnostic::new(Code::NameCollision, format!("the source relation `{name}` would be read as one of prep's own CTEs"))
+                .at(span(&spec.source))
+                .hint(format!("names starting with `{RESERVED_PREFIX}` are prep's: qualify the relation with its schema, e.g. `{{table: analytics.{name}}}`")),
         );
     }
     for column in spec.keys.iter().chain(&spec.passthrough) {
@@ -200,14 +244,12 @@ pub fn check(spec: &Spec) -> Result<Model, Diagnostics> {
             span: span(w),
         });
     if let Some(filter) = &fit_filter
-        && let Err(e) = Parser::new(&GenericDialect {})
-            .try_with_sql(&filter.sql)
-            .and_then(|mut p| p.parse_expr())
+        && let Err(e) = crate::render::filter::read(&filter.sql)
     {
         diags.push(
-            Diagnostic::new(Code::InvalidFilter, format!("`fit.where` is not a SQL expression: {e}"))
+            Diagnostic::new(Code::InvalidFilter, format!("`fit.where` is not one SQL expression: {e}"))
                 .at(filter.span.clone())
-                .hint("write a boolean SQL expression over source columns, e.g. `signup_date < '2024-01-01'`"),
+                .hint("write one boolean SQL expression over source columns, e.g. `signup_date < '2024-01-01'`"),
         );
     }
 
@@ -215,7 +257,7 @@ pub fn check(spec: &Spec) -> Result<Model, Diagnostics> {
         name: spec.name.value.clone(),
         description: spec.description.clone(),
         owner: spec.owner.clone(),
-        grants: spec.grants.clone(),
+        grants: spec.grants.as_ref().map(|_| grants),
         source: spec.source.value.clone(),
         keys: spec.keys.iter().map(|k| k.value.clone()).collect(),
         passthrough: spec.passthrough.iter().map(|k| k.value.clone()).collect(),
@@ -263,6 +305,57 @@ pub fn dropped_category<'a>(oh: &OneHotStep, categories: &'a [Scalar]) -> Option
     }
 }
 
+/// The longest spec name: `<name>__params` must fit the shortest identifier limit (PostgreSQL's 63 bytes).
+pub const MAX_NAME: usize = 50;
+
+/// Why a spec name cannot name files, relations and dbt macros.
+fn name_problem(name: &str) -> Option<String> {
+    let mut chars = name.chars();
+    if name.is_empty() {
+        Some("is empty".into())
+    } else if name.len() > MAX_NAME {
+        Some(format!("is {} bytes long", name.len()))
+    } else if !chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        Some(format!("`{}` is not a plain name", name.escape_debug()))
+    } else {
+        None
+    }
+}
+
+fn is_privilege(p: &str) -> bool {
+    p.split(' ').all(|word| {
+        word.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && word
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '/'))
+    })
+}
+
+fn is_grantee(r: &str) -> bool {
+    r.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        && r.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '@' | ':' | '-'))
+}
+
+/// The prefix of every relation and CTE name prep writes itself.
+pub const RESERVED_PREFIX: &str = "prep_";
+
+/// A source printed as one unqualified name that prep's own CTE names could capture.
+fn reserved_relation(source: &Source) -> Option<&str> {
+    let name = match source {
+        Source::Ref(name) => name,
+        Source::Table(name) if !name.contains('.') => name,
+        _ => return None,
+    };
+    naming::fold(name)
+        .starts_with(RESERVED_PREFIX)
+        .then_some(name.as_str())
+}
+
 /// Names already taken, compared case-insensitively.
 #[derive(Default)]
 struct NameSet(BTreeMap<String, String>);
@@ -276,6 +369,16 @@ impl NameSet {
                     .hint("name the column"),
             );
             return;
+        }
+        if let Some(c) = name.chars().find(|c| c.is_control()) {
+            diags.push(
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    format!("the column name `{}` holds the control character {}", name.escape_debug(), c.escape_unicode()),
+                )
+                .at(at.clone())
+                .hint("no warehouse name can carry it safely: rename the column upstream"),
+            );
         }
         if let Some(previous) = self.0.insert(naming::fold(name), what.to_string()) {
             diags.push(
@@ -305,6 +408,17 @@ fn check_feature(
             Diagnostic::new(Code::InvalidValue, format!("feature `{}` has no steps", column.value))
                 .at(at)
                 .hint("list at least one step, e.g. `[{impute: median}]`, or move the column to `passthrough`"),
+        );
+        return None;
+    }
+    if let Some(c) = column.value.chars().find(|c| c.is_control()) {
+        diags.push(
+            Diagnostic::new(
+                Code::InvalidValue,
+                format!("the column name `{}` holds the control character {}", column.value.escape_debug(), c.escape_unicode()),
+            )
+            .at(at.clone())
+            .hint("no warehouse name can carry it safely: rename the column upstream"),
         );
         return None;
     }
@@ -374,6 +488,15 @@ fn infer_type(steps: &[Spanned<Step>]) -> ColumnType {
     ColumnType::String
 }
 
+/// Why a value cannot be a literal (numbers must be finite: no warehouse has a literal for NaN or infinity).
+fn scalar_problem(s: &Scalar) -> Option<String> {
+    match s {
+        Scalar::String(t) => crate::render::quote::string_problem(t),
+        Scalar::Number(n) if !n.is_finite() => Some(format!("{n} is not a finite number")),
+        Scalar::Number(_) => None,
+    }
+}
+
 fn scalar_type(s: &Scalar) -> ColumnType {
     match s {
         Scalar::Number(_) => ColumnType::Numeric,
@@ -415,6 +538,14 @@ fn check_step(
             }
             let fill_value = match (&imp.strategy, &imp.fill_value) {
                 (ImputeStrategy::Constant, Some(v)) => {
+                    if let Some(problem) = scalar_problem(&v.value) {
+                        diags.push(
+                            Diagnostic::new(Code::InvalidValue, format!("fill value {} cannot be written as SQL: {problem}", v.value))
+                                .at(span(v))
+                                .hint("remove the character from the fill value"),
+                        );
+                        return None;
+                    }
                     if scalar_type(&v.value) != ty {
                         diags.push(
                             Diagnostic::new(
@@ -654,8 +785,20 @@ fn check_categories(
             .hint("list the categories, or write `categories: auto` to learn them"),
         );
     }
+    let mut seen = std::collections::HashSet::new();
     for (i, c) in given.iter().enumerate() {
-        if scalar_type(&c.value) != ty {
+        // Equal values are one key (0.0 and -0.0 too).
+        let key = match &c.value {
+            Scalar::Number(n) => Err((n + 0.0).to_bits()),
+            Scalar::String(t) => Ok(t.as_str()),
+        };
+        if let Some(problem) = scalar_problem(&c.value) {
+            diags.push(
+                Diagnostic::new(Code::InvalidValue, format!("category {} cannot be written as SQL: {problem}", c.value))
+                    .at(span(c))
+                    .hint("remove the character from the category"),
+            );
+        } else if scalar_type(&c.value) != ty {
             diags.push(
                 Diagnostic::new(
                     Code::StepConflict,
@@ -669,7 +812,7 @@ fn check_categories(
                 .at(span(c))
                 .hint("categories must have the column's type: quote numbers in a string column"),
             );
-        } else if given[..i].iter().any(|p| p.value == c.value) {
+        } else if !seen.insert(key) {
             diags.push(
                 Diagnostic::new(
                     Code::NameCollision,

@@ -12,7 +12,7 @@ use crate::dialect::DialectName;
 use crate::emit::{Artifact, HEADER_MARK, jinja_escape, jinja_string};
 use crate::ir::DeferredEncoder;
 use crate::ir::{ApplyItem, Ir};
-use crate::render::{DeferredItem, ParamsRelation, Renderer, SourceStyle, ast};
+use crate::render::{DeferredItem, ParamsRelation, Renderer, SourceStyle, ast, quote};
 use crate::spec::{Drop, OneHotUnknown, Scalar, Source};
 
 /// dbt adapters and the dialect whose SQL each runs. dbt's dispatch falls back
@@ -112,8 +112,9 @@ pub fn package(specs: &[PackageSpec]) -> Result<Vec<Artifact>, Diagnostic> {
     let env = environment();
     let header = |what: &str| {
         format!(
-            "{HEADER_MARK} {}: {what}. Do not edit: run `prep compile` again.",
-            env!("CARGO_PKG_VERSION")
+            "{HEADER_MARK} {}: {}. Do not edit: run `prep compile` again.",
+            env!("CARGO_PKG_VERSION"),
+            quote::comment(what)
         )
     };
     let mut files = vec![
@@ -181,6 +182,7 @@ pub fn package(specs: &[PackageSpec]) -> Result<Vec<Artifact>, Diagnostic> {
         let mut applies = Vec::new();
         for (adapter, dialect) in ADAPTERS {
             let d = dialect.get();
+            crate::check_names(ir, d, spec.file).map_err(|mut all| all.0.remove(0))?;
             let r = Renderer::new(d, ir, SourceStyle::Placeholder);
             let now = r.placeholder("prep_fitted_at");
             let fit = r.fit_query_stamped(Some(sqlparser::ast::Expr::Identifier(
@@ -266,18 +268,34 @@ fn deferred_call(item: &DeferredItem, params_ref: &str) -> String {
     };
     let mut options = vec![
         format!("'column': {}", s(&item.feature)),
+        format!("'column_bytes': {}", item.feature.len()),
+        format!(
+            "'max_bytes': {}",
+            item.max_identifier_bytes
+                .map_or("none".into(), |m| m.to_string())
+        ),
         format!("'one': {}", s(&item.one)),
         format!("'zero': {}", s(&item.zero)),
         format!("'fail': {}", s(&item.fail)),
         format!("'float_type': {}", s(&item.float_type)),
         format!("'quote': {}", s(&item.quote.to_string())),
         format!(
-            "'escape': {}",
-            s(if item.backslash_escapes {
-                "backslash"
-            } else {
-                "standard"
-            })
+            "'escapes': {{{}}}",
+            item.string_escapes
+                .table
+                .iter()
+                .map(|(c, to)| format!("{}: {}", s(&c.to_string()), s(to)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        format!(
+            "'wrap_when': [{}]",
+            item.string_escapes
+                .wrap_when
+                .iter()
+                .map(|c| s(&c.to_string()))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     ];
     let macro_name = match &item.deferred.encoder {

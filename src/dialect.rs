@@ -111,7 +111,11 @@ struct DialectFile {
     name: String,
     parser: String,
     identifier_quote: char,
+    #[serde(default)]
+    identifier_refuse: Vec<String>,
     string_escape: StringEscape,
+    #[serde(default)]
+    string_also_escape: Vec<char>,
     #[serde(default)]
     max_identifier_bytes: Option<usize>,
     types: Types,
@@ -225,7 +229,11 @@ impl Func {
 pub struct Dialect {
     pub name: DialectName,
     pub identifier_quote: char,
+    /// Texts a quoted name cannot hold on this dialect (names with them are refused).
+    pub identifier_refuse: Vec<String>,
     pub string_escape: StringEscape,
+    /// With backslash escapes: more characters written with a backslash.
+    pub string_also_escape: Vec<char>,
     pub max_identifier_bytes: Option<usize>,
     pub percentiles: PercentileStyle,
     pub binary_collation: Option<String>,
@@ -284,7 +292,9 @@ impl Dialect {
         Ok(Dialect {
             name,
             identifier_quote: file.identifier_quote,
+            identifier_refuse: file.identifier_refuse,
             string_escape: file.string_escape,
+            string_also_escape: file.string_also_escape,
             max_identifier_bytes: file.max_identifier_bytes,
             percentiles: file.percentiles,
             binary_collation: file.binary_collation,

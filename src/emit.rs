@@ -5,7 +5,7 @@ use crate::diagnostic::Diagnostic;
 use crate::dialect::Dialect;
 use crate::fitted::Fitted;
 use crate::ir::Ir;
-use crate::render::{ParamsRelation, Renderer, SourceStyle, ast};
+use crate::render::{ParamsRelation, Renderer, SourceStyle, ast, quote};
 use crate::spec::Source;
 
 /// Words in the first line of every file prep writes; prep overwrites only files whose first line has them.
@@ -51,9 +51,11 @@ pub fn emit(
 ) -> Result<Vec<Artifact>, Diagnostic> {
     let header = |what: &str| {
         format!(
-            "-- {HEADER_MARK} {} from {spec_file} for {}: {what}.\n-- Do not edit: change the spec and run `prep compile` again.\n",
+            "-- {HEADER_MARK} {} from {} for {}: {}.\n-- Do not edit: change the spec and run `prep compile` again.\n",
             env!("CARGO_PKG_VERSION"),
-            d.name
+            quote::comment(spec_file),
+            d.name,
+            quote::comment(what)
         )
     };
     let name = &ir.name;
@@ -200,9 +202,22 @@ fn dbt_source_call(source: &Source) -> String {
     }
 }
 
-/// A Jinja string literal.
+/// A Jinja string literal. Jinja reads backslash escapes in literals (and
+/// turns a raw CR LF into LF), so quotes, backslashes and every control
+/// character are written as escapes.
 pub fn jinja_string(s: &str) -> String {
-    format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('\'');
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("\\'"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
 }
 
 /// Makes printed SQL inert for Jinja: every `{` that would open a Jinja tag

@@ -56,8 +56,10 @@ pub struct LongRow {
 pub const HASH_PARAM: &str = "prep_spec_hash";
 
 impl Fitted {
-    /// Builds the fitted values from the fit query's rows, checking that they
-    /// are exactly the ones this spec's fit produces.
+    /// Builds the fitted values from the fit query's rows, checking each row
+    /// against the fit plan: every parameter once with a value of its type,
+    /// finite numbers, categories of the vocabulary's type, each once, with
+    /// whole non-negative counts. An error names the row (1-based).
     pub fn from_rows(ir: &Ir, rows: Vec<LongRow>) -> Result<Fitted, String> {
         let mut parameters = BTreeMap::new();
         let mut vocabularies: BTreeMap<String, Vec<Category>> = ir
@@ -66,7 +68,16 @@ impl Fitted {
             .iter()
             .map(|v| (v.name.clone(), Vec::new()))
             .collect();
-        for row in rows {
+        for (i, row) in rows.into_iter().enumerate() {
+            let at = |m: String| format!("row {}: {m}", i + 1);
+            for n in [row.number, row.frequency].into_iter().flatten() {
+                if !n.is_finite() {
+                    return Err(at(format!("{n} is not a finite number")));
+                }
+            }
+            if let Some(p) = row.text.as_deref().and_then(crate::render::quote::string_problem) {
+                return Err(at(format!("the text of `{}`: {p}", row.parameter)));
+            }
             match row.kind.as_str() {
                 "value" => {
                     let param = ir
@@ -75,41 +86,85 @@ impl Fitted {
                         .iter()
                         .find(|p| p.name == row.parameter)
                         .ok_or_else(|| {
-                            format!(
+                            at(format!(
                                 "parameter `{}` is not one this spec's fit produces",
                                 row.parameter
-                            )
+                            ))
                         })?;
                     let value = match (param.value_type, row.number, row.text) {
-                        (ColumnType::Numeric, Some(n), _) => Value::Number(n),
-                        (ColumnType::String, _, Some(t)) => Value::Text(t),
-                        _ => Value::Null,
+                        (ColumnType::Numeric, Some(n), None) => Value::Number(n),
+                        (ColumnType::String, None, Some(t)) => Value::Text(t),
+                        (_, None, None) => Value::Null,
+                        (ColumnType::Numeric, _, Some(_)) => {
+                            return Err(at(format!(
+                                "parameter `{}` is a number, but its row has a text (was `number` exported as text, or left out?)",
+                                row.parameter
+                            )));
+                        }
+                        (ColumnType::String, Some(_), _) => {
+                            return Err(at(format!(
+                                "parameter `{}` is a text, but its row has a number",
+                                row.parameter
+                            )));
+                        }
                     };
                     if parameters.insert(row.parameter.clone(), value).is_some() {
-                        return Err(format!("parameter `{}` appears twice", row.parameter));
+                        return Err(at(format!("parameter `{}` appears twice", row.parameter)));
                     }
                 }
                 "category" => {
-                    let entries = vocabularies.get_mut(&row.parameter).ok_or_else(|| {
-                        format!(
-                            "`{}` is not a vocabulary this spec's fit learns",
-                            row.parameter
-                        )
-                    })?;
-                    let value = match (row.number, row.text) {
-                        (Some(n), _) => Value::Number(n),
-                        (None, Some(t)) => Value::Text(t),
-                        (None, None) => Value::Null,
+                    let vocabulary = ir
+                        .fit
+                        .vocabularies
+                        .iter()
+                        .find(|v| v.name == row.parameter)
+                        .ok_or_else(|| {
+                            at(format!(
+                                "`{}` is not a vocabulary this spec's fit learns",
+                                row.parameter
+                            ))
+                        })?;
+                    let value = match (vocabulary.value_type, row.number, row.text) {
+                        (_, None, None) => Value::Null,
+                        (ColumnType::Numeric, Some(n), None) => Value::Number(n),
+                        (ColumnType::String, None, Some(t)) => Value::Text(t),
+                        (ColumnType::Numeric, _, Some(_)) => {
+                            return Err(at(format!(
+                                "a category of `{}` is a text, but the column is numeric",
+                                row.parameter
+                            )));
+                        }
+                        (ColumnType::String, Some(_), _) => {
+                            return Err(at(format!(
+                                "a category of `{}` is a number, but the column holds text",
+                                row.parameter
+                            )));
+                        }
                     };
                     let frequency = row.frequency.ok_or_else(|| {
-                        format!("category of `{}` without a frequency", row.parameter)
+                        at(format!("a category of `{}` has no frequency", row.parameter))
                     })?;
+                    if frequency < 0.0 || frequency.fract() != 0.0 {
+                        return Err(at(format!(
+                            "the frequency {frequency} of a category of `{}` is not a count",
+                            row.parameter
+                        )));
+                    }
+                    let entries = vocabularies
+                        .get_mut(&row.parameter)
+                        .expect("every vocabulary has an entry");
+                    if entries.iter().any(|e| same_category(&e.value, &value)) {
+                        return Err(at(format!(
+                            "a category of `{}` appears twice",
+                            row.parameter
+                        )));
+                    }
                     entries.push(Category { value, frequency });
                 }
                 other => {
-                    return Err(format!(
+                    return Err(at(format!(
                         "row kind `{other}` is neither `value` nor `category`"
-                    ));
+                    )));
                 }
             }
         }
@@ -136,6 +191,35 @@ impl Fitted {
         })
     }
 
+    /// The rows this file holds, in the fit query's long form: reading a
+    /// file back goes through the same checks as a fit result.
+    pub fn to_rows(&self) -> Vec<LongRow> {
+        let mut rows = Vec::new();
+        for (name, value) in &self.parameters {
+            let (number, text) = split(value);
+            rows.push(LongRow {
+                parameter: name.clone(),
+                kind: "value".into(),
+                number,
+                text,
+                frequency: None,
+            });
+        }
+        for (name, entries) in &self.vocabularies {
+            for c in entries {
+                let (number, text) = split(&c.value);
+                rows.push(LongRow {
+                    parameter: name.clone(),
+                    kind: "category".into(),
+                    number,
+                    text,
+                    frequency: Some(c.frequency),
+                });
+            }
+        }
+        rows
+    }
+
     pub fn number(&self, name: &str) -> Option<f64> {
         match self.parameters.get(name) {
             Some(Value::Number(n)) => Some(*n),
@@ -152,9 +236,9 @@ impl Fitted {
             "# {} {} by `prep fit`: fitted parameters of spec `{}`.",
             crate::emit::HEADER_MARK,
             env!("CARGO_PKG_VERSION"),
-            self.spec
+            crate::render::quote::comment(&self.spec)
         );
-        let _ = writeln!(out, "# {rows_note}");
+        let _ = writeln!(out, "# {}", crate::render::quote::comment(rows_note));
         let _ = writeln!(
             out,
             "# Do not edit: run `prep fit` again. Bind with `prep compile --params`."
@@ -255,7 +339,24 @@ impl Fitted {
                 return Err(format!("vocabulary `{}` is missing", v.name));
             }
         }
-        Ok(())
+        // Every value passes the checks a fit result passes.
+        Fitted::from_rows(ir, self.to_rows()).map(|_| ())
+    }
+}
+
+fn split(v: &Value) -> (Option<f64>, Option<String>) {
+    match v {
+        Value::Number(n) => (Some(*n), None),
+        Value::Text(t) => (None, Some(t.clone())),
+        Value::Null => (None, None),
+    }
+}
+
+/// Two categories are the same value (numbers by value, so -0.0 is 0.0).
+fn same_category(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x == y,
+        _ => a == b,
     }
 }
 
@@ -288,9 +389,25 @@ pub fn yaml_number(v: f64) -> String {
     }
 }
 
-/// A double-quoted YAML string (JSON escaping is valid YAML).
+/// A double-quoted YAML string: every character YAML does not allow raw
+/// (control characters, DEL, line separators, non-characters) is an escape.
 pub fn yaml_string(s: &str) -> String {
-    serde_json::to_string(s).expect("strings serialise")
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control()
+                || matches!(c, '\u{2028}' | '\u{2029}' | '\u{FEFF}' | '\u{FFFE}' | '\u{FFFF}') =>
+            {
+                out.push_str(&format!("\\u{:04X}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 fn yaml_value(v: &Value) -> String {
@@ -300,6 +417,9 @@ fn yaml_value(v: &Value) -> String {
         Value::Null => "null".into(),
     }
 }
+
+/// The columns of the fit query's result.
+const RESULT_COLUMNS: [&str; 5] = ["parameter", "kind", "number", "text", "frequency"];
 
 /// Reads the fit query's result exported from a warehouse: CSV with a header
 /// (an empty field is NULL), a JSON array of objects, or JSON lines.
@@ -327,14 +447,18 @@ pub fn read_result(text: &str, json: bool) -> Result<Vec<LongRow>, String> {
         .map(|h| h.trim().to_lowercase())
         .collect();
     let col = |name: &str| headers.iter().position(|h| h == name);
-    let (parameter, kind) = match (col("parameter"), col("kind")) {
-        (Some(p), Some(k)) => (p, k),
-        _ => {
-            return Err(
-                "the header must name the columns parameter, kind, number, text, frequency".into(),
-            );
-        }
-    };
+    let missing: Vec<&str> = RESULT_COLUMNS
+        .into_iter()
+        .filter(|c| col(c).is_none())
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "the header has no column {}: it must name the columns {}",
+            missing.join(", "),
+            RESULT_COLUMNS.join(", ")
+        ));
+    }
+    let (parameter, kind) = (col("parameter").unwrap_or(0), col("kind").unwrap_or(0));
     fn field(record: &csv::StringRecord, index: Option<usize>) -> Option<&str> {
         index.and_then(|i| record.get(i)).filter(|s| !s.is_empty())
     }

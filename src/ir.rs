@@ -8,6 +8,7 @@
 //! step 1", never of `STDDEV_POP`.
 
 use std::fmt;
+use std::rc::Rc;
 
 use crate::diagnostic::Span;
 use crate::spec::{ColumnType, Scalar, Source};
@@ -43,6 +44,25 @@ pub enum Expr {
         message: String,
         value: Box<Expr>,
     },
+    /// A per-row value computed once and read by name (a step's output that
+    /// later expressions read several times): output grows linearly with
+    /// chained steps instead of repeating each step in the next.
+    Let(Rc<Let>),
+}
+
+/// A named per-row value (see `Expr::Let`). Lets are compared by identity.
+#[derive(Debug)]
+pub struct Let {
+    pub id: usize,
+    pub expr: Expr,
+    /// The parameters `expr` reads, through other lets too.
+    pub params: Vec<ParamId>,
+}
+
+impl PartialEq for Let {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -208,9 +228,13 @@ pub struct Ir {
     pub name: String,
     pub source: Source,
     pub fit_filter: Option<String>,
+    /// Where `fit.where` is written in the spec.
+    pub fit_filter_span: Option<Span>,
     pub fit: FitPlan,
     pub apply: ApplyPlan,
     pub steps: Vec<StepRecord>,
+    /// Every let, each after the lets it reads.
+    pub lets: Vec<Rc<Let>>,
 }
 
 impl Ir {
@@ -259,6 +283,9 @@ impl Ir {
                 ApplyItem::Learned { feature, .. } => out.push(feature.clone()),
             }
         }
+        for l in &self.lets {
+            walk(&l.expr, &mut out);
+        }
         out
     }
 }
@@ -268,7 +295,13 @@ impl Expr {
     pub fn for_each(&self, f: &mut impl FnMut(&Expr)) {
         f(self);
         match self {
-            Expr::Column(_) | Expr::Param(_) | Expr::Number(_) | Expr::Text(_) | Expr::Null => {}
+            // A let is a leaf: its definition is walked once, with `Ir::lets`.
+            Expr::Column(_)
+            | Expr::Param(_)
+            | Expr::Number(_)
+            | Expr::Text(_)
+            | Expr::Null
+            | Expr::Let(_) => {}
             Expr::ToDouble(a) | Expr::ToText(a) | Expr::Sqrt(a) | Expr::Abs(a) => a.for_each(f),
             Expr::Fail { value, .. } => value.for_each(f),
             Expr::Add(a, b)
@@ -290,15 +323,44 @@ impl Expr {
         }
     }
 
-    /// The parameters this expression reads.
+    /// The parameters this expression reads (through lets too).
     pub fn params(&self) -> Vec<ParamId> {
         let mut out = Vec::new();
+        self.for_each(&mut |e| match e {
+            Expr::Param(p) => out.push(*p),
+            Expr::Let(l) => out.extend(&l.params),
+            _ => {}
+        });
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// The lets this expression reads directly.
+    pub fn lets(&self) -> Vec<Rc<Let>> {
+        let mut out: Vec<Rc<Let>> = Vec::new();
         self.for_each(&mut |e| {
-            if let Expr::Param(p) = e {
-                out.push(*p);
+            if let Expr::Let(l) = e
+                && !out.contains(l)
+            {
+                out.push(l.clone());
             }
         });
         out
+    }
+
+    /// A value that costs nothing to repeat: no need to name it with a let.
+    pub fn is_simple(&self) -> bool {
+        match self {
+            Expr::Column(_)
+            | Expr::Param(_)
+            | Expr::Number(_)
+            | Expr::Text(_)
+            | Expr::Null
+            | Expr::Let(_) => true,
+            Expr::ToDouble(e) | Expr::ToText(e) => matches!(**e, Expr::Column(_)),
+            _ => false,
+        }
     }
 }
 
@@ -347,6 +409,7 @@ impl fmt::Display for Expr {
                 write!(f, " else {otherwise} end")
             }
             Expr::Fail { message, value } => write!(f, "fail({message:?}, {value})"),
+            Expr::Let(l) => write!(f, "let{}", l.id),
         }
     }
 }

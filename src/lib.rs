@@ -53,8 +53,9 @@ pub fn compile_bound(
     Ok(ir)
 }
 
-/// Output names that collide (ignoring case; learned categories add names only
-/// known after a fit) or that a dialect cannot hold.
+/// Names that collide (ignoring case; learned categories add names only
+/// known after a fit), that a dialect cannot quote safely, or that are too
+/// long for it.
 pub fn check_names(ir: &ir::Ir, d: &dialect::Dialect, file: &str) -> Result<(), Diagnostics> {
     use diagnostic::{Code, Diagnostic};
     let mut diags = Diagnostics::default();
@@ -79,7 +80,9 @@ pub fn check_names(ir: &ir::Ir, d: &dialect::Dialect, file: &str) -> Result<(), 
                     .in_file(file),
             );
         }
+        // Other names' lengths are checked with their quoting, below.
         if let Some(max) = d.max_identifier_bytes
+            && relation == "parameter"
             && name.len() > max
         {
             diags.push(
@@ -89,6 +92,66 @@ pub fn check_names(ir: &ir::Ir, d: &dialect::Dialect, file: &str) -> Result<(), 
                 )
                 .at(span)
                 .hint("shorten the column name, or give one-hot outputs a shorter suffix with `names:`")
+                .in_file(file),
+            );
+        }
+    }
+    // Every name prep will quote: inputs, outputs, the source, learned suffixes.
+    let mut quoted: Vec<(String, Option<diagnostic::Span>)> = Vec::new();
+    for item in &ir.apply.items {
+        match item {
+            ir::ApplyItem::Output(o) => {
+                quoted.push((o.name.clone(), o.span.clone()));
+                o.expr.for_each(&mut |e| {
+                    if let ir::Expr::Column(c) = e {
+                        quoted.push((c.clone(), o.span.clone()));
+                    }
+                });
+            }
+            ir::ApplyItem::Learned {
+                feature,
+                span,
+                deferred,
+                ..
+            } => {
+                quoted.push((feature.clone(), span.clone()));
+                if let Some(ir::Deferred {
+                    encoder: ir::DeferredEncoder::OneHot(oh),
+                    ..
+                }) = deferred
+                {
+                    quoted.extend(oh.names.values().map(|suffix| {
+                        (naming::one_hot_column(feature, suffix), oh.span.clone())
+                    }));
+                }
+            }
+        }
+    }
+    quoted.extend(ir.apply.passthrough.iter().map(|p| (p.clone(), None)));
+    match &ir.source {
+        spec::Source::Ref(n) | spec::Source::Table(n) => {
+            quoted.extend(n.split('.').map(|p| (p.to_string(), None)))
+        }
+        spec::Source::Source { name, table } => {
+            quoted.extend([(name.clone(), None), (table.clone(), None)])
+        }
+    }
+    let mut reported = std::collections::BTreeSet::new();
+    for (name, span) in quoted {
+        let too_long = d
+            .max_identifier_bytes
+            .filter(|&max| name.len() > max)
+            .map(|max| format!("it is {} bytes long, and {} keeps at most {max}", name.len(), d.name));
+        if let Some(problem) = render::quote::ident_problem(d, &name).or(too_long)
+            && reported.insert(name.clone())
+        {
+            diags.push(
+                Diagnostic::new(
+                    Code::NameCollision,
+                    format!("the name `{}` cannot be written for {}: {problem}", name.escape_debug(), d.name),
+                )
+                .at(span)
+                .hint("rename the column (or give a one-hot suffix with `names:`)")
                 .in_file(file),
             );
         }

@@ -8,7 +8,8 @@
 //! so they cost no extra scan. Anything else (a percentile after imputation,
 //! a scaler after a scaler) is learned on a staged relation: one level more.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::rc::Rc;
 
 use crate::check::{
     CheckedStep, Feature, Frequency, Model, OneHotStep, OrdinalStep, dropped_category,
@@ -16,8 +17,8 @@ use crate::check::{
 use crate::fitted::{Category, Fitted, HASH_PARAM, Value};
 use crate::ir::build::*;
 use crate::ir::{
-    Agg, ApplyItem, ApplyPlan, Attr, Cond, Expr, FitPlan, Ir, Output, Param, ParamDef, ParamId,
-    StepRecord, Vocabulary,
+    Agg, ApplyItem, ApplyPlan, Attr, Cond, Expr, FitPlan, Ir, Let, Output, Param, ParamDef,
+    ParamId, StepRecord, Vocabulary,
 };
 use crate::ir::{Deferred, DeferredEncoder};
 use crate::naming;
@@ -64,11 +65,13 @@ pub fn lower(model: &Model, fitted: Option<&Fitted>) -> Ir {
         name: model.name.clone(),
         source: model.source.clone(),
         fit_filter: model.fit_filter.as_ref().map(|f| f.sql.clone()),
+        fit_filter_span: model.fit_filter.as_ref().and_then(|f| f.span.clone()),
         fit: FitPlan {
             params: fit.params,
             vocabularies: fit.vocabularies,
         },
         steps: fit.steps,
+        lets: fit.lets,
         apply: ApplyPlan {
             passthrough: model
                 .keys
@@ -84,10 +87,17 @@ pub fn lower(model: &Model, fitted: Option<&Fitted>) -> Ir {
 /// Parameter names are `<prefix>__<label>`: the column made safe and short
 /// (identifier limits apply to them too), made unique with its position.
 fn param_prefix(column: &str, index: usize, taken: &mut BTreeSet<String>) -> String {
-    let mut prefix: String = naming::sanitize(column).chars().take(40).collect();
-    if !taken.insert(naming::fold(&prefix)) {
-        prefix = format!("{prefix}_{index}");
-        taken.insert(naming::fold(&prefix));
+    let base: String = naming::sanitize(column).chars().take(40).collect();
+    let mut prefix = base.clone();
+    let mut n = 0;
+    while !taken.insert(naming::fold(&prefix)) {
+        // Taken (by another column that sanitizes alike): numbered until free.
+        prefix = if n == 0 {
+            format!("{base}_{index}")
+        } else {
+            format!("{base}_{index}_{n}")
+        };
+        n += 1;
     }
     prefix
 }
@@ -97,6 +107,11 @@ struct Fit {
     params: Vec<Param>,
     vocabularies: Vec<Vocabulary>,
     steps: Vec<StepRecord>,
+    lets: Vec<Rc<Let>>,
+    /// Aggregates by level and meaning, and derived parameters by name: each
+    /// is learned once, found without a scan of every parameter.
+    aggregates: HashMap<(usize, String), ParamId>,
+    derived: HashMap<String, ParamId>,
 }
 
 impl Fit {
@@ -114,13 +129,11 @@ impl Fit {
         value_type: ColumnType,
         doc: &str,
     ) -> ParamId {
-        if let Some(i) = self
-            .params
-            .iter()
-            .position(|p| p.level == level && matches!(&p.def, ParamDef::Aggregate(a) if *a == agg))
-        {
+        let key = (level, agg.to_string());
+        if let Some(&i) = self.aggregates.get(&key) {
             return i;
         }
+        self.aggregates.insert(key, self.params.len());
         self.push(Param {
             name,
             level,
@@ -128,6 +141,21 @@ impl Fit {
             value_type,
             doc: doc.to_string(),
         })
+    }
+
+    /// `expr` computed once per row and read by name, unless it is simple.
+    fn shared(&mut self, expr: Expr) -> Expr {
+        if expr.is_simple() {
+            return expr;
+        }
+        let params = expr.params();
+        let l = Rc::new(Let {
+            id: self.lets.len(),
+            expr,
+            params,
+        });
+        self.lets.push(l.clone());
+        Expr::Let(l)
     }
 
     /// The level an expression can be evaluated at: after every parameter it reads.
@@ -144,6 +172,12 @@ impl Fit {
         if let Expr::Param(_) = expr {
             return expr;
         }
+        if let Some(&i) = self.derived.get(&name)
+            && matches!(&self.params[i].def, ParamDef::Derived(e) if *e == expr)
+        {
+            return Expr::Param(i);
+        }
+        self.derived.insert(name.clone(), self.params.len());
         let level = self.level_of(&expr);
         Expr::Param(self.push(Param {
             name,
@@ -168,6 +202,16 @@ enum Lineage {
     },
     /// Anything else: learned on a staged relation.
     Opaque,
+}
+
+impl Lineage {
+    /// How many imputations lead to these values.
+    fn imputations(&self) -> usize {
+        match self {
+            Lineage::Imputed { prev, .. } => 1 + prev.imputations(),
+            Lineage::Raw | Lineage::Opaque => 0,
+        }
+    }
 }
 
 /// The moments that follow algebraically through an imputation.
@@ -206,6 +250,12 @@ impl FeatureLowering<'_> {
         for (k, step) in steps.iter().enumerate() {
             let k = k + 1;
             let label = |l: &str| format!("s{k}_{l}");
+            // After a scaler, later statistics are learned on a staged
+            // relation: each stage reads the value of the one before by name
+            // instead of recomputing every earlier step.
+            if let Lineage::Opaque = lineage {
+                row = self.fit.shared(row);
+            }
             match step {
                 CheckedStep::Impute {
                     strategy,
@@ -346,6 +396,8 @@ impl FeatureLowering<'_> {
                     );
                     row = add(mul(row, scale), offset);
                     if *clip {
+                        // The clipped value reads the scaled one three times.
+                        row = self.fit.shared(row);
                         row = case(
                             vec![
                                 (Cond::Lt(row.clone(), num(*min)), num(*min)),
@@ -415,8 +467,13 @@ impl FeatureLowering<'_> {
                     ));
                     lineage = Lineage::Opaque;
                 }
-                CheckedStep::OneHot(oh) => return self.one_hot(oh, &row, &docs),
+                // Encoders read the value once per category.
+                CheckedStep::OneHot(oh) => {
+                    let row = self.fit.shared(row);
+                    return self.one_hot(oh, &row, &docs);
+                }
                 CheckedStep::Ordinal(ord) => {
+                    let row = self.fit.shared(row);
                     let item = self.ordinal(ord, &row, &docs);
                     return vec![item];
                 }
@@ -434,6 +491,16 @@ impl FeatureLowering<'_> {
     /// A moment of the values `row` takes, derived through imputations where exact.
     fn moment(&mut self, lineage: &Lineage, row: &Expr, m: Moment) -> Expr {
         match lineage {
+            Lineage::Raw | Lineage::Opaque if m == Moment::Var => {
+                // Two passes, as numpy and scikit-learn: the variance of the
+                // values minus their mean, learned once the mean is. In one
+                // pass an engine loses digits when the mean is large against
+                // the spread (epoch milliseconds: 1e-9 relative error).
+                let mean = self.moment(lineage, row, Moment::Mean);
+                let centred = sub(row.clone(), mean);
+                let level = self.stage_level(&Lineage::Opaque, &centred);
+                self.stat(level, "var", Agg::VarPop(centred))
+            }
             Lineage::Raw | Lineage::Opaque => {
                 let level = self.stage_level(lineage, row);
                 let (label, agg) = match m {
@@ -453,7 +520,7 @@ impl FeatureLowering<'_> {
             } => {
                 let (prev, prev_row, fill) = ((**prev).clone(), prev_row.clone(), fill.clone());
                 let rows = Expr::Param(self.rows);
-                let n = self.moment(&prev, &prev_row, Moment::Count);
+                let n = self.named_moment(&prev, &prev_row, Moment::Count);
                 // m: how many values the imputation filled.
                 let missing = sub(rows.clone(), n.clone());
                 let none_missing = Cond::Le(missing.clone(), num(0.0));
@@ -472,19 +539,19 @@ impl FeatureLowering<'_> {
                     Moment::Mean => {
                         // Chan et al.'s combination, written around delta = fill - mean so that
                         // mean imputation (delta = 0) gives the raw mean exactly.
-                        let mean = self.moment(&prev, &prev_row, Moment::Mean);
+                        let mean = self.named_moment(&prev, &prev_row, Moment::Mean);
                         let delta = sub(fill.clone(), mean.clone());
                         case(
                             vec![(nothing_filled, mean), (Cond::Le(n, num(0.0)), fill)],
                             add(
-                                self.moment(&prev, &prev_row, Moment::Mean),
+                                self.named_moment(&prev, &prev_row, Moment::Mean),
                                 div(mul(delta, missing), rows),
                             ),
                         )
                     }
                     Moment::Var => {
-                        let mean = self.moment(&prev, &prev_row, Moment::Mean);
-                        let var = self.moment(&prev, &prev_row, Moment::Var);
+                        let mean = self.named_moment(&prev, &prev_row, Moment::Mean);
+                        let var = self.named_moment(&prev, &prev_row, Moment::Var);
                         let delta = sub(fill.clone(), mean);
                         let m2 = add(
                             mul(n.clone(), var.clone()),
@@ -499,7 +566,7 @@ impl FeatureLowering<'_> {
                         )
                     }
                     Moment::Min | Moment::Max | Moment::MaxAbs => {
-                        let raw = self.moment(&prev, &prev_row, m);
+                        let raw = self.named_moment(&prev, &prev_row, m);
                         let fill_value = if m == Moment::MaxAbs {
                             Expr::Abs(Box::new(fill))
                         } else {
@@ -524,6 +591,34 @@ impl FeatureLowering<'_> {
                 }
             }
         }
+    }
+
+    /// A moment of an earlier stage, as a named parameter when it is itself
+    /// derived through an imputation: each formula is then written once and
+    /// referred to by name, so chained imputations grow the fit linearly
+    /// (inlined, every level would repeat the one before it several times).
+    fn named_moment(&mut self, lineage: &Lineage, row: &Expr, m: Moment) -> Expr {
+        let Lineage::Imputed { .. } = lineage else {
+            return self.moment(lineage, row, m);
+        };
+        let label = match m {
+            Moment::Count => "n",
+            Moment::Mean => "mean",
+            Moment::Var => "var",
+            Moment::Min => "min",
+            Moment::Max => "max",
+            Moment::MaxAbs => "max_abs",
+        };
+        // The name says which moment after how many imputations of this
+        // feature: derived once, then found by name (deriving it again would
+        // derive every earlier moment again, exponentially).
+        let name = self.name(&format!("i{}_{label}", lineage.imputations()));
+        if let Some(&id) = self.fit.derived.get(&name) {
+            return Expr::Param(id);
+        }
+        let value = self.moment(lineage, row, m);
+        self.fit
+            .derived(name, value, ColumnType::Numeric, "a moment after imputation")
     }
 
     fn percentile(&mut self, lineage: &Lineage, row: &Expr, p: f64) -> Expr {
@@ -686,14 +781,20 @@ impl FeatureLowering<'_> {
             .cloned()
             .collect();
         let is_known = member(row, &known);
-        let fail = Expr::Fail {
-            message: format!("prep: unknown category in column {column}: "),
-            value: Box::new(row.clone()),
-        };
-        // What a value outside every known category gives in each column.
-        let unknown_in_category = match oh.handle_unknown {
-            OneHotUnknown::Error => Some(fail.clone()),
-            OneHotUnknown::Ignore | OneHotUnknown::InfrequentIfExist => None,
+        // With handle_unknown: error, one value checks the row against every
+        // known category once and stops the query on an unknown one; the
+        // columns then read it (a check in each column would repeat the whole
+        // category list in every one).
+        let checked;
+        let row = match (oh.handle_unknown, &is_known) {
+            (OneHotUnknown::Error, Some(known)) => {
+                checked = self.fit.shared(case(
+                    vec![(known.clone(), row.clone())],
+                    self.fail(row, self.feature.column_type),
+                ));
+                &checked
+            }
+            _ => row,
         };
         let prefix = if docs.is_empty() {
             String::new()
@@ -713,17 +814,11 @@ impl FeatureLowering<'_> {
             if layout.dropped == Dropped::Category(i) {
                 continue;
             }
-            let mut arms = vec![(
+            let arms = vec![(
                 member(row, std::slice::from_ref(c)).expect("one category"),
                 num(1.0),
             )];
-            let otherwise = match (&unknown_in_category, &is_known) {
-                (Some(fail), Some(known)) => {
-                    arms.push((known.clone(), num(0.0)));
-                    fail.clone()
-                }
-                _ => num(0.0),
-            };
+            let otherwise = num(0.0);
             let suffix = c
                 .as_ref()
                 .map_or_else(|| naming::MISSING_SUFFIX.to_string(), |c| oh.suffix(c));
@@ -743,10 +838,8 @@ impl FeatureLowering<'_> {
                 num(1.0),
             )];
             let otherwise = match oh.handle_unknown {
-                OneHotUnknown::Error => {
-                    arms.push((is_known.clone().expect("non-empty"), num(0.0)));
-                    fail.clone()
-                }
+                // The row was checked above.
+                OneHotUnknown::Error => num(0.0),
                 OneHotUnknown::InfrequentIfExist => {
                     arms.push((is_known.clone().expect("non-empty"), num(0.0)));
                     num(1.0)
@@ -775,6 +868,19 @@ impl FeatureLowering<'_> {
             ));
         }
         items
+    }
+
+    /// Stops the query, naming the unknown category; typed as `as_type`, so it
+    /// can stand where a value of that type does.
+    fn fail(&self, row: &Expr, as_type: ColumnType) -> Expr {
+        let fail = Expr::Fail {
+            message: format!("prep: unknown category in column {}: ", self.feature.column),
+            value: Box::new(row.clone()),
+        };
+        match as_type {
+            ColumnType::Numeric => Expr::ToDouble(Box::new(fail)),
+            ColumnType::String => Expr::ToText(Box::new(fail)),
+        }
     }
 
     fn learned(&self, reason: &str, deferred: Option<Deferred>) -> ApplyItem {
@@ -824,7 +930,12 @@ impl FeatureLowering<'_> {
             vec![("categories_", Attr::Values(categories_))],
         );
         let code = |v: Option<f64>| v.map_or(Expr::Null, num);
-        let mut arms = vec![(Cond::IsNull(row.clone()), code(ord.encoded_missing_value))];
+        // As scikit-learn: a missing value gets encoded_missing_value only when
+        // it is among the categories (seen in training); otherwise it is unknown.
+        let mut arms = Vec::new();
+        if missing_seen {
+            arms.push((Cond::IsNull(row.clone()), code(ord.encoded_missing_value)));
+        }
         arms.extend(
             categories
                 .iter()
@@ -832,10 +943,8 @@ impl FeatureLowering<'_> {
                 .map(|(i, c)| (Cond::Eq(row.clone(), literal(c)), num(i as f64))),
         );
         let otherwise = match ord.handle_unknown {
-            OrdinalUnknown::Error => Expr::Fail {
-                message: format!("prep: unknown category in column {column}: "),
-                value: Box::new(row.clone()),
-            },
+            // In place of a code.
+            OrdinalUnknown::Error => self.fail(row, ColumnType::Numeric),
             OrdinalUnknown::UseEncodedValue => code(ord.unknown_value),
         };
         let prefix = if docs.is_empty() {

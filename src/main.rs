@@ -126,6 +126,20 @@ const EXIT_SPEC: u8 = 1;
 const EXIT_USAGE: u8 = 2;
 const EXIT_OUTPUT: u8 = 3;
 
+/// Writes to standard output. A reader that went away (`prep compile … |
+/// head`) ends prep quietly; any other failure is reported, never a panic.
+fn write_stdout(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error[E008]: cannot write to standard output: {e}");
+        std::process::exit(i32::from(EXIT_OUTPUT));
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(&cli) {
@@ -186,7 +200,16 @@ fn report(f: &Failure, format: Format) {
     }
 }
 
+/// A spec's text and the name diagnostics give it; `-` reads standard input.
 fn read_spec(path: &Path) -> Result<(String, String), Failure> {
+    if path == Path::new("-") {
+        let mut text = String::new();
+        return std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .map(|_| (text, "<stdin>".to_string()))
+            .map_err(|e| {
+                Failure::about(EXIT_USAGE, Code::Io, format!("cannot read the spec from standard input: {e}"), path, "pipe a YAML spec into prep")
+            });
+    }
     let file = path.display().to_string();
     std::fs::read_to_string(path)
         .map(|text| (text, file.clone()))
@@ -204,7 +227,7 @@ fn read_spec(path: &Path) -> Result<(String, String), Failure> {
 fn run(cli: &Cli) -> Result<(), Failure> {
     match &cli.command {
         Command::Schema => {
-            print!("{}", prep::spec::json_schema());
+            write_stdout(&prep::spec::json_schema());
             Ok(())
         }
         Command::Explain {
@@ -215,7 +238,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             let (text, file) = read_spec(spec)?;
             let ir = prep::compile_ir(&text, &file).map_err(|d| spec_failure(d, &text))?;
             let dialects = dialect.map_or(DialectName::ALL.to_vec(), |d| vec![d]);
-            print!("{}", explain::explain(&ir, &dialects, *stage));
+            write_stdout(&explain::explain(&ir, &dialects, *stage));
             Ok(())
         }
         Command::Compile {
@@ -227,6 +250,25 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             params,
             check,
         } => {
+            let conflict = match (emit, dialect, params, inline) {
+                (EmitForm::DbtPackage, Some(_), _, _) => Some("--dialect: a dbt package serves every adapter"),
+                (EmitForm::DbtPackage, _, Some(_), _) => Some("--params: a dbt package fits in the warehouse"),
+                (EmitForm::DbtPackage, _, _, true) => Some("--inline: a dbt package keeps the fit in its own model"),
+                (EmitForm::FitSql, _, Some(_), _) | (EmitForm::FitSql, _, _, true) => {
+                    Some("--params and --inline: the fit query is the fit alone")
+                }
+                (_, _, Some(_), true) => Some("--inline with --params: with fitted values there is no fit to inline"),
+                _ => None,
+            };
+            if let Some(what) = conflict {
+                return Err(Failure::about(
+                    EXIT_USAGE,
+                    Code::Io,
+                    format!("{what}, so this option cannot be used with --emit {}", emit_name(*emit)),
+                    spec,
+                    "remove the option",
+                ));
+            }
             if *emit == EmitForm::DbtPackage {
                 return compile_package(spec, out.as_deref(), *check);
             }
@@ -275,12 +317,13 @@ fn run(cli: &Cli) -> Result<(), Failure> {
                 None => {
                     for (i, a) in artifacts.iter().enumerate() {
                         if artifacts.len() > 1 {
-                            println!("{}-- file: {}", if i > 0 { "\n" } else { "" }, a.file_name);
+                            write_stdout(&format!("{}-- file: {}\n", if i > 0 { "\n" } else { "" }, a.file_name));
                         }
-                        print!("{}", a.contents);
+                        write_stdout(&a.contents);
                     }
                     Ok(())
                 }
+                Some(dir) if *check => check_files(dir, &artifacts),
                 Some(dir) => write_files(dir, &artifacts),
             }
         }
@@ -373,10 +416,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
                 )
             })?;
             let json = prep::sklearn::export(&ir, &fitted);
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&json).unwrap_or_default()
-            );
+            write_stdout(&(serde_json::to_string_pretty(&json).unwrap_or_default() + "\n"));
             Ok(())
         }
     }
@@ -474,6 +514,31 @@ fn compile_package(path: &Path, out: Option<&Path>, check: bool) -> Result<(), F
         ));
     }
     write_files(out, &artifacts)
+}
+
+fn emit_name(form: EmitForm) -> String {
+    form.to_possible_value()
+        .map_or_else(String::new, |v| v.get_name().to_string())
+}
+
+/// `--check`: nothing is written; exit 1 when a file differs from what prep would write.
+fn check_files(dir: &Path, artifacts: &[emit::Artifact]) -> Result<(), Failure> {
+    let stale = prep::write::stale(dir, artifacts);
+    if stale.is_empty() {
+        return Ok(());
+    }
+    let list = stale
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    Err(Failure::about(
+        EXIT_SPEC,
+        Code::Io,
+        format!("these files are not what prep would write: {list}"),
+        dir,
+        "run the same command without --check",
+    ))
 }
 
 fn file_name(path: &Path) -> String {
@@ -620,6 +685,6 @@ fn preview(
             "SELECT * FROM ({sql}) AS prep_preview LIMIT {rows}"
         ))
         .map_err(engine_failure)?;
-    print!("{}", table::aligned(&names, &values));
+    write_stdout(&table::aligned(&names, &values));
     Ok(())
 }

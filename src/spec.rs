@@ -28,7 +28,8 @@ pub struct Spec {
     pub owner: Option<String>,
     /// dbt grants of the generated models, e.g. `{select: [reporter]}`.
     #[serde(default)]
-    pub grants: Option<std::collections::BTreeMap<String, Vec<String>>>,
+    #[schemars(with = "Option<std::collections::BTreeMap<String, Vec<String>>>")]
+    pub grants: Option<OrderedMap<Vec<Spanned<String>>>>,
     /// The relation the rows come from.
     #[schemars(with = "Source")]
     pub source: Spanned<Source>,
@@ -279,11 +280,49 @@ fn yes() -> bool {
 }
 
 /// A category or fill value: a number or a string (quote numbers to make them strings).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Scalar {
     Number(f64),
     String(String),
+}
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number or a string")
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
+                Ok(Scalar::Number(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
+                Ok(Scalar::Number(v as f64))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
+                Ok(Scalar::Number(v as f64))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
+                Ok(Scalar::String(v.to_string()))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
+                Err(E::custom(format!(
+                    "YAML reads this value as the boolean {v}: quote it (\"{v}\", or the word you wrote) to make it a text"
+                )))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Scalar, E> {
+                Err(E::custom(
+                    "YAML reads this value as null (`null`, `~` or nothing): quote it (\"null\") to make it a text; missing values are encoded without listing them",
+                ))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Scalar, E> {
+                self.visit_unit()
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 impl std::fmt::Display for Scalar {
@@ -494,7 +533,13 @@ fn yaml_diagnostic(e: &serde_saphyr::Error) -> Diagnostic {
     if let Some(i) = message.rfind(" at line ") {
         message = &message[..i];
     }
-    let message = message.to_string();
+    // The library names Rust types in some messages: say it in the spec's words.
+    let message = match message.split_once("; use Option<") {
+        Some((head, _)) => head
+            .replace("cannot deserialize null into string", "a text is needed here, but the value is null (`~`, `null` or nothing)")
+            .replace("cannot deserialize null into", "a value is needed here, but it is null:"),
+        None => message.to_string(),
+    };
     if let Some((unknown, expected)) = unknown_name(&message) {
         let hint = match did_you_mean(&unknown, expected.iter().map(String::as_str)) {
             Some(s) => format!("did you mean `{s}`?"),

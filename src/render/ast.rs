@@ -1,5 +1,5 @@
 //! A thin layer over sqlparser's AST: the only module that builds its nodes.
-//! Quoting and escaping are decided here, once each (`ident`, `string`).
+//! Quoting and escaping are decided in `quote.rs`; the AST carries its text verbatim.
 //! Statement shapes (SELECT, joins, CTEs) are taken from parsed skeletons of
 //! fixed text and then filled in, so a sqlparser upgrade that adds fields to
 //! these structs touches nothing here.
@@ -15,12 +15,17 @@ use sqlparser::ast::{
 use sqlparser::dialect::GenericDialect;
 use sqlparser::parser::Parser;
 
-use crate::dialect::{Dialect, Func, StringEscape};
+use super::quote;
+use crate::dialect::{Dialect, Func};
 
-/// An identifier, always quoted with the dialect's quote character (sqlparser
-/// doubles that character inside the name when printing).
+/// An identifier, quoted by `quote::ident` and carried verbatim.
 pub fn ident(d: &Dialect, name: &str) -> Ident {
-    Ident::with_quote(d.identifier_quote, name)
+    verbatim(quote::ident(d, name))
+}
+
+/// Text the printer writes as it is: literals and names prep has quoted itself.
+fn verbatim(text: String) -> Ident {
+    Ident::new(text)
 }
 
 pub fn column(d: &Dialect, qualifier: Option<&str>, name: &str) -> Expr {
@@ -30,29 +35,9 @@ pub fn column(d: &Dialect, qualifier: Option<&str>, name: &str) -> Expr {
     }
 }
 
-/// A string literal escaped for the dialect.
+/// A string literal, escaped by `quote::string` and carried verbatim.
 pub fn string(d: &Dialect, text: &str) -> Expr {
-    match d.string_escape {
-        StringEscape::Standard => Expr::value(Value::SingleQuotedString(text.to_string())),
-        StringEscape::Backslash => {
-            // sqlparser prints every single-quoted literal with '' doubling, which
-            // these dialects read differently, so the escaped literal is printed verbatim.
-            let mut out = String::with_capacity(text.len() + 2);
-            out.push('\'');
-            for c in text.chars() {
-                match c {
-                    '\\' => out.push_str("\\\\"),
-                    '\'' => out.push_str("\\'"),
-                    '\n' => out.push_str("\\n"),
-                    '\r' => out.push_str("\\r"),
-                    '\t' => out.push_str("\\t"),
-                    c => out.push(c),
-                }
-            }
-            out.push('\'');
-            Expr::Identifier(Ident::new(out))
-        }
-    }
+    Expr::Identifier(verbatim(quote::string(d, text)))
 }
 
 /// The shortest decimal text that reads back as the same f64 (Rust's `{:?}`,
@@ -136,7 +121,11 @@ pub fn in_list(e: Expr, list: Vec<Expr>) -> Expr {
     }
 }
 
+/// `CASE WHEN .. THEN .. ELSE otherwise END`; with no arms, `otherwise`.
 pub fn case(arms: Vec<(Expr, Expr)>, otherwise: Expr) -> Expr {
+    if arms.is_empty() {
+        return otherwise;
+    }
     Expr::Case {
         case_token: AttachedToken::empty(),
         end_token: AttachedToken::empty(),
@@ -172,14 +161,27 @@ pub fn call(d: &Dialect, func: Func, args: &[(&str, Expr)]) -> Expr {
     e
 }
 
-fn skeleton(sql: &str) -> Query {
-    let statement = Parser::parse_sql(&GenericDialect {}, sql)
-        .expect("skeletons are fixed, valid SQL")
-        .remove(0);
-    match statement {
-        Statement::Query(q) => *q,
-        _ => unreachable!("skeletons are queries"),
+/// A statement shape, parsed once per text and then cloned.
+fn skeleton(sql: &'static str) -> Query {
+    thread_local! {
+        static PARSED: std::cell::RefCell<std::collections::HashMap<&'static str, Query>> =
+            Default::default();
     }
+    PARSED.with(|cache| {
+        cache
+            .borrow_mut()
+            .entry(sql)
+            .or_insert_with(|| {
+                let statement = Parser::parse_sql(&GenericDialect {}, sql)
+                    .expect("skeletons are fixed, valid SQL")
+                    .remove(0);
+                match statement {
+                    Statement::Query(q) => *q,
+                    _ => unreachable!("skeletons are queries"),
+                }
+            })
+            .clone()
+    })
 }
 
 fn select_of(q: &mut Query) -> &mut Select {
@@ -190,6 +192,7 @@ fn select_of(q: &mut Query) -> &mut Select {
 }
 
 /// A relation in FROM: a named table or a subquery, with an optional alias.
+#[derive(Clone)]
 pub enum Relation {
     Table(Vec<Ident>),
     Query(Box<Query>),
@@ -256,6 +259,19 @@ impl SelectBuilder {
     pub fn wildcard(mut self) -> Self {
         let mut q = skeleton("SELECT * FROM t");
         self.items.push(select_of(&mut q).projection.remove(0));
+        self
+    }
+
+    /// `relation.*`.
+    pub fn wildcard_of(mut self, relation: Ident) -> Self {
+        let mut q = skeleton("SELECT t.* FROM t");
+        let mut item = select_of(&mut q).projection.remove(0);
+        if let SelectItem::QualifiedWildcard(ast::SelectItemQualifiedWildcardKind::ObjectName(name), _) =
+            &mut item
+        {
+            *name = ObjectName::from(vec![relation]);
+        }
+        self.items.push(item);
         self
     }
 
@@ -353,31 +369,46 @@ impl SelectBuilder {
     }
 }
 
-/// `q1 UNION ALL q2 UNION ALL ...`.
+/// `q1 UNION ALL q2 UNION ALL ...`. The tree is balanced (UNION ALL is
+/// associative and prints the same flat text), so tens of thousands of
+/// branches nest only logarithmically deep.
 pub fn union_all(queries: Vec<Query>) -> Query {
     let mut template = skeleton("SELECT 1 UNION ALL SELECT 2");
     let operation = (*template.body).clone();
-    let mut parts = queries.into_iter().map(|q| q.body);
-    let mut body = parts.next().expect("a union of at least one query");
-    for right in parts {
-        let mut op = operation.clone();
-        if let SetExpr::SetOperation {
-            left: l, right: r, ..
-        } = &mut op
-        {
-            *l = body;
-            *r = right;
-        }
-        body = Box::new(op);
-    }
-    template.body = body;
+    let parts: Vec<Box<SetExpr>> = queries.into_iter().map(|q| q.body).collect();
+    assert!(!parts.is_empty(), "a union of at least one query");
+    template.body = balanced_union(parts, &operation);
     template
 }
 
-/// `WITH name AS (query), ... body`.
-pub fn with_ctes(ctes: Vec<(Ident, Query)>, mut body: Query) -> Query {
+fn balanced_union(mut parts: Vec<Box<SetExpr>>, operation: &SetExpr) -> Box<SetExpr> {
+    if parts.len() == 1 {
+        return parts.remove(0);
+    }
+    let right = parts.split_off(parts.len() / 2);
+    let mut op = operation.clone();
+    if let SetExpr::SetOperation {
+        left: l, right: r, ..
+    } = &mut op
+    {
+        *l = balanced_union(parts, operation);
+        *r = balanced_union(right, operation);
+    }
+    Box::new(op)
+}
+
+/// `WITH name AS (query), ... body`; CTEs the body already has come after these.
+pub fn with_ctes(mut ctes: Vec<(Ident, Query)>, mut body: Query) -> Query {
     if ctes.is_empty() {
         return body;
+    }
+    if let Some(inner) = body.with.take() {
+        ctes.extend(
+            inner
+                .cte_tables
+                .into_iter()
+                .map(|cte| (cte.alias.name, *cte.query)),
+        );
     }
     let mut template = skeleton("WITH a AS (SELECT 1) SELECT 1");
     let mut with = template.with.take().expect("the skeleton has a WITH");

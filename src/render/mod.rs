@@ -3,11 +3,13 @@
 //! columns, reading that row), or both in one statement.
 
 pub mod ast;
+pub mod filter;
+pub mod quote;
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use sqlparser::ast::{BinaryOperator, Expr, Ident, Query};
-use sqlparser::parser::Parser;
 
 use crate::diagnostic::{Code, Diagnostic, Span};
 use crate::dialect::{Dialect, FloatUnderflow, Func, PercentileStyle, VocabularyStyle};
@@ -60,6 +62,8 @@ pub struct Renderer<'a> {
     /// Identifiers printed where dbt calls go, chosen to appear in no name or value of the spec.
     pub source_placeholder: String,
     pub params_placeholder: String,
+    /// Lets are columns `<let_prefix><id>`; the prefix appears in no name or value of the spec.
+    let_prefix: String,
 }
 
 fn unused_name(texts: &[String], base: &str) -> String {
@@ -95,6 +99,7 @@ impl<'a> Renderer<'a> {
         let texts = ir.texts();
         let source_placeholder = unused_name(&texts, "prep_source_relation");
         let params_placeholder = unused_name(&texts, "prep_params_relation");
+        let let_prefix = unused_name(&texts, "prep_value");
         Renderer {
             d,
             ir,
@@ -104,7 +109,61 @@ impl<'a> Renderer<'a> {
             texts,
             source_placeholder,
             params_placeholder,
+            let_prefix,
         }
+    }
+
+    fn let_name(&self, id: usize) -> String {
+        format!("{}{}", self.let_prefix, id + 1)
+    }
+
+    /// `base`, read as `ROW`, with every let that `exprs` read (directly or
+    /// through other lets) added as a column: one CTE per depth of lets
+    /// (`<prefix>_<depth>`, pushed to `ctes`), each computing its lets once
+    /// per row from the one before it. Lets in `computed` are already columns
+    /// of `base`; the ones computed here are added to it.
+    fn with_lets(
+        &self,
+        base: Relation,
+        params: Option<Relation>,
+        exprs: &[&ir::Expr],
+        computed: &mut std::collections::BTreeSet<usize>,
+        ctes: &mut Vec<(Ident, Query)>,
+        prefix: &str,
+    ) -> (Relation, Option<String>) {
+        let mut needed: BTreeMap<usize, Rc<ir::Let>> = BTreeMap::new();
+        let mut todo: Vec<Rc<ir::Let>> = exprs.iter().flat_map(|e| e.lets()).collect();
+        while let Some(l) = todo.pop() {
+            if !computed.contains(&l.id) && needed.insert(l.id, l.clone()).is_none() {
+                todo.extend(l.expr.lets());
+            }
+        }
+        // A let reads only lets made before it: ascending ids give their depths.
+        let mut depth: BTreeMap<usize, usize> = BTreeMap::new();
+        for (id, l) in &needed {
+            let below = l.expr.lets().iter().filter_map(|r| depth.get(&r.id).copied()).max();
+            depth.insert(*id, 1 + below.unwrap_or(0));
+        }
+        computed.extend(needed.keys());
+        let mut relation = base;
+        let mut last = None;
+        for level in 1..=depth.values().copied().max().unwrap_or(0) {
+            let mut b = SelectBuilder::default().wildcard_of(self.id(ROW));
+            for (id, l) in &needed {
+                if depth[id] == level {
+                    b = b.item(self.expr(&l.expr, ParamScope::Row), Some(self.id(&self.let_name(*id))));
+                }
+            }
+            b = b.from(relation, Some(self.id(ROW)));
+            if let Some(p) = &params {
+                b = b.from(p.clone(), Some(self.id(PARAMS)));
+            }
+            let name = format!("{prefix}_{level}");
+            ctes.push((self.id(&name), b.build()));
+            relation = Relation::Table(vec![self.id(&name)]);
+            last = Some(name);
+        }
+        (relation, last)
     }
 
     /// An identifier `__<base>__` (with a number when needed) that appears in no
@@ -148,23 +207,19 @@ impl<'a> Renderer<'a> {
         })
     }
 
-    /// `fit.where`, parsed with this dialect's parser and embedded as AST.
+    /// `fit.where`, written for this dialect by prep (see `filter.rs`).
     fn fit_filter(&self) -> Result<Option<Expr>, Diagnostic> {
         let Some(sql) = &self.ir.fit_filter else {
             return Ok(None);
         };
-        let parser = self.d.parser();
-        Parser::new(parser.as_ref())
-            .try_with_sql(sql)
-            .and_then(|mut p| p.parse_expr())
-            .map(Some)
-            .map_err(|e| {
-                Diagnostic::new(
-                    Code::InvalidFilter,
-                    format!("`fit.where` does not parse as {} SQL: {e}", self.d.name),
-                )
-                .hint("write the filter in SQL that this warehouse accepts")
-            })
+        filter::for_dialect(self.d, sql).map(Some).map_err(|e| {
+            Diagnostic::new(
+                Code::InvalidFilter,
+                format!("`fit.where` cannot be written for {}: {e}", self.d.name),
+            )
+            .at(self.ir.fit_filter_span.clone())
+            .hint("write one boolean expression over source columns, with numbers and 'quoted' strings")
+        })
     }
 
     // ---- expressions -------------------------------------------------------
@@ -174,6 +229,7 @@ impl<'a> Renderer<'a> {
         let r = |x: &ir::Expr| self.expr(x, scope);
         match e {
             E::Column(c) => ast::column(self.d, Some(ROW), c),
+            E::Let(l) => ast::column(self.d, Some(ROW), &self.let_name(l.id)),
             E::Param(p) => self.param(*p, scope),
             E::Number(v) if v.is_finite() => ast::double(*v, self.d),
             E::Number(_) | E::Null => ast::null(),
@@ -186,14 +242,15 @@ impl<'a> Renderer<'a> {
             E::Product(a, b) => self.product(r(a), r(b)),
             E::Div(a, b) => ast::call(self.d, Func::SafeDivide, &[("A", r(a)), ("B", r(b))]),
             E::Sqrt(x) => {
-                // SQRT of a tiny negative rounding error would raise on some engines.
+                // SQRT of a tiny negative rounding error would raise on some
+                // engines; NULL (nothing learned) stays NULL, as NaN does in numpy.
                 let v = r(x);
                 ast::case(
                     vec![(
-                        ast::binary(BinaryOperator::Gt, v.clone(), ast::double(0.0, self.d)),
-                        ast::call(self.d, Func::Sqrt, &[("X", v)]),
+                        ast::binary(BinaryOperator::Lt, v.clone(), ast::double(0.0, self.d)),
+                        ast::double(0.0, self.d),
                     )],
-                    ast::double(0.0, self.d),
+                    ast::call(self.d, Func::Sqrt, &[("X", v)]),
                 )
             }
             E::Abs(x) => ast::call(self.d, Func::Abs, &[("X", r(x))]),
@@ -436,29 +493,52 @@ impl<'a> Renderer<'a> {
         let table = |name: &str| Relation::Table(vec![self.id(name)]);
         let mut vocabularies = Vec::new();
         let mut previous_params: Option<String> = None;
+        let mut rows_name: Option<String> = None;
+        let mut computed = std::collections::BTreeSet::new();
         for level in 0..levels {
             // The relation this level reads: the fit rows, or a stage holding
             // each distinct expression to aggregate as a column `v<i>`.
             let mut stage_columns: Vec<(String, &ir::Expr)> = Vec::new();
-            let input: Box<dyn Fn() -> Relation> = match &previous_params {
+            let aggregated = fit
+                .params
+                .iter()
+                .filter(|p| p.level == level)
+                .filter_map(|p| match &p.def {
+                    ParamDef::Aggregate(a) => a.argument(),
+                    ParamDef::Derived(_) => None,
+                });
+            let counted = fit
+                .vocabularies
+                .iter()
+                .filter(|v| v.level == level)
+                .map(|v| &v.expr);
+            let arguments: Vec<&ir::Expr> = aggregated.chain(counted).collect();
+            // The fit rows with the lets this level reads, each computed once:
+            // a level builds on the rows of the level before it.
+            let params_table = previous_params.as_deref().map(table);
+            let rows_now = match &rows_name {
+                Some(name) => table(name),
+                None => fit_rows(),
+            };
+            let (rows, last) = self.with_lets(
+                rows_now,
+                params_table,
+                &arguments,
+                &mut computed,
+                &mut ctes,
+                &format!("prep_rows_{level}"),
+            );
+            if last.is_some() {
+                rows_name = last;
+            }
+            let fit_rows = move || rows.clone();
+            let input: Box<dyn Fn() -> Relation + '_> = match &previous_params {
                 None => Box::new(fit_rows),
                 Some(params) => {
-                    let aggregated =
-                        fit.params
-                            .iter()
-                            .filter(|p| p.level == level)
-                            .filter_map(|p| match &p.def {
-                                ParamDef::Aggregate(a) => a.argument(),
-                                ParamDef::Derived(_) => None,
-                            });
-                    let counted = fit
-                        .vocabularies
-                        .iter()
-                        .filter(|v| v.level == level)
-                        .map(|v| &v.expr);
-                    for arg in aggregated.chain(counted) {
-                        if !stage_columns.iter().any(|(_, e)| *e == arg) {
-                            stage_columns.push((format!("v{}", stage_columns.len() + 1), arg));
+                    let mut seen = std::collections::BTreeSet::new();
+                    for arg in &arguments {
+                        if seen.insert(arg.to_string()) {
+                            stage_columns.push((format!("v{}", stage_columns.len() + 1), *arg));
                         }
                     }
                     let mut b = SelectBuilder::default();
@@ -474,9 +554,13 @@ impl<'a> Renderer<'a> {
                     Box::new(move || table(&name))
                 }
             };
+            let staged: BTreeMap<String, &str> = stage_columns
+                .iter()
+                .map(|(name, e)| (e.to_string(), name.as_str()))
+                .collect();
             let argument = |e: &ir::Expr| -> Expr {
-                match stage_columns.iter().find(|(_, s)| *s == e) {
-                    Some((name, _)) => ast::column(self.d, Some(ROW), name),
+                match staged.get(&e.to_string()) {
+                    Some(name) => ast::column(self.d, Some(ROW), name),
                     None => self.expr(e, ParamScope::Row),
                 }
             };
@@ -534,21 +618,14 @@ impl<'a> Renderer<'a> {
             // rounds before it, so every formula is written once, by name.
             let rounds = self.derivation_rounds(level);
             for round in 0..=rounds.values().copied().max().unwrap_or(0) {
-                let mut b = SelectBuilder::default();
-                for (id, p) in fit
-                    .params
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, p)| p.level <= level)
-                {
-                    let value = match (&p.def, rounds.get(&id)) {
-                        (ParamDef::Derived(e), Some(&r)) if r == round => {
-                            self.expr(e, ParamScope::Fit)
-                        }
-                        (ParamDef::Derived(_), Some(&r)) if r > round => continue,
-                        _ => ast::column(self.d, None, &p.name),
-                    };
-                    b = b.item(value, Some(self.id(&p.name)));
+                // Every column so far, and the parameters of this round.
+                let mut b = SelectBuilder::default().wildcard();
+                for (id, p) in fit.params.iter().enumerate() {
+                    if let (ParamDef::Derived(e), Some(&r)) = (&p.def, rounds.get(&id))
+                        && r == round
+                    {
+                        b = b.item(self.expr(e, ParamScope::Fit), Some(self.id(&p.name)));
+                    }
                 }
                 for name in &from {
                     b = b.from(table(name), None);
@@ -828,11 +905,31 @@ impl<'a> Renderer<'a> {
                 } => return Err(self.learned_error(feature, reason, span)),
             }
         }
-        b = b.from(self.source_relation(), Some(self.id(ROW)));
+        let read: Vec<&ir::Expr> = self
+            .ir
+            .apply
+            .items
+            .iter()
+            .filter_map(|item| match item {
+                ApplyItem::Output(o) => Some(&o.expr),
+                ApplyItem::Learned { deferred: Some(d), .. } => Some(&d.row),
+                ApplyItem::Learned { .. } => None,
+            })
+            .collect();
+        let mut ctes = Vec::new();
+        let (rows, _) = self.with_lets(
+            self.source_relation(),
+            params.clone(),
+            &read,
+            &mut Default::default(),
+            &mut ctes,
+            "prep_values",
+        );
+        b = b.from(rows, Some(self.id(ROW)));
         if let Some(params) = params {
             b = b.from(params, Some(self.id(PARAMS)));
         }
-        Ok(b.build())
+        Ok(ast::with_ctes(ctes, b.build()))
     }
 
     /// The SQL pieces a deferred encoder is written from.
@@ -875,7 +972,8 @@ impl<'a> Renderer<'a> {
             unknown,
             float_type: self.d.double_type.to_string(),
             quote: self.d.identifier_quote,
-            backslash_escapes: self.d.string_escape == crate::dialect::StringEscape::Backslash,
+            string_escapes: quote::string_escapes(self.d),
+            max_identifier_bytes: self.d.max_identifier_bytes,
         }
     }
 
@@ -938,8 +1036,13 @@ pub struct DeferredItem {
     pub missing: String,
     pub unknown: String,
     pub float_type: String,
+    /// Names are quoted with this character, doubled inside them (names the
+    /// dialect refuses never reach a deferred encoder: `check_names`).
     pub quote: char,
-    pub backslash_escapes: bool,
+    /// How the dialect escapes text, for the categories written at run time.
+    pub string_escapes: quote::StringEscapes,
+    /// Longer names are refused when the columns are written (PostgreSQL would truncate them).
+    pub max_identifier_bytes: Option<usize>,
 }
 
 /// The fit's CTEs, and where each learned vocabulary is.

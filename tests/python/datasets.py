@@ -77,10 +77,21 @@ def adversarial():
     df.loc[~train & (rng.random(n) < 0.4), "cat"] = "never seen"
     df["level"] = np.array(["low", "mid", "high"], dtype=object)[rng.integers(0, 3, n)]
     df.loc[~train & (rng.random(n) < 0.3), "level"] = "extreme"
+    # Epoch milliseconds: a mean far larger than the spread (a one-pass
+    # variance loses digits here).
+    df["epoch_ms"] = 1.7e12 + np.round(rng.normal(0, 4e5, n))
+    # Near the top of the double range (PostgreSQL's AVG overflowed here).
+    df["big"] = rng.uniform(1, 9, n) * 1e300
+    df.loc[rng.random(n) < 0.1, "big"] = np.nan
+    # Missing only in scoring rows: a value the ordinal encoders never saw.
+    df["late_null"] = np.array(["p", "q", "r"], dtype=object)[rng.integers(0, 3, n)]
+    df.loc[~train & (rng.random(n) < 0.5), "late_null"] = None
+    df["late_null2"] = df["late_null"]
     types = {
         "id": INTEGER, "split": TEXT, "all_null": NUMERIC, "constant": NUMERIC, "huge": NUMERIC,
         "tiny": NUMERIC, "ints": INTEGER, "decimals": NUMERIC, "negzero": NUMERIC, "gappy": NUMERIC,
-        "cat": TEXT, "level": TEXT,
+        "cat": TEXT, "level": TEXT, "epoch_ms": NUMERIC, "big": NUMERIC, "late_null": TEXT,
+        "late_null2": TEXT,
     }
     return _typed(df[list(types)], types)
 

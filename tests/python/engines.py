@@ -35,10 +35,10 @@ class DuckDB(_QuotedSql):
 
     def load(self, table, df, types):
         t = {NUMERIC: "DOUBLE", INTEGER: "BIGINT", TEXT: "VARCHAR"}
-        cols = ", ".join(f'"{c}" {t[types[c]]}' for c in df.columns)
-        self.con.execute(f'DROP TABLE IF EXISTS "{table}"')
-        self.con.execute(f'CREATE TABLE "{table}" ({cols})')
-        self.con.executemany(f'INSERT INTO "{table}" VALUES ({", ".join("?" for _ in df.columns)})', list(_rows(df)))
+        cols = ", ".join(f"{self.quote(c)} {t[types[c]]}" for c in df.columns)
+        self.con.execute(f"DROP TABLE IF EXISTS {self.quote(table)}")
+        self.con.execute(f"CREATE TABLE {self.quote(table)} ({cols})")
+        self.con.executemany(f'INSERT INTO {self.quote(table)} VALUES ({", ".join("?" for _ in df.columns)})', list(_rows(df)))
 
     def query(self, sql):
         cur = self.con.execute(sql)
@@ -62,11 +62,11 @@ class Postgres(_QuotedSql):
         from psycopg2.extras import execute_values
 
         t = {NUMERIC: "DOUBLE PRECISION", INTEGER: "BIGINT", TEXT: "TEXT"}
-        cols = ", ".join(f'"{c}" {t[types[c]]}' for c in df.columns)
+        cols = ", ".join(f"{self.quote(c)} {t[types[c]]}" for c in df.columns)
         with self.con.cursor() as cur:
-            cur.execute(f'DROP TABLE IF EXISTS "{table}" CASCADE')
-            cur.execute(f'CREATE TABLE "{table}" ({cols})')
-            execute_values(cur, f'INSERT INTO "{table}" VALUES %s', list(_rows(df)))
+            cur.execute(f"DROP TABLE IF EXISTS {self.quote(table)} CASCADE")
+            cur.execute(f"CREATE TABLE {self.quote(table)} ({cols})")
+            execute_values(cur, f"INSERT INTO {self.quote(table)} VALUES %s", list(_rows(df)))
 
     def query(self, sql):
         with self.con.cursor() as cur:

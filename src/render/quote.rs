@@ -1,0 +1,178 @@
+//! Quoting and escaping: the one place that decides how a name or a text is
+//! written for each dialect, driven by its file in `dialects/`.
+//!
+//! sqlparser's printer is never trusted with a literal or a name: it does not
+//! double a quote that follows a backslash or one that is already doubled, so
+//! a value such as `\'` or `''` would change meaning. The functions here
+//! return the exact text, which the AST carries verbatim (an unquoted
+//! `Ident`), so nothing re-escapes or re-flows it afterwards.
+//!
+//! Line breaks never appear raw inside a literal or a name: prep prints one
+//! clause per line and a line-based tool (or prep's own formatting) could
+//! change the text; a line comment written by prep ends at the line's end.
+
+use crate::dialect::{Dialect, StringEscape};
+
+/// Why a name cannot be written safely for a dialect.
+pub fn ident_problem(d: &Dialect, name: &str) -> Option<String> {
+    if let Some(c) = name.chars().find(|c| c.is_control()) {
+        return Some(format!(
+            "it holds the control character {}, which no quoted name can carry safely",
+            visible(c)
+        ));
+    }
+    d.identifier_refuse
+        .iter()
+        .find(|s| name.contains(s.as_str()))
+        .map(|s| format!("{} cannot write `{s}` inside a quoted name", d.name))
+}
+
+/// A name quoted for the dialect: the quote character doubled inside it.
+/// Names are validated with `ident_problem` before rendering; should one get
+/// here anyway, what it cannot hold is replaced, never written raw.
+pub fn ident(d: &Dialect, name: &str) -> String {
+    let q = d.identifier_quote;
+    let mut safe: String = name
+        .chars()
+        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .collect();
+    for refused in &d.identifier_refuse {
+        safe = safe.replace(refused.as_str(), "\u{FFFD}");
+    }
+    let mut out = String::with_capacity(safe.len() + 2);
+    out.push(q);
+    for c in safe.chars() {
+        if c == q {
+            out.push(q);
+        }
+        out.push(c);
+    }
+    out.push(q);
+    out
+}
+
+/// Why a text cannot be a string literal on any dialect (NUL: PostgreSQL
+/// cannot store it and C-based clients end the text there).
+pub fn string_problem(text: &str) -> Option<String> {
+    text.contains('\0')
+        .then(|| "it holds a NUL character, which SQL text cannot carry".to_string())
+}
+
+/// How each special character of a text is written inside a string literal,
+/// and whether a literal holding one of them needs parentheses around it
+/// (standard escaping writes line breaks as `' || CHR(10) || '`).
+#[derive(Debug, Clone)]
+pub struct StringEscapes {
+    pub table: Vec<(char, String)>,
+    pub wrap_when: Vec<char>,
+}
+
+/// A NUL (refused before rendering by `string_problem`) is dropped, never written.
+const NUL_REPLACED: (char, String) = ('\0', String::new());
+
+pub fn string_escapes(d: &Dialect) -> StringEscapes {
+    match d.string_escape {
+        // CHR and || are spelled the same by every standard-escape dialect.
+        StringEscape::Standard => StringEscapes {
+            table: vec![
+                NUL_REPLACED,
+                ('\'', "''".into()),
+                ('\n', "' || CHR(10) || '".into()),
+                ('\r', "' || CHR(13) || '".into()),
+            ],
+            wrap_when: vec!['\n', '\r'],
+        },
+        StringEscape::Backslash => {
+            let mut table = vec![
+                NUL_REPLACED,
+                ('\\', "\\\\".into()),
+                ('\'', "\\'".into()),
+                ('\n', "\\n".into()),
+                ('\r', "\\r".into()),
+            ];
+            table.extend(d.string_also_escape.iter().map(|&c| (c, format!("\\{c}"))));
+            StringEscapes {
+                table,
+                wrap_when: vec![],
+            }
+        }
+    }
+}
+
+/// A string literal for the dialect, quotes included.
+pub fn string(d: &Dialect, text: &str) -> String {
+    let escapes = string_escapes(d);
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('\'');
+    for c in text.chars() {
+        match escapes.table.iter().find(|(from, _)| *from == c) {
+            Some((_, to)) => out.push_str(to),
+            None => out.push(c),
+        }
+    }
+    out.push('\'');
+    if text.contains(escapes.wrap_when.as_slice()) {
+        format!("({out})")
+    } else {
+        out
+    }
+}
+
+/// User text (a file or spec name) inside a comment prep writes: control
+/// characters and line separators are shown escaped, so the comment ends
+/// where prep ends it, and so are braces, so no Jinja tag can open or close
+/// in it (dbt renders SQL comments too).
+pub fn comment(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '{' | '}') {
+                visible(c)
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// A character as `\u{..}`.
+fn visible(c: char) -> String {
+    c.escape_unicode().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dialect::DialectName;
+
+    #[test]
+    fn names_double_the_quote_and_nothing_else() {
+        let pg = DialectName::Postgres.get();
+        assert_eq!(ident(pg, "we\"ird"), "\"we\"\"ird\"");
+        assert_eq!(ident(pg, "a\\\"b"), "\"a\\\"\"b\"");
+        assert_eq!(ident(pg, "two\"\"q"), "\"two\"\"\"\"q\"");
+        let spark = DialectName::Databricks.get();
+        assert_eq!(ident(spark, "a`b\\`"), "`a``b\\```");
+        assert!(ident_problem(spark, "a${x}").is_some());
+        assert!(ident_problem(DialectName::Bigquery.get(), "a\\b").is_some());
+        assert!(ident_problem(pg, "a\nb").is_some());
+        assert!(ident_problem(pg, "a b-c.d").is_none());
+    }
+
+    #[test]
+    fn strings_escape_per_dialect() {
+        let pg = DialectName::Postgres.get();
+        assert_eq!(string(pg, "it's"), "'it''s'");
+        assert_eq!(string(pg, "\\'"), "'\\'''");
+        assert_eq!(string(pg, "a\r\nb"), "('a' || CHR(13) || '' || CHR(10) || 'b')");
+        let bq = DialectName::Bigquery.get();
+        assert_eq!(string(bq, "a\\'b\n"), "'a\\\\\\'b\\n'");
+        let spark = DialectName::Databricks.get();
+        assert_eq!(string(spark, "${x}"), "'$\\{x}'");
+    }
+
+    #[test]
+    fn comments_keep_to_their_line() {
+        assert_eq!(comment("a\nb\r\u{2028}"), "a\\u{a}b\\u{d}\\u{2028}");
+        assert_eq!(comment("f{{ x }}#}"), "f\\u{7b}\\u{7b} x \\u{7d}\\u{7d}#\\u{7d}");
+    }
+}

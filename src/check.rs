@@ -29,6 +29,12 @@ pub struct Model {
     pub source: Source,
     pub keys: Vec<String>,
     pub passthrough: Vec<String>,
+    /// Where each key and passthrough column is written, in that order.
+    #[serde(skip)]
+    pub copied_spans: Vec<Option<Span>>,
+    /// Where `source:` is written.
+    #[serde(skip)]
+    pub source_span: Option<Span>,
     pub fit_filter: Option<Filter>,
     pub features: Vec<Feature>,
 }
@@ -261,6 +267,8 @@ pub fn check(spec: &Spec) -> Result<Model, Diagnostics> {
         source: spec.source.value.clone(),
         keys: spec.keys.iter().map(|k| k.value.clone()).collect(),
         passthrough: spec.passthrough.iter().map(|k| k.value.clone()).collect(),
+        copied_spans: spec.keys.iter().chain(&spec.passthrough).map(span).collect(),
+        source_span: span(&spec.source),
         fit_filter,
         features,
     })

@@ -91,23 +91,8 @@ impl Fitted {
                                 row.parameter
                             ))
                         })?;
-                    let value = match (param.value_type, row.number, row.text) {
-                        (ColumnType::Numeric, Some(n), None) => Value::Number(n),
-                        (ColumnType::String, None, Some(t)) => Value::Text(t),
-                        (_, None, None) => Value::Null,
-                        (ColumnType::Numeric, _, Some(_)) => {
-                            return Err(at(format!(
-                                "parameter `{}` is a number, but its row has a text (was `number` exported as text, or left out?)",
-                                row.parameter
-                            )));
-                        }
-                        (ColumnType::String, Some(_), _) => {
-                            return Err(at(format!(
-                                "parameter `{}` is a text, but its row has a number",
-                                row.parameter
-                            )));
-                        }
-                    };
+                    let what = format!("parameter `{}`", row.parameter);
+                    let value = typed(param.value_type, row.number, row.text, &what).map_err(at)?;
                     if parameters.insert(row.parameter.clone(), value).is_some() {
                         return Err(at(format!("parameter `{}` appears twice", row.parameter)));
                     }
@@ -124,23 +109,9 @@ impl Fitted {
                                 row.parameter
                             ))
                         })?;
-                    let value = match (vocabulary.value_type, row.number, row.text) {
-                        (_, None, None) => Value::Null,
-                        (ColumnType::Numeric, Some(n), None) => Value::Number(n),
-                        (ColumnType::String, None, Some(t)) => Value::Text(t),
-                        (ColumnType::Numeric, _, Some(_)) => {
-                            return Err(at(format!(
-                                "a category of `{}` is a text, but the column is numeric",
-                                row.parameter
-                            )));
-                        }
-                        (ColumnType::String, Some(_), _) => {
-                            return Err(at(format!(
-                                "a category of `{}` is a number, but the column holds text",
-                                row.parameter
-                            )));
-                        }
-                    };
+                    let what = format!("a category of `{}`", row.parameter);
+                    let value =
+                        typed(vocabulary.value_type, row.number, row.text, &what).map_err(at)?;
                     let frequency = row.frequency.ok_or_else(|| {
                         at(format!("a category of `{}` has no frequency", row.parameter))
                     })?;
@@ -341,6 +312,27 @@ impl Fitted {
         }
         // Every value passes the checks a fit result passes.
         Fitted::from_rows(ir, self.to_rows()).map(|_| ())
+    }
+}
+
+/// A row's value, which must be of the type the fit plan gives it (`number`
+/// for numbers, `text` for texts, neither for NULL).
+fn typed(
+    value_type: ColumnType,
+    number: Option<f64>,
+    text: Option<String>,
+    what: &str,
+) -> Result<Value, String> {
+    match (value_type, number, text) {
+        (_, None, None) => Ok(Value::Null),
+        (ColumnType::Numeric, Some(n), None) => Ok(Value::Number(n)),
+        (ColumnType::String, None, Some(t)) => Ok(Value::Text(t)),
+        (ColumnType::Numeric, _, Some(_)) => Err(format!(
+            "{what} is a number, but its row has a text (was `number` exported as text?)"
+        )),
+        (ColumnType::String, Some(_), _) => {
+            Err(format!("{what} is a text, but its row has a number"))
+        }
     }
 }
 

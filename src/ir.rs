@@ -194,6 +194,8 @@ pub enum DeferredEncoder {
 pub struct ApplyPlan {
     /// Keys then passthrough columns, copied as they are.
     pub passthrough: Vec<String>,
+    /// Where each of them is written in the spec.
+    pub passthrough_spans: Vec<Option<Span>>,
     pub items: Vec<ApplyItem>,
 }
 
@@ -227,6 +229,8 @@ pub struct StepRecord {
 pub struct Ir {
     pub name: String,
     pub source: Source,
+    /// Where `source:` is written in the spec.
+    pub source_span: Option<Span>,
     pub fit_filter: Option<String>,
     /// Where `fit.where` is written in the spec.
     pub fit_filter_span: Option<Span>,

@@ -59,7 +59,12 @@ pub fn compile_bound(
 pub fn check_names(ir: &ir::Ir, d: &dialect::Dialect, file: &str) -> Result<(), Diagnostics> {
     use diagnostic::{Code, Diagnostic};
     let mut diags = Diagnostics::default();
-    let outputs = ir.apply.passthrough.iter().map(|name| (name, None)).chain(
+    let copied = ir
+        .apply
+        .passthrough
+        .iter()
+        .zip(ir.apply.passthrough_spans.iter().cloned());
+    let outputs = copied.clone().chain(
         ir.apply.items.iter().filter_map(|i| match i {
             ir::ApplyItem::Output(o) => Some((&o.name, o.span.clone())),
             ir::ApplyItem::Learned { .. } => None,
@@ -127,13 +132,13 @@ pub fn check_names(ir: &ir::Ir, d: &dialect::Dialect, file: &str) -> Result<(), 
             }
         }
     }
-    quoted.extend(ir.apply.passthrough.iter().map(|p| (p.clone(), None)));
+    quoted.extend(copied.map(|(name, span)| (name.clone(), span)));
+    let at = || ir.source_span.clone();
     match &ir.source {
-        spec::Source::Ref(n) | spec::Source::Table(n) => {
-            quoted.extend(n.split('.').map(|p| (p.to_string(), None)))
-        }
+        spec::Source::Table(n) => quoted.extend(n.split('.').map(|p| (p.to_string(), at()))),
+        spec::Source::Ref(n) => quoted.push((n.clone(), at())),
         spec::Source::Source { name, table } => {
-            quoted.extend([(name.clone(), None), (table.clone(), None)])
+            quoted.extend([(name.clone(), at()), (table.clone(), at())])
         }
     }
     let mut reported = std::collections::BTreeSet::new();

@@ -64,6 +64,7 @@ pub fn lower(model: &Model, fitted: Option<&Fitted>) -> Ir {
     Ir {
         name: model.name.clone(),
         source: model.source.clone(),
+        source_span: model.source_span.clone(),
         fit_filter: model.fit_filter.as_ref().map(|f| f.sql.clone()),
         fit_filter_span: model.fit_filter.as_ref().and_then(|f| f.span.clone()),
         fit: FitPlan {
@@ -79,6 +80,7 @@ pub fn lower(model: &Model, fitted: Option<&Fitted>) -> Ir {
                 .chain(&model.passthrough)
                 .cloned()
                 .collect(),
+            passthrough_spans: model.copied_spans.clone(),
             items,
         },
     }

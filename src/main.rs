@@ -200,29 +200,58 @@ fn report(f: &Failure, format: Format) {
     }
 }
 
+/// The largest spec prep reads: far above any real spec (a spec of 20,000
+/// features is about 1 MB), far below what would exhaust memory.
+const MAX_SPEC_BYTES: u64 = 16 << 20;
+
 /// A spec's text and the name diagnostics give it; `-` reads standard input.
 fn read_spec(path: &Path) -> Result<(String, String), Failure> {
-    if path == Path::new("-") {
-        let mut text = String::new();
-        return std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
-            .map(|_| (text, "<stdin>".to_string()))
-            .map_err(|e| {
-                Failure::about(EXIT_USAGE, Code::Io, format!("cannot read the spec from standard input: {e}"), path, "pipe a YAML spec into prep")
-            });
+    use std::io::Read;
+    let too_large = || {
+        Failure::about(
+            EXIT_SPEC,
+            Code::InvalidValue,
+            format!("the spec is larger than {} MB", MAX_SPEC_BYTES >> 20),
+            path,
+            "a spec describes steps, not data: move long lists (categories) to a smaller spec, or learn them with `prep fit`",
+        )
+    };
+    let unreadable = |e: std::io::Error| {
+        Failure::about(
+            EXIT_USAGE,
+            Code::Io,
+            format!("cannot read the spec: {e}"),
+            path,
+            "check the path; `prep compile --help` shows the usage",
+        )
+    };
+    let (reader, file): (Box<dyn Read>, String) = if path == Path::new("-") {
+        (Box::new(std::io::stdin()), "<stdin>".to_string())
+    } else {
+        let opened = std::fs::File::open(path).map_err(unreadable)?;
+        (Box::new(opened), path.display().to_string())
+    };
+    let mut bytes = Vec::new();
+    reader
+        .take(MAX_SPEC_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(unreadable)?;
+    if bytes.len() as u64 > MAX_SPEC_BYTES {
+        return Err(too_large());
     }
-    let file = path.display().to_string();
-    std::fs::read_to_string(path)
+    String::from_utf8(bytes)
         .map(|text| (text, file.clone()))
-        .map_err(|e| {
+        .map_err(|_| {
             Failure::about(
-                EXIT_USAGE,
-                Code::Io,
-                format!("cannot read the spec: {e}"),
+                EXIT_SPEC,
+                Code::Yaml,
+                "the spec is not UTF-8 text",
                 path,
-                "check the path; `prep compile --help` shows the usage",
+                "save the spec as UTF-8",
             )
         })
 }
+
 
 fn run(cli: &Cli) -> Result<(), Failure> {
     match &cli.command {
@@ -449,6 +478,8 @@ fn compile_package(path: &Path, out: Option<&Path>, check: bool) -> Result<(), F
             .filter(|p| {
                 p.extension().is_some_and(|e| e == "yml" || e == "yaml")
                     && !p.to_string_lossy().ends_with(".fitted.yml")
+                    // Plain files only: a link, a pipe or a device is never opened.
+                    && std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_file())
             })
             .collect();
         files.sort();
@@ -483,21 +514,7 @@ fn compile_package(path: &Path, out: Option<&Path>, check: bool) -> Result<(), F
                 .into_iter()
                 .filter(|p| !ours.contains(p)),
         );
-        if stale.is_empty() {
-            return Ok(());
-        }
-        let list = stale
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ");
-        return Err(Failure::about(
-            EXIT_SPEC,
-            Code::Io,
-            format!("the package is stale: {list}"),
-            out,
-            "run the same command without --check",
-        ));
+        return report_stale(out, &stale);
     }
     let foreign = prep::write::foreign_files(out);
     if let Some(first) = foreign.first() {
@@ -523,7 +540,11 @@ fn emit_name(form: EmitForm) -> String {
 
 /// `--check`: nothing is written; exit 1 when a file differs from what prep would write.
 fn check_files(dir: &Path, artifacts: &[emit::Artifact]) -> Result<(), Failure> {
-    let stale = prep::write::stale(dir, artifacts);
+    report_stale(dir, &prep::write::stale(dir, artifacts))
+}
+
+/// `--check`'s verdict on the files that differ from what prep would write.
+fn report_stale(dir: &Path, stale: &[PathBuf]) -> Result<(), Failure> {
     if stale.is_empty() {
         return Ok(());
     }

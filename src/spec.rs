@@ -540,6 +540,14 @@ fn yaml_diagnostic(e: &serde_saphyr::Error) -> Diagnostic {
             .replace("cannot deserialize null into", "a value is needed here, but it is null:"),
         None => message.to_string(),
     };
+    if message.starts_with("budget breached") {
+        return Diagnostic::new(
+            Code::Yaml,
+            "the YAML is too large or too repetitive to read (more aliases, nodes or nesting than a spec needs)",
+        )
+        .at(span)
+        .hint("write the values out instead of repeating one anchor (`&x` / `*x`) many times");
+    }
     if let Some((unknown, expected)) = unknown_name(&message) {
         let hint = match did_you_mean(&unknown, expected.iter().map(String::as_str)) {
             Some(s) => format!("did you mean `{s}`?"),

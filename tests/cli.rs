@@ -389,7 +389,7 @@ fn dbt_package_is_written_checked_and_never_over_foreign_files() {
     let (code, _, stderr) = run(&check);
     assert_eq!(code, 1, "{stderr}");
     assert!(
-        stderr.contains("stale") && stderr.contains("churn.sql"),
+        stderr.contains("not what prep would write") && stderr.contains("churn.sql"),
         "{stderr}"
     );
     // Regenerating is idempotent and repairs prep's own files.

@@ -217,3 +217,53 @@ fn output_grows_linearly() {
         }
     }
 }
+
+/// The specs of the suite, mutated: every text is a compiled spec or an error,
+/// never a panic, on every dialect and form.
+fn mutated_spec() -> impl Strategy<Value = String> {
+    let specs: Vec<String> = common::files(&common::root().join("tests/specs"), "yml")
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    let edit = (any::<prop::sample::Index>(), prop::sample::select(HOSTILE), any::<bool>());
+    (prop::sample::select(specs), prop::collection::vec(edit, 1..6)).prop_map(|(spec, edits)| {
+        let mut chars: Vec<char> = spec.chars().collect();
+        for (at, c, insert) in edits {
+            let i = at.index(chars.len().max(1)).min(chars.len());
+            if insert || i == chars.len() {
+                chars.insert(i, c);
+            } else {
+                chars[i] = c;
+            }
+        }
+        chars.into_iter().collect()
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_spec_text_compiles_or_is_refused(text in mutated_spec()) {
+        if let Ok(ir) = prep::compile_ir(&text, "fuzz.yml") {
+            for d in DialectName::ALL {
+                if prep::check_names(&ir, d.get(), "fuzz.yml").is_err() {
+                    continue;
+                }
+                for (form, inline) in FORMS {
+                    let _ = emit::emit(&ir, d.get(), form, inline, "fuzz.yml", None);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn any_fit_result_is_read_or_refused(lines in prop::collection::vec(text(), 0..6), json in any::<bool>()) {
+        let spec = "name: learned\nsource: {table: t}\nfeatures:\n  plan: [{one_hot: {}}]\n  x: [{scale: standard}]\n";
+        let ir = prep::compile_ir(spec, "learned.yml").unwrap();
+        let body = format!("parameter,kind,number,text,frequency\n{}", lines.join("\n"));
+        if let Ok(rows) = prep::fitted::read_result(&body, json) {
+            let _ = prep::fitted::Fitted::from_rows(&ir, rows);
+        }
+    }
+}

@@ -230,7 +230,7 @@ def test_spark_variable_syntax_in_a_name_is_refused(prep_bin, tmp_path):
         ("parameter,kind,number,text,frequency\nx__mean,value,NaN,,\n", "not a finite number"),
         ("parameter,kind,number,text,frequency\nx__mean,value,1e400,,\n", "not a finite number"),
         ("parameter,kind,number,text,frequency\nc__s1_categories,category,,a,2\nc__s1_categories,category,,a,3\n", "appears twice"),
-        ("parameter,kind,number,text,frequency\nc__s1_categories,category,1,,2\n", "is a number"),
+        ("parameter,kind,number,text,frequency\nc__s1_categories,category,1,,2\n", "has a number"),
         ("parameter,kind,number,text,frequency\nc__s1_categories,category,,a,-2\n", "not a count"),
     ],
 )

@@ -175,13 +175,7 @@ pub fn check(spec: &Spec) -> Result<Model, Diagnostics> {
         Source::Source { name, table } => vec![name, table],
     };
     for name in source_names {
-        if let Some(c) = name.chars().find(|c| c.is_control()) {
-            diags.push(
-                Diagnostic::new(Code::InvalidValue, format!("the source name `{}` holds the control character {}", name.escape_debug(), c.escape_unicode()))
-                    .at(span(&spec.source))
-                    .hint("no warehouse name can carry it safely"),
-            );
-        }
+        diags.0.extend(control_character(name, "source name", span(&spec.source)));
     }
     if let Some(name) = reserved_relation(&spec.source.value) {
         diags.push(
@@ -349,6 +343,24 @@ fn is_grantee(r: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '@' | ':' | '-'))
 }
 
+/// A name holding a control character (a line break): no warehouse can
+/// quote it safely, and it would end the comments prep writes.
+fn control_character(name: &str, what: &str, at: Option<Span>) -> Option<Diagnostic> {
+    let c = name.chars().find(|c| c.is_control())?;
+    Some(
+        Diagnostic::new(
+            Code::InvalidValue,
+            format!(
+                "the {what} `{}` holds the control character {}",
+                name.escape_debug(),
+                c.escape_unicode()
+            ),
+        )
+        .at(at)
+        .hint("no warehouse name can carry it safely: rename it upstream"),
+    )
+}
+
 /// The prefix of every relation and CTE name prep writes itself.
 pub const RESERVED_PREFIX: &str = "prep_";
 
@@ -378,16 +390,9 @@ impl NameSet {
             );
             return;
         }
-        if let Some(c) = name.chars().find(|c| c.is_control()) {
-            diags.push(
-                Diagnostic::new(
-                    Code::InvalidValue,
-                    format!("the column name `{}` holds the control character {}", name.escape_debug(), c.escape_unicode()),
-                )
-                .at(at.clone())
-                .hint("no warehouse name can carry it safely: rename the column upstream"),
-            );
-        }
+        diags
+            .0
+            .extend(control_character(name, "column name", at.clone()));
         if let Some(previous) = self.0.insert(naming::fold(name), what.to_string()) {
             diags.push(
                 Diagnostic::new(
@@ -419,15 +424,8 @@ fn check_feature(
         );
         return None;
     }
-    if let Some(c) = column.value.chars().find(|c| c.is_control()) {
-        diags.push(
-            Diagnostic::new(
-                Code::InvalidValue,
-                format!("the column name `{}` holds the control character {}", column.value.escape_debug(), c.escape_unicode()),
-            )
-            .at(at.clone())
-            .hint("no warehouse name can carry it safely: rename the column upstream"),
-        );
+    if let Some(d) = control_character(&column.value, "column name", at.clone()) {
+        diags.push(d);
         return None;
     }
     let column_type = declared

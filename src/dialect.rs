@@ -183,10 +183,11 @@ pub enum Func {
     Coalesce,
     Grouping,
     RaiseError,
+    NanToNull,
 }
 
 impl Func {
-    const ALL: [Func; 15] = [
+    const ALL: [Func; 16] = [
         Func::CountRows,
         Func::Count,
         Func::Avg,
@@ -202,6 +203,7 @@ impl Func {
         Func::Coalesce,
         Func::Grouping,
         Func::RaiseError,
+        Func::NanToNull,
     ];
 
     fn key(self) -> &'static str {
@@ -221,6 +223,7 @@ impl Func {
             Func::Coalesce => "coalesce",
             Func::Grouping => "grouping",
             Func::RaiseError => "raise_error",
+            Func::NanToNull => "nan_to_null",
         }
     }
 }

@@ -234,6 +234,11 @@ impl<'a> Renderer<'a> {
             E::Number(v) if v.is_finite() => ast::double(*v, self.d),
             E::Number(_) | E::Null => ast::null(),
             E::Text(s) => ast::string(self.d, s),
+            // A numeric column is read with NaN as missing, as scikit-learn does.
+            E::ToDouble(x) if matches!(**x, E::Column(_)) => {
+                let nan = self.double(ast::string(self.d, "NaN"));
+                ast::call(self.d, Func::NanToNull, &[("X", self.double(r(x))), ("NAN", nan)])
+            }
             E::ToDouble(x) => self.double(r(x)),
             E::ToText(x) => ast::cast(r(x), &self.d.string_type),
             E::Add(a, b) => ast::binary(BinaryOperator::Plus, r(a), r(b)),

@@ -87,11 +87,13 @@ def adversarial():
     df["late_null"] = np.array(["p", "q", "r"], dtype=object)[rng.integers(0, 3, n)]
     df.loc[~train & (rng.random(n) < 0.5), "late_null"] = None
     df["late_null2"] = df["late_null"]
+    # Missing values stored as NaN, not NULL (engines keep them apart; scikit-learn does not).
+    df["gappy_nan"] = df["gappy"]
     types = {
         "id": INTEGER, "split": TEXT, "all_null": NUMERIC, "constant": NUMERIC, "huge": NUMERIC,
         "tiny": NUMERIC, "ints": INTEGER, "decimals": NUMERIC, "negzero": NUMERIC, "gappy": NUMERIC,
         "cat": TEXT, "level": TEXT, "epoch_ms": NUMERIC, "big": NUMERIC, "late_null": TEXT,
-        "late_null2": TEXT,
+        "late_null2": TEXT, "gappy_nan": NUMERIC,
     }
     return _typed(df[list(types)], types)
 

@@ -9,8 +9,13 @@ from datasets import INTEGER, NUMERIC, TEXT
 
 
 def _rows(df):
+    """Rows with NaN as NULL, except in columns named `*_nan`, which keep NaN
+    (a missing value that is NaN, not NULL, in the table)."""
+    keep = [str(c).endswith("_nan") for c in df.columns]
     for row in df.itertuples(index=False):
-        yield tuple(None if (isinstance(v, float) and math.isnan(v)) else v for v in row)
+        yield tuple(
+            None if (isinstance(v, float) and math.isnan(v) and not k) else v for v, k in zip(row, keep)
+        )
 
 
 class _QuotedSql:

@@ -175,7 +175,9 @@ pub fn check(spec: &Spec) -> Result<Model, Diagnostics> {
         Source::Source { name, table } => vec![name, table],
     };
     for name in source_names {
-        diags.0.extend(control_character(name, "source name", span(&spec.source)));
+        diags
+            .0
+            .extend(control_character(name, "source name", span(&spec.source)));
     }
     if let Some(name) = reserved_relation(&spec.source.value) {
         diags.push(
@@ -261,7 +263,12 @@ pub fn check(spec: &Spec) -> Result<Model, Diagnostics> {
         source: spec.source.value.clone(),
         keys: spec.keys.iter().map(|k| k.value.clone()).collect(),
         passthrough: spec.passthrough.iter().map(|k| k.value.clone()).collect(),
-        copied_spans: spec.keys.iter().chain(&spec.passthrough).map(span).collect(),
+        copied_spans: spec
+            .keys
+            .iter()
+            .chain(&spec.passthrough)
+            .map(span)
+            .collect(),
         source_span: span(&spec.source),
         fit_filter,
         features,
@@ -546,9 +553,15 @@ fn check_step(
                 (ImputeStrategy::Constant, Some(v)) => {
                     if let Some(problem) = scalar_problem(&v.value) {
                         diags.push(
-                            Diagnostic::new(Code::InvalidValue, format!("fill value {} cannot be written as SQL: {problem}", v.value))
-                                .at(span(v))
-                                .hint("remove the character from the fill value"),
+                            Diagnostic::new(
+                                Code::InvalidValue,
+                                format!(
+                                    "fill value {} cannot be written as SQL: {problem}",
+                                    v.value
+                                ),
+                            )
+                            .at(span(v))
+                            .hint("remove the character from the fill value"),
                         );
                         return None;
                     }
@@ -800,9 +813,12 @@ fn check_categories(
         };
         if let Some(problem) = scalar_problem(&c.value) {
             diags.push(
-                Diagnostic::new(Code::InvalidValue, format!("category {} cannot be written as SQL: {problem}", c.value))
-                    .at(span(c))
-                    .hint("remove the character from the category"),
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    format!("category {} cannot be written as SQL: {problem}", c.value),
+                )
+                .at(span(c))
+                .hint("remove the character from the category"),
             );
         } else if scalar_type(&c.value) != ty {
             diags.push(

@@ -75,7 +75,11 @@ impl Fitted {
                     return Err(at(format!("{n} is not a finite number")));
                 }
             }
-            if let Some(p) = row.text.as_deref().and_then(crate::render::quote::string_problem) {
+            if let Some(p) = row
+                .text
+                .as_deref()
+                .and_then(crate::render::quote::string_problem)
+            {
                 return Err(at(format!("the text of `{}`: {p}", row.parameter)));
             }
             match row.kind.as_str() {
@@ -113,7 +117,10 @@ impl Fitted {
                     let value =
                         typed(vocabulary.value_type, row.number, row.text, &what).map_err(at)?;
                     let frequency = row.frequency.ok_or_else(|| {
-                        at(format!("a category of `{}` has no frequency", row.parameter))
+                        at(format!(
+                            "a category of `{}` has no frequency",
+                            row.parameter
+                        ))
                     })?;
                     if frequency < 0.0 || frequency.fract() != 0.0 {
                         return Err(at(format!(
@@ -391,7 +398,10 @@ pub fn yaml_string(s: &str) -> String {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
             c if c.is_control()
-                || matches!(c, '\u{2028}' | '\u{2029}' | '\u{FEFF}' | '\u{FFFE}' | '\u{FFFF}') =>
+                || matches!(
+                    c,
+                    '\u{2028}' | '\u{2029}' | '\u{FEFF}' | '\u{FFFE}' | '\u{FFFF}'
+                ) =>
             {
                 out.push_str(&format!("\\u{:04X}", c as u32))
             }

@@ -64,12 +64,12 @@ pub fn check_names(ir: &ir::Ir, d: &dialect::Dialect, file: &str) -> Result<(), 
         .passthrough
         .iter()
         .zip(ir.apply.passthrough_spans.iter().cloned());
-    let outputs = copied.clone().chain(
-        ir.apply.items.iter().filter_map(|i| match i {
+    let outputs = copied
+        .clone()
+        .chain(ir.apply.items.iter().filter_map(|i| match i {
             ir::ApplyItem::Output(o) => Some((&o.name, o.span.clone())),
             ir::ApplyItem::Learned { .. } => None,
-        }),
-    );
+        }));
     let params = ir.fit.params.iter().map(|p| (&p.name, None));
     // Output columns share one relation; parameters share another.
     let mut seen = std::collections::BTreeMap::new();
@@ -125,9 +125,11 @@ pub fn check_names(ir: &ir::Ir, d: &dialect::Dialect, file: &str) -> Result<(), 
                     ..
                 }) = deferred
                 {
-                    quoted.extend(oh.names.values().map(|suffix| {
-                        (naming::one_hot_column(feature, suffix), oh.span.clone())
-                    }));
+                    quoted.extend(
+                        oh.names.values().map(|suffix| {
+                            (naming::one_hot_column(feature, suffix), oh.span.clone())
+                        }),
+                    );
                 }
             }
         }
@@ -146,14 +148,24 @@ pub fn check_names(ir: &ir::Ir, d: &dialect::Dialect, file: &str) -> Result<(), 
         let too_long = d
             .max_identifier_bytes
             .filter(|&max| name.len() > max)
-            .map(|max| format!("it is {} bytes long, and {} keeps at most {max}", name.len(), d.name));
+            .map(|max| {
+                format!(
+                    "it is {} bytes long, and {} keeps at most {max}",
+                    name.len(),
+                    d.name
+                )
+            });
         if let Some(problem) = render::quote::ident_problem(d, &name).or(too_long)
             && reported.insert(name.clone())
         {
             diags.push(
                 Diagnostic::new(
                     Code::NameCollision,
-                    format!("the name `{}` cannot be written for {}: {problem}", name.escape_debug(), d.name),
+                    format!(
+                        "the name `{}` cannot be written for {}: {problem}",
+                        name.escape_debug(),
+                        d.name
+                    ),
                 )
                 .at(span)
                 .hint("rename the column (or give a one-hot suffix with `names:`)")

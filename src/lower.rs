@@ -619,8 +619,12 @@ impl FeatureLowering<'_> {
             return Expr::Param(id);
         }
         let value = self.moment(lineage, row, m);
-        self.fit
-            .derived(name, value, ColumnType::Numeric, "a moment after imputation")
+        self.fit.derived(
+            name,
+            value,
+            ColumnType::Numeric,
+            "a moment after imputation",
+        )
     }
 
     fn percentile(&mut self, lineage: &Lineage, row: &Expr, p: f64) -> Expr {

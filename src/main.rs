@@ -131,7 +131,10 @@ const EXIT_OUTPUT: u8 = 3;
 fn write_stdout(text: &str) {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
-    if let Err(e) = stdout.write_all(text.as_bytes()).and_then(|_| stdout.flush()) {
+    if let Err(e) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|_| stdout.flush())
+    {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             std::process::exit(0);
         }
@@ -252,7 +255,6 @@ fn read_spec(path: &Path) -> Result<(String, String), Failure> {
         })
 }
 
-
 fn run(cli: &Cli) -> Result<(), Failure> {
     match &cli.command {
         Command::Schema => {
@@ -280,20 +282,31 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             check,
         } => {
             let conflict = match (emit, dialect, params, inline) {
-                (EmitForm::DbtPackage, Some(_), _, _) => Some("--dialect: a dbt package serves every adapter"),
-                (EmitForm::DbtPackage, _, Some(_), _) => Some("--params: a dbt package fits in the warehouse"),
-                (EmitForm::DbtPackage, _, _, true) => Some("--inline: a dbt package keeps the fit in its own model"),
+                (EmitForm::DbtPackage, Some(_), _, _) => {
+                    Some("--dialect: a dbt package serves every adapter")
+                }
+                (EmitForm::DbtPackage, _, Some(_), _) => {
+                    Some("--params: a dbt package fits in the warehouse")
+                }
+                (EmitForm::DbtPackage, _, _, true) => {
+                    Some("--inline: a dbt package keeps the fit in its own model")
+                }
                 (EmitForm::FitSql, _, Some(_), _) | (EmitForm::FitSql, _, _, true) => {
                     Some("--params and --inline: the fit query is the fit alone")
                 }
-                (_, _, Some(_), true) => Some("--inline with --params: with fitted values there is no fit to inline"),
+                (_, _, Some(_), true) => {
+                    Some("--inline with --params: with fitted values there is no fit to inline")
+                }
                 _ => None,
             };
             if let Some(what) = conflict {
                 return Err(Failure::about(
                     EXIT_USAGE,
                     Code::Io,
-                    format!("{what}, so this option cannot be used with --emit {}", emit_name(*emit)),
+                    format!(
+                        "{what}, so this option cannot be used with --emit {}",
+                        emit_name(*emit)
+                    ),
                     spec,
                     "remove the option",
                 ));
@@ -346,7 +359,11 @@ fn run(cli: &Cli) -> Result<(), Failure> {
                 None => {
                     for (i, a) in artifacts.iter().enumerate() {
                         if artifacts.len() > 1 {
-                            write_stdout(&format!("{}-- file: {}\n", if i > 0 { "\n" } else { "" }, a.file_name));
+                            write_stdout(&format!(
+                                "{}-- file: {}\n",
+                                if i > 0 { "\n" } else { "" },
+                                a.file_name
+                            ));
                         }
                         write_stdout(&a.contents);
                     }

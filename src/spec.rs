@@ -536,8 +536,14 @@ fn yaml_diagnostic(e: &serde_saphyr::Error) -> Diagnostic {
     // The library names Rust types in some messages: say it in the spec's words.
     let message = match message.split_once("; use Option<") {
         Some((head, _)) => head
-            .replace("cannot deserialize null into string", "a text is needed here, but the value is null (`~`, `null` or nothing)")
-            .replace("cannot deserialize null into", "a value is needed here, but it is null:"),
+            .replace(
+                "cannot deserialize null into string",
+                "a text is needed here, but the value is null (`~`, `null` or nothing)",
+            )
+            .replace(
+                "cannot deserialize null into",
+                "a value is needed here, but it is null:",
+            ),
         None => message.to_string(),
     };
     if message.starts_with("budget breached") {

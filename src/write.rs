@@ -169,7 +169,11 @@ impl Lock {
         let path = dir.join(".prep.lock");
         let start = std::time::Instant::now();
         loop {
-            match fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+            match fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
                 Ok(_) => return Ok(Lock(path)),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                     if start.elapsed() > Self::WAIT {
@@ -249,7 +253,10 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("prep-write-{}", std::process::id()));
         for bad in ["../x.sql", "/tmp/x.sql", "a/../../x.sql", ""] {
             assert!(
-                matches!(write_all(&dir, &[artifact(bad, "")]), Err(WriteError::BadName { .. })),
+                matches!(
+                    write_all(&dir, &[artifact(bad, "")]),
+                    Err(WriteError::BadName { .. })
+                ),
                 "{bad}"
             );
         }
@@ -295,11 +302,17 @@ mod tests {
             std::thread::spawn(move || write_all(&dir, &[artifact("a.sql", "x")]))
         };
         std::thread::sleep(std::time::Duration::from_millis(300));
-        assert!(!dir.join("a.sql").exists(), "written while another run held the lock");
+        assert!(
+            !dir.join("a.sql").exists(),
+            "written while another run held the lock"
+        );
         fs::remove_file(dir.join(".prep.lock")).unwrap();
         writer.join().unwrap().unwrap();
         assert!(dir.join("a.sql").exists());
-        assert!(!dir.join(".prep.lock").exists(), "the lock is removed when done");
+        assert!(
+            !dir.join(".prep.lock").exists(),
+            "the lock is removed when done"
+        );
         let _ = fs::remove_dir_all(&dir);
     }
 
@@ -309,10 +322,21 @@ mod tests {
         let _ = fs::remove_dir_all(&dir);
         write_all(&dir, &[artifact("a.sql", "old")]).unwrap();
         // The second target's parent is a file: its write fails after the first is staged.
-        fs::write(dir.join("sub"), format!("-- {}\n", crate::emit::HEADER_MARK)).unwrap();
-        let result = write_all(&dir, &[artifact("a.sql", "new"), artifact("sub/b.sql", "new")]);
+        fs::write(
+            dir.join("sub"),
+            format!("-- {}\n", crate::emit::HEADER_MARK),
+        )
+        .unwrap();
+        let result = write_all(
+            &dir,
+            &[artifact("a.sql", "new"), artifact("sub/b.sql", "new")],
+        );
         assert!(result.is_err());
-        assert!(fs::read_to_string(dir.join("a.sql")).unwrap().ends_with("old"));
+        assert!(
+            fs::read_to_string(dir.join("a.sql"))
+                .unwrap()
+                .ends_with("old")
+        );
         let leftovers: Vec<_> = fs::read_dir(&dir)
             .unwrap()
             .flatten()

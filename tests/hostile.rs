@@ -165,7 +165,11 @@ fn unrepresentable_names_are_located_errors() {
         let err = prep::check_names(&ir, d.get(), "hostile.yml").unwrap_err();
         let first = &err.0[0];
         assert!(first.span.is_some(), "{d}: {first:?}");
-        assert!(first.message.contains("cannot be written"), "{}", first.message);
+        assert!(
+            first.message.contains("cannot be written"),
+            "{}",
+            first.message
+        );
     }
 }
 
@@ -197,7 +201,10 @@ fn categories(n: usize) -> String {
 fn output_grows_linearly() {
     let cases: [(&str, Box<dyn Fn(usize) -> String>); 4] = [
         ("impute: mean", Box::new(|n| chained("{impute: mean}", n))),
-        ("min_max clip", Box::new(|n| chained("{scale: {min_max: {clip: true}}}", n))),
+        (
+            "min_max clip",
+            Box::new(|n| chained("{scale: {min_max: {clip: true}}}", n)),
+        ),
         (
             "impute then scale",
             Box::new(|n| chained("{impute: mean}, {scale: standard}", n)),
@@ -207,7 +214,10 @@ fn output_grows_linearly() {
     for (what, make) in &cases {
         for d in DialectName::ALL {
             for (form, inline) in FORMS {
-                let (small, large) = (size(&make(8), d, form, inline), size(&make(16), d, form, inline));
+                let (small, large) = (
+                    size(&make(8), d, form, inline),
+                    size(&make(16), d, form, inline),
+                );
                 let ratio = large as f64 / small as f64;
                 assert!(
                     ratio < 2.3,
@@ -225,19 +235,27 @@ fn mutated_spec() -> impl Strategy<Value = String> {
         .iter()
         .map(|p| std::fs::read_to_string(p).unwrap())
         .collect();
-    let edit = (any::<prop::sample::Index>(), prop::sample::select(HOSTILE), any::<bool>());
-    (prop::sample::select(specs), prop::collection::vec(edit, 1..6)).prop_map(|(spec, edits)| {
-        let mut chars: Vec<char> = spec.chars().collect();
-        for (at, c, insert) in edits {
-            let i = at.index(chars.len().max(1)).min(chars.len());
-            if insert || i == chars.len() {
-                chars.insert(i, c);
-            } else {
-                chars[i] = c;
+    let edit = (
+        any::<prop::sample::Index>(),
+        prop::sample::select(HOSTILE),
+        any::<bool>(),
+    );
+    (
+        prop::sample::select(specs),
+        prop::collection::vec(edit, 1..6),
+    )
+        .prop_map(|(spec, edits)| {
+            let mut chars: Vec<char> = spec.chars().collect();
+            for (at, c, insert) in edits {
+                let i = at.index(chars.len().max(1)).min(chars.len());
+                if insert || i == chars.len() {
+                    chars.insert(i, c);
+                } else {
+                    chars[i] = c;
+                }
             }
-        }
-        chars.into_iter().collect()
-    })
+            chars.into_iter().collect()
+        })
 }
 
 proptest! {

@@ -266,8 +266,10 @@ impl SelectBuilder {
     pub fn wildcard_of(mut self, relation: Ident) -> Self {
         let mut q = skeleton("SELECT t.* FROM t");
         let mut item = select_of(&mut q).projection.remove(0);
-        if let SelectItem::QualifiedWildcard(ast::SelectItemQualifiedWildcardKind::ObjectName(name), _) =
-            &mut item
+        if let SelectItem::QualifiedWildcard(
+            ast::SelectItemQualifiedWildcardKind::ObjectName(name),
+            _,
+        ) = &mut item
         {
             *name = ObjectName::from(vec![relation]);
         }

@@ -8,7 +8,7 @@
 
 use std::ops::ControlFlow;
 
-use sqlparser::ast::{Expr, Ident, Value, visit_expressions_mut};
+use sqlparser::ast::{Expr, Ident, Value, visit_expressions, visit_expressions_mut};
 use sqlparser::dialect::{Dialect as ParserDialect, GenericDialect};
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::Token;
@@ -45,18 +45,16 @@ fn strip_prefix(message: String) -> String {
 /// Reads `fit.where` in standard SQL; the error says what is wrong with it.
 pub fn read(sql: &str) -> Result<Expr, String> {
     let expr = parse_one(&GenericDialect {}, sql)?;
-    let mut problem = None;
-    let mut e = expr.clone();
-    let _ = visit_expressions_mut(&mut e, |node| {
-        if let Expr::Value(v) = node
-            && let Some(p) = literal_problem(&v.value)
-        {
-            problem = Some(p);
-            return ControlFlow::Break(());
+    let found = visit_expressions(&expr, |node| match node {
+        Expr::Value(v) => {
+            literal_problem(&v.value).map_or(ControlFlow::Continue(()), ControlFlow::Break)
         }
-        ControlFlow::Continue(())
+        _ => ControlFlow::Continue(()),
     });
-    problem.map_or(Ok(expr), Err)
+    match found {
+        ControlFlow::Break(problem) => Err(problem),
+        ControlFlow::Continue(()) => Ok(expr),
+    }
 }
 
 fn literal_problem(v: &Value) -> Option<String> {
@@ -110,9 +108,8 @@ pub fn for_dialect(d: &Dialect, sql: &str) -> Result<Expr, String> {
     // What the dialect reads back must be what was read.
     let text = written.to_string();
     let parser = d.parser();
-    let back = parse_one(parser.as_ref(), &text).map_err(|e| {
-        format!("it cannot be written for {} ({e}); simplify it", d.name)
-    })?;
+    let back = parse_one(parser.as_ref(), &text)
+        .map_err(|e| format!("it cannot be written for {} ({e}); simplify it", d.name))?;
     if normalized(back) != normalized(read) {
         return Err(format!(
             "{} would read it differently once written; use plain comparisons of columns with numbers and 'quoted' strings",
@@ -133,9 +130,7 @@ fn normalized(mut e: Expr) -> Expr {
         };
         match node {
             Expr::Value(v) => {
-                if let Value::NationalStringLiteral(s) | Value::EscapedStringLiteral(s) =
-                    &v.value
-                {
+                if let Value::NationalStringLiteral(s) | Value::EscapedStringLiteral(s) = &v.value {
                     v.value = Value::SingleQuotedString(s.clone());
                 }
             }
@@ -210,8 +205,14 @@ mod tests {
     fn literals_mean_the_same_on_every_dialect() {
         for d in DialectName::ALL {
             let d = d.get();
-            for sql in ["s = 'a\\\\'", "s = 'it''s'", "\"we\"\"ird\" = 'x\ny'", "s = '${x}'"] {
-                let written = for_dialect(d, sql).unwrap_or_else(|e| panic!("{}: {sql}: {e}", d.name));
+            for sql in [
+                "s = 'a\\\\'",
+                "s = 'it''s'",
+                "\"we\"\"ird\" = 'x\ny'",
+                "s = '${x}'",
+            ] {
+                let written =
+                    for_dialect(d, sql).unwrap_or_else(|e| panic!("{}: {sql}: {e}", d.name));
                 assert!(!written.to_string().contains('\n'), "{}", d.name);
             }
         }

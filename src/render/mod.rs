@@ -141,7 +141,12 @@ impl<'a> Renderer<'a> {
         // A let reads only lets made before it: ascending ids give their depths.
         let mut depth: BTreeMap<usize, usize> = BTreeMap::new();
         for (id, l) in &needed {
-            let below = l.expr.lets().iter().filter_map(|r| depth.get(&r.id).copied()).max();
+            let below = l
+                .expr
+                .lets()
+                .iter()
+                .filter_map(|r| depth.get(&r.id).copied())
+                .max();
             depth.insert(*id, 1 + below.unwrap_or(0));
         }
         computed.extend(needed.keys());
@@ -151,7 +156,10 @@ impl<'a> Renderer<'a> {
             let mut b = SelectBuilder::default().wildcard_of(self.id(ROW));
             for (id, l) in &needed {
                 if depth[id] == level {
-                    b = b.item(self.expr(&l.expr, ParamScope::Row), Some(self.id(&self.let_name(*id))));
+                    b = b.item(
+                        self.expr(&l.expr, ParamScope::Row),
+                        Some(self.id(&self.let_name(*id))),
+                    );
                 }
             }
             b = b.from(relation, Some(self.id(ROW)));
@@ -237,7 +245,11 @@ impl<'a> Renderer<'a> {
             // A numeric column is read with NaN as missing, as scikit-learn does.
             E::ToDouble(x) if matches!(**x, E::Column(_)) => {
                 let nan = self.double(ast::string(self.d, "NaN"));
-                ast::call(self.d, Func::NanToNull, &[("X", self.double(r(x))), ("NAN", nan)])
+                ast::call(
+                    self.d,
+                    Func::NanToNull,
+                    &[("X", self.double(r(x))), ("NAN", nan)],
+                )
             }
             E::ToDouble(x) => self.double(r(x)),
             E::ToText(x) => ast::cast(r(x), &self.d.string_type),
@@ -504,14 +516,14 @@ impl<'a> Renderer<'a> {
             // The relation this level reads: the fit rows, or a stage holding
             // each distinct expression to aggregate as a column `v<i>`.
             let mut stage_columns: Vec<(String, &ir::Expr)> = Vec::new();
-            let aggregated = fit
-                .params
-                .iter()
-                .filter(|p| p.level == level)
-                .filter_map(|p| match &p.def {
-                    ParamDef::Aggregate(a) => a.argument(),
-                    ParamDef::Derived(_) => None,
-                });
+            let aggregated =
+                fit.params
+                    .iter()
+                    .filter(|p| p.level == level)
+                    .filter_map(|p| match &p.def {
+                        ParamDef::Aggregate(a) => a.argument(),
+                        ParamDef::Derived(_) => None,
+                    });
             let counted = fit
                 .vocabularies
                 .iter()
@@ -917,7 +929,9 @@ impl<'a> Renderer<'a> {
             .iter()
             .filter_map(|item| match item {
                 ApplyItem::Output(o) => Some(&o.expr),
-                ApplyItem::Learned { deferred: Some(d), .. } => Some(&d.row),
+                ApplyItem::Learned {
+                    deferred: Some(d), ..
+                } => Some(&d.row),
                 ApplyItem::Learned { .. } => None,
             })
             .collect();
@@ -977,7 +991,7 @@ impl<'a> Renderer<'a> {
             unknown,
             float_type: self.d.double_type.to_string(),
             quote: self.d.identifier_quote,
-            string_escapes: quote::string_escapes(self.d),
+            string_escapes: quote::string_escapes(self.d).clone(),
             max_identifier_bytes: self.d.max_identifier_bytes,
         }
     }

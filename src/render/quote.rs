@@ -11,7 +11,10 @@
 //! clause per line and a line-based tool (or prep's own formatting) could
 //! change the text; a line comment written by prep ends at the line's end.
 
-use crate::dialect::{Dialect, StringEscape};
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use crate::dialect::{Dialect, DialectName, StringEscape};
 
 /// Why a name cannot be written safely for a dialect.
 pub fn ident_problem(d: &Dialect, name: &str) -> Option<String> {
@@ -70,7 +73,19 @@ pub struct StringEscapes {
 /// A NUL (refused before rendering by `string_problem`) is dropped, never written.
 const NUL_REPLACED: (char, String) = ('\0', String::new());
 
-pub fn string_escapes(d: &Dialect) -> StringEscapes {
+/// The dialect's escapes, worked out once per dialect (every literal uses them).
+pub fn string_escapes(d: &Dialect) -> &'static StringEscapes {
+    static ESCAPES: OnceLock<BTreeMap<DialectName, StringEscapes>> = OnceLock::new();
+    let all = ESCAPES.get_or_init(|| {
+        DialectName::ALL
+            .iter()
+            .map(|&name| (name, escapes_of(name.get())))
+            .collect()
+    });
+    &all[&d.name]
+}
+
+fn escapes_of(d: &Dialect) -> StringEscapes {
     match d.string_escape {
         // CHR and || are spelled the same by every standard-escape dialect.
         StringEscape::Standard => StringEscapes {
@@ -163,7 +178,10 @@ mod tests {
         let pg = DialectName::Postgres.get();
         assert_eq!(string(pg, "it's"), "'it''s'");
         assert_eq!(string(pg, "\\'"), "'\\'''");
-        assert_eq!(string(pg, "a\r\nb"), "('a' || CHR(13) || '' || CHR(10) || 'b')");
+        assert_eq!(
+            string(pg, "a\r\nb"),
+            "('a' || CHR(13) || '' || CHR(10) || 'b')"
+        );
         let bq = DialectName::Bigquery.get();
         assert_eq!(string(bq, "a\\'b\n"), "'a\\\\\\'b\\n'");
         let spark = DialectName::Databricks.get();
@@ -173,6 +191,9 @@ mod tests {
     #[test]
     fn comments_keep_to_their_line() {
         assert_eq!(comment("a\nb\r\u{2028}"), "a\\u{a}b\\u{d}\\u{2028}");
-        assert_eq!(comment("f{{ x }}#}"), "f\\u{7b}\\u{7b} x \\u{7d}\\u{7d}#\\u{7d}");
+        assert_eq!(
+            comment("f{{ x }}#}"),
+            "f\\u{7b}\\u{7b} x \\u{7d}\\u{7d}#\\u{7d}"
+        );
     }
 }

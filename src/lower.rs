@@ -11,10 +11,8 @@
 use std::collections::{BTreeSet, HashMap};
 use std::rc::Rc;
 
-use crate::check::{
-    CheckedStep, Feature, Frequency, Model, OneHotStep, OrdinalStep, dropped_category,
-};
-use crate::fitted::{Category, Fitted, HASH_PARAM, Value};
+use crate::check::{CheckedStep, Feature, Model, OneHotStep, OrdinalStep};
+use crate::fitted::{Fitted, HASH_PARAM, Value};
 use crate::ir::build::*;
 use crate::ir::{
     Agg, ApplyItem, ApplyPlan, Attr, Cond, Expr, FitPlan, Ir, Let, Output, Param, ParamDef,
@@ -22,7 +20,10 @@ use crate::ir::{
 };
 use crate::ir::{Deferred, DeferredEncoder};
 use crate::naming;
-use crate::spec::{ColumnType, Drop, ImputeStrategy, OneHotUnknown, OrdinalUnknown, Scalar};
+
+mod one_hot_layout;
+use crate::spec::{ColumnType, ImputeStrategy, OneHotUnknown, OrdinalUnknown, Scalar};
+use one_hot_layout::{Dropped, OneHotLayout};
 
 /// float64 machine epsilon, as numpy's `np.finfo(np.float64).eps`.
 pub const EPS: f64 = f64::EPSILON;
@@ -974,134 +975,6 @@ impl FeatureLowering<'_> {
     }
 }
 
-/// Which output column `drop` removes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Dropped {
-    None,
-    /// The column of `frequent[i]`.
-    Category(usize),
-    /// The infrequent column.
-    Infrequent,
-}
-
-/// The output columns of a one-hot encoder: its frequent categories in
-/// order (`None` is the missing value), then one column for the infrequent ones.
-struct OneHotLayout {
-    /// scikit-learn's `categories_`.
-    categories: Vec<Option<Scalar>>,
-    frequent: Vec<Option<Scalar>>,
-    infrequent: Vec<Option<Scalar>>,
-    dropped: Dropped,
-}
-
-impl OneHotLayout {
-    fn given(oh: &OneHotStep, categories: &[Scalar]) -> OneHotLayout {
-        let dropped = dropped_category(oh, categories)
-            .and_then(|d| categories.iter().position(|c| c == d))
-            .map_or(Dropped::None, Dropped::Category);
-        let all: Vec<Option<Scalar>> = categories.iter().cloned().map(Some).collect();
-        OneHotLayout {
-            categories: all.clone(),
-            frequent: all,
-            infrequent: Vec::new(),
-            dropped,
-        }
-    }
-
-    /// scikit-learn's OneHotEncoder.fit on the learned counts: categories
-    /// (given, or learned in sorted order with the missing value last),
-    /// infrequent grouping (`_identify_infrequent`), then `drop`.
-    fn fitted(oh: &OneHotStep, entries: &[Category], rows: f64) -> Result<OneHotLayout, String> {
-        let categories: Vec<(Option<Scalar>, f64)> = match &oh.categories {
-            Some(given) => given
-                .iter()
-                .map(|c| {
-                    let count = entries
-                        .iter()
-                        .filter(|e| scalar_of(&e.value).as_ref() == Some(c))
-                        .map(|e| e.frequency)
-                        .sum();
-                    (Some(c.clone()), count)
-                })
-                .collect(),
-            None => entries
-                .iter()
-                .map(|e| (scalar_of(&e.value), e.frequency))
-                .collect(),
-        };
-        if categories.is_empty() {
-            return Err("no categories were seen in the training rows".into());
-        }
-        let counts: Vec<f64> = categories.iter().map(|(_, n)| *n).collect();
-        let mut infrequent: Vec<bool> = match oh.min_frequency {
-            Some(Frequency::Count(min)) => counts.iter().map(|&n| n < min as f64).collect(),
-            Some(Frequency::Fraction(f)) => counts.iter().map(|&n| n < rows * f).collect(),
-            None => vec![false; counts.len()],
-        };
-        let n_current = counts.len() - infrequent.iter().filter(|&&x| x).count() + 1;
-        if let Some(max) = oh.max_categories.map(|m| m as usize)
-            && max < n_current
-        {
-            let keep = max - 1;
-            if keep == 0 {
-                infrequent.iter_mut().for_each(|x| *x = true);
-            } else {
-                // A stable sort by count: ties keep the category order, so the
-                // later categories among equals stay frequent.
-                let mut order: Vec<usize> = (0..counts.len()).collect();
-                order.sort_by(|&a, &b| counts[a].total_cmp(&counts[b]));
-                for &i in &order[..order.len() - keep] {
-                    infrequent[i] = true;
-                }
-            }
-        }
-        let (mut frequent, mut rare) = (Vec::new(), Vec::new());
-        for ((c, _), is_rare) in categories.iter().zip(&infrequent) {
-            if *is_rare {
-                rare.push(c.clone())
-            } else {
-                frequent.push(c.clone())
-            }
-        }
-        let n_out = frequent.len() + usize::from(!rare.is_empty());
-        // 'first' and 'if_binary' drop the first column after grouping: the first
-        // frequent category, or the infrequent column when every category is infrequent.
-        let first_column = if frequent.is_empty() {
-            Dropped::Infrequent
-        } else {
-            Dropped::Category(0)
-        };
-        let dropped = match &oh.drop {
-            None => Dropped::None,
-            Some(Drop::IfBinary) if n_out != 2 => Dropped::None,
-            Some(Drop::First | Drop::IfBinary) => first_column,
-            Some(Drop::Category(c)) => {
-                if rare.contains(&Some(c.clone())) {
-                    return Err(format!(
-                        "the category {} to drop is infrequent",
-                        naming::category_text(c)
-                    ));
-                }
-                match frequent.iter().position(|f| f.as_ref() == Some(c)) {
-                    Some(i) => Dropped::Category(i),
-                    None => {
-                        return Err(format!(
-                            "the category {} to drop was not seen in the training rows",
-                            naming::category_text(c)
-                        ));
-                    }
-                }
-            }
-        };
-        Ok(OneHotLayout {
-            categories: categories.into_iter().map(|(c, _)| c).collect(),
-            frequent,
-            infrequent: rare,
-            dropped,
-        })
-    }
-}
-
 /// `row` is one of `values` (`None` stands for the missing value); `None` when `values` is empty.
 fn member(row: &Expr, values: &[Option<Scalar>]) -> Option<Cond> {
     let listed: Vec<Expr> = values.iter().flatten().map(literal).collect();
@@ -1178,97 +1051,5 @@ fn describe(e: &Expr, fit: &Fit) -> String {
     match e {
         Expr::Param(p) => format!("parameter `{}`", fit.params[*p].name),
         other => other.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::spec::OneHotUnknown;
-
-    fn one_hot(
-        min_frequency: Option<Frequency>,
-        max_categories: Option<u32>,
-        drop: Option<Drop>,
-    ) -> OneHotStep {
-        OneHotStep {
-            categories: None,
-            drop,
-            handle_unknown: OneHotUnknown::Ignore,
-            min_frequency,
-            max_categories,
-            names: Default::default(),
-            span: None,
-        }
-    }
-
-    fn entries(counts: &[(&str, f64)]) -> Vec<Category> {
-        counts
-            .iter()
-            .map(|(v, n)| Category {
-                value: Value::Text(v.to_string()),
-                frequency: *n,
-            })
-            .collect()
-    }
-
-    fn text(v: &[&str]) -> Vec<Option<Scalar>> {
-        v.iter()
-            .map(|s| Some(Scalar::String(s.to_string())))
-            .collect()
-    }
-
-    #[test]
-    fn max_categories_breaks_ties_like_scikit_learn() {
-        // SEMANTICS.md: a, b, c, d seen twice each, max_categories=3: c and d are kept.
-        let layout = OneHotLayout::fitted(
-            &one_hot(None, Some(3), None),
-            &entries(&[("a", 2.0), ("b", 2.0), ("c", 2.0), ("d", 2.0)]),
-            8.0,
-        )
-        .unwrap();
-        assert_eq!(layout.frequent, text(&["c", "d"]));
-        assert_eq!(layout.infrequent, text(&["a", "b"]));
-    }
-
-    #[test]
-    fn min_frequency_counts_and_fractions() {
-        let counts = entries(&[("a", 1.0), ("b", 5.0), ("c", 4.0)]);
-        let by_count = OneHotLayout::fitted(
-            &one_hot(Some(Frequency::Count(2)), None, None),
-            &counts,
-            10.0,
-        )
-        .unwrap();
-        assert_eq!(by_count.infrequent, text(&["a"]));
-        let by_fraction = OneHotLayout::fitted(
-            &one_hot(Some(Frequency::Fraction(0.45)), None, None),
-            &counts,
-            10.0,
-        )
-        .unwrap();
-        assert_eq!(by_fraction.frequent, text(&["b"]));
-        assert_eq!(by_fraction.infrequent, text(&["a", "c"]));
-    }
-
-    #[test]
-    fn drop_first_drops_the_first_column_after_grouping() {
-        // scikit-learn 1.9: categories a (infrequent), b, c; drop='first' drops b.
-        let counts = entries(&[("a", 1.0), ("b", 5.0), ("c", 4.0)]);
-        let layout = OneHotLayout::fitted(
-            &one_hot(Some(Frequency::Count(2)), None, Some(Drop::First)),
-            &counts,
-            10.0,
-        )
-        .unwrap();
-        assert_eq!(layout.dropped, Dropped::Category(0));
-        assert_eq!(layout.frequent[0], Some(Scalar::String("b".into())));
-        // Dropping an infrequent category by name is refused, as scikit-learn does.
-        let named = one_hot(
-            Some(Frequency::Count(2)),
-            None,
-            Some(Drop::Category(Scalar::String("a".into()))),
-        );
-        assert!(OneHotLayout::fitted(&named, &counts, 10.0).is_err());
     }
 }

@@ -1,0 +1,289 @@
+//! The encoders' output columns: one-hot and ordinal, with their learned
+//! vocabularies, scikit-learn's handling of unknown and missing values, and
+//! the deferred form the dbt package writes when categories are learned.
+
+use crate::check::{OneHotStep, OrdinalStep};
+use crate::fitted::Value;
+use crate::ir::build::*;
+use crate::ir::{ApplyItem, Attr, Cond, Deferred, DeferredEncoder, Expr, Output, Vocabulary};
+use crate::naming;
+use crate::spec::{ColumnType, OneHotUnknown, OrdinalUnknown, Scalar};
+
+use super::one_hot_layout::{Dropped, OneHotLayout};
+use super::{FeatureLowering, Lineage, ROWS_PARAM, literal, member, scalar_of};
+
+impl FeatureLowering<'_> {
+    /// Learns the categories of `row` (and their counts) from data; returns the vocabulary's name.
+    fn vocabulary(&mut self, row: &Expr) -> String {
+        let level = self.stage_level(&Lineage::Opaque, row);
+        let step = self.feature.steps.len();
+        let name = self.name(&format!("s{step}_categories"));
+        self.fit.vocabularies.push(Vocabulary {
+            name: name.clone(),
+            feature: self.feature.column.clone(),
+            level,
+            expr: row.clone(),
+            value_type: self.feature.column_type,
+        });
+        name
+    }
+
+    pub(super) fn one_hot(
+        &mut self,
+        oh: &OneHotStep,
+        row: &Expr,
+        docs: &[String],
+    ) -> Vec<ApplyItem> {
+        let feature = self.feature;
+        let column = &feature.column;
+        let needs_data = oh.categories.is_none() || oh.groups_infrequent();
+        let layout = if needs_data {
+            let vocabulary = self.vocabulary(row);
+            match self
+                .fitted
+                .and_then(|f| f.vocabularies.get(&vocabulary).map(|v| (f, v)))
+            {
+                None => {
+                    let reason = if oh.categories.is_none() {
+                        "its one_hot categories are learned from the data"
+                    } else {
+                        "min_frequency / max_categories decide from the data which categories are infrequent"
+                    };
+                    let deferred = Deferred {
+                        vocabulary,
+                        row: row.clone(),
+                        encoder: DeferredEncoder::OneHot(oh.clone()),
+                    };
+                    return vec![self.learned(reason, Some(deferred))];
+                }
+                Some((fitted, entries)) => {
+                    let rows = fitted.number(ROWS_PARAM).unwrap_or(0.0);
+                    match OneHotLayout::fitted(oh, entries, rows) {
+                        Ok(layout) => layout,
+                        Err(reason) => return vec![self.learned(&reason, None)],
+                    }
+                }
+            }
+        } else {
+            OneHotLayout::given(oh, oh.categories.as_deref().unwrap_or_default())
+        };
+        let drop_idx = match layout.dropped {
+            Dropped::None => None,
+            Dropped::Category(i) => layout
+                .categories
+                .iter()
+                .position(|c| *c == layout.frequent[i]),
+            Dropped::Infrequent => layout
+                .categories
+                .iter()
+                .position(|c| Some(c) == layout.infrequent.first()),
+        };
+        self.record(
+            feature.steps.len(),
+            "OneHotEncoder",
+            vec![
+                ("categories_", Attr::Values(layout.categories.clone())),
+                ("drop_idx_", Attr::Index(drop_idx)),
+                (
+                    "infrequent_categories_",
+                    if layout.infrequent.is_empty() {
+                        Attr::Null
+                    } else {
+                        Attr::Values(layout.infrequent.clone())
+                    },
+                ),
+            ],
+        );
+        let known: Vec<Option<Scalar>> = layout
+            .frequent
+            .iter()
+            .chain(&layout.infrequent)
+            .cloned()
+            .collect();
+        let is_known = member(row, &known);
+        // With handle_unknown: error, one value checks the row against every
+        // known category once and stops the query on an unknown one; the
+        // columns then read it (a check in each column would repeat the whole
+        // category list in every one).
+        let checked;
+        let row = match (oh.handle_unknown, &is_known) {
+            (OneHotUnknown::Error, Some(known)) => {
+                checked = self.fit.shared(case(
+                    vec![(known.clone(), row.clone())],
+                    self.fail(row, self.feature.column_type),
+                ));
+                &checked
+            }
+            _ => row,
+        };
+        let prefix = if docs.is_empty() {
+            String::new()
+        } else {
+            format!("{}; then ", docs.join("; then "))
+        };
+        let output = |name: String, arms: Vec<(Cond, Expr)>, otherwise: Expr, what: String| {
+            ApplyItem::Output(Output {
+                name,
+                expr: case(arms, otherwise),
+                doc: format!("`{column}`: {prefix}1 where the value is {what}, else 0"),
+                span: feature.span.clone(),
+            })
+        };
+        let mut items = Vec::new();
+        for (i, c) in layout.frequent.iter().enumerate() {
+            if layout.dropped == Dropped::Category(i) {
+                continue;
+            }
+            let arms = vec![(
+                member(row, std::slice::from_ref(c)).expect("one category"),
+                num(1.0),
+            )];
+            let otherwise = num(0.0);
+            let suffix = c
+                .as_ref()
+                .map_or_else(|| naming::MISSING_SUFFIX.to_string(), |c| oh.suffix(c));
+            let what = c
+                .as_ref()
+                .map_or_else(|| "missing".to_string(), naming::category_text);
+            items.push(output(
+                naming::one_hot_column(column, &suffix),
+                arms,
+                otherwise,
+                what,
+            ));
+        }
+        if !layout.infrequent.is_empty() && layout.dropped != Dropped::Infrequent {
+            let mut arms = vec![(
+                member(row, &layout.infrequent).expect("non-empty"),
+                num(1.0),
+            )];
+            let otherwise = match oh.handle_unknown {
+                // The row was checked above.
+                OneHotUnknown::Error => num(0.0),
+                OneHotUnknown::InfrequentIfExist => {
+                    arms.push((is_known.clone().expect("non-empty"), num(0.0)));
+                    num(1.0)
+                }
+                OneHotUnknown::Ignore => num(0.0),
+            };
+            let what = format!(
+                "infrequent ({}){}",
+                layout
+                    .infrequent
+                    .iter()
+                    .map(|c| c.as_ref().map_or("missing".into(), naming::category_text))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if oh.handle_unknown == OneHotUnknown::InfrequentIfExist {
+                    " or unknown"
+                } else {
+                    ""
+                }
+            );
+            items.push(output(
+                naming::infrequent_column(column),
+                arms,
+                otherwise,
+                what,
+            ));
+        }
+        items
+    }
+
+    /// Stops the query, naming the unknown category; typed as `as_type`, so it
+    /// can stand where a value of that type does.
+    fn fail(&self, row: &Expr, as_type: ColumnType) -> Expr {
+        let fail = Expr::Fail {
+            message: format!("prep: unknown category in column {}: ", self.feature.column),
+            value: Box::new(row.clone()),
+        };
+        match as_type {
+            ColumnType::Numeric => Expr::ToDouble(Box::new(fail)),
+            ColumnType::String => Expr::ToText(Box::new(fail)),
+        }
+    }
+
+    fn learned(&self, reason: &str, deferred: Option<Deferred>) -> ApplyItem {
+        ApplyItem::Learned {
+            feature: self.feature.column.clone(),
+            reason: reason.to_string(),
+            span: self.feature.span.clone(),
+            deferred,
+        }
+    }
+
+    pub(super) fn ordinal(&mut self, ord: &OrdinalStep, row: &Expr, docs: &[String]) -> ApplyItem {
+        let feature = self.feature;
+        let column = &feature.column;
+        let learned: Vec<Scalar>;
+        let mut missing_seen = false;
+        let categories = match &ord.categories {
+            Some(given) => given,
+            None => {
+                let vocabulary = self.vocabulary(row);
+                let Some(entries) = self.fitted.and_then(|f| f.vocabularies.get(&vocabulary))
+                else {
+                    let deferred = Deferred {
+                        vocabulary,
+                        row: row.clone(),
+                        encoder: DeferredEncoder::Ordinal(ord.clone()),
+                    };
+                    return self.learned(
+                        "its ordinal categories are learned from the data",
+                        Some(deferred),
+                    );
+                };
+                // The missing value is a category of scikit-learn's, sorted last, but it is
+                // always encoded as encoded_missing_value: it needs no code of its own.
+                learned = entries.iter().filter_map(|c| scalar_of(&c.value)).collect();
+                missing_seen = entries.iter().any(|c| c.value == Value::Null);
+                &learned
+            }
+        };
+        let mut categories_: Vec<Option<Scalar>> = categories.iter().cloned().map(Some).collect();
+        if missing_seen {
+            categories_.push(None);
+        }
+        self.record(
+            feature.steps.len(),
+            "OrdinalEncoder",
+            vec![("categories_", Attr::Values(categories_))],
+        );
+        let code = |v: Option<f64>| v.map_or(Expr::Null, num);
+        // As scikit-learn: a missing value gets encoded_missing_value only when
+        // it is among the categories (seen in training); otherwise it is unknown.
+        let mut arms = Vec::new();
+        if missing_seen {
+            arms.push((Cond::IsNull(row.clone()), code(ord.encoded_missing_value)));
+        }
+        arms.extend(
+            categories
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (Cond::Eq(row.clone(), literal(c)), num(i as f64))),
+        );
+        let otherwise = match ord.handle_unknown {
+            // In place of a code.
+            OrdinalUnknown::Error => self.fail(row, ColumnType::Numeric),
+            OrdinalUnknown::UseEncodedValue => code(ord.unknown_value),
+        };
+        let prefix = if docs.is_empty() {
+            String::new()
+        } else {
+            format!("{}; then ", docs.join("; then "))
+        };
+        ApplyItem::Output(Output {
+            name: column.clone(),
+            expr: case(arms, otherwise),
+            doc: format!(
+                "`{column}`: {prefix}position of the value in [{}], from 0",
+                categories
+                    .iter()
+                    .map(naming::category_text)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            span: self.feature.span.clone(),
+        })
+    }
+}

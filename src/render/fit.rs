@@ -1,0 +1,476 @@
+//! The fit query: every scan a dialect needs, level by level, the derived
+//! parameters in rounds, and the fitted parameters as one long relation.
+
+use std::collections::BTreeMap;
+
+use sqlparser::ast::{BinaryOperator, Expr, Ident, Query};
+
+use super::ast::{self, Relation, SelectBuilder};
+use super::{ANALYTIC, FIT_ROWS, FITTED, FITTED_AT, PARAMS, ParamScope, ROW, Renderer, Scan};
+use crate::diagnostic::Diagnostic;
+use crate::dialect::{Func, PercentileStyle, VocabularyStyle};
+use crate::ir::{self, Agg, ParamDef, ParamId};
+use crate::spec::ColumnType;
+
+impl Renderer<'_> {
+    /// How this dialect scans the fit rows: one entry per scan.
+    pub fn scans(&self) -> Vec<Scan> {
+        let mut scans = Vec::new();
+        for level in 0..self.ir.fit.levels() {
+            let aggs: Vec<(ParamId, &Agg)> = self
+                .ir
+                .fit
+                .params
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.level == level)
+                .filter_map(|(i, p)| match &p.def {
+                    ParamDef::Aggregate(a) => Some((i, a)),
+                    ParamDef::Derived(_) => None,
+                })
+                .collect();
+            let mut moments = Vec::new();
+            let mut per_expression: BTreeMap<String, Vec<ParamId>> = BTreeMap::new();
+            let mut analytic = Vec::new();
+            let mut modes = Vec::new();
+            for (id, agg) in aggs {
+                match agg {
+                    Agg::Percentile(e, _) => match self.d.percentiles {
+                        PercentileStyle::OneSelect => moments.push(id),
+                        PercentileStyle::PerExpression => {
+                            per_expression.entry(e.to_string()).or_default().push(id)
+                        }
+                        PercentileStyle::Analytic => analytic.push(id),
+                    },
+                    Agg::MostFrequent(_) => modes.push(Scan {
+                        level,
+                        what: "most frequent value".into(),
+                        params: vec![id],
+                        vocabularies: vec![],
+                    }),
+                    _ => moments.push(id),
+                }
+            }
+            if !moments.is_empty() {
+                scans.push(Scan {
+                    level,
+                    what: "aggregates".into(),
+                    params: moments,
+                    vocabularies: vec![],
+                });
+            }
+            scans.extend(per_expression.into_values().map(|params| Scan {
+                level,
+                what: "percentiles of one expression".into(),
+                params,
+                vocabularies: vec![],
+            }));
+            if !analytic.is_empty() {
+                scans.push(Scan {
+                    level,
+                    what: ANALYTIC.into(),
+                    params: analytic,
+                    vocabularies: vec![],
+                });
+            }
+            scans.extend(modes);
+            // Categories and counts: every vocabulary of the level in one
+            // GROUPING SETS scan where the dialect allows, else one scan each.
+            let learned: Vec<usize> = (0..self.ir.fit.vocabularies.len())
+                .filter(|&i| self.ir.fit.vocabularies[i].level == level)
+                .collect();
+            match self.d.vocabularies {
+                VocabularyStyle::GroupingSets if learned.len() > 1 => scans.push(Scan {
+                    level,
+                    what: "vocabularies (grouping sets)".into(),
+                    params: vec![],
+                    vocabularies: learned,
+                }),
+                _ => scans.extend(learned.into_iter().map(|i| Scan {
+                    level,
+                    what: "vocabulary".into(),
+                    params: vec![],
+                    vocabularies: vec![i],
+                })),
+            }
+        }
+        scans
+    }
+
+    /// The fit as CTEs: the last, `FITTED`, is one row with a column per
+    /// parameter; each learned vocabulary is a CTE of (value, frequency) rows.
+    pub(super) fn fit_ctes(&self) -> Result<FitCtes<'_>, Diagnostic> {
+        let mut ctes = Vec::new();
+        let filtered = match self.fit_filter()? {
+            Some(filter) => {
+                let q = SelectBuilder::default()
+                    .wildcard()
+                    .from(self.source_relation(), None)
+                    .filter(filter)
+                    .build();
+                ctes.push((self.id(FIT_ROWS), q));
+                true
+            }
+            None => false,
+        };
+        let fit_rows = move || {
+            if filtered {
+                Relation::Table(vec![self.id(FIT_ROWS)])
+            } else {
+                self.source_relation()
+            }
+        };
+        self.fit_levels(ctes, &fit_rows)
+    }
+
+    fn fit_levels(
+        &self,
+        mut ctes: Vec<(Ident, Query)>,
+        fit_rows: &dyn Fn() -> Relation,
+    ) -> Result<FitCtes<'_>, Diagnostic> {
+        let fit = &self.ir.fit;
+        let scans = self.scans();
+        let levels = fit.levels();
+        let table = |name: &str| Relation::Table(vec![self.id(name)]);
+        let mut vocabularies = Vec::new();
+        let mut previous_params: Option<String> = None;
+        let mut rows_name: Option<String> = None;
+        let mut computed = std::collections::BTreeSet::new();
+        for level in 0..levels {
+            // The relation this level reads: the fit rows, or a stage holding
+            // each distinct expression to aggregate as a column `v<i>`.
+            let mut stage_columns: Vec<(String, &ir::Expr)> = Vec::new();
+            let aggregated =
+                fit.params
+                    .iter()
+                    .filter(|p| p.level == level)
+                    .filter_map(|p| match &p.def {
+                        ParamDef::Aggregate(a) => a.argument(),
+                        ParamDef::Derived(_) => None,
+                    });
+            let counted = fit
+                .vocabularies
+                .iter()
+                .filter(|v| v.level == level)
+                .map(|v| &v.expr);
+            let arguments: Vec<&ir::Expr> = aggregated.chain(counted).collect();
+            // The fit rows with the lets this level reads, each computed once:
+            // a level builds on the rows of the level before it.
+            let params_table = previous_params.as_deref().map(table);
+            let rows_now = match &rows_name {
+                Some(name) => table(name),
+                None => fit_rows(),
+            };
+            let (rows, last) = self.with_lets(
+                rows_now,
+                params_table,
+                &arguments,
+                &mut computed,
+                &mut ctes,
+                &format!("prep_rows_{level}"),
+            );
+            if last.is_some() {
+                rows_name = last;
+            }
+            let fit_rows = move || rows.clone();
+            let input: Box<dyn Fn() -> Relation + '_> = match &previous_params {
+                None => Box::new(fit_rows),
+                Some(params) => {
+                    let mut seen = std::collections::BTreeSet::new();
+                    for arg in &arguments {
+                        if seen.insert(arg.to_string()) {
+                            stage_columns.push((format!("v{}", stage_columns.len() + 1), *arg));
+                        }
+                    }
+                    let mut b = SelectBuilder::default();
+                    for (name, e) in &stage_columns {
+                        b = b.item(self.expr(e, ParamScope::Row), Some(self.id(name)));
+                    }
+                    let stage = b
+                        .from(fit_rows(), Some(self.id(ROW)))
+                        .from(table(params), Some(self.id(PARAMS)))
+                        .build();
+                    let name = format!("prep_stage_{level}");
+                    ctes.push((self.id(&name), stage));
+                    Box::new(move || table(&name))
+                }
+            };
+            let staged: BTreeMap<String, &str> = stage_columns
+                .iter()
+                .map(|(name, e)| (e.to_string(), name.as_str()))
+                .collect();
+            let argument = |e: &ir::Expr| -> Expr {
+                match staged.get(&e.to_string()) {
+                    Some(name) => ast::column(self.d, Some(ROW), name),
+                    None => self.expr(e, ParamScope::Row),
+                }
+            };
+            let mut from: Vec<String> = previous_params.iter().cloned().collect();
+            let level_scans = scans.iter().filter(|s| s.level == level);
+            for (i, scan) in level_scans
+                .clone()
+                .filter(|s| s.vocabularies.is_empty())
+                .enumerate()
+            {
+                let name = format!("prep_stats_{level}_{}", i + 1);
+                ctes.push((self.id(&name), self.scan_query(scan, &*input, &argument)));
+                from.push(name);
+            }
+            for scan in level_scans.filter(|s| !s.vocabularies.is_empty()) {
+                let name = format!("prep_vocabulary_{}", vocabularies.len() + 1);
+                let sets = scan.vocabularies.len() > 1;
+                let mut b = SelectBuilder::default();
+                let mut grouping = Vec::new();
+                for (j, &v) in scan.vocabularies.iter().enumerate() {
+                    let vocabulary = &fit.vocabularies[v];
+                    let value = argument(&vocabulary.expr);
+                    let (value_column, set_column) = if sets {
+                        (format!("value_{}", j + 1), Some(format!("set_{}", j + 1)))
+                    } else {
+                        ("value".to_string(), None)
+                    };
+                    b = b.item(value.clone(), Some(self.id(&value_column)));
+                    if let Some(set) = &set_column {
+                        b = b.item(
+                            ast::call(self.d, Func::Grouping, &[("X", value.clone())]),
+                            Some(self.id(set)),
+                        );
+                    }
+                    grouping.push(value);
+                    vocabularies.push(LearnedIn {
+                        vocabulary,
+                        cte: name.clone(),
+                        value_column,
+                        set_column,
+                    });
+                }
+                let count = self.double(ast::call(self.d, Func::CountRows, &[]));
+                b = b
+                    .item(count, Some(self.id("frequency")))
+                    .from(input(), Some(self.id(ROW)));
+                let q = if sets {
+                    b.grouping_sets(grouping).build()
+                } else {
+                    b.group_by(grouping.remove(0)).build()
+                };
+                ctes.push((self.id(&name), q));
+            }
+            // Derived parameters in rounds: each round reads the columns of the
+            // rounds before it, so every formula is written once, by name.
+            let rounds = self.derivation_rounds(level);
+            for round in 0..=rounds.values().copied().max().unwrap_or(0) {
+                // Every column so far, and the parameters of this round.
+                let mut b = SelectBuilder::default().wildcard();
+                for (id, p) in fit.params.iter().enumerate() {
+                    if let (ParamDef::Derived(e), Some(&r)) = (&p.def, rounds.get(&id))
+                        && r == round
+                    {
+                        b = b.item(self.expr(e, ParamScope::Fit), Some(self.id(&p.name)));
+                    }
+                }
+                for name in &from {
+                    b = b.from(table(name), None);
+                }
+                let last_round = rounds.values().all(|&r| r <= round);
+                let name = match (last_round, level + 1 == levels) {
+                    (true, true) => FITTED.to_string(),
+                    (true, false) => format!("prep_params_{level}"),
+                    (false, _) => format!("prep_derive_{level}_{}", round + 1),
+                };
+                ctes.push((self.id(&name), b.build()));
+                from = vec![name.clone()];
+                if last_round {
+                    previous_params = Some(name);
+                }
+            }
+        }
+        Ok(FitCtes { ctes, vocabularies })
+    }
+
+    /// For each derived parameter of `level`: after how many rounds of derived
+    /// parameters of the same level it can be computed.
+    fn derivation_rounds(&self, level: usize) -> BTreeMap<ParamId, usize> {
+        let mut rounds = BTreeMap::new();
+        for (id, p) in self.ir.fit.params.iter().enumerate() {
+            if let (ParamDef::Derived(e), true) = (&p.def, p.level == level) {
+                let round = e
+                    .params()
+                    .iter()
+                    .filter_map(|dep| rounds.get(dep).map(|r| r + 1))
+                    .max()
+                    .unwrap_or(0);
+                rounds.insert(id, round);
+            }
+        }
+        rounds
+    }
+
+    /// One scan: aggregates over the level's rows, always exactly one row.
+    fn scan_query(
+        &self,
+        scan: &Scan,
+        input: &dyn Fn() -> Relation,
+        argument: &dyn Fn(&ir::Expr) -> Expr,
+    ) -> Query {
+        let fit = &self.ir.fit;
+        let agg_of = |id: ParamId| match &fit.params[id].def {
+            ParamDef::Aggregate(a) => a,
+            ParamDef::Derived(_) => unreachable!("scans hold aggregates"),
+        };
+        if let [id] = scan.params.as_slice()
+            && let Agg::MostFrequent(e) = agg_of(*id)
+        {
+            // Most frequent value: ties to the smallest, in code-point order for text.
+            let value = argument(e);
+            let mut order_value = value.clone();
+            if fit.params[*id].value_type == ColumnType::String
+                && let Some(collation) = &self.d.binary_collation
+            {
+                order_value = ast::collate(order_value, collation, self.d);
+            }
+            let count = ast::call(self.d, Func::CountRows, &[]);
+            let inner = SelectBuilder::default()
+                .item(value.clone(), Some(self.id("value")))
+                .from(input(), Some(self.id(ROW)))
+                .filter(ast::is_not_null(value.clone()))
+                .group_order_first(value, vec![(count, true), (order_value, false)])
+                .build();
+            // MAX over at most one row: exactly one row even when the fit rows are empty.
+            let name = &fit.params[*id].name;
+            return SelectBuilder::default()
+                .item(
+                    ast::call(
+                        self.d,
+                        Func::Max,
+                        &[("X", ast::column(self.d, None, "value"))],
+                    ),
+                    Some(self.id(name)),
+                )
+                .from(Relation::Query(Box::new(inner)), Some(self.id("prep_mode")))
+                .build();
+        }
+        let analytic = scan.what == ANALYTIC;
+        let mut b = SelectBuilder::default();
+        for &id in &scan.params {
+            let agg = agg_of(id);
+            let arg = agg.argument().map(argument).unwrap_or_else(ast::null);
+            b = b.item(
+                self.aggregate(agg, arg),
+                Some(self.id(&fit.params[id].name)),
+            );
+        }
+        let q = b.from(input(), Some(self.id(ROW))).build();
+        if !analytic {
+            return q;
+        }
+        // Window percentiles repeat on every row: collapse them to one row.
+        let mut outer = SelectBuilder::default();
+        for &id in &scan.params {
+            let name = &fit.params[id].name;
+            outer = outer.item(
+                ast::call(self.d, Func::Max, &[("X", ast::column(self.d, None, name))]),
+                Some(self.id(name)),
+            );
+        }
+        outer
+            .from(Relation::Query(Box::new(q)), Some(self.id("prep_window")))
+            .build()
+    }
+
+    /// The fit query: the fitted parameters as one relation in long form,
+    /// one row per parameter and one per learned category:
+    /// `(parameter, kind, number, text, frequency)`, where `kind` is `value`
+    /// (a parameter: `number` or `text` holds it) or `category` (a learned
+    /// category in `number` or `text`, both NULL for the missing value, with
+    /// its count in `frequency`).
+    pub fn fit_query(&self) -> Result<Query, Diagnostic> {
+        self.fit_query_stamped(None)
+    }
+
+    /// The fit query with one more parameter, `prep_fitted_at`: the text of
+    /// `now` (an expression for the time of fitting).
+    pub fn fit_query_stamped(&self, now: Option<Expr>) -> Result<Query, Diagnostic> {
+        let FitCtes { ctes, vocabularies } = self.fit_ctes()?;
+        let text = |s: Option<&str>| {
+            s.map_or_else(
+                || ast::cast(ast::null(), &self.d.string_type),
+                |s| ast::string(self.d, s),
+            )
+        };
+        let row =
+            |name: &str, kind: &str, number: Expr, value: Expr, frequency: Expr, from: &str| {
+                SelectBuilder::default()
+                    .item(text(Some(name)), Some(self.id("parameter")))
+                    .item(text(Some(kind)), Some(self.id("kind")))
+                    .item(number, Some(self.id("number")))
+                    .item(value, Some(self.id("text")))
+                    .item(frequency, Some(self.id("frequency")))
+                    .from(Relation::Table(vec![self.id(from)]), None)
+                    .build()
+            };
+        let null_number = || self.double(ast::null());
+        let mut rows = Vec::new();
+        for p in &self.ir.fit.params {
+            let column = ast::column(self.d, None, &p.name);
+            let (number, value) = match p.value_type {
+                ColumnType::Numeric => (column, text(None)),
+                ColumnType::String => (null_number(), ast::cast(column, &self.d.string_type)),
+            };
+            rows.push(row(&p.name, "value", number, value, null_number(), FITTED));
+        }
+        for learned in &vocabularies {
+            let value = ast::column(self.d, None, &learned.value_column);
+            let (number, value) = match learned.vocabulary.value_type {
+                ColumnType::Numeric => (value, text(None)),
+                ColumnType::String => (null_number(), ast::cast(value, &self.d.string_type)),
+            };
+            let mut q = row(
+                &learned.vocabulary.name,
+                "category",
+                number,
+                value,
+                ast::column(self.d, None, "frequency"),
+                &learned.cte,
+            );
+            if let Some(set) = &learned.set_column {
+                // GROUPING(x) = 0: the rows grouped by this vocabulary's expression.
+                q = ast::filtered(
+                    q,
+                    ast::binary(
+                        BinaryOperator::Eq,
+                        ast::column(self.d, None, set),
+                        ast::integer(0),
+                    ),
+                );
+            }
+            rows.push(q);
+        }
+        if let Some(now) = now {
+            let stamp = ast::cast(now, &self.d.string_type);
+            rows.push(row(
+                FITTED_AT,
+                "value",
+                null_number(),
+                stamp,
+                null_number(),
+                FITTED,
+            ));
+        }
+        Ok(ast::with_ctes(ctes, ast::union_all(rows)))
+    }
+}
+
+/// The fit's CTEs, and where each learned vocabulary is.
+pub(super) struct FitCtes<'a> {
+    pub ctes: Vec<(Ident, Query)>,
+    pub vocabularies: Vec<LearnedIn<'a>>,
+}
+
+/// A vocabulary's rows: in `cte`, values in `value_column`; with grouping
+/// sets, only the rows where `set_column` (its GROUPING()) is 0.
+pub(super) struct LearnedIn<'a> {
+    vocabulary: &'a ir::Vocabulary,
+    cte: String,
+    value_column: String,
+    set_column: Option<String>,
+}

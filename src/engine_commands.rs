@@ -1,0 +1,117 @@
+//! `prep fit --data` and `prep preview`: the commands that run on the
+//! embedded engine, and what they say when prep was built without it.
+
+use std::path::Path;
+
+use prep::diagnostic::{Code, Diagnostic};
+use prep::fitted;
+#[cfg(feature = "embedded")]
+use prep::{fitted::Fitted, lower};
+
+#[cfg(not(feature = "embedded"))]
+use crate::EXIT_USAGE;
+use crate::Failure;
+#[cfg(feature = "embedded")]
+use crate::{
+    EXIT_SPEC, file_name, progress, read_spec, spec_failure, table, usage_failure, write_stdout,
+};
+
+#[cfg(feature = "embedded")]
+fn engine_failure(e: prep::engine::EngineError) -> Failure {
+    Failure {
+        diagnostics: Diagnostic::new(Code::Data, e.to_string())
+            .hint(e.hint())
+            .into(),
+        source: String::new(),
+        exit: EXIT_SPEC,
+    }
+}
+
+#[cfg(feature = "embedded")]
+fn open_data(model: &prep::check::Model, data: &[String]) -> Result<prep::engine::Engine, Failure> {
+    let engine = progress::while_slow("reading the data", || prep::engine::Engine::open(data))
+        .map_err(engine_failure)?;
+    engine.check_columns(model).map_err(engine_failure)?;
+    Ok(engine)
+}
+
+#[cfg(feature = "embedded")]
+pub(crate) fn fit_on_data(
+    model: &prep::check::Model,
+    ir: &prep::ir::Ir,
+    data: &[String],
+) -> Result<(Vec<fitted::LongRow>, String), Failure> {
+    let engine = open_data(model, data)?;
+    let rows = progress::while_slow("fitting", || engine.fit(ir)).map_err(engine_failure)?;
+    let files: Vec<String> = data.iter().map(|d| file_name(Path::new(d))).collect();
+    Ok((
+        rows,
+        format!(
+            "Learned with the embedded engine from {}.",
+            files.join(", ")
+        ),
+    ))
+}
+
+#[cfg(not(feature = "embedded"))]
+pub(crate) fn fit_on_data(
+    _: &prep::check::Model,
+    _: &prep::ir::Ir,
+    _: &[String],
+) -> Result<(Vec<fitted::LongRow>, String), Failure> {
+    Err(no_engine())
+}
+
+#[cfg(not(feature = "embedded"))]
+fn no_engine() -> Failure {
+    Failure {
+        diagnostics: Diagnostic::new(Code::Data, "this prep was built without the embedded engine")
+            .hint("build with the default features (`cargo install --path .`), or use `prep fit --from-result`")
+            .into(),
+        source: String::new(),
+        exit: EXIT_USAGE,
+    }
+}
+
+#[cfg(not(feature = "embedded"))]
+pub(crate) fn preview(_: &Path, _: &[String], _: usize, _: Option<&Path>) -> Result<(), Failure> {
+    Err(no_engine())
+}
+
+#[cfg(feature = "embedded")]
+pub(crate) fn preview(
+    spec: &Path,
+    data: &[String],
+    rows: usize,
+    output: Option<&Path>,
+) -> Result<(), Failure> {
+    use prep::dialect::DialectName;
+    use prep::render::{Renderer, SourceStyle, ast};
+    let (text, file) = read_spec(spec)?;
+    let model = prep::check_text(&text, &file).map_err(|d| spec_failure(d, &text))?;
+    let engine = open_data(&model, data)?;
+    let plan = lower::lower(&model, None);
+    let long = progress::while_slow("fitting", || engine.fit(&plan)).map_err(engine_failure)?;
+    let fitted = Fitted::from_rows(&plan, long)
+        .map_err(|m| usage_failure(Code::Data, m, spec, "report this as a bug in prep"))?;
+    let ir = lower::lower(&model, Some(&fitted));
+    let d = DialectName::Duckdb.get();
+    let apply = Renderer::new(d, &ir, SourceStyle::Plain)
+        .reading(prep::engine::DATA_RELATION)
+        .bind(&fitted)
+        .apply_bound_query()
+        .map_err(|diag| spec_failure(diag.in_file(&file).into(), &text))?;
+    let sql = ast::pretty(&apply);
+    if let Some(path) = output {
+        progress::while_slow("writing", || engine.export(&sql, path)).map_err(engine_failure)?;
+        eprintln!("wrote {}", path.display());
+        return Ok(());
+    }
+    let (names, values) = engine
+        .query_text(&format!(
+            "SELECT * FROM ({sql}) AS prep_preview LIMIT {rows}"
+        ))
+        .map_err(engine_failure)?;
+    write_stdout(&table::aligned(&names, &values));
+    Ok(())
+}

@@ -13,8 +13,8 @@ use crate::naming;
 
 mod steps;
 use crate::spec::{
-    self, Categories, ColumnType, ImputeStrategy, OneHotUnknown, OrdinalUnknown, Scalar, Source,
-    Spec, Step,
+    self, Categories, ColumnType, DeclaredType, ImputeStrategy, OneHotUnknown, OrdinalUnknown,
+    Scalar, Source, Spec, Step,
 };
 use steps::{check_step, scalar_type};
 
@@ -56,6 +56,10 @@ pub struct Feature {
     #[serde(skip)]
     pub span: Option<Span>,
     pub column_type: ColumnType,
+    /// A BOOLEAN source column (`type: boolean`), read as 0/1 or `False`/`True`.
+    /// Left out of the spec hash when false, so older fitted files still match.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub boolean: bool,
     pub steps: Vec<CheckedStep>,
 }
 
@@ -421,7 +425,7 @@ impl NameSet {
 
 fn check_feature(
     column: &Spanned<String>,
-    declared: Option<&Spanned<ColumnType>>,
+    declared: Option<&Spanned<DeclaredType>>,
     steps: &[Spanned<Step>],
     diags: &mut Diagnostics,
 ) -> Option<Feature> {
@@ -438,9 +442,13 @@ fn check_feature(
         diags.push(d);
         return None;
     }
-    let column_type = declared
-        .map(|d| d.value)
-        .unwrap_or_else(|| infer_type(steps));
+    let boolean = declared.is_some_and(|d| d.value == DeclaredType::Boolean);
+    let steps = &booleans_as_text(&column.value, steps, boolean, diags)?;
+    let column_type = match declared.map(|d| d.value) {
+        Some(DeclaredType::Numeric) => ColumnType::Numeric,
+        Some(DeclaredType::String) => ColumnType::String,
+        Some(DeclaredType::Boolean) | None => infer_type(steps),
+    };
     let before = diags.0.len();
     let mut checked = Vec::new();
     let mut encoded_by: Option<&'static str> = None;
@@ -472,8 +480,52 @@ fn check_feature(
         column: column.value.clone(),
         span: at,
         column_type,
+        boolean,
         steps: checked,
     })
+}
+
+/// The steps with every boolean value as the category scikit-learn names it
+/// (`True`, `False`). Only a `type: boolean` feature takes booleans, and it
+/// takes nothing else (a bool column holds no other value).
+fn booleans_as_text(
+    column: &str,
+    steps: &[Spanned<Step>],
+    boolean: bool,
+    diags: &mut Diagnostics,
+) -> Option<Vec<Spanned<Step>>> {
+    let before = diags.0.len();
+    let mut steps = steps.to_vec();
+    for step in &mut steps {
+        let at = span(step);
+        for (value, place) in step.value.scalars_mut() {
+            let place = place.or(at.clone());
+            match (&*value, boolean) {
+                (Scalar::Bool(b), true) => *value = Scalar::String(Scalar::bool_text(*b).into()),
+                (Scalar::Bool(b), false) => diags.push(
+                    Diagnostic::new(
+                        Code::InvalidValue,
+                        format!("YAML reads this value of feature `{column}` as the boolean {b}"),
+                    )
+                    .at(place)
+                    .hint(format!(
+                        "quote it (\"{b}\", or the word you wrote) to make it a text, or declare a boolean column: `{{type: boolean, steps: [...]}}`"
+                    )),
+                ),
+                (Scalar::String(t), true) if t == "True" || t == "False" => {}
+                (other, true) => diags.push(
+                    Diagnostic::new(
+                        Code::InvalidValue,
+                        format!("feature `{column}` is boolean, but {other} is not a boolean"),
+                    )
+                    .at(place)
+                    .hint("a boolean column's values are true and false"),
+                ),
+                (_, false) => {}
+            }
+        }
+    }
+    (diags.0.len() == before).then_some(steps)
 }
 
 /// Without a declared type: the first step that says anything decides.

@@ -265,6 +265,7 @@ fn deferred_call(item: &DeferredItem, params_ref: &str) -> String {
     let category = |c: &Scalar| match c {
         Scalar::Number(n) => format!("{{'value': {}, 'number': true}}", number(*n)),
         Scalar::String(t) => format!("{{'value': {}, 'number': false}}", s(t)),
+        Scalar::Bool(b) => format!("{{'value': {}, 'number': false}}", s(Scalar::bool_text(*b))),
     };
     let mut options = vec![
         format!("'column': {}", s(&item.feature)),
@@ -309,6 +310,7 @@ fn deferred_call(item: &DeferredItem, params_ref: &str) -> String {
                     match c {
                         Scalar::Number(n) => number(*n),
                         Scalar::String(t) => s(t),
+                        Scalar::Bool(b) => s(Scalar::bool_text(*b)),
                     },
                 ),
             };

@@ -127,6 +127,8 @@ struct DialectFile {
     #[serde(default)]
     vocabularies: VocabularyStyle,
     #[serde(default)]
+    unpivot: UnpivotStyle,
+    #[serde(default)]
     templates: BTreeMap<String, String>,
 }
 
@@ -139,6 +141,25 @@ pub enum VocabularyStyle {
     GroupingSets,
     /// One `GROUP BY` scan per vocabulary.
     OnePerScan,
+}
+
+/// How the one-row fitted relation becomes one row per parameter. Engines
+/// that inline CTEs (Spark, BigQuery) recompute the statistics once per
+/// reference, so every style but `union_all` reads the fitted row once
+/// (twice for `unpivot`: numbers, then texts).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnpivotStyle {
+    /// One `SELECT ... UNION ALL` branch per parameter (any engine).
+    #[default]
+    UnionAll,
+    /// `UNPIVOT INCLUDE NULLS (number FOR parameter IN (...))`: the column
+    /// names are the parameter names.
+    Unpivot,
+    /// `CROSS JOIN LATERAL (VALUES ('name', number, text), ...)`.
+    LateralValues,
+    /// `LATERAL VIEW stack(n, 'name', number, text, ...)` (Hive, Spark).
+    Stack,
 }
 
 /// What a double multiplication does when its result is too small for a double.
@@ -242,6 +263,7 @@ pub struct Dialect {
     pub binary_collation: Option<String>,
     pub float_underflow: FloatUnderflow,
     pub vocabularies: VocabularyStyle,
+    pub unpivot: UnpivotStyle,
     pub double_type: DataType,
     pub string_type: DataType,
     templates: BTreeMap<Func, Expr>,
@@ -303,6 +325,7 @@ impl Dialect {
             binary_collation: file.binary_collation,
             float_underflow: file.float_underflow,
             vocabularies: file.vocabularies,
+            unpivot: file.unpivot,
             double_type: parse_type(&file.types.double)?,
             string_type: parse_type(&file.types.string)?,
             templates,

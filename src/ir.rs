@@ -68,6 +68,9 @@ impl PartialEq for Let {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cond {
     IsNull(Expr),
+    /// A boolean column is true (is false); both are unknown for NULL.
+    IsTrue(Expr),
+    IsFalse(Expr),
     Eq(Expr, Expr),
     In(Expr, Vec<Expr>),
     Lt(Expr, Expr),
@@ -222,6 +225,9 @@ pub struct StepRecord {
     pub step: usize,
     pub transformer: &'static str,
     pub attributes: Vec<(&'static str, Attr)>,
+    /// The feature reads a BOOLEAN column: its `True`/`False` texts are
+    /// scikit-learn's booleans.
+    pub boolean: bool,
 }
 
 /// Everything the renderer needs.
@@ -371,7 +377,7 @@ impl Expr {
 impl Cond {
     pub fn for_each(&self, f: &mut impl FnMut(&Expr)) {
         match self {
-            Cond::IsNull(a) => a.for_each(f),
+            Cond::IsNull(a) | Cond::IsTrue(a) | Cond::IsFalse(a) => a.for_each(f),
             Cond::Eq(a, b) | Cond::Lt(a, b) | Cond::Le(a, b) | Cond::Gt(a, b) => {
                 a.for_each(f);
                 b.for_each(f);
@@ -422,6 +428,8 @@ impl fmt::Display for Cond {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Cond::IsNull(e) => write!(f, "{e} is null"),
+            Cond::IsTrue(e) => write!(f, "{e} is true"),
+            Cond::IsFalse(e) => write!(f, "{e} is false"),
             Cond::Eq(a, b) => write!(f, "{a} = {b}"),
             Cond::In(a, list) => {
                 write!(f, "{a} in (")?;

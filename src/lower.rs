@@ -243,9 +243,26 @@ impl FeatureLowering<'_> {
 
     fn lower(&mut self) -> Vec<ApplyItem> {
         let column = Expr::Column(self.feature.column.clone());
-        let mut row = match self.feature.column_type {
-            ColumnType::Numeric => Expr::ToDouble(Box::new(column)),
-            ColumnType::String => column,
+        let mut row = match (self.feature.column_type, self.feature.boolean) {
+            (ColumnType::Numeric, false) => Expr::ToDouble(Box::new(column)),
+            (ColumnType::String, false) => column,
+            // A bool column as scikit-learn reads it: 1.0/0.0, or the
+            // categories it names True/False; NULL stays missing.
+            (ty, true) => {
+                let [yes, no] = match ty {
+                    ColumnType::Numeric => [num(1.0), num(0.0)],
+                    ColumnType::String => {
+                        [true, false].map(|b| Expr::Text(Scalar::bool_text(b).into()))
+                    }
+                };
+                Expr::Case(
+                    vec![
+                        (Cond::IsTrue(column.clone()), yes),
+                        (Cond::IsFalse(column), no),
+                    ],
+                    Box::new(Expr::Null),
+                )
+            }
         };
         let mut lineage = Lineage::Raw;
         let mut docs: Vec<String> = Vec::new();
@@ -509,6 +526,7 @@ impl FeatureLowering<'_> {
             step,
             transformer,
             attributes,
+            boolean: self.feature.boolean,
         });
     }
 
@@ -575,6 +593,7 @@ fn literal(v: &Scalar) -> Expr {
     match v {
         Scalar::Number(n) => num(*n),
         Scalar::String(s) => Expr::Text(s.clone()),
+        Scalar::Bool(b) => Expr::Text(Scalar::bool_text(*b).into()),
     }
 }
 

@@ -21,6 +21,7 @@ pub fn category_text(category: &Scalar) -> String {
         Scalar::Number(n) if n.fract() == 0.0 && n.abs() < 1e15 => format!("{}", *n as i64),
         Scalar::Number(n) => format!("{n}"),
         Scalar::String(s) => s.clone(),
+        Scalar::Bool(b) => Scalar::bool_text(*b).into(),
     }
 }
 

@@ -12,7 +12,13 @@ pub fn export(ir: &Ir, fitted: &Fitted) -> Json {
     for record in &ir.steps {
         let mut attributes = Map::new();
         for (name, attr) in &record.attributes {
-            attributes.insert(name.to_string(), attr_json(attr, ir, fitted));
+            let value = attr_json(attr, ir, fitted);
+            let value = if record.boolean {
+                booleans(value)
+            } else {
+                value
+            };
+            attributes.insert(name.to_string(), value);
         }
         let steps = features
             .entry(record.feature.clone())
@@ -27,6 +33,15 @@ pub fn export(ir: &Ir, fitted: &Fitted) -> Json {
         "note": "NaN is written as null; categories_ lists hold null for the missing value",
         "features": features,
     })
+}
+
+/// A bool column's categories and fill values as scikit-learn holds them.
+fn booleans(value: Json) -> Json {
+    match value {
+        Json::String(t) if t == "True" || t == "False" => Json::Bool(t == "True"),
+        Json::Array(items) => Json::Array(items.into_iter().map(booleans).collect()),
+        other => other,
+    }
 }
 
 fn number(n: f64) -> Json {
@@ -49,6 +64,7 @@ fn attr_json(attr: &Attr, ir: &Ir, fitted: &Fitted) -> Json {
                 .map(|v| match v {
                     Some(Scalar::Number(n)) => number(*n),
                     Some(Scalar::String(s)) => Json::String(s.clone()),
+                    Some(Scalar::Bool(b)) => Json::Bool(*b),
                     None => Json::Null,
                 })
                 .collect(),

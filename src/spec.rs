@@ -73,7 +73,7 @@ pub struct Fit {
     pub filter: Option<Spanned<String>>,
 }
 
-/// A column's declared type. Without one, prep infers it from the steps.
+/// The type a feature's steps work in: numbers or texts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ColumnType {
@@ -81,7 +81,18 @@ pub enum ColumnType {
     String,
 }
 
-/// Steps of one feature column: a list, or `{type: numeric|string, steps: [...]}`.
+/// A column's declared type. Without one, prep infers it from the steps.
+/// A boolean column is read as scikit-learn reads a bool column: 0 and 1 for
+/// numeric steps, the categories `False` and `True` for encoders and imputers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeclaredType {
+    Numeric,
+    String,
+    Boolean,
+}
+
+/// Steps of one feature column: a list, or `{type: numeric|string|boolean, steps: [...]}`.
 #[derive(Debug, JsonSchema)]
 #[schemars(untagged)]
 pub enum Feature {
@@ -93,8 +104,8 @@ pub enum Feature {
 #[serde(deny_unknown_fields)]
 pub struct TypedFeature {
     #[serde(rename = "type", default)]
-    #[schemars(with = "Option<ColumnType>")]
-    pub column_type: Option<Spanned<ColumnType>>,
+    #[schemars(with = "Option<DeclaredType>")]
+    pub column_type: Option<Spanned<DeclaredType>>,
     #[schemars(with = "Vec<Step>")]
     pub steps: Vec<Spanned<Step>>,
 }
@@ -107,7 +118,7 @@ impl Feature {
         }
     }
 
-    pub fn column_type(&self) -> Option<&Spanned<ColumnType>> {
+    pub fn column_type(&self) -> Option<&Spanned<DeclaredType>> {
         match self {
             Feature::Steps(_) => None,
             Feature::Typed(t) => t.column_type.as_ref(),
@@ -143,10 +154,52 @@ pub struct Group {
     #[schemars(with = "Vec<String>")]
     pub columns: Vec<Spanned<String>>,
     #[serde(rename = "type", default)]
-    #[schemars(with = "Option<ColumnType>")]
-    pub column_type: Option<Spanned<ColumnType>>,
+    #[schemars(with = "Option<DeclaredType>")]
+    pub column_type: Option<Spanned<DeclaredType>>,
     #[schemars(with = "Vec<Step>")]
     pub steps: Vec<Spanned<Step>>,
+}
+
+impl Step {
+    /// Every category or fill value in the step, with its place where it has one.
+    pub fn scalars_mut(&mut self) -> Vec<(&mut Scalar, Option<Span>)> {
+        fn at<T>(s: &Spanned<T>) -> Option<Span> {
+            Span::from_location(&s.referenced)
+        }
+        fn given(c: &mut Categories) -> Vec<(&mut Scalar, Option<Span>)> {
+            match c {
+                Categories::Auto => Vec::new(),
+                Categories::Given(values) => values
+                    .iter_mut()
+                    .map(|v| {
+                        let place = at(v);
+                        (&mut v.value, place)
+                    })
+                    .collect(),
+            }
+        }
+        match self {
+            Step::Impute(i) => (i.fill_value.iter_mut())
+                .map(|v| {
+                    let place = at(v);
+                    (&mut v.value, place)
+                })
+                .collect(),
+            Step::Scale(_) => Vec::new(),
+            Step::OneHot(o) => {
+                let mut out = Vec::new();
+                if let Some(d) = &mut o.drop {
+                    let place = at(d);
+                    if let Drop::Category(c) = &mut d.value {
+                        out.push((c, place));
+                    }
+                }
+                out.extend(given(&mut o.categories));
+                out
+            }
+            Step::Ordinal(o) => given(&mut o.categories),
+        }
+    }
 }
 
 /// One preprocessing step; each mirrors a scikit-learn transformer and its option names.
@@ -279,12 +332,23 @@ fn yes() -> bool {
     true
 }
 
-/// A category or fill value: a number or a string (quote numbers to make them strings).
+/// A category or fill value: a number or a string (quote numbers to make them
+/// strings), or a boolean for a `type: boolean` feature.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Scalar {
     Number(f64),
     String(String),
+    /// Read as the text scikit-learn gives it (`True`, `False`): `check`
+    /// turns it into that text, so later stages never see one.
+    Bool(bool),
+}
+
+impl Scalar {
+    /// A boolean as the category scikit-learn names it (`str(True)`).
+    pub fn bool_text(b: bool) -> &'static str {
+        if b { "True" } else { "False" }
+    }
 }
 
 impl<'de> Deserialize<'de> for Scalar {
@@ -307,10 +371,9 @@ impl<'de> Deserialize<'de> for Scalar {
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
                 Ok(Scalar::String(v.to_string()))
             }
+            // Only a `type: boolean` feature takes booleans: `check` says so, with the place.
             fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
-                Err(E::custom(format!(
-                    "YAML reads this value as the boolean {v}: quote it (\"{v}\", or the word you wrote) to make it a text"
-                )))
+                Ok(Scalar::Bool(v))
             }
             fn visit_unit<E: de::Error>(self) -> Result<Scalar, E> {
                 Err(E::custom(
@@ -330,6 +393,7 @@ impl std::fmt::Display for Scalar {
         match self {
             Scalar::Number(n) => write!(f, "{n}"),
             Scalar::String(s) => write!(f, "{s:?}"),
+            Scalar::Bool(b) => write!(f, "{b}"),
         }
     }
 }

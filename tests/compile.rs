@@ -16,6 +16,8 @@ const FORMS: [(EmitForm, bool, &str); 3] = [
     (EmitForm::DbtModel, false, "dbt-model"),
 ];
 
+/// Every form of a spec on one dialect: `--emit sql` whole, the other forms
+/// as line diffs against it (they reuse its pieces; the diff is what differs).
 fn compile_all(spec: &std::path::Path, d: DialectName) -> String {
     let text = std::fs::read_to_string(spec).unwrap();
     let file = spec.file_name().unwrap().to_string_lossy().into_owned();
@@ -23,16 +25,33 @@ fn compile_all(spec: &std::path::Path, d: DialectName) -> String {
     let dialect = d.get();
     prep::check_names(&ir, dialect, &file).unwrap();
     let mut out = String::new();
+    let mut first: Option<String> = None;
     for (form, inline, label) in FORMS {
-        out.push_str(&format!("==== --emit {label}\n"));
+        let mut text = String::new();
         match emit::emit(&ir, dialect, form, inline, &file, None) {
             Ok(artifacts) => {
                 for a in &artifacts {
                     common::parse_back(dialect, form, a);
-                    out.push_str(&format!("---- {}\n{}", a.file_name, a.contents));
+                    text.push_str(&format!("---- {}\n{}", a.file_name, a.contents));
                 }
             }
-            Err(e) => out.push_str(&format!("error[{}]: {}\n", e.code.as_str(), e.message)),
+            Err(e) => text.push_str(&format!("error[{}]: {}\n", e.code.as_str(), e.message)),
+        }
+        match &first {
+            None => {
+                out.push_str(&format!("==== --emit {label}\n{text}"));
+                first = Some(text);
+            }
+            Some(base) => {
+                let diff = similar::TextDiff::from_lines(base.as_str(), text.as_str())
+                    .unified_diff()
+                    .context_radius(1)
+                    .to_string();
+                out.push_str(&format!(
+                    "==== --emit {label}, as a diff against --emit {}\n{diff}",
+                    FORMS[0].2
+                ));
+            }
         }
     }
     out
@@ -48,9 +67,10 @@ fn every_spec_on_every_dialect() {
     );
     for spec in &specs {
         let stem = spec.file_stem().unwrap().to_string_lossy().into_owned();
-        for d in DialectName::ALL {
-            insta::assert_snapshot!(format!("{stem}@{d}"), compile_all(spec, d));
-        }
+        let outputs: Vec<_> = (DialectName::ALL.iter())
+            .map(|&d| (d, compile_all(spec, d)))
+            .collect();
+        common::assert_dialect_snapshots(&stem, spec, &outputs);
     }
 }
 
@@ -203,6 +223,7 @@ fn fitted_specs_bind_as_literals_on_every_dialect() {
         let fitted_text = std::fs::read_to_string(dir.join(format!("{stem}.fitted.yml"))).unwrap();
         let fitted = prep::fitted::Fitted::from_yaml(&fitted_text).unwrap();
         let ir = prep::compile_bound(&text, &format!("{stem}.yml"), &fitted).unwrap();
+        let mut outputs = Vec::new();
         for d in DialectName::ALL {
             let dialect = d.get();
             prep::check_names(&ir, dialect, &stem).unwrap();
@@ -230,7 +251,8 @@ fn fitted_specs_bind_as_literals_on_every_dialect() {
                     out.push_str(&format!("---- {}\n{}", a.file_name, a.contents));
                 }
             }
-            insta::assert_snapshot!(format!("bound {stem}@{d}"), out);
+            outputs.push((d, out));
         }
+        common::assert_dialect_snapshots(&format!("bound {stem}"), &spec, &outputs);
     }
 }

@@ -14,14 +14,14 @@ fn scalar_problem(s: &Scalar) -> Option<String> {
     match s {
         Scalar::String(t) => crate::render::quote::string_problem(t),
         Scalar::Number(n) if !n.is_finite() => Some(format!("{n} is not a finite number")),
-        Scalar::Number(_) => None,
+        Scalar::Number(_) | Scalar::Bool(_) => None,
     }
 }
 
 pub(super) fn scalar_type(s: &Scalar) -> ColumnType {
     match s {
         Scalar::Number(_) => ColumnType::Numeric,
-        Scalar::String(_) => ColumnType::String,
+        Scalar::String(_) | Scalar::Bool(_) => ColumnType::String,
     }
 }
 
@@ -318,6 +318,7 @@ fn check_categories(
         let key = match &c.value {
             Scalar::Number(n) => Err((n + 0.0).to_bits()),
             Scalar::String(t) => Ok(t.as_str()),
+            Scalar::Bool(b) => Ok(Scalar::bool_text(*b)),
         };
         if let Some(problem) = scalar_problem(&c.value) {
             diags.push(

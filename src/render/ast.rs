@@ -109,6 +109,13 @@ pub fn is_null(e: Expr) -> Expr {
     Expr::IsNull(Box::new(operand(e)))
 }
 
+pub fn not(e: Expr) -> Expr {
+    Expr::UnaryOp {
+        op: ast::UnaryOperator::Not,
+        expr: Box::new(operand(e)),
+    }
+}
+
 pub fn is_not_null(e: Expr) -> Expr {
     Expr::IsNotNull(Box::new(operand(e)))
 }
@@ -122,10 +129,13 @@ pub fn in_list(e: Expr, list: Vec<Expr>) -> Expr {
 }
 
 /// `CASE WHEN .. THEN .. ELSE otherwise END`; with no arms, `otherwise`.
+/// `CASE WHEN c THEN v ... ELSE otherwise END`; a NULL `otherwise` is left
+/// out (a CASE without ELSE gives NULL).
 pub fn case(arms: Vec<(Expr, Expr)>, otherwise: Expr) -> Expr {
     if arms.is_empty() {
         return otherwise;
     }
+    let else_result = (otherwise != null()).then(|| Box::new(otherwise));
     Expr::Case {
         case_token: AttachedToken::empty(),
         end_token: AttachedToken::empty(),
@@ -134,7 +144,7 @@ pub fn case(arms: Vec<(Expr, Expr)>, otherwise: Expr) -> Expr {
             .into_iter()
             .map(|(condition, result)| CaseWhen { condition, result })
             .collect(),
-        else_result: Some(Box::new(otherwise)),
+        else_result,
     }
 }
 
@@ -369,6 +379,112 @@ impl SelectBuilder {
         }
         q
     }
+}
+
+/// The long form of a one-row relation (see `dialect::UnpivotStyle`): the
+/// query `q` (reading one table) with its table unpivoted, or joined to a
+/// lateral list of rows. `rows` are `(name, value...)` tuples; `columns`
+/// name the name column then the value columns.
+pub fn unpivot(mut q: Query, value: Ident, name: Ident, columns: Vec<Ident>) -> Query {
+    let mut sk = skeleton("SELECT 1 FROM t UNPIVOT INCLUDE NULLS (v FOR n IN (a))");
+    let mut factor = select_of(&mut sk).from.remove(0).relation;
+    let select = select_of(&mut q);
+    if let TableFactor::Unpivot {
+        table,
+        value: v,
+        name: n,
+        columns: c,
+        ..
+    } = &mut factor
+    {
+        *table = Box::new(select.from[0].relation.clone());
+        *v = Expr::Identifier(value);
+        *n = name;
+        let template = c.remove(0);
+        *c = columns
+            .into_iter()
+            .map(|column| {
+                let mut item = template.clone();
+                item.expr = Expr::Identifier(column);
+                item
+            })
+            .collect();
+    }
+    select.from[0].relation = factor;
+    q
+}
+
+/// `q CROSS JOIN LATERAL (VALUES (row), ...) AS alias (columns)`.
+pub fn lateral_values(
+    mut q: Query,
+    rows: Vec<Vec<Expr>>,
+    alias: Ident,
+    columns: Vec<Ident>,
+) -> Query {
+    let mut sk = skeleton("SELECT 1 FROM t CROSS JOIN LATERAL (VALUES (1)) AS u (a)");
+    let mut join = select_of(&mut sk).from.remove(0).joins.remove(0);
+    if let TableFactor::Derived {
+        subquery,
+        alias: Some(a),
+        ..
+    } = &mut join.relation
+    {
+        if let SetExpr::Values(values) = subquery.body.as_mut() {
+            let template = values.rows.remove(0);
+            values.rows = rows
+                .into_iter()
+                .map(|row| {
+                    let mut r = template.clone();
+                    r.content = row;
+                    r
+                })
+                .collect();
+        }
+        a.name = alias;
+        let template = a.columns.remove(0);
+        a.columns = columns
+            .into_iter()
+            .map(|name| {
+                let mut c = template.clone();
+                c.name = name;
+                c
+            })
+            .collect();
+    }
+    select_of(&mut q).from[0].joins.push(join);
+    q
+}
+
+/// `q LATERAL VIEW STACK(n, row..., ...) alias AS columns` (Hive, Spark).
+pub fn lateral_stack(
+    mut q: Query,
+    rows: Vec<Vec<Expr>>,
+    alias: Ident,
+    columns: Vec<Ident>,
+) -> Query {
+    let mut sk = skeleton("SELECT 1 FROM t LATERAL VIEW STACK(1, 2) u AS a");
+    let mut view = select_of(&mut sk).lateral_views.remove(0);
+    if let Expr::Function(f) = &mut view.lateral_view
+        && let ast::FunctionArguments::List(list) = &mut f.args
+    {
+        let template = list.args.remove(0);
+        let arg = |e: Expr| {
+            let mut a = template.clone();
+            if let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(x)) = &mut a {
+                *x = e;
+            }
+            a
+        };
+        let count = integer(rows.len() as i64);
+        list.args = std::iter::once(count)
+            .chain(rows.into_iter().flatten())
+            .map(arg)
+            .collect();
+    }
+    view.lateral_view_name = ObjectName::from(vec![alias]);
+    view.lateral_col_alias = columns;
+    select_of(&mut q).lateral_views.push(view);
+    q
 }
 
 /// `q1 UNION ALL q2 UNION ALL ...`. The tree is balanced (UNION ALL is

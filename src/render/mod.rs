@@ -7,7 +7,7 @@ pub mod filter;
 mod fit;
 pub mod quote;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
 
 use sqlparser::ast::{BinaryOperator, Expr, Ident, Query};
@@ -338,6 +338,8 @@ impl<'a> Renderer<'a> {
         let r = |x: &ir::Expr| self.expr(x, scope);
         match c {
             C::IsNull(x) => ast::is_null(r(x)),
+            C::IsTrue(x) => r(x),
+            C::IsFalse(x) => ast::not(r(x)),
             C::Eq(a, b) => ast::binary(BinaryOperator::Eq, r(a), r(b)),
             C::In(a, list) => ast::in_list(r(a), list.iter().map(r).collect()),
             C::Lt(a, b) => ast::binary(BinaryOperator::Lt, r(a), r(b)),
@@ -390,9 +392,11 @@ impl<'a> Renderer<'a> {
     }
 
     /// The one-row parameters relation, pivoted back from the long form.
-    fn pivot_params(&self, long: Relation) -> Query {
+    /// Only the parameters the apply reads: the fit keeps the others (for
+    /// `export-sklearn` and for reading), the apply need not pivot them.
+    fn pivot_params(&self, long: Relation, read: &BTreeSet<ParamId>) -> Query {
         let mut b = SelectBuilder::default();
-        for p in &self.ir.fit.params {
+        for p in read.iter().map(|&id| &self.ir.fit.params[id]) {
             let column = match p.value_type {
                 ColumnType::Numeric => "number",
                 ColumnType::String => "text",
@@ -576,12 +580,31 @@ impl<'a> Renderer<'a> {
             ParamsRelation::Named(name) => self.id(name),
             ParamsRelation::Placeholder => Ident::new(&self.params_placeholder),
         }]);
+        let read = self.apply_reads();
+        if read.is_empty() {
+            return self.apply_select_deferring(None, deferred);
+        }
         let body =
             self.apply_select_deferring(Some(Relation::Table(vec![self.id(PARAMS)])), deferred)?;
         Ok(ast::with_ctes(
-            vec![(self.id(PARAMS), self.pivot_params(long))],
+            vec![(self.id(PARAMS), self.pivot_params(long, &read))],
             body,
         ))
+    }
+
+    /// The parameters the apply's expressions read.
+    fn apply_reads(&self) -> BTreeSet<ParamId> {
+        let mut read = BTreeSet::new();
+        for item in &self.ir.apply.items {
+            match item {
+                ApplyItem::Output(o) => read.extend(o.expr.params()),
+                ApplyItem::Learned {
+                    deferred: Some(d), ..
+                } => read.extend(d.row.params()),
+                ApplyItem::Learned { .. } => {}
+            }
+        }
+        read
     }
 
     /// One statement: the fit in CTEs, then the apply reading its parameter row.

@@ -58,3 +58,107 @@ pub fn parse_back(d: &Dialect, form: EmitForm, artifact: &Artifact) -> Statement
     );
     statements.remove(0)
 }
+
+/// The reference dialect: its output is stored whole, every other dialect's
+/// as a line diff against it, so a reviewer reads each difference once.
+pub const REFERENCE: prep::dialect::DialectName = prep::dialect::DialectName::Duckdb;
+
+/// Snapshots `outputs` (one text per dialect, the reference's included) as
+/// `{name}` (the reference's text) and `{name}@{dialect}` (a unified diff
+/// against it), each headed by the spec it came from.
+#[allow(dead_code)]
+pub fn assert_dialect_snapshots(
+    name: &str,
+    spec: &Path,
+    outputs: &[(prep::dialect::DialectName, String)],
+) {
+    let spec = spec
+        .strip_prefix(root())
+        .unwrap_or(spec)
+        .display()
+        .to_string();
+    let reference = &outputs
+        .iter()
+        .find(|(d, _)| *d == REFERENCE)
+        .expect("the reference dialect is compiled")
+        .1;
+    let mut settings = insta::Settings::clone_current();
+    settings.set_description(format!("spec: {spec}"));
+    settings.set_omit_expression(true);
+    settings.set_snapshot_path("../snapshots");
+    settings.set_prepend_module_to_snapshot(false);
+    settings.bind(|| {
+        insta::assert_snapshot!(format!("{name}@{REFERENCE}"), reference);
+        for (d, text) in outputs.iter().filter(|(d, _)| *d != REFERENCE) {
+            let base = nearest(*d);
+            let base_text = &outputs
+                .iter()
+                .find(|(b, _)| *b == base)
+                .expect("compiled")
+                .1;
+            let (base_text, _) = in_reference_spelling(base_text, base.get());
+            let (text, swapped) = in_reference_spelling(text, d.get());
+            let diff = similar::TextDiff::from_lines(base_text.as_str(), text.as_str())
+                .unified_diff()
+                .context_radius(1)
+                .header(&base.to_string(), &format!("{d}{swapped}"))
+                .to_string();
+            insta::assert_snapshot!(format!("{name}@{d}.diff"), diff);
+        }
+    });
+}
+
+/// The dialect a dialect's snapshot is a diff against: the reference, or a
+/// dialect whose text is closer (so each difference is stored once).
+fn nearest(d: prep::dialect::DialectName) -> prep::dialect::DialectName {
+    use prep::dialect::DialectName::*;
+    match d {
+        Redshift => Postgres,
+        Bigquery => Databricks,
+        _ => REFERENCE,
+    }
+}
+
+/// A dialect's text with its identifier quote and its type names swapped
+/// with the reference's, so the diff shows what differs beyond spelling.
+/// Quote characters are swapped both ways (a bijection: nothing is hidden);
+/// the swaps made are named in the diff's header.
+fn in_reference_spelling(text: &str, d: &Dialect) -> (String, String) {
+    let reference = REFERENCE.get();
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    let (q, r) = (d.identifier_quote, reference.identifier_quote);
+    if q != r {
+        pairs.push((q.to_string(), r.to_string()));
+    }
+    for (mine, theirs) in [
+        (&d.double_type, &reference.double_type),
+        (&d.string_type, &reference.string_type),
+    ] {
+        if mine != theirs {
+            pairs.push((format!("AS {mine})"), format!("AS {theirs})")));
+        }
+    }
+    if pairs.is_empty() {
+        return (text.to_string(), String::new());
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    'scan: while let Some(c) = rest.chars().next() {
+        for (a, b) in &pairs {
+            for (from, to) in [(a, b), (b, a)] {
+                if let Some(after) = rest.strip_prefix(from.as_str()) {
+                    out.push_str(to);
+                    rest = after;
+                    continue 'scan;
+                }
+            }
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    let named: Vec<String> = pairs.iter().map(|(a, b)| format!("{a} <-> {b}")).collect();
+    (
+        out,
+        format!(" (spelled as {REFERENCE}: {})", named.join(", ")),
+    )
+}

@@ -8,13 +8,13 @@ training statistics and hold values and categories never seen in training.
 import numpy as np
 import pandas as pd
 
-NUMERIC, INTEGER, TEXT = "numeric", "integer", "text"
+NUMERIC, INTEGER, TEXT, BOOLEAN = "numeric", "integer", "text", "boolean"
 
 
 def _typed(df: pd.DataFrame, types: dict) -> tuple[pd.DataFrame, dict]:
     df = df.reset_index(drop=True)
     for col, t in types.items():
-        if t == TEXT:
+        if t in (TEXT, BOOLEAN):
             df[col] = df[col].astype(object).where(df[col].notna(), None)
         elif t == NUMERIC:
             df[col] = df[col].astype(float)
@@ -89,11 +89,15 @@ def adversarial():
     df["late_null2"] = df["late_null"]
     # Missing values stored as NaN, not NULL (engines keep them apart; scikit-learn does not).
     df["gappy_nan"] = df["gappy"]
+    # BOOLEAN columns: scikit-learn reads 0/1 for numbers, False/True as categories.
+    df["yes_no"] = np.array([bool(b) for b in rng.random(n) < 0.35], dtype=object)
+    df.loc[rng.random(n) < 0.15, "yes_no"] = None
+    df["yes_no_full"] = np.array([bool(b) for b in rng.random(n) < 0.6], dtype=object)
     types = {
         "id": INTEGER, "split": TEXT, "all_null": NUMERIC, "constant": NUMERIC, "huge": NUMERIC,
         "tiny": NUMERIC, "ints": INTEGER, "decimals": NUMERIC, "negzero": NUMERIC, "gappy": NUMERIC,
         "cat": TEXT, "level": TEXT, "epoch_ms": NUMERIC, "big": NUMERIC, "late_null": TEXT,
-        "late_null2": TEXT, "gappy_nan": NUMERIC,
+        "late_null2": TEXT, "gappy_nan": NUMERIC, "yes_no": BOOLEAN, "yes_no_full": BOOLEAN,
     }
     return _typed(df[list(types)], types)
 

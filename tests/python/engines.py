@@ -5,7 +5,7 @@ import os
 
 import pandas as pd
 
-from datasets import INTEGER, NUMERIC, TEXT
+from datasets import BOOLEAN, INTEGER, NUMERIC, TEXT
 
 
 def _rows(df):
@@ -39,7 +39,7 @@ class DuckDB(_QuotedSql):
         self.con = duckdb.connect()
 
     def load(self, table, df, types):
-        t = {NUMERIC: "DOUBLE", INTEGER: "BIGINT", TEXT: "VARCHAR"}
+        t = {NUMERIC: "DOUBLE", INTEGER: "BIGINT", TEXT: "VARCHAR", BOOLEAN: "BOOLEAN"}
         cols = ", ".join(f"{self.quote(c)} {t[types[c]]}" for c in df.columns)
         self.con.execute(f"DROP TABLE IF EXISTS {self.quote(table)}")
         self.con.execute(f"CREATE TABLE {self.quote(table)} ({cols})")
@@ -66,7 +66,7 @@ class Postgres(_QuotedSql):
     def load(self, table, df, types):
         from psycopg2.extras import execute_values
 
-        t = {NUMERIC: "DOUBLE PRECISION", INTEGER: "BIGINT", TEXT: "TEXT"}
+        t = {NUMERIC: "DOUBLE PRECISION", INTEGER: "BIGINT", TEXT: "TEXT", BOOLEAN: "BOOLEAN"}
         cols = ", ".join(f"{self.quote(c)} {t[types[c]]}" for c in df.columns)
         with self.con.cursor() as cur:
             cur.execute(f"DROP TABLE IF EXISTS {self.quote(table)} CASCADE")
@@ -128,9 +128,9 @@ class Spark:
         self.spark.sparkContext.setLogLevel("ERROR")
 
     def load(self, table, df, types):
-        from pyspark.sql.types import DoubleType, LongType, StringType, StructField, StructType
+        from pyspark.sql.types import BooleanType, DoubleType, LongType, StringType, StructField, StructType
 
-        t = {NUMERIC: DoubleType(), INTEGER: LongType(), TEXT: StringType()}
+        t = {NUMERIC: DoubleType(), INTEGER: LongType(), TEXT: StringType(), BOOLEAN: BooleanType()}
         schema = StructType([StructField(c, t[types[c]], True) for c in df.columns])
         rows = [list(r) for r in _rows(df)]
         self.spark.createDataFrame(rows, schema).createOrReplaceTempView(table)

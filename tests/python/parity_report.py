@@ -23,9 +23,9 @@ REQUIRED_CELLS = [
 ]
 
 
-def cells(steps):
-    """The option cells one feature's steps exercise."""
-    out = set()
+def cells(steps, declared=None):
+    """The option cells one feature's steps (and its declared type) exercise."""
+    out = {f"type:{declared}"} if declared == "boolean" else set()
     for step in steps:
         (kind, opts), = step.items()
         if kind == "impute":

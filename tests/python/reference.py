@@ -88,7 +88,9 @@ def reference(spec, train, score):
     for key in list(spec.get("keys") or []) + list(spec.get("passthrough") or []):
         out[key] = score[key].to_numpy()
     for col, declared, steps in features(spec):
-        numeric = declared == "numeric" or (declared is None and _looks_numeric(steps))
+        numeric = declared == "numeric" or (declared is None and _looks_numeric(steps)) or (
+            declared == "boolean" and _numbers_only(steps)
+        )
         pipe = make_pipeline(*[_step(s) for s in steps])
         pipe.fit(_column(train, col, numeric))
         result = np.asarray(pipe.transform(_column(score, col, numeric)), dtype=float)
@@ -105,6 +107,14 @@ def reference(spec, train, score):
         else:
             out[col] = result[:, 0]
     return pd.DataFrame(out)
+
+
+def _numbers_only(steps):
+    """A bool column is read as numbers when its first step is a scaler or a
+    mean/median imputer; otherwise its values are the categories False/True."""
+    (kind, opts), = steps[0].items()
+    strategy = opts if isinstance(opts, str) else (opts or {}).get("strategy")
+    return kind == "scale" or (kind == "impute" and strategy in ("mean", "median"))
 
 
 def _looks_numeric(steps):

@@ -60,7 +60,7 @@ def training_rows(df, where):
 
 def feature_cells(spec):
     """(feature, its option cells) for every feature of the spec."""
-    return [(col, cells(steps)) for col, _, steps in features(spec)]
+    return [(col, cells(steps, declared)) for col, declared, steps in features(spec)]
 
 
 def compare(got: pd.DataFrame, want: pd.DataFrame, key: str):

@@ -8,7 +8,7 @@ use std::ops::ControlFlow;
 
 use sqlparser::ast::helpers::attached_token::AttachedToken;
 use sqlparser::ast::{
-    self, BinaryOperator, CaseWhen, CastKind, Cte, DataType, Expr, Ident, ObjectName, Query,
+    self, BinaryOperator, CaseWhen, CastKind, DataType, Expr, Ident, ObjectName, Query,
     Select, SelectItem, SetExpr, Statement, TableAlias, TableFactor, TableWithJoins, Value,
     visit_expressions_mut,
 };
@@ -157,14 +157,36 @@ pub fn collate(e: Expr, collation: &str, d: &Dialect) -> Expr {
 
 /// A dialect's function template with its placeholders replaced. Arguments
 /// are AST nodes, so nothing in them is ever read as SQL text.
-pub fn call(d: &Dialect, func: Func, args: &[(&str, Expr)]) -> Expr {
+pub fn call<const N: usize>(d: &Dialect, func: Func, args: [(&str, Expr); N]) -> Expr {
     let mut e = d.template(func).clone();
+    let names: [&str; N] = args.each_ref().map(|(name, _)| *name);
+    let position = |node: &Expr| match node {
+        Expr::Identifier(id) if id.quote_style.is_none() => {
+            names.iter().position(|name| *name == id.value)
+        }
+        _ => None,
+    };
+    // Each operand is moved into its last place and cloned into any other
+    // (most templates read an operand once): no deep copy of large operands.
+    let mut uses = [0usize; N];
+    let _ = ast::visit_expressions(&e, |node| {
+        if let Some(i) = position(node) {
+            uses[i] += 1;
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    let mut slots = args.map(|(_, arg)| Some(arg));
     let _ = visit_expressions_mut(&mut e, |node| {
-        if let Expr::Identifier(id) = node
-            && id.quote_style.is_none()
-            && let Some((_, arg)) = args.iter().find(|(name, _)| *name == id.value)
-        {
-            *node = operand(arg.clone());
+        if let Some(i) = position(node) {
+            uses[i] = uses[i].saturating_sub(1);
+            let arg = if uses[i] == 0 {
+                slots[i].take()
+            } else {
+                slots[i].clone()
+            };
+            if let Some(arg) = arg {
+                *node = operand(arg);
+            }
         }
         ControlFlow::<()>::Continue(())
     });
@@ -515,53 +537,87 @@ fn balanced_union(mut parts: Vec<Box<SetExpr>>, operation: &SetExpr) -> Box<SetE
     Box::new(op)
 }
 
+/// CTEs, each printed when it is added: the AST of a wide statement never
+/// exists whole (it takes some fifty times the memory of its text).
+#[derive(Default)]
+pub struct Ctes(Vec<String>);
+
+impl Ctes {
+    pub fn push(&mut self, name: Ident, query: Query) {
+        let mut text = format!("{name} AS (\n");
+        for line in pretty_query(&query).lines() {
+            text.push_str("  ");
+            text.push_str(line);
+            text.push('\n');
+        }
+        text.push(')');
+        self.0.push(text);
+    }
+}
+
+/// A printed statement: its CTEs, then its body.
+pub struct Sql {
+    ctes: Vec<String>,
+    body: String,
+}
+
+impl From<Query> for Sql {
+    fn from(q: Query) -> Sql {
+        Sql {
+            ctes: Vec::new(),
+            body: pretty_query(&q),
+        }
+    }
+}
+
 /// `WITH name AS (query), ... body`; CTEs the body already has come after these.
-pub fn with_ctes(mut ctes: Vec<(Ident, Query)>, mut body: Query) -> Query {
-    if ctes.is_empty() {
-        return body;
-    }
-    if let Some(inner) = body.with.take() {
-        ctes.extend(
-            inner
-                .cte_tables
-                .into_iter()
-                .map(|cte| (cte.alias.name, *cte.query)),
-        );
-    }
-    let mut template = skeleton("WITH a AS (SELECT 1) SELECT 1");
-    let mut with = template.with.take().expect("the skeleton has a WITH");
-    let cte_template: Cte = with.cte_tables.remove(0);
-    with.cte_tables = ctes
-        .into_iter()
-        .map(|(name, query)| {
-            let mut cte = cte_template.clone();
-            cte.alias.name = name;
-            cte.query = Box::new(query);
-            cte
-        })
-        .collect();
-    body.with = Some(with);
+pub fn with_ctes(ctes: Ctes, body: impl Into<Sql>) -> Sql {
+    let mut body = body.into();
+    let mut all = ctes.0;
+    all.append(&mut body.ctes);
+    body.ctes = all;
     body
 }
 
-/// Prints a statement, one clause per line, with no trailing spaces.
-pub fn pretty(q: &Query) -> String {
+/// A statement as text, laid out as sqlparser lays out `WITH`.
+pub fn pretty(sql: &Sql) -> String {
+    if sql.ctes.is_empty() {
+        return sql.body.clone();
+    }
+    let size = sql.ctes.iter().map(|c| c.len() + 2).sum::<usize>() + sql.body.len() + 6;
+    let mut out = String::with_capacity(size);
+    out.push_str("WITH ");
+    out.push_str(&sql.ctes.join(", "));
+    out.push('\n');
+    out.push_str(&sql.body);
+    out
+}
+
+/// Prints a query, one clause per line, with no trailing spaces.
+fn pretty_query(q: &Query) -> String {
     let text = format!("{q:#}");
-    let mut lines: Vec<String> = Vec::new();
+    let mut out = String::with_capacity(text.len() + 1);
+    let mut blanks = 0;
     for line in text.lines().map(str::trim_end) {
+        if line.is_empty() {
+            blanks += 1;
+            continue;
+        }
         // sqlparser prints an empty window as "OVER (", a blank line, ")...": keep "OVER ()...".
-        if line.trim_start().starts_with(')') && lines.last().is_some_and(|l| l.is_empty()) {
-            while lines.last().is_some_and(|l| l.is_empty()) {
-                lines.pop();
-            }
-            if let Some(open) = lines.last_mut().filter(|l| l.ends_with('(')) {
-                open.push_str(line.trim_start());
+        if line.trim_start().starts_with(')') {
+            blanks = 0;
+            if out.ends_with("(\n") {
+                out.pop();
+                out.push_str(line.trim_start());
+                out.push('\n');
                 continue;
             }
         }
-        lines.push(line.to_string());
+        for _ in 0..std::mem::take(&mut blanks) {
+            out.push('\n');
+        }
+        out.push_str(line);
+        out.push('\n');
     }
-    let mut out = lines.join("\n");
-    out.push('\n');
     out
 }

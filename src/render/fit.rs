@@ -104,7 +104,7 @@ impl Renderer<'_> {
     /// The fit as CTEs: the last, `FITTED`, is one row with a column per
     /// parameter; each learned vocabulary is a CTE of (value, frequency) rows.
     pub(super) fn fit_ctes(&self) -> Result<FitCtes<'_>, Diagnostic> {
-        let mut ctes = Vec::new();
+        let mut ctes = ast::Ctes::default();
         let filtered = match self.fit_filter()? {
             Some(filter) => {
                 let q = SelectBuilder::default()
@@ -112,7 +112,7 @@ impl Renderer<'_> {
                     .from(self.source_relation(), None)
                     .filter(filter)
                     .build();
-                ctes.push((self.id(FIT_ROWS), q));
+                ctes.push(self.id(FIT_ROWS), q);
                 true
             }
             None => false,
@@ -129,7 +129,7 @@ impl Renderer<'_> {
 
     fn fit_levels(
         &self,
-        mut ctes: Vec<(Ident, Query)>,
+        mut ctes: ast::Ctes,
         fit_rows: &dyn Fn() -> Relation,
     ) -> Result<FitCtes<'_>, Diagnostic> {
         let fit = &self.ir.fit;
@@ -195,7 +195,7 @@ impl Renderer<'_> {
                         .from(table(params), Some(self.id(PARAMS)))
                         .build();
                     let name = format!("prep_stage_{level}");
-                    ctes.push((self.id(&name), stage));
+                    ctes.push(self.id(&name), stage);
                     Box::new(move || table(&name))
                 }
             };
@@ -217,7 +217,7 @@ impl Renderer<'_> {
                 .enumerate()
             {
                 let name = format!("prep_stats_{level}_{}", i + 1);
-                ctes.push((self.id(&name), self.scan_query(scan, &*input, &argument)));
+                ctes.push(self.id(&name), self.scan_query(scan, &*input, &argument));
                 from.push(name);
             }
             for scan in level_scans.filter(|s| !s.vocabularies.is_empty()) {
@@ -236,7 +236,7 @@ impl Renderer<'_> {
                     b = b.item(value.clone(), Some(self.id(&value_column)));
                     if let Some(set) = &set_column {
                         b = b.item(
-                            ast::call(self.d, Func::Grouping, &[("X", value.clone())]),
+                            ast::call(self.d, Func::Grouping, [("X", value.clone())]),
                             Some(self.id(set)),
                         );
                     }
@@ -248,7 +248,7 @@ impl Renderer<'_> {
                         set_column,
                     });
                 }
-                let count = self.double(ast::call(self.d, Func::CountRows, &[]));
+                let count = self.double(ast::call(self.d, Func::CountRows, []));
                 b = b
                     .item(count, Some(self.id("frequency")))
                     .from(input(), Some(self.id(ROW)));
@@ -257,7 +257,7 @@ impl Renderer<'_> {
                 } else {
                     b.group_by(grouping.remove(0)).build()
                 };
-                ctes.push((self.id(&name), q));
+                ctes.push(self.id(&name), q);
             }
             // Derived parameters in rounds: each round reads the columns of the
             // rounds before it, so every formula is written once, by name.
@@ -281,7 +281,7 @@ impl Renderer<'_> {
                     (true, false) => format!("prep_params_{level}"),
                     (false, _) => format!("prep_derive_{level}_{}", round + 1),
                 };
-                ctes.push((self.id(&name), b.build()));
+                ctes.push(self.id(&name), b.build());
                 from = vec![name.clone()];
                 if last_round {
                     previous_params = Some(name);
@@ -332,7 +332,7 @@ impl Renderer<'_> {
             {
                 order_value = ast::collate(order_value, collation, self.d);
             }
-            let count = ast::call(self.d, Func::CountRows, &[]);
+            let count = ast::call(self.d, Func::CountRows, []);
             let inner = SelectBuilder::default()
                 .item(value.clone(), Some(self.id("value")))
                 .from(input(), Some(self.id(ROW)))
@@ -346,7 +346,7 @@ impl Renderer<'_> {
                     ast::call(
                         self.d,
                         Func::Max,
-                        &[("X", ast::column(self.d, None, "value"))],
+                        [("X", ast::column(self.d, None, "value"))],
                     ),
                     Some(self.id(name)),
                 )
@@ -372,7 +372,7 @@ impl Renderer<'_> {
         for &id in &scan.params {
             let name = &fit.params[id].name;
             outer = outer.item(
-                ast::call(self.d, Func::Max, &[("X", ast::column(self.d, None, name))]),
+                ast::call(self.d, Func::Max, [("X", ast::column(self.d, None, name))]),
                 Some(self.id(name)),
             );
         }
@@ -387,13 +387,13 @@ impl Renderer<'_> {
     /// (a parameter: `number` or `text` holds it) or `category` (a learned
     /// category in `number` or `text`, both NULL for the missing value, with
     /// its count in `frequency`).
-    pub fn fit_query(&self) -> Result<Query, Diagnostic> {
+    pub fn fit_query(&self) -> Result<ast::Sql, Diagnostic> {
         self.fit_query_stamped(None)
     }
 
     /// The fit query with one more parameter, `prep_fitted_at`: the text of
     /// `now` (an expression for the time of fitting).
-    pub fn fit_query_stamped(&self, now: Option<Expr>) -> Result<Query, Diagnostic> {
+    pub fn fit_query_stamped(&self, now: Option<Expr>) -> Result<ast::Sql, Diagnostic> {
         let FitCtes {
             mut ctes,
             vocabularies,
@@ -411,7 +411,7 @@ impl Renderer<'_> {
                 )
                 .from(Relation::Table(vec![self.id(FITTED)]), None)
                 .build();
-            ctes.push((self.id(STAMPED), stamped));
+            ctes.push(self.id(STAMPED), stamped);
             fitted = STAMPED;
             params.push((FITTED_AT, ColumnType::String));
         }
@@ -583,7 +583,7 @@ impl Renderer<'_> {
 
 /// The fit's CTEs, and where each learned vocabulary is.
 pub(super) struct FitCtes<'a> {
-    pub ctes: Vec<(Ident, Query)>,
+    pub ctes: ast::Ctes,
     pub vocabularies: Vec<LearnedIn<'a>>,
 }
 

@@ -130,7 +130,7 @@ impl<'a> Renderer<'a> {
         params: Option<Relation>,
         exprs: &[&ir::Expr],
         computed: &mut std::collections::BTreeSet<usize>,
-        ctes: &mut Vec<(Ident, Query)>,
+        ctes: &mut ast::Ctes,
         prefix: &str,
     ) -> (Relation, Option<String>) {
         let mut needed: BTreeMap<usize, Rc<ir::Let>> = BTreeMap::new();
@@ -169,7 +169,7 @@ impl<'a> Renderer<'a> {
                 b = b.from(p.clone(), Some(self.id(PARAMS)));
             }
             let name = format!("{prefix}_{level}");
-            ctes.push((self.id(&name), b.build()));
+            ctes.push(self.id(&name), b.build());
             relation = Relation::Table(vec![self.id(&name)]);
             last = Some(name);
         }
@@ -250,7 +250,7 @@ impl<'a> Renderer<'a> {
                 ast::call(
                     self.d,
                     Func::NanToNull,
-                    &[("X", self.double(r(x))), ("NAN", nan)],
+                    [("X", self.double(r(x))), ("NAN", nan)],
                 )
             }
             E::ToDouble(x) => self.double(r(x)),
@@ -259,7 +259,7 @@ impl<'a> Renderer<'a> {
             E::Sub(a, b) => ast::binary(BinaryOperator::Minus, r(a), r(b)),
             E::Mul(a, b) => ast::binary(BinaryOperator::Multiply, r(a), r(b)),
             E::Product(a, b) => self.product(r(a), r(b)),
-            E::Div(a, b) => ast::call(self.d, Func::SafeDivide, &[("A", r(a)), ("B", r(b))]),
+            E::Div(a, b) => ast::call(self.d, Func::SafeDivide, [("A", r(a)), ("B", r(b))]),
             E::Sqrt(x) => {
                 // SQRT of a tiny negative rounding error would raise on some
                 // engines; NULL (nothing learned) stays NULL, as NaN does in numpy.
@@ -269,11 +269,11 @@ impl<'a> Renderer<'a> {
                         ast::binary(BinaryOperator::Lt, v.clone(), ast::double(0.0, self.d)),
                         ast::double(0.0, self.d),
                     )],
-                    ast::call(self.d, Func::Sqrt, &[("X", v)]),
+                    ast::call(self.d, Func::Sqrt, [("X", v)]),
                 )
             }
-            E::Abs(x) => ast::call(self.d, Func::Abs, &[("X", r(x))]),
-            E::Coalesce(a, b) => ast::call(self.d, Func::Coalesce, &[("X", r(a)), ("Y", r(b))]),
+            E::Abs(x) => ast::call(self.d, Func::Abs, [("X", r(x))]),
+            E::Coalesce(a, b) => ast::call(self.d, Func::Coalesce, [("X", r(a)), ("Y", r(b))]),
             E::Case(arms, otherwise) => ast::case(
                 arms.iter()
                     .map(|(c, v)| (self.cond(c, scope), r(v)))
@@ -284,7 +284,7 @@ impl<'a> Renderer<'a> {
                 let text = ast::call(
                     self.d,
                     Func::Coalesce,
-                    &[
+                    [
                         ("X", ast::cast(r(value), &self.d.string_type)),
                         ("Y", ast::string(self.d, "NULL")),
                     ],
@@ -292,9 +292,9 @@ impl<'a> Renderer<'a> {
                 let msg = ast::call(
                     self.d,
                     Func::Concat,
-                    &[("X", ast::string(self.d, message)), ("Y", text)],
+                    [("X", ast::string(self.d, message)), ("Y", text)],
                 );
-                ast::call(self.d, Func::RaiseError, &[("MSG", msg)])
+                ast::call(self.d, Func::RaiseError, [("MSG", msg)])
             }
         }
     }
@@ -313,7 +313,7 @@ impl<'a> Renderer<'a> {
             ast::call(
                 self.d,
                 Func::Ln,
-                &[("X", ast::call(self.d, Func::Abs, &[("X", x)]))],
+                [("X", ast::call(self.d, Func::Abs, [("X", x)]))],
             )
         };
         let tiny = ast::binary(
@@ -374,9 +374,9 @@ impl<'a> Renderer<'a> {
     }
 
     fn aggregate(&self, agg: &Agg, arg: Expr) -> Expr {
-        let call = |f, x: Expr| ast::call(self.d, f, &[("X", x)]);
+        let call = |f, x: Expr| ast::call(self.d, f, [("X", x)]);
         match agg {
-            Agg::CountRows => self.double(ast::call(self.d, Func::CountRows, &[])),
+            Agg::CountRows => self.double(ast::call(self.d, Func::CountRows, [])),
             Agg::Count(_) => self.double(call(Func::Count, arg)),
             Agg::Mean(_) => call(Func::Avg, arg),
             Agg::VarPop(_) => call(Func::VarPop, arg),
@@ -385,7 +385,7 @@ impl<'a> Renderer<'a> {
             Agg::Percentile(_, p) => ast::call(
                 self.d,
                 Func::Percentile,
-                &[("X", arg), ("P", ast::fraction(*p))],
+                [("X", arg), ("P", ast::fraction(*p))],
             ),
             Agg::MostFrequent(_) => unreachable!("modes are rendered as queries"),
         }
@@ -411,7 +411,7 @@ impl<'a> Renderer<'a> {
                 ast::null(),
             );
             b = b.item(
-                ast::call(self.d, Func::Max, &[("X", pick)]),
+                ast::call(self.d, Func::Max, [("X", pick)]),
                 Some(self.id(&p.name)),
             );
         }
@@ -435,13 +435,13 @@ impl<'a> Renderer<'a> {
 
     /// The apply query with every fitted value written as a literal: no
     /// parameters relation, no join.
-    pub fn apply_bound_query(&self) -> Result<Query, Diagnostic> {
+    pub fn apply_bound_query(&self) -> Result<ast::Sql, Diagnostic> {
         assert!(self.bound.is_some(), "bind fitted values first");
         self.apply_select(None)
     }
 
     /// The SELECT producing the features from the source row and the parameters row.
-    fn apply_select(&self, params: Option<Relation>) -> Result<Query, Diagnostic> {
+    fn apply_select(&self, params: Option<Relation>) -> Result<ast::Sql, Diagnostic> {
         self.apply_select_deferring(params, None)
     }
 
@@ -451,7 +451,7 @@ impl<'a> Renderer<'a> {
         &self,
         params: Option<Relation>,
         mut deferred: Option<&mut Vec<DeferredItem>>,
-    ) -> Result<Query, Diagnostic> {
+    ) -> Result<ast::Sql, Diagnostic> {
         let mut b = SelectBuilder::default();
         for c in &self.ir.apply.passthrough {
             b = b.item(ast::column(self.d, Some(ROW), c), Some(self.id(c)));
@@ -493,7 +493,7 @@ impl<'a> Renderer<'a> {
                 ApplyItem::Learned { .. } => None,
             })
             .collect();
-        let mut ctes = Vec::new();
+        let mut ctes = ast::Ctes::default();
         let (rows, _) = self.with_lets(
             self.source_relation(),
             params.clone(),
@@ -558,7 +558,7 @@ impl<'a> Renderer<'a> {
     pub fn apply_query_deferred(
         &self,
         params: ParamsRelation,
-    ) -> Result<(Query, Vec<DeferredItem>), Diagnostic> {
+    ) -> Result<(ast::Sql, Vec<DeferredItem>), Diagnostic> {
         let mut items = Vec::new();
         let query = self.apply_pivoting(params, Some(&mut items))?;
         Ok((query, items))
@@ -566,7 +566,7 @@ impl<'a> Renderer<'a> {
 
     /// The apply query, reading the fitted parameters (in the long form of
     /// `fit_query`) from `params`.
-    pub fn apply_query(&self, params: ParamsRelation) -> Result<Query, Diagnostic> {
+    pub fn apply_query(&self, params: ParamsRelation) -> Result<ast::Sql, Diagnostic> {
         self.apply_pivoting(params, None)
     }
 
@@ -575,7 +575,7 @@ impl<'a> Renderer<'a> {
         &self,
         params: ParamsRelation,
         deferred: Option<&mut Vec<DeferredItem>>,
-    ) -> Result<Query, Diagnostic> {
+    ) -> Result<ast::Sql, Diagnostic> {
         let long = Relation::Table(vec![match params {
             ParamsRelation::Named(name) => self.id(name),
             ParamsRelation::Placeholder => Ident::new(&self.params_placeholder),
@@ -586,10 +586,9 @@ impl<'a> Renderer<'a> {
         }
         let body =
             self.apply_select_deferring(Some(Relation::Table(vec![self.id(PARAMS)])), deferred)?;
-        Ok(ast::with_ctes(
-            vec![(self.id(PARAMS), self.pivot_params(long, &read))],
-            body,
-        ))
+        let mut ctes = ast::Ctes::default();
+        ctes.push(self.id(PARAMS), self.pivot_params(long, &read));
+        Ok(ast::with_ctes(ctes, body))
     }
 
     /// The parameters the apply's expressions read.
@@ -608,7 +607,7 @@ impl<'a> Renderer<'a> {
     }
 
     /// One statement: the fit in CTEs, then the apply reading its parameter row.
-    pub fn inline_query(&self) -> Result<Query, Diagnostic> {
+    pub fn inline_query(&self) -> Result<ast::Sql, Diagnostic> {
         let FitCtes { ctes, .. } = self.fit_ctes()?;
         let body = self.apply_select(Some(Relation::Table(vec![self.id(FITTED)])))?;
         Ok(ast::with_ctes(ctes, body))

@@ -579,7 +579,51 @@ where
 
 /// Parses a spec, turning YAML and shape errors into located diagnostics.
 pub fn parse(text: &str) -> Result<Spec, Diagnostic> {
+    refuse_tags(text)?;
     serde_saphyr::from_str::<Spec>(text).map_err(|e| yaml_diagnostic(&e))
+}
+
+/// YAML tags other than the core schema's (`!!str`, `!!int`, ...) change a
+/// value behind the reader's back (`!!binary` decodes base64 into text) or
+/// mean nothing to prep (`!custom`): a spec says what it means in plain values.
+fn refuse_tags(text: &str) -> Result<(), Diagnostic> {
+    use granit_parser::Event;
+    for event in granit_parser::Parser::new_from_str(text) {
+        // Syntax errors are reported by the deserializer, with its message.
+        let Ok((event, place)) = event else {
+            return Ok(());
+        };
+        let tag = match &event {
+            Event::Scalar(_, _, _, tag)
+            | Event::SequenceStart(_, _, tag)
+            | Event::MappingStart(_, _, tag) => tag,
+            _ => continue,
+        };
+        if let Some(tag) = tag
+            && tag.core_suffix().is_none()
+        {
+            let start = place.start;
+            let len = match (start.byte_offset(), place.end.byte_offset()) {
+                (Some(a), Some(b)) => b.saturating_sub(a),
+                _ => 1,
+            };
+            return Err(Diagnostic::new(
+                Code::Yaml,
+                format!(
+                    "the YAML tag `{}{}` is not supported in a spec",
+                    tag.original_handle(),
+                    tag.suffix()
+                ),
+            )
+            .at(Some(Span {
+                line: start.line() as u64,
+                column: start.col() as u64 + 1,
+                len,
+            }))
+            .hint("write the value itself, without a tag (quote it to make it a text)"));
+        }
+    }
+    Ok(())
 }
 
 fn yaml_diagnostic(e: &serde_saphyr::Error) -> Diagnostic {

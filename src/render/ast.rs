@@ -8,8 +8,8 @@ use std::ops::ControlFlow;
 
 use sqlparser::ast::helpers::attached_token::AttachedToken;
 use sqlparser::ast::{
-    self, BinaryOperator, CaseWhen, CastKind, DataType, Expr, Ident, ObjectName, Query,
-    Select, SelectItem, SetExpr, Statement, TableAlias, TableFactor, TableWithJoins, Value,
+    self, BinaryOperator, CaseWhen, CastKind, DataType, Expr, Ident, ObjectName, Query, Select,
+    SelectItem, SetExpr, Statement, TableAlias, TableFactor, TableWithJoins, Value,
     visit_expressions_mut,
 };
 use sqlparser::dialect::GenericDialect;
@@ -130,13 +130,31 @@ pub fn in_list(e: Expr, list: Vec<Expr>) -> Expr {
 
 /// `CASE WHEN .. THEN .. ELSE otherwise END`; with no arms, `otherwise`.
 /// `CASE WHEN c THEN v ... ELSE otherwise END`; a NULL `otherwise` is left
-/// out (a CASE without ELSE gives NULL).
-pub fn case(arms: Vec<(Expr, Expr)>, otherwise: Expr) -> Expr {
+/// out (a CASE without ELSE gives NULL), a CASE in the ELSE joins this one's
+/// arms, and a one-arm CASE is parenthesised, which prints it on one line.
+pub fn case(mut arms: Vec<(Expr, Expr)>, otherwise: Expr) -> Expr {
     if arms.is_empty() {
         return otherwise;
     }
+    let otherwise = match otherwise {
+        Expr::Nested(inner) if matches!(*inner, Expr::Case { operand: None, .. }) => *inner,
+        other => other,
+    };
+    let otherwise = match otherwise {
+        Expr::Case {
+            operand: None,
+            conditions,
+            else_result,
+            ..
+        } => {
+            arms.extend(conditions.into_iter().map(|c| (c.condition, c.result)));
+            else_result.map_or_else(null, |e| *e)
+        }
+        other => other,
+    };
     let else_result = (otherwise != null()).then(|| Box::new(otherwise));
-    Expr::Case {
+    let one_arm = arms.len() == 1;
+    let e = Expr::Case {
         case_token: AttachedToken::empty(),
         end_token: AttachedToken::empty(),
         operand: None,
@@ -145,6 +163,11 @@ pub fn case(arms: Vec<(Expr, Expr)>, otherwise: Expr) -> Expr {
             .map(|(condition, result)| CaseWhen { condition, result })
             .collect(),
         else_result,
+    };
+    if one_arm {
+        Expr::Nested(Box::new(e))
+    } else {
+        e
     }
 }
 

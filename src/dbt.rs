@@ -12,7 +12,7 @@ use crate::dialect::DialectName;
 use crate::emit::{Artifact, HEADER_MARK, jinja_escape, jinja_string};
 use crate::ir::DeferredEncoder;
 use crate::ir::{ApplyItem, Ir};
-use crate::render::{DeferredItem, ParamsRelation, Renderer, SourceStyle, ast, quote};
+use crate::render::{DeferredItem, ParamsRelation, Renderer, SourceStyle, ast, print, quote};
 use crate::spec::{Drop, OneHotUnknown, Scalar, Source};
 
 /// dbt adapters and the dialect whose SQL each runs. dbt's dispatch falls back
@@ -188,12 +188,12 @@ pub fn package(specs: &[PackageSpec]) -> Result<Vec<Artifact>, Diagnostic> {
             let fit = r.fit_query_stamped(Some(sqlparser::ast::Expr::Identifier(
                 sqlparser::ast::Ident::new(&now),
             )))?;
-            let fit_sql = jinja_escape(&ast::pretty(&fit))
+            let fit_sql = jinja_escape(&print::pretty(&fit))
                 .replace(&r.source_placeholder, &format!("{{{{ {source} }}}}"))
                 .replace(&now, "{{ dbt.current_timestamp() }}");
             let (apply, deferred) = r.apply_query_deferred(ParamsRelation::Placeholder)?;
             let params_ref = format!("ref({})", jinja_string(&params_model));
-            let mut apply_sql = jinja_escape(&ast::pretty(&apply));
+            let mut apply_sql = jinja_escape(&print::pretty(&apply));
             for item in &deferred {
                 apply_sql = apply_sql.replace(&item.placeholder, &deferred_call(item, &params_ref));
             }

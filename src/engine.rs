@@ -12,7 +12,7 @@ use crate::check::Model;
 use crate::dialect::DialectName;
 use crate::fitted::LongRow;
 use crate::ir::Ir;
-use crate::render::{Renderer, SourceStyle, ast};
+use crate::render::{Renderer, SourceStyle, ast, print};
 use crate::spec::ColumnType;
 
 /// The view the data files are read through.
@@ -176,7 +176,7 @@ impl Engine {
     /// Runs prep's DuckDB fit query over the data: the fitted parameters' rows.
     pub fn fit(&self, ir: &Ir) -> Result<Vec<LongRow>, EngineError> {
         let d = DialectName::Duckdb.get();
-        let sql = ast::pretty(
+        let sql = print::pretty(
             &Renderer::new(d, ir, SourceStyle::Plain)
                 .reading(DATA_RELATION)
                 .fit_query()

@@ -86,7 +86,7 @@ pub(crate) fn preview(
     output: Option<&Path>,
 ) -> Result<(), Failure> {
     use prep::dialect::DialectName;
-    use prep::render::{Renderer, SourceStyle, ast};
+    use prep::render::{Renderer, SourceStyle, print};
     let (text, file) = read_spec(spec)?;
     let model = prep::check_text(&text, &file).map_err(|d| spec_failure(d, &text))?;
     let engine = open_data(&model, data)?;
@@ -101,7 +101,7 @@ pub(crate) fn preview(
         .bind(&fitted)
         .apply_bound_query()
         .map_err(|diag| spec_failure(diag.in_file(&file).into(), &text))?;
-    let sql = ast::pretty(&apply);
+    let sql = print::pretty(&apply);
     if let Some(path) = output {
         progress::while_slow("writing", || engine.export(&sql, path)).map_err(engine_failure)?;
         eprintln!("wrote {}", path.display());

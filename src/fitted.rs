@@ -52,8 +52,7 @@ pub struct LongRow {
     pub frequency: Option<f64>,
 }
 
-/// The parameter that carries the spec's content hash.
-pub const HASH_PARAM: &str = "prep_spec_hash";
+pub use crate::ir::HASH_PARAM;
 
 impl Fitted {
     /// Builds the fitted values from the fit query's rows, checking each row
@@ -75,11 +74,7 @@ impl Fitted {
                     return Err(at(format!("{n} is not a finite number")));
                 }
             }
-            if let Some(p) = row
-                .text
-                .as_deref()
-                .and_then(crate::render::quote::string_problem)
-            {
+            if let Some(p) = row.text.as_deref().and_then(crate::text::string_problem) {
                 return Err(at(format!("the text of `{}`: {p}", row.parameter)));
             }
             match row.kind.as_str() {
@@ -212,11 +207,11 @@ impl Fitted {
         let _ = writeln!(
             out,
             "# {} {} by `prep fit`: fitted parameters of spec `{}`.",
-            crate::emit::HEADER_MARK,
+            crate::text::HEADER_MARK,
             env!("CARGO_PKG_VERSION"),
-            crate::render::quote::comment(&self.spec)
+            crate::text::comment(&self.spec)
         );
-        let _ = writeln!(out, "# {}", crate::render::quote::comment(rows_note));
+        let _ = writeln!(out, "# {}", crate::text::comment(rows_note));
         let _ = writeln!(
             out,
             "# Do not edit: run `prep fit` again. Bind with `prep compile --params`."
@@ -384,7 +379,7 @@ pub fn yaml_number(v: f64) -> String {
             "-.inf".into()
         }
     } else {
-        crate::render::ast::float_text(v)
+        crate::text::float_text(v)
     }
 }
 

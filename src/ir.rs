@@ -189,8 +189,8 @@ pub struct Deferred {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum DeferredEncoder {
-    OneHot(crate::check::OneHotStep),
-    Ordinal(crate::check::OrdinalStep),
+    OneHot(crate::encoding::OneHotStep),
+    Ordinal(crate::encoding::OrdinalStep),
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -247,13 +247,16 @@ pub struct Ir {
     pub lets: Vec<Rc<Let>>,
 }
 
+/// The parameter that carries the spec's content hash.
+pub const HASH_PARAM: &str = "prep_spec_hash";
+
 impl Ir {
     /// The content hash of the spec this IR was lowered from.
     pub fn spec_hash(&self) -> Option<&str> {
         self.fit
             .params
             .iter()
-            .find(|p| p.name == crate::fitted::HASH_PARAM)
+            .find(|p| p.name == HASH_PARAM)
             .and_then(|p| match &p.def {
                 ParamDef::Derived(Expr::Text(h)) => Some(h.as_str()),
                 _ => None,

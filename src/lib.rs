@@ -9,6 +9,7 @@ pub mod dbt;
 pub mod diagnostic;
 pub mod dialect;
 pub mod emit;
+pub mod encoding;
 #[cfg(feature = "embedded")]
 pub mod engine;
 pub mod explain;
@@ -19,6 +20,7 @@ pub mod naming;
 pub mod render;
 pub mod sklearn;
 pub mod spec;
+pub mod text;
 pub mod write;
 
 use diagnostic::Diagnostics;

@@ -8,19 +8,19 @@
 //! so they cost no extra scan. Anything else (a percentile after imputation,
 //! a scaler after a scaler) is learned on a staged relation: one level more.
 
-use std::collections::{BTreeSet, HashMap};
-use std::rc::Rc;
+use std::collections::BTreeSet;
 
 use crate::check::{CheckedStep, Feature, Model};
 use crate::fitted::{Fitted, HASH_PARAM, Value};
 use crate::ir::build::*;
 use crate::ir::{
-    Agg, ApplyItem, ApplyPlan, Attr, Cond, Expr, FitPlan, Ir, Let, Output, Param, ParamDef,
-    ParamId, StepRecord, Vocabulary,
+    Agg, ApplyItem, ApplyPlan, Attr, Cond, Expr, FitPlan, Ir, Output, ParamId, StepRecord,
 };
 use crate::naming;
 
 mod encoders;
+mod fit_plan;
+use fit_plan::Fit;
 mod moments;
 mod one_hot_layout;
 use crate::spec::{ColumnType, ImputeStrategy, Scalar};
@@ -103,93 +103,6 @@ fn param_prefix(column: &str, index: usize, taken: &mut BTreeSet<String>) -> Str
         n += 1;
     }
     prefix
-}
-
-#[derive(Default)]
-struct Fit {
-    params: Vec<Param>,
-    vocabularies: Vec<Vocabulary>,
-    steps: Vec<StepRecord>,
-    lets: Vec<Rc<Let>>,
-    /// Aggregates by level and meaning, and derived parameters by name: each
-    /// is learned once, found without a scan of every parameter.
-    aggregates: HashMap<(usize, String), ParamId>,
-    derived: HashMap<String, ParamId>,
-}
-
-impl Fit {
-    fn push(&mut self, param: Param) -> ParamId {
-        self.params.push(param);
-        self.params.len() - 1
-    }
-
-    /// An aggregate parameter; the same aggregate at the same level is learned once.
-    fn aggregate(
-        &mut self,
-        name: String,
-        level: usize,
-        agg: Agg,
-        value_type: ColumnType,
-        doc: &str,
-    ) -> ParamId {
-        let key = (level, agg.to_string());
-        if let Some(&i) = self.aggregates.get(&key) {
-            return i;
-        }
-        self.aggregates.insert(key, self.params.len());
-        self.push(Param {
-            name,
-            level,
-            def: ParamDef::Aggregate(agg),
-            value_type,
-            doc: doc.to_string(),
-        })
-    }
-
-    /// `expr` computed once per row and read by name, unless it is simple.
-    fn shared(&mut self, expr: Expr) -> Expr {
-        if expr.is_simple() {
-            return expr;
-        }
-        let params = expr.params();
-        let l = Rc::new(Let {
-            id: self.lets.len(),
-            expr,
-            params,
-        });
-        self.lets.push(l.clone());
-        Expr::Let(l)
-    }
-
-    /// The level an expression can be evaluated at: after every parameter it reads.
-    fn level_of(&self, e: &Expr) -> usize {
-        e.params()
-            .into_iter()
-            .map(|id| self.params[id].level)
-            .max()
-            .unwrap_or(0)
-    }
-
-    /// A named parameter holding `expr`, unless `expr` already is one.
-    fn derived(&mut self, name: String, expr: Expr, value_type: ColumnType, doc: &str) -> Expr {
-        if let Expr::Param(_) = expr {
-            return expr;
-        }
-        if let Some(&i) = self.derived.get(&name)
-            && matches!(&self.params[i].def, ParamDef::Derived(e) if *e == expr)
-        {
-            return Expr::Param(i);
-        }
-        self.derived.insert(name.clone(), self.params.len());
-        let level = self.level_of(&expr);
-        Expr::Param(self.push(Param {
-            name,
-            level,
-            def: ParamDef::Derived(expr),
-            value_type,
-            doc: doc.to_string(),
-        }))
-    }
 }
 
 /// What is known about the values a step sees, to derive their moments.

@@ -1,6 +1,7 @@
 //! The `prep` command line.
 
 mod engine_commands;
+mod package_command;
 #[cfg(feature = "embedded")]
 mod progress;
 #[cfg(feature = "embedded")]
@@ -315,7 +316,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
                 ));
             }
             if *emit == EmitForm::DbtPackage {
-                return compile_package(spec, out.as_deref(), *check);
+                return package_command::compile_package(spec, out.as_deref(), *check);
             }
             let (text, file) = read_spec(spec)?;
             let model = prep::check_text(&text, &file).map_err(|d| spec_failure(d, &text))?;
@@ -469,88 +470,6 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             Ok(())
         }
     }
-}
-
-/// `--emit dbt-package`: every spec of a file or a folder into one package.
-fn compile_package(path: &Path, out: Option<&Path>, check: bool) -> Result<(), Failure> {
-    let Some(out) = out else {
-        return Err(Failure::about(
-            EXIT_USAGE,
-            Code::Io,
-            "--emit dbt-package writes a folder",
-            path,
-            "add --out DIR",
-        ));
-    };
-    let files: Vec<PathBuf> = if path.is_dir() {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-            .map_err(|e| {
-                Failure::about(
-                    EXIT_USAGE,
-                    Code::Io,
-                    format!("cannot read the folder: {e}"),
-                    path,
-                    "check the path",
-                )
-            })?
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| {
-                p.extension().is_some_and(|e| e == "yml" || e == "yaml")
-                    && !p.to_string_lossy().ends_with(".fitted.yml")
-                    // Plain files only: a link, a pipe or a device is never opened.
-                    && std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_file())
-            })
-            .collect();
-        files.sort();
-        files
-    } else {
-        vec![path.to_path_buf()]
-    };
-    let mut loaded = Vec::new();
-    for f in &files {
-        let (text, file) = read_spec(f)?;
-        let model = prep::check_text(&text, &file).map_err(|d| spec_failure(d, &text))?;
-        let ir = lower::lower(&model, None);
-        loaded.push((model, ir, file_name(f), text));
-    }
-    let specs: Vec<prep::dbt::PackageSpec> = loaded
-        .iter()
-        .map(|(model, ir, file, _)| prep::dbt::PackageSpec { model, ir, file })
-        .collect();
-    let artifacts = prep::dbt::package(&specs).map_err(|d| {
-        let source = loaded
-            .iter()
-            .find(|(_, _, f, _)| *f == d.file)
-            .map_or("", |(_, _, _, t)| t.as_str());
-        spec_failure(d.into(), source)
-    })?;
-    let ours: std::collections::BTreeSet<PathBuf> =
-        artifacts.iter().map(|a| out.join(&a.file_name)).collect();
-    if check {
-        let mut stale = prep::write::stale(out, &artifacts);
-        stale.extend(
-            prep::write::foreign_files(out)
-                .into_iter()
-                .filter(|p| !ours.contains(p)),
-        );
-        return report_stale(out, &stale);
-    }
-    let foreign = prep::write::foreign_files(out);
-    if let Some(first) = foreign.first() {
-        return Err(Failure::about(
-            EXIT_OUTPUT,
-            Code::Io,
-            format!(
-                "{} holds files prep did not write ({}); refusing to write the package there",
-                out.display(),
-                first.display()
-            ),
-            out,
-            "generate the package into a folder of its own",
-        ));
-    }
-    write_files(out, &artifacts)
 }
 
 fn emit_name(form: EmitForm) -> String {

@@ -12,7 +12,7 @@ use crate::spec::{
 /// Why a value cannot be a literal (numbers must be finite: no warehouse has a literal for NaN or infinity).
 fn scalar_problem(s: &Scalar) -> Option<String> {
     match s {
-        Scalar::String(t) => crate::render::quote::string_problem(t),
+        Scalar::String(t) => crate::text::string_problem(t),
         Scalar::Number(n) if !n.is_finite() => Some(format!("{n} is not a finite number")),
         Scalar::Number(_) | Scalar::Bool(_) => None,
     }

@@ -17,6 +17,7 @@ use sqlparser::parser::Parser;
 
 use super::quote;
 use crate::dialect::{Dialect, Func};
+pub use crate::text::float_text;
 
 /// An identifier, quoted by `quote::ident` and carried verbatim.
 pub fn ident(d: &Dialect, name: &str) -> Ident {
@@ -38,12 +39,6 @@ pub fn column(d: &Dialect, qualifier: Option<&str>, name: &str) -> Expr {
 /// A string literal, escaped by `quote::string` and carried verbatim.
 pub fn string(d: &Dialect, text: &str) -> Expr {
     Expr::Identifier(verbatim(quote::string(d, text)))
-}
-
-/// The shortest decimal text that reads back as the same f64 (Rust's `{:?}`,
-/// which switches to an exponent for very large and small magnitudes).
-pub fn float_text(v: f64) -> String {
-    format!("{v:?}")
 }
 
 /// A double value of the dialect's double type. Whole numbers below 1e15 are
@@ -558,89 +553,4 @@ fn balanced_union(mut parts: Vec<Box<SetExpr>>, operation: &SetExpr) -> Box<SetE
         *r = balanced_union(right, operation);
     }
     Box::new(op)
-}
-
-/// CTEs, each printed when it is added: the AST of a wide statement never
-/// exists whole (it takes some fifty times the memory of its text).
-#[derive(Default)]
-pub struct Ctes(Vec<String>);
-
-impl Ctes {
-    pub fn push(&mut self, name: Ident, query: Query) {
-        let mut text = format!("{name} AS (\n");
-        for line in pretty_query(&query).lines() {
-            text.push_str("  ");
-            text.push_str(line);
-            text.push('\n');
-        }
-        text.push(')');
-        self.0.push(text);
-    }
-}
-
-/// A printed statement: its CTEs, then its body.
-pub struct Sql {
-    ctes: Vec<String>,
-    body: String,
-}
-
-impl From<Query> for Sql {
-    fn from(q: Query) -> Sql {
-        Sql {
-            ctes: Vec::new(),
-            body: pretty_query(&q),
-        }
-    }
-}
-
-/// `WITH name AS (query), ... body`; CTEs the body already has come after these.
-pub fn with_ctes(ctes: Ctes, body: impl Into<Sql>) -> Sql {
-    let mut body = body.into();
-    let mut all = ctes.0;
-    all.append(&mut body.ctes);
-    body.ctes = all;
-    body
-}
-
-/// A statement as text, laid out as sqlparser lays out `WITH`.
-pub fn pretty(sql: &Sql) -> String {
-    if sql.ctes.is_empty() {
-        return sql.body.clone();
-    }
-    let size = sql.ctes.iter().map(|c| c.len() + 2).sum::<usize>() + sql.body.len() + 6;
-    let mut out = String::with_capacity(size);
-    out.push_str("WITH ");
-    out.push_str(&sql.ctes.join(", "));
-    out.push('\n');
-    out.push_str(&sql.body);
-    out
-}
-
-/// Prints a query, one clause per line, with no trailing spaces.
-fn pretty_query(q: &Query) -> String {
-    let text = format!("{q:#}");
-    let mut out = String::with_capacity(text.len() + 1);
-    let mut blanks = 0;
-    for line in text.lines().map(str::trim_end) {
-        if line.is_empty() {
-            blanks += 1;
-            continue;
-        }
-        // sqlparser prints an empty window as "OVER (", a blank line, ")...": keep "OVER ()...".
-        if line.trim_start().starts_with(')') {
-            blanks = 0;
-            if out.ends_with("(\n") {
-                out.pop();
-                out.push_str(line.trim_start());
-                out.push('\n');
-                continue;
-            }
-        }
-        for _ in 0..std::mem::take(&mut blanks) {
-            out.push('\n');
-        }
-        out.push_str(line);
-        out.push('\n');
-    }
-    out
 }

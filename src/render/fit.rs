@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use sqlparser::ast::{BinaryOperator, Expr, Ident, Query};
 
 use super::ast::{self, Relation, SelectBuilder};
+use super::print;
 use super::{ANALYTIC, FIT_ROWS, FITTED, FITTED_AT, PARAMS, ParamScope, ROW, Renderer, Scan};
 use crate::diagnostic::Diagnostic;
 use crate::dialect::{Func, PercentileStyle, UnpivotStyle, VocabularyStyle};
@@ -104,7 +105,7 @@ impl Renderer<'_> {
     /// The fit as CTEs: the last, `FITTED`, is one row with a column per
     /// parameter; each learned vocabulary is a CTE of (value, frequency) rows.
     pub(super) fn fit_ctes(&self) -> Result<FitCtes<'_>, Diagnostic> {
-        let mut ctes = ast::Ctes::default();
+        let mut ctes = print::Ctes::default();
         let filtered = match self.fit_filter()? {
             Some(filter) => {
                 let q = SelectBuilder::default()
@@ -129,7 +130,7 @@ impl Renderer<'_> {
 
     fn fit_levels(
         &self,
-        mut ctes: ast::Ctes,
+        mut ctes: print::Ctes,
         fit_rows: &dyn Fn() -> Relation,
     ) -> Result<FitCtes<'_>, Diagnostic> {
         let fit = &self.ir.fit;
@@ -387,13 +388,13 @@ impl Renderer<'_> {
     /// (a parameter: `number` or `text` holds it) or `category` (a learned
     /// category in `number` or `text`, both NULL for the missing value, with
     /// its count in `frequency`).
-    pub fn fit_query(&self) -> Result<ast::Sql, Diagnostic> {
+    pub fn fit_query(&self) -> Result<print::Sql, Diagnostic> {
         self.fit_query_stamped(None)
     }
 
     /// The fit query with one more parameter, `prep_fitted_at`: the text of
     /// `now` (an expression for the time of fitting).
-    pub fn fit_query_stamped(&self, now: Option<Expr>) -> Result<ast::Sql, Diagnostic> {
+    pub fn fit_query_stamped(&self, now: Option<Expr>) -> Result<print::Sql, Diagnostic> {
         let FitCtes {
             mut ctes,
             vocabularies,
@@ -417,7 +418,7 @@ impl Renderer<'_> {
         }
         let mut branches = self.parameter_rows(fitted, &params);
         branches.extend(self.category_rows(&vocabularies));
-        Ok(ast::with_ctes(ctes, ast::union_all(branches)))
+        Ok(print::with_ctes(ctes, ast::union_all(branches)))
     }
 
     /// The long form's five columns, from a relation holding `parameter`,
@@ -583,7 +584,7 @@ impl Renderer<'_> {
 
 /// The fit's CTEs, and where each learned vocabulary is.
 pub(super) struct FitCtes<'a> {
-    pub ctes: ast::Ctes,
+    pub ctes: print::Ctes,
     pub vocabularies: Vec<LearnedIn<'a>>,
 }
 

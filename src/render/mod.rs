@@ -2,23 +2,25 @@
 //! parameters), the apply query (features from any relation with the source
 //! columns, reading that row), or both in one statement.
 
+mod apply;
 pub mod ast;
 pub mod filter;
 mod fit;
+pub mod print;
 pub mod quote;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use sqlparser::ast::{BinaryOperator, Expr, Ident, Query};
+use sqlparser::ast::{BinaryOperator, Expr, Ident};
 
-use crate::diagnostic::{Code, Diagnostic, Span};
+use crate::diagnostic::{Code, Diagnostic};
 use crate::dialect::{Dialect, FloatUnderflow, Func};
 use crate::fitted::{Fitted, Value};
-use crate::ir::{self, Agg, ApplyItem, Ir, ParamId};
+use crate::ir::{self, Agg, Ir, ParamId};
 use crate::spec::{ColumnType, Source};
+pub use apply::DeferredItem;
 use ast::{Relation, SelectBuilder};
-use fit::FitCtes;
 
 /// Alias of the row being read, in the fit and in the apply query.
 const ROW: &str = "prep_src";
@@ -130,7 +132,7 @@ impl<'a> Renderer<'a> {
         params: Option<Relation>,
         exprs: &[&ir::Expr],
         computed: &mut std::collections::BTreeSet<usize>,
-        ctes: &mut ast::Ctes,
+        ctes: &mut print::Ctes,
         prefix: &str,
     ) -> (Relation, Option<String>) {
         let mut needed: BTreeMap<usize, Rc<ir::Let>> = BTreeMap::new();
@@ -390,252 +392,4 @@ impl<'a> Renderer<'a> {
             Agg::MostFrequent(_) => unreachable!("modes are rendered as queries"),
         }
     }
-
-    /// The one-row parameters relation, pivoted back from the long form.
-    /// Only the parameters the apply reads: the fit keeps the others (for
-    /// `export-sklearn` and for reading), the apply need not pivot them.
-    fn pivot_params(&self, long: Relation, read: &BTreeSet<ParamId>) -> Query {
-        let mut b = SelectBuilder::default();
-        for p in read.iter().map(|&id| &self.ir.fit.params[id]) {
-            let column = match p.value_type {
-                ColumnType::Numeric => "number",
-                ColumnType::String => "text",
-            };
-            let is_it = ast::binary(
-                BinaryOperator::Eq,
-                ast::column(self.d, None, "parameter"),
-                ast::string(self.d, &p.name),
-            );
-            let pick = ast::case(
-                vec![(is_it, ast::column(self.d, None, column))],
-                ast::null(),
-            );
-            b = b.item(
-                ast::call(self.d, Func::Max, [("X", pick)]),
-                Some(self.id(&p.name)),
-            );
-        }
-        b.from(long, None).build()
-    }
-
-    // ---- the apply ---------------------------------------------------------
-
-    fn learned_error(&self, feature: &str, reason: &str, span: &Option<Span>) -> Diagnostic {
-        Diagnostic::new(
-            Code::NeedsFittedValues,
-            format!("feature `{feature}` cannot be compiled to plain SQL: {reason}, and the output columns depend on them"),
-        )
-        .hint(
-            "list the categories in the spec (`categories: [a, b, c]`, without min_frequency/max_categories), \
-             or learn them first: `prep fit` then `prep compile --params FILE`; \
-             `--emit dbt-package` reads them when dbt compiles",
-        )
-        .at(span.clone())
-    }
-
-    /// The apply query with every fitted value written as a literal: no
-    /// parameters relation, no join.
-    pub fn apply_bound_query(&self) -> Result<ast::Sql, Diagnostic> {
-        assert!(self.bound.is_some(), "bind fitted values first");
-        self.apply_select(None)
-    }
-
-    /// The SELECT producing the features from the source row and the parameters row.
-    fn apply_select(&self, params: Option<Relation>) -> Result<ast::Sql, Diagnostic> {
-        self.apply_select_deferring(params, None)
-    }
-
-    /// As `apply_select`; with `deferred`, an encoder whose categories are
-    /// learned becomes a placeholder select item, described in `deferred`.
-    fn apply_select_deferring(
-        &self,
-        params: Option<Relation>,
-        mut deferred: Option<&mut Vec<DeferredItem>>,
-    ) -> Result<ast::Sql, Diagnostic> {
-        let mut b = SelectBuilder::default();
-        for c in &self.ir.apply.passthrough {
-            b = b.item(ast::column(self.d, Some(ROW), c), Some(self.id(c)));
-        }
-        for item in &self.ir.apply.items {
-            match item {
-                ApplyItem::Output(o) => {
-                    b = b.item(self.expr(&o.expr, ParamScope::Row), Some(self.id(&o.name)))
-                }
-                ApplyItem::Learned {
-                    deferred: Some(d),
-                    feature,
-                    ..
-                } if deferred.is_some() => {
-                    let items = deferred.as_deref_mut().expect("checked");
-                    let placeholder =
-                        self.placeholder(&format!("prep_learned_{}", items.len() + 1));
-                    b = b.item(Expr::Identifier(Ident::new(&placeholder)), None);
-                    items.push(self.deferred_item(placeholder, feature, d));
-                }
-                ApplyItem::Learned {
-                    feature,
-                    reason,
-                    span,
-                    ..
-                } => return Err(self.learned_error(feature, reason, span)),
-            }
-        }
-        let read: Vec<&ir::Expr> = self
-            .ir
-            .apply
-            .items
-            .iter()
-            .filter_map(|item| match item {
-                ApplyItem::Output(o) => Some(&o.expr),
-                ApplyItem::Learned {
-                    deferred: Some(d), ..
-                } => Some(&d.row),
-                ApplyItem::Learned { .. } => None,
-            })
-            .collect();
-        let mut ctes = ast::Ctes::default();
-        let (rows, _) = self.with_lets(
-            self.source_relation(),
-            params.clone(),
-            &read,
-            &mut Default::default(),
-            &mut ctes,
-            "prep_values",
-        );
-        b = b.from(rows, Some(self.id(ROW)));
-        if let Some(params) = params {
-            b = b.from(params, Some(self.id(PARAMS)));
-        }
-        Ok(ast::with_ctes(ctes, b.build()))
-    }
-
-    /// The SQL pieces a deferred encoder is written from.
-    fn deferred_item(&self, placeholder: String, feature: &str, d: &ir::Deferred) -> DeferredItem {
-        let row = self.expr(&d.row, ParamScope::Row);
-        let fail = self.expr(
-            &ir::Expr::Fail {
-                message: format!("prep: unknown category in column {feature}: "),
-                value: Box::new(d.row.clone()),
-            },
-            ParamScope::Row,
-        );
-        let number = |v: Option<f64>| {
-            v.map_or_else(
-                || ast::cast(ast::null(), &self.d.double_type),
-                |v| ast::double(v, self.d),
-            )
-        };
-        let (missing, unknown) = match &d.encoder {
-            ir::DeferredEncoder::Ordinal(o) => (
-                number(o.encoded_missing_value).to_string(),
-                match o.handle_unknown {
-                    crate::spec::OrdinalUnknown::Error => fail.to_string(),
-                    crate::spec::OrdinalUnknown::UseEncodedValue => {
-                        number(o.unknown_value).to_string()
-                    }
-                },
-            ),
-            ir::DeferredEncoder::OneHot(_) => (String::new(), String::new()),
-        };
-        DeferredItem {
-            placeholder,
-            feature: feature.to_string(),
-            deferred: d.clone(),
-            row: row.to_string(),
-            fail: fail.to_string(),
-            one: ast::double(1.0, self.d).to_string(),
-            zero: ast::double(0.0, self.d).to_string(),
-            missing,
-            unknown,
-            float_type: self.d.double_type.to_string(),
-            quote: self.d.identifier_quote,
-            string_escapes: quote::string_escapes(self.d).clone(),
-            max_identifier_bytes: self.d.max_identifier_bytes,
-        }
-    }
-
-    /// The apply query where learned encoders are placeholders (see `DeferredItem`).
-    pub fn apply_query_deferred(
-        &self,
-        params: ParamsRelation,
-    ) -> Result<(ast::Sql, Vec<DeferredItem>), Diagnostic> {
-        let mut items = Vec::new();
-        let query = self.apply_pivoting(params, Some(&mut items))?;
-        Ok((query, items))
-    }
-
-    /// The apply query, reading the fitted parameters (in the long form of
-    /// `fit_query`) from `params`.
-    pub fn apply_query(&self, params: ParamsRelation) -> Result<ast::Sql, Diagnostic> {
-        self.apply_pivoting(params, None)
-    }
-
-    /// The apply SELECT after a CTE pivoting the long parameters to one row.
-    fn apply_pivoting(
-        &self,
-        params: ParamsRelation,
-        deferred: Option<&mut Vec<DeferredItem>>,
-    ) -> Result<ast::Sql, Diagnostic> {
-        let long = Relation::Table(vec![match params {
-            ParamsRelation::Named(name) => self.id(name),
-            ParamsRelation::Placeholder => Ident::new(&self.params_placeholder),
-        }]);
-        let read = self.apply_reads();
-        if read.is_empty() {
-            return self.apply_select_deferring(None, deferred);
-        }
-        let body =
-            self.apply_select_deferring(Some(Relation::Table(vec![self.id(PARAMS)])), deferred)?;
-        let mut ctes = ast::Ctes::default();
-        ctes.push(self.id(PARAMS), self.pivot_params(long, &read));
-        Ok(ast::with_ctes(ctes, body))
-    }
-
-    /// The parameters the apply's expressions read.
-    fn apply_reads(&self) -> BTreeSet<ParamId> {
-        let mut read = BTreeSet::new();
-        for item in &self.ir.apply.items {
-            match item {
-                ApplyItem::Output(o) => read.extend(o.expr.params()),
-                ApplyItem::Learned {
-                    deferred: Some(d), ..
-                } => read.extend(d.row.params()),
-                ApplyItem::Learned { .. } => {}
-            }
-        }
-        read
-    }
-
-    /// One statement: the fit in CTEs, then the apply reading its parameter row.
-    pub fn inline_query(&self) -> Result<ast::Sql, Diagnostic> {
-        let FitCtes { ctes, .. } = self.fit_ctes()?;
-        let body = self.apply_select(Some(Relation::Table(vec![self.id(FITTED)])))?;
-        Ok(ast::with_ctes(ctes, body))
-    }
-}
-
-/// An encoder left to be written where its learned categories are read: the
-/// placeholder printed in its place and the dialect's SQL pieces for it.
-#[derive(Debug, Clone)]
-pub struct DeferredItem {
-    pub placeholder: String,
-    pub feature: String,
-    pub deferred: ir::Deferred,
-    /// The value encoded, as SQL.
-    pub row: String,
-    /// SQL that stops the query naming the value (handle_unknown: error).
-    pub fail: String,
-    pub one: String,
-    pub zero: String,
-    /// Ordinal codes for missing and unknown values, as SQL.
-    pub missing: String,
-    pub unknown: String,
-    pub float_type: String,
-    /// Names are quoted with this character, doubled inside them (names the
-    /// dialect refuses never reach a deferred encoder: `check_names`).
-    pub quote: char,
-    /// How the dialect escapes text, for the categories written at run time.
-    pub string_escapes: quote::StringEscapes,
-    /// Longer names are refused when the columns are written (PostgreSQL would truncate them).
-    pub max_identifier_bytes: Option<usize>,
 }

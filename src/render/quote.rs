@@ -15,6 +15,8 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use crate::dialect::{Dialect, DialectName, StringEscape};
+use crate::text::visible;
+pub use crate::text::{comment, string_problem};
 
 /// Why a name cannot be written safely for a dialect.
 pub fn ident_problem(d: &Dialect, name: &str) -> Option<String> {
@@ -52,13 +54,6 @@ pub fn ident(d: &Dialect, name: &str) -> String {
     }
     out.push(q);
     out
-}
-
-/// Why a text cannot be a string literal on any dialect (NUL: PostgreSQL
-/// cannot store it and C-based clients end the text there).
-pub fn string_problem(text: &str) -> Option<String> {
-    text.contains('\0')
-        .then(|| "it holds a NUL character, which SQL text cannot carry".to_string())
 }
 
 /// How each special character of a text is written inside a string literal,
@@ -131,27 +126,6 @@ pub fn string(d: &Dialect, text: &str) -> String {
     } else {
         out
     }
-}
-
-/// User text (a file or spec name) inside a comment prep writes: control
-/// characters and line separators are shown escaped, so the comment ends
-/// where prep ends it, and so are braces, so no Jinja tag can open or close
-/// in it (dbt renders SQL comments too).
-pub fn comment(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '{' | '}') {
-                visible(c)
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
-
-/// A character as `\u{..}`.
-fn visible(c: char) -> String {
-    c.escape_unicode().to_string()
 }
 
 #[cfg(test)]

@@ -1,0 +1,67 @@
+//! The options of the encoders once checked: what `check` produces from a
+//! spec's `one_hot` and `ordinal`, what lowering lays out and what the IR
+//! carries for encoders whose categories are learned.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::diagnostic::Span;
+use crate::naming;
+use crate::spec::{self, OneHotUnknown, OrdinalUnknown, Scalar};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OneHotStep {
+    /// `None`: learned from data.
+    pub categories: Option<Vec<Scalar>>,
+    pub drop: Option<spec::Drop>,
+    pub handle_unknown: OneHotUnknown,
+    pub min_frequency: Option<Frequency>,
+    pub max_categories: Option<u32>,
+    /// Suffix overrides from `names:`, by category text.
+    pub names: BTreeMap<String, String>,
+    #[serde(skip)]
+    pub span: Option<Span>,
+}
+
+impl OneHotStep {
+    /// Infrequent grouping needs category counts from the data, even for given categories.
+    pub fn groups_infrequent(&self) -> bool {
+        self.min_frequency.is_some() || self.max_categories.is_some()
+    }
+
+    /// The output suffix of a category.
+    pub fn suffix(&self, category: &Scalar) -> String {
+        self.names
+            .get(&naming::category_text(category))
+            .cloned()
+            .unwrap_or_else(|| naming::category_suffix(category))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub enum Frequency {
+    Count(u64),
+    Fraction(f64),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OrdinalStep {
+    pub categories: Option<Vec<Scalar>>,
+    pub handle_unknown: OrdinalUnknown,
+    /// `None` is NaN, written as NULL.
+    pub unknown_value: Option<f64>,
+    pub encoded_missing_value: Option<f64>,
+    #[serde(skip)]
+    pub span: Option<Span>,
+}
+
+/// The category whose column `drop` removes, for known categories.
+pub fn dropped_category<'a>(oh: &OneHotStep, categories: &'a [Scalar]) -> Option<&'a Scalar> {
+    match &oh.drop {
+        None => None,
+        Some(spec::Drop::First) => categories.first(),
+        Some(spec::Drop::IfBinary) => (categories.len() == 2).then(|| &categories[0]),
+        Some(spec::Drop::Category(c)) => categories.iter().find(|x| *x == c),
+    }
+}

@@ -1,0 +1,102 @@
+//! The fit plan as lowering builds it: parameters learned once each (an
+//! aggregate by level and meaning, a derived value by name), and the per-row
+//! values later expressions share.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use crate::ir::{Agg, Expr, Let, Param, ParamDef, ParamId, StepRecord, Vocabulary};
+use crate::spec::ColumnType;
+
+#[derive(Default)]
+pub(super) struct Fit {
+    pub(super) params: Vec<Param>,
+    pub(super) vocabularies: Vec<Vocabulary>,
+    pub(super) steps: Vec<StepRecord>,
+    pub(super) lets: Vec<Rc<Let>>,
+    /// Aggregates by level and meaning, and derived parameters by name: each
+    /// is learned once, found without a scan of every parameter.
+    pub(super) aggregates: HashMap<(usize, String), ParamId>,
+    pub(super) derived: HashMap<String, ParamId>,
+}
+
+impl Fit {
+    pub(super) fn push(&mut self, param: Param) -> ParamId {
+        self.params.push(param);
+        self.params.len() - 1
+    }
+
+    /// An aggregate parameter; the same aggregate at the same level is learned once.
+    pub(super) fn aggregate(
+        &mut self,
+        name: String,
+        level: usize,
+        agg: Agg,
+        value_type: ColumnType,
+        doc: &str,
+    ) -> ParamId {
+        let key = (level, agg.to_string());
+        if let Some(&i) = self.aggregates.get(&key) {
+            return i;
+        }
+        self.aggregates.insert(key, self.params.len());
+        self.push(Param {
+            name,
+            level,
+            def: ParamDef::Aggregate(agg),
+            value_type,
+            doc: doc.to_string(),
+        })
+    }
+
+    /// `expr` computed once per row and read by name, unless it is simple.
+    pub(super) fn shared(&mut self, expr: Expr) -> Expr {
+        if expr.is_simple() {
+            return expr;
+        }
+        let params = expr.params();
+        let l = Rc::new(Let {
+            id: self.lets.len(),
+            expr,
+            params,
+        });
+        self.lets.push(l.clone());
+        Expr::Let(l)
+    }
+
+    /// The level an expression can be evaluated at: after every parameter it reads.
+    pub(super) fn level_of(&self, e: &Expr) -> usize {
+        e.params()
+            .into_iter()
+            .map(|id| self.params[id].level)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// A named parameter holding `expr`, unless `expr` already is one.
+    pub(super) fn derived(
+        &mut self,
+        name: String,
+        expr: Expr,
+        value_type: ColumnType,
+        doc: &str,
+    ) -> Expr {
+        if let Expr::Param(_) = expr {
+            return expr;
+        }
+        if let Some(&i) = self.derived.get(&name)
+            && matches!(&self.params[i].def, ParamDef::Derived(e) if *e == expr)
+        {
+            return Expr::Param(i);
+        }
+        self.derived.insert(name.clone(), self.params.len());
+        let level = self.level_of(&expr);
+        Expr::Param(self.push(Param {
+            name,
+            level,
+            def: ParamDef::Derived(expr),
+            value_type,
+            doc: doc.to_string(),
+        }))
+    }
+}

@@ -1,0 +1,233 @@
+//! The shape of the code, checked: no source file over 600 lines, no function
+//! over 80 (the ones listed below are being split and may only shrink), and
+//! no cycle between the library's modules.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+const MAX_FILE_LINES: usize = 600;
+const MAX_FUNCTION_LINES: usize = 80;
+
+/// Functions longer than the limit today, with their length: each may only
+/// shrink, and leaves this list when it is within the limit.
+const LONG_FUNCTIONS: &[(&str, &str, usize)] = &[
+    ("src/check.rs", "check", 141),
+    ("src/check/steps.rs", "check_step", 250),
+    ("src/dbt.rs", "package", 148),
+    ("src/dbt.rs", "deferred_call", 108),
+    ("src/dbt.rs", "schema_entries", 152),
+    ("src/emit.rs", "emit", 125),
+    ("src/fitted.rs", "from_rows", 108),
+    ("src/lib.rs", "check_names", 119),
+    ("src/lower.rs", "lower", 266),
+    ("src/lower/encoders.rs", "one_hot", 161),
+    ("src/lower/moments.rs", "moment", 103),
+    ("src/lower/one_hot_layout.rs", "fitted", 93),
+    ("src/main.rs", "run", 212),
+    ("src/render/fit.rs", "scans", 82),
+    ("src/render/fit.rs", "fit_levels", 163),
+    ("src/render/fit.rs", "parameter_rows", 83),
+];
+
+fn sources() -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&common::root().join("src"), &mut out);
+    out.sort();
+    out
+}
+
+fn relative(path: &Path) -> String {
+    path.strip_prefix(common::root())
+        .unwrap()
+        .to_string_lossy()
+        .replace('\\', "/")
+}
+
+#[test]
+fn no_source_file_is_over_the_limit() {
+    let long: Vec<String> = sources()
+        .iter()
+        .map(|p| {
+            (
+                relative(p),
+                std::fs::read_to_string(p).unwrap().lines().count(),
+            )
+        })
+        .filter(|(_, n)| *n > MAX_FILE_LINES)
+        .map(|(p, n)| format!("{p}: {n} lines"))
+        .collect();
+    assert!(
+        long.is_empty(),
+        "files over {MAX_FILE_LINES} lines:\n{}",
+        long.join("\n")
+    );
+}
+
+/// `(file, function, lines)` of every function: from its `fn` line to the
+/// closing brace at the same indentation.
+fn functions() -> Vec<(String, String, usize)> {
+    let mut out = Vec::new();
+    for path in sources() {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let trimmed = line.trim_start();
+            let indent = &line[..line.len() - trimmed.len()];
+            let signature = [
+                "fn ",
+                "pub fn ",
+                "pub(crate) fn ",
+                "pub(super) fn ",
+                "const fn ",
+            ]
+            .iter()
+            .find_map(|p| trimmed.strip_prefix(p));
+            let Some(rest) = signature else { continue };
+            if line.trim_end().ends_with(';') {
+                continue;
+            }
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            let close = format!("{indent}}}");
+            if let Some(end) = lines[i + 1..].iter().position(|l| l.trim_end() == close) {
+                out.push((relative(&path), name, end + 2));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn no_function_is_over_the_limit() {
+    let allowed: BTreeMap<(&str, &str), usize> = LONG_FUNCTIONS
+        .iter()
+        .map(|&(f, n, l)| ((f, n), l))
+        .collect();
+    let mut problems = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (file, name, lines) in functions() {
+        if lines <= MAX_FUNCTION_LINES {
+            continue;
+        }
+        seen.insert((file.clone(), name.clone()));
+        match allowed.get(&(file.as_str(), name.as_str())) {
+            Some(&max) if lines <= max => {}
+            Some(&max) => problems.push(format!(
+                "{file}: `{name}` grew to {lines} lines (at most {max})"
+            )),
+            None => problems.push(format!(
+                "{file}: `{name}` has {lines} lines (at most {MAX_FUNCTION_LINES})"
+            )),
+        }
+    }
+    for &(file, name, _) in LONG_FUNCTIONS {
+        if !seen.contains(&(file.to_string(), name.to_string())) {
+            problems.push(format!(
+                "{file}: `{name}` is within the limit now: remove it from LONG_FUNCTIONS"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The library's modules and the modules each one names (`crate::x`, `use crate::{x, ..}`).
+fn module_graph() -> BTreeMap<String, BTreeSet<String>> {
+    let root = common::root().join("src");
+    let binary = [
+        "main",
+        "engine_commands",
+        "package_command",
+        "progress",
+        "table",
+    ];
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for path in sources() {
+        let rel = path
+            .strip_prefix(&root)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let module = rel.split(['/', '.']).next().unwrap().to_string();
+        if binary.contains(&module.as_str()) || module == "lib" {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let deps = graph.entry(module.clone()).or_default();
+        let mut rest = text.as_str();
+        while let Some(i) = rest.find("crate::") {
+            rest = &rest[i + "crate::".len()..];
+            let names: Vec<&str> = match rest.strip_prefix('{') {
+                Some(group) => {
+                    let group = &group[..group.find('}').unwrap_or(group.len())];
+                    group
+                        .split(',')
+                        .map(|s| s.trim().split("::").next().unwrap_or(""))
+                        .collect()
+                }
+                None => vec![
+                    rest.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                        .next()
+                        .unwrap_or(""),
+                ],
+            };
+            for name in names {
+                let is_module =
+                    root.join(format!("{name}.rs")).exists() || root.join(name).is_dir();
+                if !name.is_empty() && name != module && is_module && !binary.contains(&name) {
+                    deps.insert(name.to_string());
+                }
+            }
+        }
+    }
+    graph
+}
+
+#[test]
+fn modules_form_no_cycle() {
+    let graph = module_graph();
+    let reach = |from: &str| {
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![from.to_string()];
+        while let Some(m) = stack.pop() {
+            for d in graph.get(&m).into_iter().flatten() {
+                if seen.insert(d.clone()) {
+                    stack.push(d.clone());
+                }
+            }
+        }
+        seen
+    };
+    let cycles: Vec<String> = graph
+        .iter()
+        .flat_map(|(m, deps)| deps.iter().map(move |d| (m, d)))
+        .filter(|(m, d)| reach(d).contains(*m))
+        .map(|(m, d)| format!("{m} -> {d} -> ... -> {m}"))
+        .collect();
+    assert!(cycles.is_empty(), "module cycles:\n{}", cycles.join("\n"));
+    // The IR is the vocabulary of the stages: it names nothing above it.
+    let ir: Vec<&String> = graph["ir"].iter().collect();
+    let below = ["diagnostic", "encoding", "naming", "spec", "text"];
+    assert!(
+        ir.iter().all(|d| below.contains(&d.as_str())),
+        "ir depends on {ir:?}"
+    );
+    assert!(
+        graph["text"].is_empty(),
+        "text is a leaf: {:?}",
+        graph["text"]
+    );
+}

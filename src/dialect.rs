@@ -129,6 +129,8 @@ struct DialectFile {
     #[serde(default)]
     unpivot: UnpivotStyle,
     #[serde(default)]
+    ctes: CteEvaluation,
+    #[serde(default)]
     templates: BTreeMap<String, String>,
 }
 
@@ -160,6 +162,18 @@ pub enum UnpivotStyle {
     LateralValues,
     /// `LATERAL VIEW stack(n, 'name', number, text, ...)` (Hive, Spark).
     Stack,
+}
+
+/// How the engine evaluates a CTE that is read more than once.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CteEvaluation {
+    /// Once, its result shared by every reader (PostgreSQL, DuckDB, Snowflake).
+    #[default]
+    Once,
+    /// Once per reader: the CTE is inlined where it is read (Spark, BigQuery),
+    /// so a statistic read by two later stages is computed twice.
+    Inlined,
 }
 
 /// What a double multiplication does when its result is too small for a double.
@@ -264,6 +278,7 @@ pub struct Dialect {
     pub float_underflow: FloatUnderflow,
     pub vocabularies: VocabularyStyle,
     pub unpivot: UnpivotStyle,
+    pub ctes: CteEvaluation,
     pub double_type: DataType,
     pub string_type: DataType,
     templates: BTreeMap<Func, Expr>,
@@ -326,6 +341,7 @@ impl Dialect {
             float_underflow: file.float_underflow,
             vocabularies: file.vocabularies,
             unpivot: file.unpivot,
+            ctes: file.ctes,
             double_type: parse_type(&file.types.double)?,
             string_type: parse_type(&file.types.string)?,
             templates,

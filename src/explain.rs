@@ -2,9 +2,9 @@
 
 use std::fmt::Write;
 
-use crate::dialect::DialectName;
+use crate::dialect::{CteEvaluation, DialectName, UnpivotStyle};
 use crate::ir::{ApplyItem, Ir, ParamDef};
-use crate::render::{Renderer, SourceStyle};
+use crate::render::{Renderer, Scan, SourceStyle};
 
 /// What `explain` shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -119,5 +119,47 @@ fn write_scans(ir: &Ir, dialects: &[DialectName], out: &mut String) {
             plural(total, "scan"),
             parts.join(", ")
         );
+        let reads = source_reads(ir, d, &scans);
+        if reads != total {
+            let _ = writeln!(
+                out,
+                "    the source is read about {}: {d} evaluates a CTE once per reader, and \
+                 each later level reads the statistics of the levels before it again",
+                plural(reads, "time")
+            );
+        }
     }
+}
+
+/// How many times the fit reads the source on dialect `d`. Where CTEs are
+/// evaluated once, once per scan. Where they are inlined, the parameters of
+/// level `l` are evaluated once for each evaluation of the next level's
+/// parameters (which read them) and once more for each of that level's
+/// scans (which read them through its staged rows); learned vocabularies are
+/// read once, by the long form.
+pub fn source_reads(ir: &Ir, d: DialectName, scans: &[Scan]) -> usize {
+    let dialect = d.get();
+    if dialect.ctes == CteEvaluation::Once {
+        return scans.len();
+    }
+    let levels = ir.fit.levels();
+    let count = |level: usize, vocabulary: bool| {
+        (scans.iter())
+            .filter(|s| s.level == level && s.vocabularies.is_empty() != vocabulary)
+            .count()
+    };
+    // How often the long form reads the fitted row.
+    let mut evaluations = match dialect.unpivot {
+        UnpivotStyle::UnionAll => ir.fit.params.len(),
+        UnpivotStyle::Unpivot => 2,
+        UnpivotStyle::LateralValues | UnpivotStyle::Stack => 1,
+    };
+    let mut reads = 0;
+    for level in (0..levels).rev() {
+        reads += evaluations * count(level, false) + count(level, true);
+        if level > 0 {
+            evaluations = evaluations * (1 + count(level, false)) + count(level, true);
+        }
+    }
+    reads
 }

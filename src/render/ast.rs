@@ -421,6 +421,22 @@ impl SelectBuilder {
     }
 }
 
+/// Copies of a skeleton's node, one per value, each filled in by `set`.
+fn filled<T: Clone, V>(
+    template: T,
+    values: impl IntoIterator<Item = V>,
+    set: impl Fn(&mut T, V),
+) -> Vec<T> {
+    values
+        .into_iter()
+        .map(|v| {
+            let mut node = template.clone();
+            set(&mut node, v);
+            node
+        })
+        .collect()
+}
+
 /// The long form of a one-row relation (see `dialect::UnpivotStyle`): the
 /// query `q` (reading one table) with its table unpivoted, or joined to a
 /// lateral list of rows. `rows` are `(name, value...)` tuples; `columns`
@@ -440,15 +456,9 @@ pub fn unpivot(mut q: Query, value: Ident, name: Ident, columns: Vec<Ident>) -> 
         *table = Box::new(select.from[0].relation.clone());
         *v = Expr::Identifier(value);
         *n = name;
-        let template = c.remove(0);
-        *c = columns
-            .into_iter()
-            .map(|column| {
-                let mut item = template.clone();
-                item.expr = Expr::Identifier(column);
-                item
-            })
-            .collect();
+        *c = filled(c.remove(0), columns, |item, column| {
+            item.expr = Expr::Identifier(column)
+        });
     }
     select.from[0].relation = factor;
     q
@@ -470,26 +480,10 @@ pub fn lateral_values(
     } = &mut join.relation
     {
         if let SetExpr::Values(values) = subquery.body.as_mut() {
-            let template = values.rows.remove(0);
-            values.rows = rows
-                .into_iter()
-                .map(|row| {
-                    let mut r = template.clone();
-                    r.content = row;
-                    r
-                })
-                .collect();
+            values.rows = filled(values.rows.remove(0), rows, |r, row| r.content = row);
         }
         a.name = alias;
-        let template = a.columns.remove(0);
-        a.columns = columns
-            .into_iter()
-            .map(|name| {
-                let mut c = template.clone();
-                c.name = name;
-                c
-            })
-            .collect();
+        a.columns = filled(a.columns.remove(0), columns, |c, name| c.name = name);
     }
     select_of(&mut q).from[0].joins.push(join);
     q
@@ -507,19 +501,13 @@ pub fn lateral_stack(
     if let Expr::Function(f) = &mut view.lateral_view
         && let ast::FunctionArguments::List(list) = &mut f.args
     {
-        let template = list.args.remove(0);
-        let arg = |e: Expr| {
-            let mut a = template.clone();
-            if let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(x)) = &mut a {
+        let count = integer(rows.len() as i64);
+        let args = std::iter::once(count).chain(rows.into_iter().flatten());
+        list.args = filled(list.args.remove(0), args, |a, e| {
+            if let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(x)) = a {
                 *x = e;
             }
-            a
-        };
-        let count = integer(rows.len() as i64);
-        list.args = std::iter::once(count)
-            .chain(rows.into_iter().flatten())
-            .map(arg)
-            .collect();
+        });
     }
     view.lateral_view_name = ObjectName::from(vec![alias]);
     view.lateral_col_alias = columns;

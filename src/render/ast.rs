@@ -514,31 +514,3 @@ pub fn lateral_stack(
     select_of(&mut q).lateral_views.push(view);
     q
 }
-
-/// `q1 UNION ALL q2 UNION ALL ...`. The tree is balanced (UNION ALL is
-/// associative and prints the same flat text), so tens of thousands of
-/// branches nest only logarithmically deep.
-pub fn union_all(queries: Vec<Query>) -> Query {
-    let mut template = skeleton("SELECT 1 UNION ALL SELECT 2");
-    let operation = (*template.body).clone();
-    let parts: Vec<Box<SetExpr>> = queries.into_iter().map(|q| q.body).collect();
-    assert!(!parts.is_empty(), "a union of at least one query");
-    template.body = balanced_union(parts, &operation);
-    template
-}
-
-fn balanced_union(mut parts: Vec<Box<SetExpr>>, operation: &SetExpr) -> Box<SetExpr> {
-    if parts.len() == 1 {
-        return parts.remove(0);
-    }
-    let right = parts.split_off(parts.len() / 2);
-    let mut op = operation.clone();
-    if let SetExpr::SetOperation {
-        left: l, right: r, ..
-    } = &mut op
-    {
-        *l = balanced_union(parts, operation);
-        *r = balanced_union(right, operation);
-    }
-    Box::new(op)
-}

@@ -418,7 +418,7 @@ impl Renderer<'_> {
         }
         let mut branches = self.parameter_rows(fitted, &params);
         branches.extend(self.category_rows(&vocabularies));
-        Ok(print::with_ctes(ctes, ast::union_all(branches)))
+        Ok(print::with_ctes(ctes, print::union_all_lines(branches)))
     }
 
     /// The long form's five columns, from a relation holding `parameter`,

@@ -37,6 +37,16 @@ impl From<Query> for Sql {
     }
 }
 
+/// `q1 UNION ALL q2 ...`, each branch on one line: the long form's rows
+/// (a parameter, or a vocabulary) read one per line.
+pub fn union_all_lines(queries: Vec<Query>) -> Sql {
+    let lines: Vec<String> = queries.iter().map(|q| q.to_string()).collect();
+    Sql {
+        ctes: Vec::new(),
+        body: lines.join("\nUNION ALL\n") + "\n",
+    }
+}
+
 /// `WITH name AS (query), ... body`; CTEs the body already has come after these.
 pub fn with_ctes(ctes: Ctes, body: impl Into<Sql>) -> Sql {
     let mut body = body.into();

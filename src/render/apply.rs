@@ -12,35 +12,65 @@ use super::fit::FitCtes;
 use super::{FITTED, PARAMS, ParamScope, ParamsRelation, ROW, Renderer, print, quote};
 use crate::diagnostic::{Code, Diagnostic, Span};
 use crate::dialect::Func;
-use crate::ir::{self, ApplyItem, ParamId};
+use crate::ir::{self, ApplyItem, HASH_PARAM, ParamId};
 use crate::spec::ColumnType;
 
 impl Renderer<'_> {
     /// The one-row parameters relation, pivoted back from the long form.
     /// Only the parameters the apply reads: the fit keeps the others (for
     /// `export-sklearn` and for reading), the apply need not pivot them.
+    ///
+    /// The row exists only when the relation was fitted for this spec: a
+    /// different `prep_spec_hash` (a changed spec, or another spec's
+    /// parameters) stops the query with both hashes in the message, so
+    /// stale statistics are never applied silently. The check is the
+    /// row's filter, so no engine can prune it.
     fn pivot_params(&self, long: Relation, read: &BTreeSet<ParamId>) -> Query {
-        let mut b = SelectBuilder::default();
-        for p in read.iter().map(|&id| &self.ir.fit.params[id]) {
-            let column = match p.value_type {
+        let pick = |name: &str, value_type: ColumnType| {
+            let column = match value_type {
                 ColumnType::Numeric => "number",
                 ColumnType::String => "text",
             };
             let is_it = ast::binary(
                 BinaryOperator::Eq,
                 ast::column(self.d, None, "parameter"),
-                ast::string(self.d, &p.name),
+                ast::string(self.d, name),
             );
-            let pick = ast::case(
+            let value = ast::case(
                 vec![(is_it, ast::column(self.d, None, column))],
                 ast::null(),
             );
-            b = b.item(
-                ast::call(self.d, Func::Max, [("X", pick)]),
-                Some(self.id(&p.name)),
-            );
+            ast::call(self.d, Func::Max, [("X", value)])
+        };
+        let mut b = SelectBuilder::default();
+        let hash = self.ir.spec_hash();
+        let fitted_for = pick(HASH_PARAM, ColumnType::String);
+        if hash.is_some() {
+            b = b.item(fitted_for.clone(), Some(self.id(HASH_PARAM)));
         }
-        b.from(long, None).build()
+        for p in read.iter().map(|&id| &self.ir.fit.params[id]) {
+            b = b.item(pick(&p.name, p.value_type), Some(self.id(&p.name)));
+        }
+        let b = b.from(long, None);
+        let Some(expected) = hash else {
+            return b.build();
+        };
+        let matches = ast::binary(
+            BinaryOperator::Eq,
+            fitted_for.clone(),
+            ast::string(self.d, expected),
+        );
+        let message = format!(
+            "prep: these parameters were not fitted for this spec ({expected}): run the fit again; they were fitted for "
+        );
+        let stop = self.fail(&message, fitted_for);
+        let one = ast::integer(1);
+        let check = ast::binary(
+            BinaryOperator::Eq,
+            ast::case(vec![(matches, one.clone())], stop),
+            one,
+        );
+        b.having(check).build()
     }
 
     // ---- the apply ---------------------------------------------------------
@@ -206,7 +236,7 @@ impl Renderer<'_> {
             ParamsRelation::Placeholder => Ident::new(&self.params_placeholder),
         }]);
         let read = self.apply_reads();
-        if read.is_empty() {
+        if read.is_empty() && self.ir.spec_hash().is_none() {
             return self.apply_select_deferring(None, deferred);
         }
         let body =

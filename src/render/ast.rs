@@ -292,6 +292,7 @@ pub struct SelectBuilder {
     items: Vec<SelectItem>,
     from: Vec<(Relation, Option<Ident>)>,
     filter: Option<Expr>,
+    having: Option<Expr>,
     group_by: Option<Expr>,
     order_by: Vec<(Expr, bool)>,
     limit_one: bool,
@@ -334,6 +335,12 @@ impl SelectBuilder {
 
     pub fn filter(mut self, e: Expr) -> Self {
         self.filter = Some(e);
+        self
+    }
+
+    /// `HAVING e`: a filter on the aggregated row(s).
+    pub fn having(mut self, e: Expr) -> Self {
+        self.having = Some(e);
         self
     }
 
@@ -412,6 +419,7 @@ impl SelectBuilder {
             joins,
         }];
         select.selection = self.filter;
+        select.having = self.having;
         if let Some(g) = self.group_by
             && let ast::GroupByExpr::Expressions(exprs, _) = &mut select.group_by
         {

@@ -282,28 +282,31 @@ impl<'a> Renderer<'a> {
                     .collect(),
                 r(otherwise),
             ),
-            E::Fail { message, value } => {
-                let text = ast::call(
-                    self.d,
-                    Func::Coalesce,
-                    [
-                        ("X", ast::cast(r(value), &self.d.string_type)),
-                        ("Y", ast::string(self.d, "NULL")),
-                    ],
-                );
-                let msg = ast::call(
-                    self.d,
-                    Func::Concat,
-                    [("X", ast::string(self.d, message)), ("Y", text)],
-                );
-                ast::call(self.d, Func::RaiseError, [("MSG", msg)])
-            }
+            E::Fail { message, value } => self.fail(message, r(value)),
         }
     }
 
     /// `a * b`, or, where the dialect raises on underflow, zero for the
     /// products too small for a double (ln|a| + ln|b| below ln of the
     /// smallest subnormal), as numpy gives.
+    /// Stops the query with `message` followed by the text of `value`.
+    fn fail(&self, message: &str, value: Expr) -> Expr {
+        let text = ast::call(
+            self.d,
+            Func::Coalesce,
+            [
+                ("X", ast::cast(value, &self.d.string_type)),
+                ("Y", ast::string(self.d, "NULL")),
+            ],
+        );
+        let msg = ast::call(
+            self.d,
+            Func::Concat,
+            [("X", ast::string(self.d, message)), ("Y", text)],
+        );
+        ast::call(self.d, Func::RaiseError, [("MSG", msg)])
+    }
+
     fn product(&self, a: Expr, b: Expr) -> Expr {
         let times = ast::binary(BinaryOperator::Multiply, a.clone(), b.clone());
         if self.d.float_underflow == FloatUnderflow::Zero {

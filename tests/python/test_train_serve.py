@@ -1,0 +1,35 @@
+"""Train = serve, enforced at run time: an apply reads only parameters fitted
+for its own spec. Parameters fitted for a different version of the spec (a
+changed option, an added feature) stop the query, naming both spec hashes,
+on every engine; the matching version runs."""
+
+import pytest
+
+import datasets
+from test_parity import compile_sql, engine
+
+V1 = "name: served\nsource: {table: adversarial}\nkeys: [id]\nfeatures:\n  decimals: [{scale: min_max}]\n"
+CHANGED = {
+    "an option": V1.replace("{scale: min_max}", "{scale: {min_max: {feature_range: [-1, 1]}}}"),
+    "a feature": V1 + "  gappy: [{impute: mean}]\n",
+    "only given categories": V1.replace("decimals: [{scale: min_max}]",
+                                        "level: [{one_hot: {categories: [low, mid, high], handle_unknown: ignore}}]"),
+}
+
+
+@pytest.mark.parametrize("engine_name", ["duckdb", "postgres", "redshift-on-postgres", "databricks-on-spark"])
+@pytest.mark.parametrize("change", sorted(CHANGED))
+def test_parameters_of_another_spec_version_stop_the_apply(prep_bin, tmp_path, engine_name, change):
+    df, types = datasets.adversarial()
+    eng = engine(engine_name)
+    eng.load("adversarial", df, types)
+    v1, v2 = tmp_path / "v1.yml", tmp_path / "v2.yml"
+    v1.write_text(V1)
+    v2.write_text(CHANGED[change])
+    eng.store("served__params", compile_sql(prep_bin, str(v1), eng.dialect, "--emit", "fit-sql"))
+    apply_v1 = compile_sql(prep_bin, str(v1), eng.dialect).split("-- file: served.apply.sql\n")[1]
+    assert len(eng.query(apply_v1)) == len(df)
+    apply_v2 = compile_sql(prep_bin, str(v2), eng.dialect).split("-- file: served.apply.sql\n")[1]
+    with pytest.raises(Exception) as stopped:
+        eng.query(apply_v2)
+    assert "not fitted for this spec" in str(stopped.value)

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 
 use serde::Deserialize;
 
-use crate::ir::Ir;
+use crate::ir::{FITTED_AT, Ir};
 use crate::spec::ColumnType;
 
 /// One value: a number, a text, or NULL (scikit-learn's NaN / None).
@@ -34,6 +34,8 @@ pub struct Category {
 pub struct Fitted {
     pub spec: String,
     pub spec_hash: String,
+    /// When the statistics were learned, where the fit says (the dbt package's does).
+    pub fitted_at: Option<String>,
     pub parameters: BTreeMap<String, Value>,
     /// In scikit-learn's order: ascending (code points for text), missing last.
     pub vocabularies: BTreeMap<String, Vec<Category>>,
@@ -61,6 +63,7 @@ impl Fitted {
     /// whole non-negative counts. An error names the row (1-based).
     pub fn from_rows(ir: &Ir, rows: Vec<LongRow>) -> Result<Fitted, String> {
         let mut parameters = BTreeMap::new();
+        let mut fitted_at = None;
         let mut vocabularies: BTreeMap<String, Vec<Category>> = ir
             .fit
             .vocabularies
@@ -78,6 +81,7 @@ impl Fitted {
                 return Err(at(format!("the text of `{}`: {p}", row.parameter)));
             }
             match row.kind.as_str() {
+                "value" if row.parameter == FITTED_AT => stamp(row, &mut fitted_at).map_err(at)?,
                 "value" => {
                     let param = ir
                         .fit
@@ -159,6 +163,7 @@ impl Fitted {
         Ok(Fitted {
             spec: ir.name.clone(),
             spec_hash,
+            fitted_at,
             parameters,
             vocabularies,
         })
@@ -168,6 +173,15 @@ impl Fitted {
     /// file back goes through the same checks as a fit result.
     pub fn to_rows(&self) -> Vec<LongRow> {
         let mut rows = Vec::new();
+        if let Some(t) = &self.fitted_at {
+            rows.push(LongRow {
+                parameter: FITTED_AT.into(),
+                kind: "value".into(),
+                number: None,
+                text: Some(t.clone()),
+                frequency: None,
+            });
+        }
         for (name, value) in &self.parameters {
             let (number, text) = split(value);
             rows.push(LongRow {
@@ -218,6 +232,9 @@ impl Fitted {
         );
         let _ = writeln!(out, "spec: {}", yaml_string(&self.spec));
         let _ = writeln!(out, "spec_hash: {}", yaml_string(&self.spec_hash));
+        if let Some(t) = &self.fitted_at {
+            let _ = writeln!(out, "fitted_at: {}", yaml_string(t));
+        }
         let _ = writeln!(out, "parameters:");
         for p in &ir.fit.params {
             let value = self.parameters.get(&p.name).cloned().unwrap_or(Value::Null);
@@ -258,6 +275,8 @@ impl Fitted {
         struct File {
             spec: String,
             spec_hash: String,
+            #[serde(default)]
+            fitted_at: Option<String>,
             parameters: BTreeMap<String, Value>,
             vocabularies: BTreeMap<String, Vec<Entry>>,
         }
@@ -272,6 +291,7 @@ impl Fitted {
         Ok(Fitted {
             spec: file.spec,
             spec_hash: file.spec_hash,
+            fitted_at: file.fitted_at,
             parameters: file.parameters,
             vocabularies: file
                 .vocabularies
@@ -314,6 +334,18 @@ impl Fitted {
         }
         // Every value passes the checks a fit result passes.
         Fitted::from_rows(ir, self.to_rows()).map(|_| ())
+    }
+}
+
+/// The time of fitting (the dbt package's fit adds it): not a parameter of
+/// the plan, kept as it is.
+fn stamp(row: LongRow, fitted_at: &mut Option<String>) -> Result<(), String> {
+    let Value::Text(t) = typed(ColumnType::String, row.number, row.text, FITTED_AT)? else {
+        return Err(format!("`{FITTED_AT}` has no text"));
+    };
+    match fitted_at.replace(t) {
+        Some(_) => Err(format!("`{FITTED_AT}` appears twice")),
+        None => Ok(()),
     }
 }
 

@@ -250,6 +250,9 @@ pub struct Ir {
 /// The parameter that carries the spec's content hash.
 pub const HASH_PARAM: &str = "prep_spec_hash";
 
+/// The parameter the dbt package's fit adds: when the statistics were learned.
+pub const FITTED_AT: &str = "prep_fitted_at";
+
 impl Ir {
     /// The content hash of the spec this IR was lowered from.
     pub fn spec_hash(&self) -> Option<&str> {

@@ -289,6 +289,49 @@ fn fit_from_a_warehouse_result_is_deterministic_and_idempotent() {
     std::fs::remove_file(&out).unwrap();
 }
 
+/// The dbt package's parameters table carries `prep_fitted_at`: a result
+/// exported from it is read, and the time of fitting is kept in the file and
+/// read back from it.
+#[test]
+fn a_result_with_the_time_of_fitting_is_read_and_kept() {
+    let dir = std::env::temp_dir().join(format!("prep-cli-fitted-at-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let result: Vec<serde_json::Value> = serde_json::from_str(
+        &std::fs::read_to_string(common::root().join("tests/fitted/learned.fit_result.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let mut rows = result.clone();
+    rows.push(serde_json::json!({"parameter": "prep_fitted_at", "kind": "value", "number": null, "text": "2026-11-29 21:00:00", "frequency": null}));
+    let with_time = dir.join("result.json");
+    std::fs::write(&with_time, serde_json::to_string(&rows).unwrap()).unwrap();
+    let fitted = dir.join("learned.fitted.yml");
+    let (code, _, stderr) = run(&[
+        "fit",
+        "tests/fitted/learned.yml",
+        "--from-result",
+        &with_time.to_string_lossy(),
+        "--out",
+        &fitted.to_string_lossy(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let text = std::fs::read_to_string(&fitted).unwrap();
+    assert!(
+        text.contains("fitted_at: \"2026-11-29 21:00:00\""),
+        "{text}"
+    );
+    let (code, _, stderr) = run(&[
+        "compile",
+        "tests/fitted/learned.yml",
+        "--dialect",
+        "duckdb",
+        "--params",
+        &fitted.to_string_lossy(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// Learned categories that differ only by case would make two columns that
 /// most warehouses cannot tell apart: an error, not a silent rename.
 #[cfg(feature = "embedded")]

@@ -29,8 +29,7 @@ const PARAMS: &str = "prep_params";
 /// The CTE holding the rows `fit.where` keeps.
 const FIT_ROWS: &str = "prep_fit_rows";
 const ANALYTIC: &str = "analytic percentiles";
-/// The parameter that records when a dbt fitted-parameters model was built.
-pub const FITTED_AT: &str = "prep_fitted_at";
+pub use crate::ir::FITTED_AT;
 /// The CTE holding the one row of fitted parameters.
 const FITTED: &str = "prep_fitted";
 

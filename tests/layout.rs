@@ -23,7 +23,6 @@ const LONG_FUNCTIONS: &[(&str, &str, usize)] = &[
     ("src/lib.rs", "check_names", 119),
     ("src/lower.rs", "lower", 266),
     ("src/lower/encoders.rs", "one_hot", 161),
-    ("src/lower/moments.rs", "moment", 103),
     ("src/lower/one_hot_layout.rs", "fitted", 93),
     ("src/main.rs", "run", 212),
     ("src/render/fit.rs", "scans", 82),

@@ -40,76 +40,80 @@ impl FeatureLowering<'_> {
                 fill,
             } => {
                 let (prev, prev_row, fill) = ((**prev).clone(), prev_row.clone(), fill.clone());
-                let rows = Expr::Param(self.rows);
-                let n = self.named_moment(&prev, &prev_row, Moment::Count);
-                // m: how many values the imputation filled.
-                let missing = sub(rows.clone(), n.clone());
-                let none_missing = Cond::Le(missing.clone(), num(0.0));
-                // A fitted fill value can be NULL (an all-missing column); a constant cannot.
-                let nothing_filled = match fill {
-                    Expr::Param(_) => {
-                        Cond::Or(Box::new(Cond::IsNull(fill.clone())), Box::new(none_missing))
-                    }
-                    _ => none_missing,
-                };
-                match m {
-                    Moment::Count => match fill {
-                        Expr::Param(_) => case(vec![(Cond::IsNull(fill), n)], rows),
-                        _ => rows,
-                    },
-                    Moment::Mean => {
-                        // Chan et al.'s combination, written around delta = fill - mean so that
-                        // mean imputation (delta = 0) gives the raw mean exactly.
-                        let mean = self.named_moment(&prev, &prev_row, Moment::Mean);
-                        let delta = sub(fill.clone(), mean.clone());
-                        case(
-                            vec![(nothing_filled, mean), (Cond::Le(n, num(0.0)), fill)],
-                            add(
-                                self.named_moment(&prev, &prev_row, Moment::Mean),
-                                div(mul(delta, missing), rows),
-                            ),
-                        )
-                    }
-                    Moment::Var => {
-                        let mean = self.named_moment(&prev, &prev_row, Moment::Mean);
-                        let var = self.named_moment(&prev, &prev_row, Moment::Var);
-                        let delta = sub(fill.clone(), mean);
-                        let m2 = add(
-                            mul(n.clone(), var.clone()),
-                            div(
-                                mul(product(delta.clone(), delta), mul(n.clone(), missing)),
-                                rows.clone(),
-                            ),
-                        );
-                        case(
-                            vec![(nothing_filled, var), (Cond::Le(n, num(0.0)), num(0.0))],
-                            div(m2, rows),
-                        )
-                    }
-                    Moment::Min | Moment::Max | Moment::MaxAbs => {
-                        let raw = self.named_moment(&prev, &prev_row, m);
-                        let fill_value = if m == Moment::MaxAbs {
-                            Expr::Abs(Box::new(fill))
-                        } else {
-                            fill
-                        };
-                        let beats = if m == Moment::Min {
-                            Cond::Lt(fill_value.clone(), raw.clone())
-                        } else {
-                            Cond::Gt(fill_value.clone(), raw.clone())
-                        };
-                        case(
-                            vec![
-                                (nothing_filled, raw.clone()),
-                                (
-                                    Cond::Or(Box::new(Cond::IsNull(raw.clone())), Box::new(beats)),
-                                    fill_value,
-                                ),
-                            ],
-                            raw,
-                        )
-                    }
-                }
+                self.imputed_moment(&prev, &prev_row, fill, m)
+            }
+        }
+    }
+
+    /// A moment of `prev` after its NULLs are filled with `fill`, derived
+    /// exactly from `prev`'s moments (Chan et al.'s combination).
+    fn imputed_moment(&mut self, prev: &Lineage, prev_row: &Expr, fill: Expr, m: Moment) -> Expr {
+        let rows = Expr::Param(self.rows);
+        let n = self.named_moment(prev, prev_row, Moment::Count);
+        // m: how many values the imputation filled.
+        let missing = sub(rows.clone(), n.clone());
+        let none_missing = Cond::Le(missing.clone(), num(0.0));
+        // A fitted fill value can be NULL (an all-missing column); a constant cannot.
+        let nothing_filled = match fill {
+            Expr::Param(_) => {
+                Cond::Or(Box::new(Cond::IsNull(fill.clone())), Box::new(none_missing))
+            }
+            _ => none_missing,
+        };
+        // Mean imputation fills with the mean itself (fill - mean = 0):
+        // the mean is unchanged and the variance is n·var/rows. Chan's
+        // formulas below give the same numbers (x + 0 = x), written
+        // out; this says them without the terms that are zero.
+        let mean_filled = matches!(m, Moment::Mean | Moment::Var)
+            && fill == self.named_moment(prev, prev_row, Moment::Mean);
+        match m {
+            Moment::Mean if mean_filled => fill,
+            Moment::Var if mean_filled => {
+                let var = self.named_moment(prev, prev_row, Moment::Var);
+                case(
+                    vec![
+                        (nothing_filled, var.clone()),
+                        (Cond::Le(n.clone(), num(0.0)), num(0.0)),
+                    ],
+                    div(mul(n, var), rows),
+                )
+            }
+            Moment::Count => match fill {
+                Expr::Param(_) => case(vec![(Cond::IsNull(fill), n)], rows),
+                _ => rows,
+            },
+            Moment::Mean => {
+                // Chan et al.'s combination, written around delta = fill - mean so that
+                // mean imputation (delta = 0) gives the raw mean exactly.
+                let mean = self.named_moment(prev, prev_row, Moment::Mean);
+                let delta = sub(fill.clone(), mean.clone());
+                case(
+                    vec![(nothing_filled, mean), (Cond::Le(n, num(0.0)), fill)],
+                    add(
+                        self.named_moment(prev, prev_row, Moment::Mean),
+                        div(mul(delta, missing), rows),
+                    ),
+                )
+            }
+            Moment::Var => {
+                let mean = self.named_moment(prev, prev_row, Moment::Mean);
+                let var = self.named_moment(prev, prev_row, Moment::Var);
+                let delta = sub(fill.clone(), mean);
+                let m2 = add(
+                    mul(n.clone(), var.clone()),
+                    div(
+                        mul(product(delta.clone(), delta), mul(n.clone(), missing)),
+                        rows.clone(),
+                    ),
+                );
+                case(
+                    vec![(nothing_filled, var), (Cond::Le(n, num(0.0)), num(0.0))],
+                    div(m2, rows),
+                )
+            }
+            Moment::Min | Moment::Max | Moment::MaxAbs => {
+                let raw = self.named_moment(prev, prev_row, m);
+                extreme_after_fill(raw, fill, nothing_filled, m)
             }
         }
     }
@@ -190,4 +194,29 @@ impl FeatureLowering<'_> {
                 .aggregate(name, level, agg, ColumnType::Numeric, &doc),
         )
     }
+}
+
+/// The minimum, maximum or largest magnitude of values after their NULLs are
+/// filled: the fill value wins where it is beyond the raw one.
+fn extreme_after_fill(raw: Expr, fill: Expr, nothing_filled: Cond, m: Moment) -> Expr {
+    let fill_value = if m == Moment::MaxAbs {
+        Expr::Abs(Box::new(fill))
+    } else {
+        fill
+    };
+    let beats = if m == Moment::Min {
+        Cond::Lt(fill_value.clone(), raw.clone())
+    } else {
+        Cond::Gt(fill_value.clone(), raw.clone())
+    };
+    case(
+        vec![
+            (nothing_filled, raw.clone()),
+            (
+                Cond::Or(Box::new(Cond::IsNull(raw.clone())), Box::new(beats)),
+                fill_value,
+            ),
+        ],
+        raw,
+    )
 }

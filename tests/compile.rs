@@ -43,10 +43,7 @@ fn compile_all(spec: &std::path::Path, d: DialectName) -> String {
                 first = Some(text);
             }
             Some(base) => {
-                let diff = similar::TextDiff::from_lines(base.as_str(), text.as_str())
-                    .unified_diff()
-                    .context_radius(1)
-                    .to_string();
+                let diff = common::line_diff(base, &text, None);
                 out.push_str(&format!(
                     "==== --emit {label}, as a diff against --emit {}\n{diff}",
                     FORMS[0].2

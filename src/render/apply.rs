@@ -135,19 +135,7 @@ impl Renderer<'_> {
                 } => return Err(self.learned_error(feature, reason, span)),
             }
         }
-        let read: Vec<&ir::Expr> = self
-            .ir
-            .apply
-            .items
-            .iter()
-            .filter_map(|item| match item {
-                ApplyItem::Output(o) => Some(&o.expr),
-                ApplyItem::Learned {
-                    deferred: Some(d), ..
-                } => Some(&d.row),
-                ApplyItem::Learned { .. } => None,
-            })
-            .collect();
+        let read = self.applied_exprs();
         let mut ctes = print::Ctes::default();
         let (rows, _) = self.with_lets(
             self.source_relation(),
@@ -248,17 +236,24 @@ impl Renderer<'_> {
 
     /// The parameters the apply's expressions read.
     fn apply_reads(&self) -> BTreeSet<ParamId> {
-        let mut read = BTreeSet::new();
-        for item in &self.ir.apply.items {
-            match item {
-                ApplyItem::Output(o) => read.extend(o.expr.params()),
+        self.applied_exprs()
+            .iter()
+            .flat_map(|e| e.params())
+            .collect()
+    }
+
+    /// The per-row expressions the apply evaluates: every output, and the
+    /// value each learned encoder encodes.
+    fn applied_exprs(&self) -> Vec<&ir::Expr> {
+        (self.ir.apply.items.iter())
+            .filter_map(|item| match item {
+                ApplyItem::Output(o) => Some(&o.expr),
                 ApplyItem::Learned {
                     deferred: Some(d), ..
-                } => read.extend(d.row.params()),
-                ApplyItem::Learned { .. } => {}
-            }
-        }
-        read
+                } => Some(&d.row),
+                ApplyItem::Learned { .. } => None,
+            })
+            .collect()
     }
 
     /// One statement: the fit in CTEs, then the apply reading its parameter row.

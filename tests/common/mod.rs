@@ -98,14 +98,26 @@ pub fn assert_dialect_snapshots(
                 .1;
             let (base_text, _) = in_reference_spelling(base_text, base.get());
             let (text, swapped) = in_reference_spelling(text, d.get());
-            let diff = similar::TextDiff::from_lines(base_text.as_str(), text.as_str())
-                .unified_diff()
-                .context_radius(1)
-                .header(&base.to_string(), &format!("{d}{swapped}"))
-                .to_string();
+            let diff = line_diff(
+                &base_text,
+                &text,
+                Some((&base.to_string(), &format!("{d}{swapped}"))),
+            );
             insta::assert_snapshot!(format!("{name}@{d}.diff"), diff);
         }
     });
+}
+
+/// A unified line diff with one line of context, as the snapshots store it.
+#[allow(dead_code)]
+pub fn line_diff(old: &str, new: &str, header: Option<(&str, &str)>) -> String {
+    let diff = similar::TextDiff::from_lines(old, new);
+    let mut unified = diff.unified_diff();
+    unified.context_radius(1);
+    if let Some((a, b)) = header {
+        unified.header(a, b);
+    }
+    unified.to_string()
 }
 
 /// The dialect a dialect's snapshot is a diff against: the reference, or a

@@ -4,8 +4,8 @@
 
 use sqlparser::ast::{Ident, Query};
 
-/// CTEs, each printed when it is added: the AST of a wide statement never
-/// exists whole (it takes some fifty times the memory of its text).
+/// CTEs, each printed when it is added (an AST takes some fifty times the
+/// memory of its text).
 #[derive(Default)]
 pub struct Ctes(Vec<String>);
 

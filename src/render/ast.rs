@@ -15,7 +15,7 @@ use sqlparser::ast::{
 use sqlparser::dialect::GenericDialect;
 use sqlparser::parser::Parser;
 
-use super::quote;
+use super::{print, quote};
 use crate::dialect::{Dialect, Func};
 pub use crate::text::float_text;
 
@@ -299,11 +299,15 @@ pub struct SelectBuilder {
 }
 
 impl SelectBuilder {
+    /// An item, printed now (`print::ahead`): a wide SELECT holds its text, not its AST.
     pub fn item(mut self, e: Expr, alias: Option<Ident>) -> Self {
-        self.items.push(match alias {
+        let item = match alias {
             Some(alias) => SelectItem::ExprWithAlias { expr: e, alias },
             None => SelectItem::UnnamedExpr(e),
-        });
+        };
+        let text = print::ahead(&item);
+        self.items
+            .push(SelectItem::UnnamedExpr(Expr::Identifier(Ident::new(text))));
         self
     }
 

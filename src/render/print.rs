@@ -1,22 +1,49 @@
 //! Printing: statements as text, laid out one clause per line. A statement
-//! is printed piece by piece as it is built (each CTE as soon as it exists),
-//! so the AST of a wide statement never exists whole.
+//! is printed piece by piece as it is built (each select item and each CTE
+//! as soon as it exists), so the AST of a wide statement never exists whole:
+//! an AST takes some fifty times the memory of its text.
 
-use sqlparser::ast::{Ident, Query};
+use std::fmt::Write;
 
-/// CTEs, each printed when it is added (an AST takes some fifty times the
-/// memory of its text).
+use sqlparser::ast::{Ident, Query, SelectItem};
+
+/// Starts each continuation line of an item printed ahead of its statement.
+/// sqlparser indents a line by its nesting only as it prints it; an item
+/// printed alone does not know its nesting, so its lines after the first
+/// carry this mark, and `pretty_query` indents them as far as the item's
+/// first line. Never user text: a line never starts inside a literal or a
+/// quoted name (neither holds a raw line break).
+const CONTINUED: char = '\u{1}';
+
+/// A select item printed now, laid out as sqlparser lays it out inside a
+/// statement; the AST carries the text verbatim (see `CONTINUED`).
+pub fn ahead(item: &SelectItem) -> String {
+    struct Marked<'a>(&'a mut String);
+    impl Write for Marked<'_> {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            for (i, piece) in s.split('\n').enumerate() {
+                if i > 0 {
+                    self.0.push('\n');
+                    self.0.push(CONTINUED);
+                }
+                self.0.push_str(piece);
+            }
+            Ok(())
+        }
+    }
+    let mut text = String::new();
+    write!(Marked(&mut text), "{item:#}").expect("printing to a String cannot fail");
+    text
+}
+
+/// CTEs, each printed when it is added.
 #[derive(Default)]
 pub struct Ctes(Vec<String>);
 
 impl Ctes {
     pub fn push(&mut self, name: Ident, query: Query) {
         let mut text = format!("{name} AS (\n");
-        for line in pretty_query(&query).lines() {
-            text.push_str("  ");
-            text.push_str(line);
-            text.push('\n');
-        }
+        pretty_query_into(&mut text, &query, "  ");
         text.push(')');
         self.0.push(text);
     }
@@ -30,9 +57,11 @@ pub struct Sql {
 
 impl From<Query> for Sql {
     fn from(q: Query) -> Sql {
+        let mut body = String::new();
+        pretty_query_into(&mut body, &q, "");
         Sql {
             ctes: Vec::new(),
-            body: pretty_query(&q),
+            body,
         }
     }
 }
@@ -40,10 +69,25 @@ impl From<Query> for Sql {
 /// `q1 UNION ALL q2 ...`, each branch on one line: the long form's rows
 /// (a parameter, or a vocabulary) read one per line.
 pub fn union_all_lines(queries: Vec<Query>) -> Sql {
-    let lines: Vec<String> = queries.iter().map(|q| q.to_string()).collect();
+    let mut body = String::new();
+    for (i, q) in queries.iter().enumerate() {
+        if i > 0 {
+            body.push_str("\nUNION ALL\n");
+        }
+        let mut pretty = String::new();
+        pretty_query_into(&mut pretty, q, "");
+        // The line breaks of the layout, each with its indent, become one space.
+        for (j, line) in pretty.lines().enumerate() {
+            if j > 0 {
+                body.push(' ');
+            }
+            body.push_str(line.trim_start());
+        }
+    }
+    body.push('\n');
     Sql {
         ctes: Vec::new(),
-        body: lines.join("\nUNION ALL\n") + "\n",
+        body,
     }
 }
 
@@ -64,28 +108,47 @@ pub fn pretty(sql: &Sql) -> String {
     let size = sql.ctes.iter().map(|c| c.len() + 2).sum::<usize>() + sql.body.len() + 6;
     let mut out = String::with_capacity(size);
     out.push_str("WITH ");
-    out.push_str(&sql.ctes.join(", "));
+    for (i, cte) in sql.ctes.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(cte);
+    }
     out.push('\n');
     out.push_str(&sql.body);
     out
 }
 
-/// Prints a query, one clause per line, with no trailing spaces.
-fn pretty_query(q: &Query) -> String {
+/// Prints a query onto `out`, one clause per line, each line after `prefix`,
+/// with no trailing spaces; items printed ahead get their indent here.
+fn pretty_query_into(out: &mut String, q: &Query, prefix: &str) {
     let text = format!("{q:#}");
-    let mut out = String::with_capacity(text.len() + 1);
+    out.reserve(text.len() + 1);
     let mut blanks = 0;
-    for line in text.lines().map(str::trim_end) {
-        if line.is_empty() {
+    // The indent of the last line that started an item (or anything else).
+    let mut indent = "";
+    for raw in text.lines() {
+        let continued = raw.strip_prefix(CONTINUED);
+        let line = continued.unwrap_or(raw).trim_end();
+        if line.trim_start().is_empty() {
             blanks += 1;
             continue;
         }
+        // A continuation keeps its own indent, after its item's.
+        let rest = match continued {
+            Some(_) => line,
+            None => {
+                let rest = line.trim_start_matches(' ');
+                indent = &line[..line.len() - rest.len()];
+                rest
+            }
+        };
         // sqlparser prints an empty window as "OVER (", a blank line, ")...": keep "OVER ()...".
-        if line.trim_start().starts_with(')') {
+        if rest.trim_start().starts_with(')') {
             blanks = 0;
             if out.ends_with("(\n") {
                 out.pop();
-                out.push_str(line.trim_start());
+                out.push_str(rest.trim_start());
                 out.push('\n');
                 continue;
             }
@@ -93,8 +156,9 @@ fn pretty_query(q: &Query) -> String {
         for _ in 0..std::mem::take(&mut blanks) {
             out.push('\n');
         }
-        out.push_str(line);
+        out.push_str(prefix);
+        out.push_str(indent);
+        out.push_str(rest);
         out.push('\n');
     }
-    out
 }

@@ -476,10 +476,21 @@ pub fn unpivot(mut q: Query, value: Ident, name: Ident, columns: Vec<Ident>) -> 
     q
 }
 
+/// A row of a long form, `a, b, c`, printed now and carried verbatim: a
+/// long form has a row per parameter, and their AST would dwarf their text.
+fn row_now(row: Vec<Expr>) -> Expr {
+    let text = row
+        .iter()
+        .map(Expr::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    Expr::Identifier(Ident::new(text))
+}
+
 /// `q CROSS JOIN LATERAL (VALUES (row), ...) AS alias (columns)`.
 pub fn lateral_values(
     mut q: Query,
-    rows: Vec<Vec<Expr>>,
+    rows: impl Iterator<Item = Vec<Expr>>,
     alias: Ident,
     columns: Vec<Ident>,
 ) -> Query {
@@ -492,7 +503,9 @@ pub fn lateral_values(
     } = &mut join.relation
     {
         if let SetExpr::Values(values) = subquery.body.as_mut() {
-            values.rows = filled(values.rows.remove(0), rows, |r, row| r.content = row);
+            values.rows = filled(values.rows.remove(0), rows, |r, row| {
+                r.content = vec![row_now(row)]
+            });
         }
         a.name = alias;
         a.columns = filled(a.columns.remove(0), columns, |c, name| c.name = name);
@@ -504,7 +517,7 @@ pub fn lateral_values(
 /// `q LATERAL VIEW STACK(n, row..., ...) alias AS columns` (Hive, Spark).
 pub fn lateral_stack(
     mut q: Query,
-    rows: Vec<Vec<Expr>>,
+    rows: impl ExactSizeIterator<Item = Vec<Expr>>,
     alias: Ident,
     columns: Vec<Ident>,
 ) -> Query {
@@ -514,7 +527,7 @@ pub fn lateral_stack(
         && let ast::FunctionArguments::List(list) = &mut f.args
     {
         let count = integer(rows.len() as i64);
-        let args = std::iter::once(count).chain(rows.into_iter().flatten());
+        let args = std::iter::once(count).chain(rows.map(row_now));
         list.args = filled(list.args.remove(0), args, |a, e| {
             if let ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(x)) = a {
                 *x = e;

@@ -470,14 +470,11 @@ impl Renderer<'_> {
             )
             .build()
         };
-        let listed = || -> Vec<Vec<Expr>> {
-            params
-                .iter()
-                .map(|&(name, t)| {
-                    let (number, text) = values(name, t);
-                    vec![ast::string(self.d, name), number, text]
-                })
-                .collect()
+        let listed = || {
+            params.iter().map(|&(name, t)| {
+                let (number, text) = values(name, t);
+                vec![ast::string(self.d, name), number, text]
+            })
         };
         match self.d.unpivot {
             UnpivotStyle::UnionAll => params

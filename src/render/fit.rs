@@ -3,19 +3,19 @@
 
 use std::collections::BTreeMap;
 
-use sqlparser::ast::{BinaryOperator, Expr, Ident, Query};
+use sqlparser::ast::{Expr, Query};
 
 use super::ast::{self, Relation, SelectBuilder};
+use super::long_form::LearnedIn;
 use super::print;
 use super::{ANALYTIC, FIT_ROWS, FITTED, FITTED_AT, PARAMS, ParamScope, ROW, Renderer, Scan};
 use crate::diagnostic::Diagnostic;
-use crate::dialect::{Func, PercentileStyle, UnpivotStyle, VocabularyStyle};
+use crate::dialect::{Func, PercentileStyle, VocabularyStyle};
 use crate::ir::{self, Agg, ParamDef, ParamId};
 use crate::spec::ColumnType;
 
-/// The fitted row with the time of fitting, and the long form's lateral rows.
+/// The fitted row with the time of fitting.
 const STAMPED: &str = "prep_fitted_stamped";
-const LONG: &str = "prep_long";
 
 impl Renderer<'_> {
     /// How this dialect scans the fit rows: one entry per scan.
@@ -416,166 +416,10 @@ impl Renderer<'_> {
             fitted = STAMPED;
             params.push((FITTED_AT, ColumnType::String));
         }
-        let mut branches = self.parameter_rows(fitted, &params);
-        branches.extend(self.category_rows(&vocabularies));
-        Ok(print::with_ctes(ctes, print::union_all_lines(branches)))
-    }
-
-    /// The long form's five columns, from a relation holding `parameter`,
-    /// `number` and `text` (given as expressions).
-    fn long_row(
-        &self,
-        parameter: Expr,
-        kind: &str,
-        values: [Expr; 3],
-        from: &str,
-    ) -> SelectBuilder {
-        let [number, text, frequency] = values;
-        SelectBuilder::default()
-            .item(parameter, Some(self.id("parameter")))
-            .item(ast::string(self.d, kind), Some(self.id("kind")))
-            .item(number, Some(self.id("number")))
-            .item(text, Some(self.id("text")))
-            .item(frequency, Some(self.id("frequency")))
-            .from(Relation::Table(vec![self.id(from)]), None)
-    }
-
-    fn null_text(&self) -> Expr {
-        ast::cast(ast::null(), &self.d.string_type)
-    }
-
-    fn null_number(&self) -> Expr {
-        self.double(ast::null())
-    }
-
-    /// One row per parameter: the one-row relation `fitted` in long form,
-    /// read once where the dialect can (see `UnpivotStyle`).
-    fn parameter_rows(&self, fitted: &str, params: &[(&str, ColumnType)]) -> Vec<Query> {
-        let column = |name: &str| ast::column(self.d, None, name);
-        // (number, text) of a parameter, by its type.
-        let values = |name: &str, t: ColumnType| match t {
-            ColumnType::Numeric => (column(name), self.null_text()),
-            ColumnType::String => (
-                self.null_number(),
-                ast::cast(column(name), &self.d.string_type),
-            ),
-        };
-        let long_columns = || ["parameter", "number", "text"].map(|c| self.id(c)).to_vec();
-        let read_long = || {
-            self.long_row(
-                column("parameter"),
-                "value",
-                [column("number"), column("text"), self.null_number()],
-                fitted,
-            )
-            .build()
-        };
-        let listed = || {
-            params.iter().map(|&(name, t)| {
-                let (number, text) = values(name, t);
-                vec![ast::string(self.d, name), number, text]
-            })
-        };
-        match self.d.unpivot {
-            UnpivotStyle::UnionAll => params
-                .iter()
-                .map(|&(name, t)| {
-                    let (number, text) = values(name, t);
-                    let frequency = self.null_number();
-                    (self.long_row(
-                        ast::string(self.d, name),
-                        "value",
-                        [number, text, frequency],
-                        fitted,
-                    ))
-                    .build()
-                })
-                .collect(),
-            UnpivotStyle::LateralValues => vec![ast::lateral_values(
-                read_long(),
-                listed(),
-                self.id(LONG),
-                long_columns(),
-            )],
-            UnpivotStyle::Stack => vec![ast::lateral_stack(
-                read_long(),
-                listed(),
-                self.id(LONG),
-                long_columns(),
-            )],
-            // Numbers and texts in two UNPIVOTs: each holds one type.
-            UnpivotStyle::Unpivot => [ColumnType::Numeric, ColumnType::String]
-                .into_iter()
-                .filter_map(|t| {
-                    let names: Vec<Ident> = (params.iter())
-                        .filter(|p| p.1 == t)
-                        .map(|p| self.id(p.0))
-                        .collect();
-                    if names.is_empty() {
-                        return None;
-                    }
-                    let (value, number, text) = match t {
-                        ColumnType::Numeric => ("number", column("number"), self.null_text()),
-                        ColumnType::String => ("text", self.null_number(), column("text")),
-                    };
-                    let q = (self.long_row(
-                        column("parameter"),
-                        "value",
-                        [number, text, self.null_number()],
-                        fitted,
-                    ))
-                    .build();
-                    Some(ast::unpivot(q, self.id(value), self.id("parameter"), names))
-                })
-                .collect(),
-        }
-    }
-
-    /// One row per learned category, one branch per vocabulary scan: with
-    /// grouping sets, the set a row belongs to says which vocabulary it is.
-    fn category_rows(&self, vocabularies: &[LearnedIn<'_>]) -> Vec<Query> {
-        let mut by_scan: Vec<(&str, Vec<&LearnedIn<'_>>)> = Vec::new();
-        for learned in vocabularies {
-            match by_scan.last_mut() {
-                Some((cte, members)) if *cte == learned.cte => members.push(learned),
-                _ => by_scan.push((&learned.cte, vec![learned])),
-            }
-        }
-        let column = |name: &str| ast::column(self.d, None, name);
-        by_scan
-            .into_iter()
-            .map(|(cte, members)| {
-                // (parameter, number, text) of each member, and the condition for its rows.
-                let arms: Vec<(Option<Expr>, [Expr; 3])> = (members.iter())
-                    .map(|learned| {
-                        let value = column(&learned.value_column);
-                        let (number, text) = match learned.vocabulary.value_type {
-                            ColumnType::Numeric => (value, self.null_text()),
-                            ColumnType::String => {
-                                (self.null_number(), ast::cast(value, &self.d.string_type))
-                            }
-                        };
-                        let parameter = ast::string(self.d, &learned.vocabulary.name);
-                        // GROUPING(x) = 0: the rows grouped by this vocabulary's expression.
-                        let is_it = learned.set_column.as_ref().map(|set| {
-                            ast::binary(BinaryOperator::Eq, column(set), ast::integer(0))
-                        });
-                        (is_it, [parameter, number, text])
-                    })
-                    .collect();
-                let pick = |i: usize| match arms.as_slice() {
-                    [(_, values)] => values[i].clone(),
-                    _ => ast::case(
-                        (arms.iter())
-                            .filter_map(|(is_it, values)| Some((is_it.clone()?, values[i].clone())))
-                            .collect(),
-                        ast::null(),
-                    ),
-                };
-                let frequency = column("frequency");
-                (self.long_row(pick(0), "category", [pick(1), pick(2), frequency], cte)).build()
-            })
-            .collect()
+        let mut branches = print::UnionAll::default();
+        self.parameter_rows(fitted, &params, &mut branches);
+        self.category_rows(&vocabularies, &mut branches);
+        Ok(print::with_ctes(ctes, branches))
     }
 }
 
@@ -583,13 +427,4 @@ impl Renderer<'_> {
 pub(super) struct FitCtes<'a> {
     pub ctes: print::Ctes,
     pub vocabularies: Vec<LearnedIn<'a>>,
-}
-
-/// A vocabulary's rows: in `cte`, values in `value_column`; with grouping
-/// sets, only the rows where `set_column` (its GROUPING()) is 0.
-pub(super) struct LearnedIn<'a> {
-    vocabulary: &'a ir::Vocabulary,
-    cte: String,
-    value_column: String,
-    set_column: Option<String>,
 }

@@ -6,6 +6,7 @@ mod apply;
 pub mod ast;
 pub mod filter;
 mod fit;
+mod long_form;
 pub mod print;
 pub mod quote;
 

@@ -66,28 +66,36 @@ impl From<Query> for Sql {
     }
 }
 
-/// `q1 UNION ALL q2 ...`, each branch on one line: the long form's rows
-/// (a parameter, or a vocabulary) read one per line.
-pub fn union_all_lines(queries: Vec<Query>) -> Sql {
-    let mut body = String::new();
-    for (i, q) in queries.iter().enumerate() {
-        if i > 0 {
-            body.push_str("\nUNION ALL\n");
+/// `q1 UNION ALL q2 ...`, each branch printed on one line as it is added:
+/// the long form's rows (a parameter, or a vocabulary) read one per line.
+#[derive(Default)]
+pub struct UnionAll(String);
+
+impl UnionAll {
+    pub fn push(&mut self, q: Query) {
+        if !self.0.is_empty() {
+            self.0.push_str("\nUNION ALL\n");
         }
         let mut pretty = String::new();
-        pretty_query_into(&mut pretty, q, "");
+        pretty_query_into(&mut pretty, &q, "");
         // The line breaks of the layout, each with its indent, become one space.
-        for (j, line) in pretty.lines().enumerate() {
-            if j > 0 {
-                body.push(' ');
+        for (i, line) in pretty.lines().enumerate() {
+            if i > 0 {
+                self.0.push(' ');
             }
-            body.push_str(line.trim_start());
+            self.0.push_str(line.trim_start());
         }
     }
-    body.push('\n');
-    Sql {
-        ctes: Vec::new(),
-        body,
+}
+
+impl From<UnionAll> for Sql {
+    fn from(u: UnionAll) -> Sql {
+        let mut body = u.0;
+        body.push('\n');
+        Sql {
+            ctes: Vec::new(),
+            body,
+        }
     }
 }
 

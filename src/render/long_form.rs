@@ -1,0 +1,188 @@
+//! The fit's result in long form: one row per parameter and one per learned
+//! category, `(parameter, kind, number, text, frequency)`, read from the
+//! fitted row in one operator where the dialect has one (see `UnpivotStyle`).
+
+use sqlparser::ast::{BinaryOperator, Expr, Ident};
+
+use super::ast::{self, Relation, SelectBuilder};
+use super::{Renderer, print};
+use crate::dialect::UnpivotStyle;
+use crate::ir;
+use crate::spec::ColumnType;
+
+/// The long form's lateral rows.
+const LONG: &str = "prep_long";
+
+impl Renderer<'_> {
+    /// The long form's five columns, from a relation holding `parameter`,
+    /// `number` and `text` (given as expressions).
+    fn long_row(
+        &self,
+        parameter: Expr,
+        kind: &str,
+        values: [Expr; 3],
+        from: &str,
+    ) -> SelectBuilder {
+        let [number, text, frequency] = values;
+        SelectBuilder::default()
+            .item(parameter, Some(self.id("parameter")))
+            .item(ast::string(self.d, kind), Some(self.id("kind")))
+            .item(number, Some(self.id("number")))
+            .item(text, Some(self.id("text")))
+            .item(frequency, Some(self.id("frequency")))
+            .from(Relation::Table(vec![self.id(from)]), None)
+    }
+
+    fn null_text(&self) -> Expr {
+        ast::cast(ast::null(), &self.d.string_type)
+    }
+
+    fn null_number(&self) -> Expr {
+        self.double(ast::null())
+    }
+
+    /// One row per parameter: the one-row relation `fitted` in long form,
+    /// read once where the dialect can (see `UnpivotStyle`).
+    pub(super) fn parameter_rows(
+        &self,
+        fitted: &str,
+        params: &[(&str, ColumnType)],
+        out: &mut print::UnionAll,
+    ) {
+        let column = |name: &str| ast::column(self.d, None, name);
+        // (number, text) of a parameter, by its type.
+        let values = |name: &str, t: ColumnType| match t {
+            ColumnType::Numeric => (column(name), self.null_text()),
+            ColumnType::String => (
+                self.null_number(),
+                ast::cast(column(name), &self.d.string_type),
+            ),
+        };
+        let long_columns = || ["parameter", "number", "text"].map(|c| self.id(c)).to_vec();
+        let read_long = || {
+            self.long_row(
+                column("parameter"),
+                "value",
+                [column("number"), column("text"), self.null_number()],
+                fitted,
+            )
+            .build()
+        };
+        let listed = || {
+            params.iter().map(|&(name, t)| {
+                let (number, text) = values(name, t);
+                vec![ast::string(self.d, name), number, text]
+            })
+        };
+        match self.d.unpivot {
+            UnpivotStyle::UnionAll => {
+                for &(name, t) in params {
+                    let (number, text) = values(name, t);
+                    let frequency = self.null_number();
+                    let row = self.long_row(
+                        ast::string(self.d, name),
+                        "value",
+                        [number, text, frequency],
+                        fitted,
+                    );
+                    out.push(row.build());
+                }
+            }
+            UnpivotStyle::LateralValues => out.push(ast::lateral_values(
+                read_long(),
+                listed(),
+                self.id(LONG),
+                long_columns(),
+            )),
+            UnpivotStyle::Stack => out.push(ast::lateral_stack(
+                read_long(),
+                listed(),
+                self.id(LONG),
+                long_columns(),
+            )),
+            UnpivotStyle::Unpivot => self.unpivoted(fitted, params, out),
+        }
+    }
+
+    /// Numbers and texts in two UNPIVOTs of `fitted`: each holds one type.
+    fn unpivoted(&self, fitted: &str, params: &[(&str, ColumnType)], out: &mut print::UnionAll) {
+        let column = |name: &str| ast::column(self.d, None, name);
+        for t in [ColumnType::Numeric, ColumnType::String] {
+            let names: Vec<Ident> = (params.iter())
+                .filter(|p| p.1 == t)
+                .map(|p| self.id(p.0))
+                .collect();
+            if names.is_empty() {
+                continue;
+            }
+            let (value, number, text) = match t {
+                ColumnType::Numeric => ("number", column("number"), self.null_text()),
+                ColumnType::String => ("text", self.null_number(), column("text")),
+            };
+            let q = (self.long_row(
+                column("parameter"),
+                "value",
+                [number, text, self.null_number()],
+                fitted,
+            ))
+            .build();
+            out.push(ast::unpivot(q, self.id(value), self.id("parameter"), names));
+        }
+    }
+
+    /// One row per learned category, one branch per vocabulary scan: with
+    /// grouping sets, the set a row belongs to says which vocabulary it is.
+    pub(super) fn category_rows(&self, vocabularies: &[LearnedIn<'_>], out: &mut print::UnionAll) {
+        let mut by_scan: Vec<(&str, Vec<&LearnedIn<'_>>)> = Vec::new();
+        for learned in vocabularies {
+            match by_scan.last_mut() {
+                Some((cte, members)) if *cte == learned.cte => members.push(learned),
+                _ => by_scan.push((&learned.cte, vec![learned])),
+            }
+        }
+        let column = |name: &str| ast::column(self.d, None, name);
+        for (cte, members) in by_scan {
+            // (parameter, number, text) of each member, and the condition for its rows.
+            let arms: Vec<(Option<Expr>, [Expr; 3])> = (members.iter())
+                .map(|learned| {
+                    let value = column(&learned.value_column);
+                    let (number, text) = match learned.vocabulary.value_type {
+                        ColumnType::Numeric => (value, self.null_text()),
+                        ColumnType::String => {
+                            (self.null_number(), ast::cast(value, &self.d.string_type))
+                        }
+                    };
+                    let parameter = ast::string(self.d, &learned.vocabulary.name);
+                    // GROUPING(x) = 0: the rows grouped by this vocabulary's expression.
+                    let is_it = learned
+                        .set_column
+                        .as_ref()
+                        .map(|set| ast::binary(BinaryOperator::Eq, column(set), ast::integer(0)));
+                    (is_it, [parameter, number, text])
+                })
+                .collect();
+            let pick = |i: usize| match arms.as_slice() {
+                [(_, values)] => values[i].clone(),
+                _ => ast::case(
+                    (arms.iter())
+                        .filter_map(|(is_it, values)| Some((is_it.clone()?, values[i].clone())))
+                        .collect(),
+                    ast::null(),
+                ),
+            };
+            let frequency = column("frequency");
+            out.push(
+                (self.long_row(pick(0), "category", [pick(1), pick(2), frequency], cte)).build(),
+            );
+        }
+    }
+}
+
+/// A vocabulary's rows: in `cte`, values in `value_column`; with grouping
+/// sets, only the rows where `set_column` (its GROUPING()) is 0.
+pub(super) struct LearnedIn<'a> {
+    pub vocabulary: &'a ir::Vocabulary,
+    pub cte: String,
+    pub value_column: String,
+    pub set_column: Option<String>,
+}

@@ -188,12 +188,12 @@ pub fn package(specs: &[PackageSpec]) -> Result<Vec<Artifact>, Diagnostic> {
             let fit = r.fit_query_stamped(Some(sqlparser::ast::Expr::Identifier(
                 sqlparser::ast::Ident::new(&now),
             )))?;
-            let fit_sql = jinja_escape(&print::pretty(&fit))
+            let fit_sql = jinja_escape(&print::pretty(fit))
                 .replace(&r.source_placeholder, &format!("{{{{ {source} }}}}"))
                 .replace(&now, "{{ dbt.current_timestamp() }}");
             let (apply, deferred) = r.apply_query_deferred(ParamsRelation::Placeholder)?;
             let params_ref = format!("ref({})", jinja_string(&params_model));
-            let mut apply_sql = jinja_escape(&print::pretty(&apply));
+            let mut apply_sql = jinja_escape(&print::pretty(apply));
             for item in &deferred {
                 apply_sql = apply_sql.replace(&item.placeholder, &deferred_call(item, &params_ref));
             }

@@ -57,6 +57,11 @@ pub fn emit(
             quote::comment(what)
         )
     };
+    // A plain SQL file: the header, then the statement.
+    let file = |file_name: String, what: &str, sql: print::Sql| Artifact {
+        file_name,
+        contents: print::pretty_after(header(what), sql),
+    };
     let name = &ir.name;
     let params_model = format!("{name}__params");
     if let Some(Bound {
@@ -71,7 +76,7 @@ pub fn emit(
         };
         let r = Renderer::new(d, ir, style).bind(fitted);
         let what = format!("features, with the fitted values of {params_file} as literals");
-        let sql = print::pretty(&r.apply_bound_query()?);
+        let sql = print::pretty(r.apply_bound_query()?);
         return Ok(vec![match form {
             EmitForm::DbtModel => Artifact {
                 file_name: format!("{name}.sql"),
@@ -87,36 +92,23 @@ pub fn emit(
         EmitForm::DbtPackage => unreachable!("packages are emitted by dbt::package"),
         EmitForm::FitSql => {
             let fit = Renderer::new(d, ir, SourceStyle::Plain).fit_query()?;
-            Ok(vec![Artifact {
-                file_name: format!("{name}.fit.sql"),
-                contents: header(&format!("fitted parameters; store them as {params_model}"))
-                    + &print::pretty(&fit),
-            }])
+            let what = format!("fitted parameters; store them as {params_model}");
+            Ok(vec![file(format!("{name}.fit.sql"), &what, fit)])
         }
         EmitForm::Sql => {
             let r = Renderer::new(d, ir, SourceStyle::Plain);
             if inline {
                 let q = r.inline_query()?;
-                return Ok(vec![Artifact {
-                    file_name: format!("{name}.sql"),
-                    contents: header("fit and apply in one statement") + &print::pretty(&q),
-                }]);
+                let what = "fit and apply in one statement";
+                return Ok(vec![file(format!("{name}.sql"), what, q)]);
             }
             let apply = r.apply_query(ParamsRelation::Named(&params_model))?;
             let fit = r.fit_query()?;
+            let fitted = format!("fitted parameters, one row; store it as {params_model}");
+            let features = format!("features, reading the fitted parameters from {params_model}");
             Ok(vec![
-                Artifact {
-                    file_name: format!("{name}.fit.sql"),
-                    contents: header(&format!(
-                        "fitted parameters, one row; store it as {params_model}"
-                    )) + &print::pretty(&fit),
-                },
-                Artifact {
-                    file_name: format!("{name}.apply.sql"),
-                    contents: header(&format!(
-                        "features, reading the fitted parameters from {params_model}"
-                    )) + &print::pretty(&apply),
-                },
+                file(format!("{name}.fit.sql"), &fitted, fit),
+                file(format!("{name}.apply.sql"), &features, apply),
             ])
         }
         EmitForm::DbtModel => {
@@ -142,7 +134,7 @@ pub fn emit(
                     contents: model(
                         "features, fitting and applying in one model",
                         "table",
-                        print::pretty(&q),
+                        print::pretty(q),
                     ),
                 }]);
             }
@@ -151,14 +143,14 @@ pub fn emit(
             Ok(vec![
                 Artifact {
                     file_name: format!("{params_model}.sql"),
-                    contents: model("fitted parameters, one row", "table", print::pretty(&fit)),
+                    contents: model("fitted parameters, one row", "table", print::pretty(fit)),
                 },
                 Artifact {
                     file_name: format!("{name}.sql"),
                     contents: model(
                         &format!("features, applying {params_model}"),
                         "view",
-                        print::pretty(&apply),
+                        print::pretty(apply),
                     ),
                 },
             ])

@@ -177,7 +177,7 @@ impl Engine {
     pub fn fit(&self, ir: &Ir) -> Result<Vec<LongRow>, EngineError> {
         let d = DialectName::Duckdb.get();
         let sql = print::pretty(
-            &Renderer::new(d, ir, SourceStyle::Plain)
+            Renderer::new(d, ir, SourceStyle::Plain)
                 .reading(DATA_RELATION)
                 .fit_query()
                 .map_err(|e| EngineError::Query(e.message))?,

@@ -101,7 +101,7 @@ pub(crate) fn preview(
         .bind(&fitted)
         .apply_bound_query()
         .map_err(|diag| spec_failure(diag.in_file(&file).into(), &text))?;
-    let sql = print::pretty(&apply);
+    let sql = print::pretty(apply);
     if let Some(path) = output {
         progress::while_slow("writing", || engine.export(&sql, path)).map_err(engine_failure)?;
         eprintln!("wrote {}", path.display());

@@ -18,8 +18,8 @@ const LONG_FUNCTIONS: &[(&str, &str, usize)] = &[
     ("src/dbt.rs", "package", 148),
     ("src/dbt.rs", "deferred_call", 108),
     ("src/dbt.rs", "schema_entries", 152),
-    ("src/emit.rs", "emit", 125),
-    ("src/fitted.rs", "from_rows", 108),
+    ("src/emit.rs", "emit", 117),
+    ("src/fitted.rs", "from_rows", 107),
     ("src/lib.rs", "check_names", 119),
     ("src/lower.rs", "lower", 266),
     ("src/lower/encoders.rs", "one_hot", 161),
@@ -123,7 +123,11 @@ fn no_function_is_over_the_limit() {
         }
         seen.insert((file.clone(), name.clone()));
         match allowed.get(&(file.as_str(), name.as_str())) {
-            Some(&max) if lines <= max => {}
+            Some(&max) if lines == max => {}
+            // The ratchet follows every cut, so a later growth cannot hide in the slack.
+            Some(&max) if lines < max => problems.push(format!(
+                "{file}: `{name}` shrank to {lines} lines: set its LONG_FUNCTIONS entry to {lines}"
+            )),
             Some(&max) => problems.push(format!(
                 "{file}: `{name}` grew to {lines} lines (at most {max})"
             )),

@@ -211,26 +211,27 @@ pub fn call<const N: usize>(d: &Dialect, func: Func, args: [(&str, Expr); N]) ->
     e
 }
 
-/// A statement shape, parsed once per text and then cloned.
+/// A statement shape, parsed once per text and then cloned. A few fixed
+/// texts, looked up by address: a wide spec asks for them by the hundred
+/// thousand.
 fn skeleton(sql: &'static str) -> Query {
     thread_local! {
-        static PARSED: std::cell::RefCell<std::collections::HashMap<&'static str, Query>> =
-            Default::default();
+        static PARSED: std::cell::RefCell<Vec<(&'static str, Query)>> = Default::default();
     }
     PARSED.with(|cache| {
-        cache
-            .borrow_mut()
-            .entry(sql)
-            .or_insert_with(|| {
-                let statement = Parser::parse_sql(&GenericDialect {}, sql)
-                    .expect("skeletons are fixed, valid SQL")
-                    .remove(0);
-                match statement {
-                    Statement::Query(q) => *q,
-                    _ => unreachable!("skeletons are queries"),
-                }
-            })
-            .clone()
+        let mut cache = cache.borrow_mut();
+        if let Some((_, q)) = cache.iter().find(|(text, _)| std::ptr::eq(*text, sql)) {
+            return q.clone();
+        }
+        let statement = Parser::parse_sql(&GenericDialect {}, sql)
+            .expect("skeletons are fixed, valid SQL")
+            .remove(0);
+        let q = match statement {
+            Statement::Query(q) => *q,
+            _ => unreachable!("skeletons are queries"),
+        };
+        cache.push((sql, q.clone()));
+        q
     })
 }
 
@@ -261,10 +262,13 @@ fn rename_alias(skeleton_alias: &mut Option<TableAlias>, alias: Option<Ident>) {
 }
 
 fn table_factor(relation: Relation, alias: Option<Ident>) -> TableFactor {
+    // Every SELECT reads a table: its node is kept, not cut from a statement each time.
+    thread_local! {
+        static TABLE: TableFactor = select_of(&mut skeleton("SELECT 1 FROM t AS a")).from.remove(0).relation;
+    }
     match relation {
         Relation::Table(parts) => {
-            let mut q = skeleton("SELECT 1 FROM t AS a");
-            let mut factor = select_of(&mut q).from.remove(0).relation;
+            let mut factor = TABLE.with(TableFactor::clone);
             if let TableFactor::Table { name, alias: a, .. } = &mut factor {
                 *name = ObjectName::from(parts);
                 rename_alias(a, alias);
@@ -407,17 +411,14 @@ impl SelectBuilder {
         let first = relations
             .next()
             .expect("a SELECT reads at least one relation");
-        let join_template = {
+        let joins: Vec<_> = relations.collect();
+        let joins = if joins.is_empty() {
+            Vec::new()
+        } else {
             let mut j = skeleton("SELECT 1 FROM a CROSS JOIN b");
-            select_of(&mut j).from.remove(0).joins.remove(0)
+            let template = select_of(&mut j).from.remove(0).joins.remove(0);
+            filled(template, joins, |j, relation| j.relation = relation)
         };
-        let joins = relations
-            .map(|relation| {
-                let mut j = join_template.clone();
-                j.relation = relation;
-                j
-            })
-            .collect();
         select.from = vec![TableWithJoins {
             relation: first,
             joins,

@@ -14,6 +14,7 @@ use sqlparser::ast::{Ident, Query, SelectItem};
 /// first line. Never user text: a line never starts inside a literal or a
 /// quoted name (neither holds a raw line break).
 const CONTINUED: char = '\u{1}';
+const CONTINUED_LINE: &str = "\n\u{1}";
 
 /// A select item printed now, laid out as sqlparser lays it out inside a
 /// statement; the AST carries the text verbatim (see `CONTINUED`).
@@ -21,6 +22,10 @@ pub fn ahead(item: &SelectItem) -> String {
     struct Marked<'a>(&'a mut String);
     impl Write for Marked<'_> {
         fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            if !s.contains('\n') {
+                self.0.push_str(s);
+                return Ok(());
+            }
             for (i, piece) in s.split('\n').enumerate() {
                 if i > 0 {
                     self.0.push('\n');
@@ -76,14 +81,15 @@ impl UnionAll {
         if !self.0.is_empty() {
             self.0.push_str("\nUNION ALL\n");
         }
-        let mut pretty = String::new();
-        pretty_query_into(&mut pretty, &q, "");
-        // The line breaks of the layout, each with its indent, become one space.
-        for (i, line) in pretty.lines().enumerate() {
-            if i > 0 {
-                self.0.push(' ');
-            }
-            self.0.push_str(line.trim_start());
+        // Items printed ahead carry their own layout's line breaks: each,
+        // with the indent after it, becomes one space, as sqlparser prints
+        // an item on one line.
+        let text = q.to_string();
+        let mut pieces = text.split(CONTINUED_LINE);
+        self.0.push_str(pieces.next().unwrap_or_default());
+        for piece in pieces {
+            self.0.push(' ');
+            self.0.push_str(piece.trim_start_matches(' '));
         }
     }
 }
@@ -109,21 +115,27 @@ pub fn with_ctes(ctes: Ctes, body: impl Into<Sql>) -> Sql {
 }
 
 /// A statement as text, laid out as sqlparser lays out `WITH`.
-pub fn pretty(sql: &Sql) -> String {
-    if sql.ctes.is_empty() {
-        return sql.body.clone();
+pub fn pretty(sql: Sql) -> String {
+    pretty_after(String::new(), sql)
+}
+
+/// `head` then the statement: the text is built once, at its final size,
+/// and each printed piece is freed as it is copied in (a wide statement is
+/// tens of megabytes).
+pub fn pretty_after(head: String, sql: Sql) -> String {
+    let Sql { ctes, body } = sql;
+    let size = head.len() + ctes.iter().map(|c| c.len() + 2).sum::<usize>() + body.len() + 6;
+    let mut out = head;
+    out.reserve_exact(size - out.len());
+    let with = !ctes.is_empty();
+    for (i, cte) in ctes.into_iter().enumerate() {
+        out.push_str(if i == 0 { "WITH " } else { ", " });
+        out.push_str(&cte);
     }
-    let size = sql.ctes.iter().map(|c| c.len() + 2).sum::<usize>() + sql.body.len() + 6;
-    let mut out = String::with_capacity(size);
-    out.push_str("WITH ");
-    for (i, cte) in sql.ctes.iter().enumerate() {
-        if i > 0 {
-            out.push_str(", ");
-        }
-        out.push_str(cte);
+    if with {
+        out.push('\n');
     }
-    out.push('\n');
-    out.push_str(&sql.body);
+    out.push_str(&body);
     out
 }
 

@@ -37,6 +37,19 @@ pub fn ident_problem(d: &Dialect, name: &str) -> Option<String> {
 /// here anyway, what it cannot hold is replaced, never written raw.
 pub fn ident(d: &Dialect, name: &str) -> String {
     let q = d.identifier_quote;
+    // The common case, written in one pass (a wide spec quotes names by the million).
+    if !name.contains(|c: char| c == q || c.is_control())
+        && !d
+            .identifier_refuse
+            .iter()
+            .any(|r| name.contains(r.as_str()))
+    {
+        let mut out = String::with_capacity(name.len() + 2);
+        out.push(q);
+        out.push_str(name);
+        out.push(q);
+        return out;
+    }
     let mut safe: String = name
         .chars()
         .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
@@ -114,6 +127,11 @@ pub fn string(d: &Dialect, text: &str) -> String {
     let escapes = string_escapes(d);
     let mut out = String::with_capacity(text.len() + 2);
     out.push('\'');
+    if !text.contains(|c: char| escapes.table.iter().any(|(from, _)| *from == c)) {
+        out.push_str(text);
+        out.push('\'');
+        return out;
+    }
     for c in text.chars() {
         match escapes.table.iter().find(|(from, _)| *from == c) {
             Some((_, to)) => out.push_str(to),

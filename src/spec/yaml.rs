@@ -6,7 +6,10 @@ use crate::diagnostic::{Code, Diagnostic, Span, did_you_mean};
 
 /// Parses a spec, turning YAML and shape errors into located diagnostics.
 pub fn parse(text: &str) -> Result<Spec, Diagnostic> {
-    refuse_tags(text)?;
+    // A tag starts with `!`: a text without one needs no second reading.
+    if text.contains('!') {
+        refuse_tags(text)?;
+    }
     serde_saphyr::from_str::<Spec>(text).map_err(|e| yaml_diagnostic(&e))
 }
 

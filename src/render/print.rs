@@ -19,26 +19,20 @@ const CONTINUED_LINE: &str = "\n\u{1}";
 /// A select item printed now, laid out as sqlparser lays it out inside a
 /// statement; the AST carries the text verbatim (see `CONTINUED`).
 pub fn ahead(item: &SelectItem) -> String {
-    struct Marked<'a>(&'a mut String);
-    impl Write for Marked<'_> {
-        fn write_str(&mut self, s: &str) -> std::fmt::Result {
-            if !s.contains('\n') {
-                self.0.push_str(s);
-                return Ok(());
-            }
-            for (i, piece) in s.split('\n').enumerate() {
-                if i > 0 {
-                    self.0.push('\n');
-                    self.0.push(CONTINUED);
-                }
-                self.0.push_str(piece);
-            }
-            Ok(())
-        }
+    // One buffer for every item: the text is copied out once, at its size,
+    // instead of growing a new string piece by piece.
+    thread_local! {
+        static BUFFER: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
     }
-    let mut text = String::new();
-    write!(Marked(&mut text), "{item:#}").expect("printing to a String cannot fail");
-    text
+    BUFFER.with_borrow_mut(|buffer| {
+        buffer.clear();
+        write!(buffer, "{item:#}").expect("printing to a String cannot fail");
+        if buffer.contains('\n') {
+            buffer.replace('\n', CONTINUED_LINE)
+        } else {
+            buffer.as_str().to_owned()
+        }
+    })
 }
 
 /// CTEs, each printed when it is added.

@@ -68,6 +68,9 @@ pub struct Renderer<'a> {
     pub params_placeholder: String,
     /// Lets are columns `<let_prefix><id>`; the prefix appears in no name or value of the spec.
     let_prefix: String,
+    /// Each numeric column's read (NaN as missing), printed once: a wide
+    /// spec reads every column several times (see `nan_read`).
+    reads: std::cell::RefCell<std::collections::HashMap<String, String>>,
 }
 
 fn unused_name(texts: &[String], base: &str) -> String {
@@ -114,6 +117,7 @@ impl<'a> Renderer<'a> {
             source_placeholder,
             params_placeholder,
             let_prefix,
+            reads: Default::default(),
         }
     }
 
@@ -246,15 +250,7 @@ impl<'a> Renderer<'a> {
             E::Number(v) if v.is_finite() => ast::double(*v, self.d),
             E::Number(_) | E::Null => ast::null(),
             E::Text(s) => ast::string(self.d, s),
-            // A numeric column is read with NaN as missing, as scikit-learn does.
-            E::ToDouble(x) if matches!(**x, E::Column(_)) => {
-                let nan = self.double(ast::string(self.d, "NaN"));
-                ast::call(
-                    self.d,
-                    Func::NanToNull,
-                    [("X", self.double(r(x))), ("NAN", nan)],
-                )
-            }
+            E::ToDouble(x) if matches!(**x, E::Column(_)) => self.nan_read(x),
             E::ToDouble(x) => self.double(r(x)),
             E::ToText(x) => ast::cast(r(x), &self.d.string_type),
             E::Add(a, b) => ast::binary(BinaryOperator::Plus, r(a), r(b)),
@@ -286,9 +282,33 @@ impl<'a> Renderer<'a> {
         }
     }
 
-    /// `a * b`, or, where the dialect raises on underflow, zero for the
-    /// products too small for a double (ln|a| + ln|b| below ln of the
-    /// smallest subnormal), as numpy gives.
+    /// A numeric column read with NaN as missing, as scikit-learn reads it.
+    /// Its text is the same at every read: printed at the first and then
+    /// carried verbatim (one node instead of a small tree per read), unless
+    /// the dialect spells it over several lines, which only the statement's
+    /// printer can indent.
+    fn nan_read(&self, column: &ir::Expr) -> Expr {
+        let key = column.to_string();
+        if let Some(text) = self.reads.borrow().get(&key) {
+            return Expr::Identifier(Ident::new(text.clone()));
+        }
+        let nan = self.double(ast::string(self.d, "NaN"));
+        let read = ast::call(
+            self.d,
+            Func::NanToNull,
+            [
+                ("X", self.double(self.expr(column, ParamScope::Row))),
+                ("NAN", nan),
+            ],
+        );
+        let text = format!("{read:#}");
+        if text.contains('\n') {
+            return read;
+        }
+        self.reads.borrow_mut().insert(key, text.clone());
+        Expr::Identifier(Ident::new(text))
+    }
+
     /// Stops the query with `message` followed by the text of `value`.
     fn fail(&self, message: &str, value: Expr) -> Expr {
         let text = ast::call(
@@ -307,6 +327,9 @@ impl<'a> Renderer<'a> {
         ast::call(self.d, Func::RaiseError, [("MSG", msg)])
     }
 
+    /// `a * b`, or, where the dialect raises on underflow, zero for the
+    /// products too small for a double (ln|a| + ln|b| below ln of the
+    /// smallest subnormal), as numpy gives.
     fn product(&self, a: Expr, b: Expr) -> Expr {
         let times = ast::binary(BinaryOperator::Multiply, a.clone(), b.clone());
         if self.d.float_underflow == FloatUnderflow::Zero {

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use sqlparser::ast::{BinaryOperator, Expr, Ident, Query};
+use sqlparser::ast::{BinaryOperator, Ident, Query};
 
 use super::ast::{self, Relation, SelectBuilder};
 use super::fit::FitCtes;
@@ -124,7 +124,7 @@ impl Renderer<'_> {
                     let items = deferred.as_deref_mut().expect("checked");
                     let placeholder =
                         self.placeholder(&format!("prep_learned_{}", items.len() + 1));
-                    b = b.item(Expr::Identifier(Ident::new(&placeholder)), None);
+                    b = b.item(ast::printed(placeholder.clone()), None);
                     items.push(self.deferred_item(placeholder, feature, d));
                 }
                 ApplyItem::Learned {

@@ -29,6 +29,12 @@ fn verbatim(text: String) -> Ident {
     Ident::new(text)
 }
 
+/// An expression already printed (by prep, from nodes of this module, or a
+/// literal `quote.rs` wrote), carried verbatim.
+pub fn printed(text: String) -> Expr {
+    Expr::Identifier(verbatim(text))
+}
+
 pub fn column(d: &Dialect, qualifier: Option<&str>, name: &str) -> Expr {
     match qualifier {
         Some(q) => Expr::CompoundIdentifier(vec![ident(d, q), ident(d, name)]),
@@ -38,7 +44,7 @@ pub fn column(d: &Dialect, qualifier: Option<&str>, name: &str) -> Expr {
 
 /// A string literal, escaped by `quote::string` and carried verbatim.
 pub fn string(d: &Dialect, text: &str) -> Expr {
-    Expr::Identifier(verbatim(quote::string(d, text)))
+    printed(quote::string(d, text))
 }
 
 /// A double value of the dialect's double type. Whole numbers below 1e15 are
@@ -309,9 +315,8 @@ impl SelectBuilder {
             Some(alias) => SelectItem::ExprWithAlias { expr: e, alias },
             None => SelectItem::UnnamedExpr(e),
         };
-        let text = print::ahead(&item);
         self.items
-            .push(SelectItem::UnnamedExpr(Expr::Identifier(Ident::new(text))));
+            .push(SelectItem::UnnamedExpr(printed(print::ahead(&item))));
         self
     }
 
@@ -485,7 +490,7 @@ fn row_now(row: Vec<Expr>) -> Expr {
         .map(Expr::to_string)
         .collect::<Vec<_>>()
         .join(", ");
-    Expr::Identifier(Ident::new(text))
+    printed(text)
 }
 
 /// `q CROSS JOIN LATERAL (VALUES (row), ...) AS alias (columns)`.

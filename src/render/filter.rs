@@ -13,7 +13,7 @@ use sqlparser::dialect::{Dialect as ParserDialect, GenericDialect};
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::Token;
 
-use super::quote;
+use super::{ast, quote};
 use crate::dialect::Dialect;
 
 /// Parses exactly one expression: text left after it is an error (a filter
@@ -87,13 +87,13 @@ pub fn for_dialect(d: &Dialect, sql: &str) -> Result<Expr, String> {
         match node {
             Expr::Value(v) => {
                 if let Value::SingleQuotedString(s) | Value::NationalStringLiteral(s) = &v.value {
-                    *node = Expr::Identifier(Ident::new(quote::string(d, s)));
+                    *node = ast::printed(quote::string(d, s));
                 }
             }
             Expr::TypedString(t) => {
                 if let Value::SingleQuotedString(s) = &t.value.value {
                     let text = format!("{} {}", t.data_type, quote::string(d, s));
-                    *node = Expr::Identifier(Ident::new(text));
+                    *node = ast::printed(text);
                 }
             }
             Expr::Identifier(id) => quote_name(id),

@@ -250,8 +250,10 @@ impl<'a> Renderer<'a> {
             E::Number(v) if v.is_finite() => ast::double(*v, self.d),
             E::Number(_) | E::Null => ast::null(),
             E::Text(s) => ast::string(self.d, s),
-            E::ToDouble(x) if matches!(**x, E::Column(_)) => self.nan_read(x),
-            E::ToDouble(x) => self.double(r(x)),
+            E::ToDouble(x) => match &**x {
+                E::Column(name) => self.nan_read(name),
+                _ => self.double(r(x)),
+            },
             E::ToText(x) => ast::cast(r(x), &self.d.string_type),
             E::Add(a, b) => ast::binary(BinaryOperator::Plus, r(a), r(b)),
             E::Sub(a, b) => ast::binary(BinaryOperator::Minus, r(a), r(b)),
@@ -287,26 +289,25 @@ impl<'a> Renderer<'a> {
     /// carried verbatim (one node instead of a small tree per read), unless
     /// the dialect spells it over several lines, which only the statement's
     /// printer can indent.
-    fn nan_read(&self, column: &ir::Expr) -> Expr {
-        let key = column.to_string();
-        if let Some(text) = self.reads.borrow().get(&key) {
-            return Expr::Identifier(Ident::new(text.clone()));
+    fn nan_read(&self, name: &str) -> Expr {
+        if let Some(text) = self.reads.borrow().get(name) {
+            return ast::printed(text.clone());
         }
+        let column = self.expr(&ir::Expr::Column(name.to_owned()), ParamScope::Row);
         let nan = self.double(ast::string(self.d, "NaN"));
         let read = ast::call(
             self.d,
             Func::NanToNull,
-            [
-                ("X", self.double(self.expr(column, ParamScope::Row))),
-                ("NAN", nan),
-            ],
+            [("X", self.double(column)), ("NAN", nan)],
         );
         let text = format!("{read:#}");
         if text.contains('\n') {
             return read;
         }
-        self.reads.borrow_mut().insert(key, text.clone());
-        Expr::Identifier(Ident::new(text))
+        self.reads
+            .borrow_mut()
+            .insert(name.to_owned(), text.clone());
+        ast::printed(text)
     }
 
     /// Stops the query with `message` followed by the text of `value`.

@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use crate::dialect::{CteEvaluation, DialectName, UnpivotStyle};
-use crate::ir::{ApplyItem, Ir, ParamDef};
+use crate::ir::{ApplyItem, Ir, Param, ParamDef};
 use crate::render::{Renderer, Scan, SourceStyle};
 
 /// What `explain` shows.
@@ -48,7 +48,7 @@ fn write_ir(ir: &Ir, out: &mut String) {
     let _ = writeln!(
         out,
         "fit plan: {} in {}",
-        plural(fit.params.len(), "parameter"),
+        plural(Param::stored(&fit.params).count(), "parameter"),
         plural(fit.levels(), "level")
     );
     for level in 0..fit.levels() {
@@ -69,7 +69,12 @@ fn write_ir(ir: &Ir, out: &mut String) {
                 ParamDef::Aggregate(a) => named(a.to_string(), ir),
                 ParamDef::Derived(e) => named(e.to_string(), ir),
             };
-            let _ = writeln!(out, "    {} = {def}", p.name);
+            let working = if p.stored {
+                ""
+            } else {
+                "  (working value, not stored)"
+            };
+            let _ = writeln!(out, "    {} = {def}{working}", p.name);
         }
     }
     for v in &fit.vocabularies {
@@ -150,7 +155,7 @@ pub fn source_reads(ir: &Ir, d: DialectName, scans: &[Scan]) -> usize {
     };
     // How often the long form reads the fitted row.
     let mut evaluations = match dialect.unpivot {
-        UnpivotStyle::UnionAll => ir.fit.params.len(),
+        UnpivotStyle::UnionAll => Param::stored(&ir.fit.params).count(),
         UnpivotStyle::Unpivot => 2,
         UnpivotStyle::LateralValues | UnpivotStyle::Stack => 1,
     };

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 
 use serde::Deserialize;
 
-use crate::ir::{FITTED_AT, Ir};
+use crate::ir::{FITTED_AT, Ir, Param};
 use crate::spec::ColumnType;
 
 /// One value: a number, a text, or NULL (scikit-learn's NaN / None).
@@ -64,6 +64,9 @@ impl Fitted {
     pub fn from_rows(ir: &Ir, rows: Vec<LongRow>) -> Result<Fitted, String> {
         let mut parameters = BTreeMap::new();
         let mut fitted_at = None;
+        let stored: BTreeMap<&str, &Param> = Param::stored(&ir.fit.params)
+            .map(|p| (p.name.as_str(), p))
+            .collect();
         let mut vocabularies: BTreeMap<String, Vec<Category>> = ir
             .fit
             .vocabularies
@@ -83,17 +86,12 @@ impl Fitted {
             match row.kind.as_str() {
                 "value" if row.parameter == FITTED_AT => stamp(row, &mut fitted_at).map_err(at)?,
                 "value" => {
-                    let param = ir
-                        .fit
-                        .params
-                        .iter()
-                        .find(|p| p.name == row.parameter)
-                        .ok_or_else(|| {
-                            at(format!(
-                                "parameter `{}` is not one this spec's fit produces",
-                                row.parameter
-                            ))
-                        })?;
+                    let param = stored.get(row.parameter.as_str()).ok_or_else(|| {
+                        at(format!(
+                            "parameter `{}` is not one this spec's fit produces",
+                            row.parameter
+                        ))
+                    })?;
                     let what = format!("parameter `{}`", row.parameter);
                     let value = typed(param.value_type, row.number, row.text, &what).map_err(at)?;
                     if parameters.insert(row.parameter.clone(), value).is_some() {
@@ -145,7 +143,7 @@ impl Fitted {
                 }
             }
         }
-        for p in &ir.fit.params {
+        for p in Param::stored(&ir.fit.params) {
             if !parameters.contains_key(&p.name) {
                 return Err(format!(
                     "parameter `{}` is missing: was the result produced by this spec's fit query?",
@@ -236,7 +234,7 @@ impl Fitted {
             let _ = writeln!(out, "fitted_at: {}", yaml_string(t));
         }
         let _ = writeln!(out, "parameters:");
-        for p in &ir.fit.params {
+        for p in Param::stored(&ir.fit.params) {
             let value = self.parameters.get(&p.name).cloned().unwrap_or(Value::Null);
             let _ = writeln!(out, "  {}: {}", p.name, yaml_value(&value));
         }
@@ -322,7 +320,7 @@ impl Fitted {
                 expected.unwrap_or("unknown")
             ));
         }
-        for p in &ir.fit.params {
+        for p in Param::stored(&ir.fit.params) {
             if !self.parameters.contains_key(&p.name) {
                 return Err(format!("parameter `{}` is missing", p.name));
             }

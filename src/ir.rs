@@ -124,6 +124,19 @@ pub struct Param {
     pub def: ParamDef,
     pub value_type: ColumnType,
     pub doc: String,
+    /// False for a working value of the fit: named only so that a formula
+    /// using it several times writes it once (a guarded product repeats each
+    /// operand three times on some dialects). It is computed in the fit query
+    /// but is not one of the fitted parameters: not exported, not read back.
+    pub stored: bool,
+}
+
+impl Param {
+    /// The fitted parameters, in plan order: what the fit query exports and
+    /// a fitted file holds.
+    pub fn stored(params: &[Param]) -> impl Iterator<Item = &Param> {
+        params.iter().filter(|p| p.stored)
+    }
 }
 
 /// The categories of an expression learned from data, each with its count

@@ -257,11 +257,7 @@ impl FeatureLowering<'_> {
                         row = sub(row, mean.clone());
                     }
                     if with_std {
-                        // scikit-learn's _is_constant_feature: var <= n*eps*var + (n*mean*eps)^2, evaluated in that order.
-                        let bound = add(product(mul(n.clone(), num(EPS)), var.clone()), {
-                            let t = mul(mul(n, mean), num(EPS));
-                            product(t.clone(), t)
-                        });
+                        let bound = self.constant_bound(k, n, mean, &var);
                         let scale = case(
                             vec![(Cond::Le(var.clone(), bound), num(1.0))],
                             Expr::Sqrt(Box::new(var)),
@@ -425,6 +421,25 @@ impl FeatureLowering<'_> {
     fn statistic(&mut self, step: usize, label: &str, value: Expr, doc: &str) -> Expr {
         let name = self.name(&format!("s{step}_{label}"));
         self.fit.derived(name, value, ColumnType::Numeric, doc)
+    }
+
+    /// The variance at or below which scikit-learn's _is_constant_feature
+    /// calls a feature constant: n*eps*var + (n*mean*eps)^2, evaluated in that
+    /// order. Both factors are named: a guarded product repeats its operands.
+    fn constant_bound(&mut self, step: usize, n: Expr, mean: Expr, var: &Expr) -> Expr {
+        let n_eps = self.working(step, "n_eps", mul(n.clone(), num(EPS)), "n * eps");
+        let mean_eps = mul(mul(n, mean), num(EPS));
+        let mean_eps = self.working(step, "mean_eps", mean_eps, "n * mean * eps");
+        add(
+            product(n_eps, var.clone()),
+            product(mean_eps.clone(), mean_eps),
+        )
+    }
+
+    /// A working value of step `step`'s fit, not stored (see `Param::stored`).
+    fn working(&mut self, step: usize, label: &str, value: Expr, doc: &str) -> Expr {
+        let name = self.name(&format!("s{step}_{label}"));
+        self.fit.working(name, value, doc)
     }
 
     /// What scikit-learn's fitted transformer of step `step` holds, by attribute name.

@@ -129,7 +129,7 @@ proptest! {
         let text = "name: learned\nsource: {table: t}\nfeatures:\n  plan: [{one_hot: {}}]\n  x: [{scale: standard}]\n";
         let ir = prep::compile_ir(text, "learned.yml").unwrap();
         let hash = ir.spec_hash().unwrap().to_string();
-        let mut rows: Vec<prep::fitted::LongRow> = ir.fit.params.iter().map(|p| prep::fitted::LongRow {
+        let mut rows: Vec<prep::fitted::LongRow> = prep::ir::Param::stored(&ir.fit.params).map(|p| prep::fitted::LongRow {
             parameter: p.name.clone(),
             kind: "value".into(),
             number: (p.name != prep::fitted::HASH_PARAM).then_some(number),

@@ -46,6 +46,7 @@ impl Fit {
             def: ParamDef::Aggregate(agg),
             value_type,
             doc: doc.to_string(),
+            stored: true,
         })
     }
 
@@ -81,6 +82,22 @@ impl Fit {
         value_type: ColumnType,
         doc: &str,
     ) -> Expr {
+        self.named(name, expr, value_type, doc, true)
+    }
+
+    /// A working value of the fit holding `expr` (see `Param::stored`).
+    pub(super) fn working(&mut self, name: String, expr: Expr, doc: &str) -> Expr {
+        self.named(name, expr, ColumnType::Numeric, doc, false)
+    }
+
+    fn named(
+        &mut self,
+        name: String,
+        expr: Expr,
+        value_type: ColumnType,
+        doc: &str,
+        stored: bool,
+    ) -> Expr {
         if let Expr::Param(_) = expr {
             return expr;
         }
@@ -97,6 +114,7 @@ impl Fit {
             def: ParamDef::Derived(expr),
             value_type,
             doc: doc.to_string(),
+            stored,
         }))
     }
 }

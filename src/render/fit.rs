@@ -11,7 +11,7 @@ use super::print;
 use super::{ANALYTIC, FIT_ROWS, FITTED, FITTED_AT, PARAMS, ParamScope, ROW, Renderer, Scan};
 use crate::diagnostic::Diagnostic;
 use crate::dialect::{Func, PercentileStyle, VocabularyStyle};
-use crate::ir::{self, Agg, ParamDef, ParamId};
+use crate::ir::{self, Agg, Param, ParamDef, ParamId};
 use crate::spec::ColumnType;
 
 /// The fitted row with the time of fitting.
@@ -399,7 +399,7 @@ impl Renderer<'_> {
             mut ctes,
             vocabularies,
         } = self.fit_ctes()?;
-        let mut params: Vec<(&str, ColumnType)> = (self.ir.fit.params.iter())
+        let mut params: Vec<(&str, ColumnType)> = Param::stored(&self.ir.fit.params)
             .map(|p| (p.name.as_str(), p.value_type))
             .collect();
         let mut fitted = FITTED;

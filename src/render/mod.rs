@@ -330,7 +330,8 @@ impl<'a> Renderer<'a> {
 
     /// `a * b`, or, where the dialect raises on underflow, zero for the
     /// products too small for a double (ln|a| + ln|b| below ln of the
-    /// smallest subnormal), as numpy gives.
+    /// smallest subnormal), as numpy gives. A square tests its operand once
+    /// (x + x < -744 exactly when x < -372: doubling is exact).
     fn product(&self, a: Expr, b: Expr) -> Expr {
         let times = ast::binary(BinaryOperator::Multiply, a.clone(), b.clone());
         if self.d.float_underflow == FloatUnderflow::Zero {
@@ -345,21 +346,25 @@ impl<'a> Renderer<'a> {
                 [("X", ast::call(self.d, Func::Abs, [("X", x)]))],
             )
         };
-        let tiny = ast::binary(
-            BinaryOperator::Lt,
-            ast::binary(BinaryOperator::Plus, ln_abs(a.clone()), ln_abs(b.clone())),
-            ast::double(-744.0, self.d),
-        );
-        ast::case(
-            vec![
-                (
-                    ast::binary(BinaryOperator::Or, is_zero(a), is_zero(b)),
-                    zero(),
-                ),
-                (tiny, zero()),
-            ],
-            times,
-        )
+        let (any_zero, tiny) = if a == b {
+            let tiny = ast::binary(
+                BinaryOperator::Lt,
+                ln_abs(a.clone()),
+                ast::double(-372.0, self.d),
+            );
+            (is_zero(a), tiny)
+        } else {
+            let tiny = ast::binary(
+                BinaryOperator::Lt,
+                ast::binary(BinaryOperator::Plus, ln_abs(a.clone()), ln_abs(b.clone())),
+                ast::double(-744.0, self.d),
+            );
+            (
+                ast::binary(BinaryOperator::Or, is_zero(a), is_zero(b)),
+                tiny,
+            )
+        };
+        ast::case(vec![(any_zero, zero()), (tiny, zero())], times)
     }
 
     fn cond(&self, c: &ir::Cond, scope: ParamScope) -> Expr {

@@ -30,13 +30,42 @@ pub fn explain(ir: &Ir, dialects: &[DialectName], stage: Stage) -> String {
 
 /// An expression with parameters shown by name rather than number.
 fn named(text: String, ir: &Ir) -> String {
-    // Highest numbers first, so that $12 is not read as $1 followed by 2.
-    ir.fit
-        .params
-        .iter()
-        .enumerate()
-        .rev()
-        .fold(text, |t, (i, p)| t.replace(&format!("${i}"), &p.name))
+    // One pass over the IR's text: every `$<id>` outside a quoted text or
+    // name becomes the parameter's name (a replace per parameter would be
+    // quadratic on a wide spec, and would also rewrite quoted `$1`s).
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    let mut quote: Option<char> = None;
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            // Texts double their quote, names escape theirs with a backslash.
+            (Some('"'), '\\') => {
+                out.push(c);
+                out.extend(chars.next());
+                continue;
+            }
+            (Some(q), _) if c == q => quote = None,
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '$') if chars.peek().is_some_and(char::is_ascii_digit) => {
+                let mut id = 0usize;
+                let mut digits = String::new();
+                while let Some(d) = chars.next_if(char::is_ascii_digit) {
+                    digits.push(d);
+                    id = id
+                        .saturating_mul(10)
+                        .saturating_add(d as usize - '0' as usize);
+                }
+                match ir.fit.params.get(id) {
+                    Some(p) => out.push_str(&p.name),
+                    None => out.extend(['$'].into_iter().chain(digits.chars())),
+                }
+                continue;
+            }
+            _ => {}
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn plural(n: usize, word: &str) -> String {
@@ -167,4 +196,21 @@ pub fn source_reads(ir: &Ir, d: DialectName, scans: &[Scan]) -> usize {
         }
     }
     reads
+}
+
+#[cfg(test)]
+mod tests {
+    use super::named;
+
+    #[test]
+    fn parameters_are_named_outside_quotes_only() {
+        let spec = "name: s\nsource: {table: t}\nfeatures:\n  x: [{scale: standard}]\n";
+        let ir = crate::compile_ir(spec, "s.yml").unwrap();
+        let text = r#"($0 + '$0 ''$1') * "a\"$0" $99999 $0"#.to_string();
+        let first = &ir.fit.params[0].name;
+        assert_eq!(
+            named(text, &ir),
+            format!(r#"({first} + '$0 ''$1') * "a\"$0" $99999 {first}"#)
+        );
+    }
 }

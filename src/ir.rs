@@ -8,7 +8,7 @@
 //! step 1", never of `STDDEV_POP`.
 
 use std::fmt;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::diagnostic::Span;
 use crate::spec::{ColumnType, Scalar, Source};
@@ -47,7 +47,7 @@ pub enum Expr {
     /// A per-row value computed once and read by name (a step's output that
     /// later expressions read several times): output grows linearly with
     /// chained steps instead of repeating each step in the next.
-    Let(Rc<Let>),
+    Let(Arc<Let>),
 }
 
 /// A named per-row value (see `Expr::Let`). Lets are compared by identity.
@@ -257,7 +257,7 @@ pub struct Ir {
     pub apply: ApplyPlan,
     pub steps: Vec<StepRecord>,
     /// Every let, each after the lets it reads.
-    pub lets: Vec<Rc<Let>>,
+    pub lets: Vec<Arc<Let>>,
 }
 
 /// The parameter that carries the spec's content hash.
@@ -366,8 +366,8 @@ impl Expr {
     }
 
     /// The lets this expression reads directly.
-    pub fn lets(&self) -> Vec<Rc<Let>> {
-        let mut out: Vec<Rc<Let>> = Vec::new();
+    pub fn lets(&self) -> Vec<Arc<Let>> {
+        let mut out: Vec<Arc<Let>> = Vec::new();
         self.for_each(&mut |e| {
             if let Expr::Let(l) = e
                 && !out.contains(l)

@@ -26,7 +26,7 @@ const LONG_FUNCTIONS: &[(&str, &str, usize)] = &[
     ("src/lower/one_hot_layout.rs", "fitted", 93),
     ("src/main.rs", "run", 212),
     ("src/render/fit.rs", "scans", 82),
-    ("src/render/fit.rs", "fit_levels", 163),
+    ("src/render/fit.rs", "fit_levels", 136),
 ];
 
 fn sources() -> Vec<PathBuf> {

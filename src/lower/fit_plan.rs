@@ -3,7 +3,7 @@
 //! values later expressions share.
 
 use std::collections::HashMap;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::ir::{Agg, Expr, Let, Param, ParamDef, ParamId, StepRecord, Vocabulary};
 use crate::spec::ColumnType;
@@ -13,7 +13,7 @@ pub(super) struct Fit {
     pub(super) params: Vec<Param>,
     pub(super) vocabularies: Vec<Vocabulary>,
     pub(super) steps: Vec<StepRecord>,
-    pub(super) lets: Vec<Rc<Let>>,
+    pub(super) lets: Vec<Arc<Let>>,
     /// Aggregates by level and meaning, and derived parameters by name: each
     /// is learned once, found without a scan of every parameter.
     pub(super) aggregates: HashMap<(usize, String), ParamId>,
@@ -56,7 +56,7 @@ impl Fit {
             return expr;
         }
         let params = expr.params();
-        let l = Rc::new(Let {
+        let l = Arc::new(Let {
             id: self.lets.len(),
             expr,
             params,

@@ -26,6 +26,7 @@ impl Renderer<'_> {
     /// stale statistics are never applied silently. The check is the
     /// row's filter, so no engine can prune it.
     fn pivot_params(&self, long: Relation, read: &BTreeSet<ParamId>) -> Query {
+        let d = self.d;
         let pick = |name: &str, value_type: ColumnType| {
             let column = match value_type {
                 ColumnType::Numeric => "number",
@@ -33,14 +34,11 @@ impl Renderer<'_> {
             };
             let is_it = ast::binary(
                 BinaryOperator::Eq,
-                ast::column(self.d, None, "parameter"),
-                ast::string(self.d, name),
+                ast::column(d, None, "parameter"),
+                ast::string(d, name),
             );
-            let value = ast::case(
-                vec![(is_it, ast::column(self.d, None, column))],
-                ast::null(),
-            );
-            ast::call(self.d, Func::Max, [("X", value)])
+            let value = ast::case(vec![(is_it, ast::column(d, None, column))], ast::null());
+            ast::call(d, Func::Max, [("X", value)])
         };
         let mut b = SelectBuilder::default();
         let hash = self.ir.spec_hash();
@@ -48,10 +46,13 @@ impl Renderer<'_> {
         if hash.is_some() {
             b = b.item(fitted_for.clone(), Some(self.id(HASH_PARAM)));
         }
-        for p in read.iter().map(|&id| &self.ir.fit.params[id]) {
-            b = b.item(pick(&p.name, p.value_type), Some(self.id(&p.name)));
-        }
-        let b = b.from(long, None);
+        let read: Vec<&ir::Param> = read.iter().map(|&id| &self.ir.fit.params[id]).collect();
+        let items = self.items(&read, |r, p| {
+            Some((pick(&p.name, p.value_type), Some(r.id(&p.name))))
+        });
+        let b = b
+            .printed_items(items.into_iter().flatten())
+            .from(long, None);
         let Some(expected) = hash else {
             return b.build();
         };
@@ -111,10 +112,14 @@ impl Renderer<'_> {
         for c in &self.ir.apply.passthrough {
             b = b.item(ast::column(self.d, Some(ROW), c), Some(self.id(c)));
         }
-        for item in &self.ir.apply.items {
+        let outputs = self.items(&self.ir.apply.items, |r, item| match item {
+            ApplyItem::Output(o) => Some((r.expr(&o.expr, ParamScope::Row), Some(r.id(&o.name)))),
+            ApplyItem::Learned { .. } => None,
+        });
+        for (item, printed) in self.ir.apply.items.iter().zip(outputs) {
             match item {
-                ApplyItem::Output(o) => {
-                    b = b.item(self.expr(&o.expr, ParamScope::Row), Some(self.id(&o.name)))
+                ApplyItem::Output(_) => {
+                    b = b.printed_items(printed);
                 }
                 ApplyItem::Learned {
                     deferred: Some(d),

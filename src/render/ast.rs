@@ -308,15 +308,25 @@ pub struct SelectBuilder {
     limit_one: bool,
 }
 
+/// A select item printed now (`print::ahead`), carried as its text.
+pub fn printed_item(e: Expr, alias: Option<Ident>) -> SelectItem {
+    let item = match alias {
+        Some(alias) => SelectItem::ExprWithAlias { expr: e, alias },
+        None => SelectItem::UnnamedExpr(e),
+    };
+    SelectItem::UnnamedExpr(printed(print::ahead(&item)))
+}
+
 impl SelectBuilder {
     /// An item, printed now (`print::ahead`): a wide SELECT holds its text, not its AST.
     pub fn item(mut self, e: Expr, alias: Option<Ident>) -> Self {
-        let item = match alias {
-            Some(alias) => SelectItem::ExprWithAlias { expr: e, alias },
-            None => SelectItem::UnnamedExpr(e),
-        };
-        self.items
-            .push(SelectItem::UnnamedExpr(printed(print::ahead(&item))));
+        self.items.push(printed_item(e, alias));
+        self
+    }
+
+    /// Items already printed (`printed_item`), in order.
+    pub fn printed_items(mut self, items: impl IntoIterator<Item = SelectItem>) -> Self {
+        self.items.extend(items);
         self
     }
 

@@ -187,11 +187,11 @@ impl Renderer<'_> {
                             stage_columns.push((format!("v{}", stage_columns.len() + 1), *arg));
                         }
                     }
-                    let mut b = SelectBuilder::default();
-                    for (name, e) in &stage_columns {
-                        b = b.item(self.expr(e, ParamScope::Row), Some(self.id(name)));
-                    }
-                    let stage = b
+                    let items = self.items(&stage_columns, |r, (name, e)| {
+                        Some((r.expr(e, ParamScope::Row), Some(r.id(name))))
+                    });
+                    let stage = SelectBuilder::default()
+                        .printed_items(items.into_iter().flatten())
                         .from(fit_rows(), Some(self.id(ROW)))
                         .from(table(params), Some(self.id(PARAMS)))
                         .build();
@@ -204,10 +204,10 @@ impl Renderer<'_> {
                 .iter()
                 .map(|(name, e)| (e.to_string(), name.as_str()))
                 .collect();
-            let argument = |e: &ir::Expr| -> Expr {
+            let argument = |r: &Renderer, e: &ir::Expr| -> Expr {
                 match staged.get(&e.to_string()) {
-                    Some(name) => ast::column(self.d, Some(ROW), name),
-                    None => self.expr(e, ParamScope::Row),
+                    Some(name) => ast::column(r.d, Some(ROW), name),
+                    None => r.expr(e, ParamScope::Row),
                 }
             };
             let mut from: Vec<String> = previous_params.iter().cloned().collect();
@@ -228,7 +228,7 @@ impl Renderer<'_> {
                 let mut grouping = Vec::new();
                 for (j, &v) in scan.vocabularies.iter().enumerate() {
                     let vocabulary = &fit.vocabularies[v];
-                    let value = argument(&vocabulary.expr);
+                    let value = argument(self, &vocabulary.expr);
                     let (value_column, set_column) = if sets {
                         (format!("value_{}", j + 1), Some(format!("set_{}", j + 1)))
                     } else {
@@ -260,36 +260,45 @@ impl Renderer<'_> {
                 };
                 ctes.push(self.id(&name), q);
             }
-            // Derived parameters in rounds: each round reads the columns of the
-            // rounds before it, so every formula is written once, by name.
-            let rounds = self.derivation_rounds(level);
-            for round in 0..=rounds.values().copied().max().unwrap_or(0) {
-                // Every column so far, and the parameters of this round.
-                let mut b = SelectBuilder::default().wildcard();
-                for (id, p) in fit.params.iter().enumerate() {
-                    if let (ParamDef::Derived(e), Some(&r)) = (&p.def, rounds.get(&id))
-                        && r == round
-                    {
-                        b = b.item(self.expr(e, ParamScope::Fit), Some(self.id(&p.name)));
-                    }
-                }
-                for name in &from {
-                    b = b.from(table(name), None);
-                }
-                let last_round = rounds.values().all(|&r| r <= round);
-                let name = match (last_round, level + 1 == levels) {
-                    (true, true) => FITTED.to_string(),
-                    (true, false) => format!("prep_params_{level}"),
-                    (false, _) => format!("prep_derive_{level}_{}", round + 1),
-                };
-                ctes.push(self.id(&name), b.build());
-                from = vec![name.clone()];
-                if last_round {
-                    previous_params = Some(name);
-                }
-            }
+            previous_params = Some(self.derived_ctes(level, from, &mut ctes));
         }
         Ok(FitCtes { ctes, vocabularies })
+    }
+
+    /// The derived parameters of `level`, in rounds: each round reads the
+    /// columns of the rounds before it (and of `from`, the level's scans and
+    /// the parameters before it), so every formula is written once, by name.
+    /// Returns the CTE holding every parameter so far.
+    fn derived_ctes(&self, level: usize, mut from: Vec<String>, ctes: &mut print::Ctes) -> String {
+        let fit = &self.ir.fit;
+        let rounds = self.derivation_rounds(level);
+        let last = rounds.values().copied().max().unwrap_or(0);
+        for round in 0..=last {
+            let this_round: Vec<ParamId> = (rounds.iter())
+                .filter_map(|(&id, &r)| (r == round).then_some(id))
+                .collect();
+            let items = self.items(&this_round, |r, &id| match &fit.params[id].def {
+                ParamDef::Derived(e) => {
+                    Some((r.expr(e, ParamScope::Fit), Some(r.id(&fit.params[id].name))))
+                }
+                ParamDef::Aggregate(_) => None,
+            });
+            // Every column so far, and the parameters of this round.
+            let mut b = SelectBuilder::default()
+                .wildcard()
+                .printed_items(items.into_iter().flatten());
+            for name in &from {
+                b = b.from(Relation::Table(vec![self.id(name)]), None);
+            }
+            let name = match (round == last, level + 1 == fit.levels()) {
+                (true, true) => FITTED.to_string(),
+                (true, false) => format!("prep_params_{level}"),
+                (false, _) => format!("prep_derive_{level}_{}", round + 1),
+            };
+            ctes.push(self.id(&name), b.build());
+            from = vec![name];
+        }
+        from.remove(0)
     }
 
     /// For each derived parameter of `level`: after how many rounds of derived
@@ -315,7 +324,7 @@ impl Renderer<'_> {
         &self,
         scan: &Scan,
         input: &dyn Fn() -> Relation,
-        argument: &dyn Fn(&ir::Expr) -> Expr,
+        argument: &(dyn Fn(&Renderer, &ir::Expr) -> Expr + Sync),
     ) -> Query {
         let fit = &self.ir.fit;
         let agg_of = |id: ParamId| match &fit.params[id].def {
@@ -326,7 +335,7 @@ impl Renderer<'_> {
             && let Agg::MostFrequent(e) = agg_of(*id)
         {
             // Most frequent value: ties to the smallest, in code-point order for text.
-            let value = argument(e);
+            let value = argument(self, e);
             let mut order_value = value.clone();
             if fit.params[*id].value_type == ColumnType::String
                 && let Some(collation) = &self.d.binary_collation
@@ -355,15 +364,12 @@ impl Renderer<'_> {
                 .build();
         }
         let analytic = scan.what == ANALYTIC;
-        let mut b = SelectBuilder::default();
-        for &id in &scan.params {
+        let items = self.items(&scan.params, |r, &id| {
             let agg = agg_of(id);
-            let arg = agg.argument().map(argument).unwrap_or_else(ast::null);
-            b = b.item(
-                self.aggregate(agg, arg),
-                Some(self.id(&fit.params[id].name)),
-            );
-        }
+            let arg = (agg.argument().map(|e| argument(r, e))).unwrap_or_else(ast::null);
+            Some((r.aggregate(agg, arg), Some(r.id(&fit.params[id].name))))
+        });
+        let b = SelectBuilder::default().printed_items(items.into_iter().flatten());
         let q = b.from(input(), Some(self.id(ROW))).build();
         if !analytic {
             return q;

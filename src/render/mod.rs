@@ -4,6 +4,7 @@
 
 mod apply;
 pub mod ast;
+mod fan_out;
 pub mod filter;
 mod fit;
 mod long_form;
@@ -11,7 +12,7 @@ pub mod print;
 pub mod quote;
 
 use std::collections::BTreeMap;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use sqlparser::ast::{BinaryOperator, Expr, Ident};
 
@@ -62,7 +63,7 @@ pub struct Renderer<'a> {
     /// A relation to read instead of the spec's source (the embedded engine's data).
     reading: Option<String>,
     /// Every name and value of the spec (placeholders must avoid them).
-    texts: Vec<String>,
+    texts: Arc<Vec<String>>,
     /// Identifiers printed where dbt calls go, chosen to appear in no name or value of the spec.
     pub source_placeholder: String,
     pub params_placeholder: String,
@@ -103,7 +104,7 @@ enum ParamScope {
 
 impl<'a> Renderer<'a> {
     pub fn new(d: &'a Dialect, ir: &'a Ir, source: SourceStyle) -> Self {
-        let texts = ir.texts();
+        let texts = Arc::new(ir.texts());
         let source_placeholder = unused_name(&texts, "prep_source_relation");
         let params_placeholder = unused_name(&texts, "prep_params_relation");
         let let_prefix = unused_name(&texts, "prep_value");
@@ -139,8 +140,8 @@ impl<'a> Renderer<'a> {
         ctes: &mut print::Ctes,
         prefix: &str,
     ) -> (Relation, Option<String>) {
-        let mut needed: BTreeMap<usize, Rc<ir::Let>> = BTreeMap::new();
-        let mut todo: Vec<Rc<ir::Let>> = exprs.iter().flat_map(|e| e.lets()).collect();
+        let mut needed: BTreeMap<usize, Arc<ir::Let>> = BTreeMap::new();
+        let mut todo: Vec<Arc<ir::Let>> = exprs.iter().flat_map(|e| e.lets()).collect();
         while let Some(l) = todo.pop() {
             if !computed.contains(&l.id) && needed.insert(l.id, l.clone()).is_none() {
                 todo.extend(l.expr.lets());

@@ -1,0 +1,103 @@
+//! The select items of a wide statement, printed on every core. Items are
+//! independent of each other: each worker prints a contiguous run of them
+//! with its own renderer (the caches are per renderer, and the printing
+//! buffers per thread), and the runs are joined in order, so the text is
+//! the same whatever the number of cores.
+
+use sqlparser::ast::{Expr, Ident, SelectItem};
+
+use super::Renderer;
+use super::ast;
+
+/// Below this many items one core prints them: starting a thread costs more.
+const WIDE: usize = 512;
+
+impl Renderer<'_> {
+    /// A renderer for another thread: the same settings, its own caches.
+    fn fork(&self) -> Self {
+        Renderer {
+            d: self.d,
+            ir: self.ir,
+            source: self.source,
+            bound: self.bound,
+            reading: self.reading.clone(),
+            texts: self.texts.clone(),
+            source_placeholder: self.source_placeholder.clone(),
+            params_placeholder: self.params_placeholder.clone(),
+            let_prefix: self.let_prefix.clone(),
+            reads: Default::default(),
+        }
+    }
+
+    /// `item` of each element of `list` (None: no item), printed, in order.
+    pub(super) fn items<T: Sync>(
+        &self,
+        list: &[T],
+        item: impl Fn(&Renderer, &T) -> Option<(Expr, Option<Ident>)> + Sync,
+    ) -> Vec<Option<SelectItem>> {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        self.items_on(cores, list, item)
+    }
+
+    fn items_on<T: Sync>(
+        &self,
+        cores: usize,
+        list: &[T],
+        item: impl Fn(&Renderer, &T) -> Option<(Expr, Option<Ident>)> + Sync,
+    ) -> Vec<Option<SelectItem>> {
+        let print = |r: &Renderer, run: &[T]| -> Vec<Option<SelectItem>> {
+            (run.iter())
+                .map(|x| item(r, x).map(|(e, alias)| ast::printed_item(e, alias)))
+                .collect()
+        };
+        if cores < 2 || list.len() < WIDE {
+            return print(self, list);
+        }
+        let run = list.len().div_ceil(cores.min(list.len() / (WIDE / 2)));
+        let print = &print;
+        std::thread::scope(|s| {
+            let workers: Vec<_> = (list.chunks(run).skip(1))
+                .map(|chunk| {
+                    let r = self.fork();
+                    s.spawn(move || print(&r, chunk))
+                })
+                .collect();
+            let mut out = print(self, &list[..run]);
+            for w in workers {
+                // A worker only panics on a bug; carry it to this thread.
+                out.extend(w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+            }
+            out
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::{ParamScope, SourceStyle};
+
+    /// The same items, in the same order, on one core and on several.
+    #[test]
+    fn items_do_not_depend_on_the_cores() {
+        let features: String = (0..700)
+            .map(|i| format!("  f{i}: [{{impute: median}}, {{scale: robust}}]\n"))
+            .collect();
+        let spec = format!("name: w\nsource: {{table: t}}\nfeatures:\n{features}");
+        let ir = crate::compile_ir(&spec, "w.yml").unwrap();
+        let d = crate::dialect::DialectName::Postgres.get();
+        let r = Renderer::new(d, &ir, SourceStyle::Plain);
+        let text = |cores| {
+            let items = r.items_on(cores, &ir.fit.params, |r, p| match &p.def {
+                crate::ir::ParamDef::Derived(e) => Some((r.expr(e, ParamScope::Fit), None)),
+                crate::ir::ParamDef::Aggregate(_) => None,
+            });
+            assert_eq!(items.len(), ir.fit.params.len());
+            format!("{items:?}")
+        };
+        let one = text(1);
+        assert!(ir.fit.params.len() > 2 * WIDE && one.len() > 100_000);
+        assert_eq!(text(2), one);
+        assert_eq!(text(5), one);
+    }
+}

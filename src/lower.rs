@@ -41,7 +41,7 @@ pub fn lower(model: &Model, fitted: Option<&Fitted>) -> Ir {
         0,
         Agg::CountRows,
         ColumnType::Numeric,
-        "rows the statistics are learned from",
+        Some("rows the statistics are learned from"),
     );
     fit.derived(
         HASH_PARAM.to_string(),

@@ -26,26 +26,28 @@ impl Fit {
         self.params.len() - 1
     }
 
-    /// An aggregate parameter; the same aggregate at the same level is learned once.
+    /// An aggregate parameter; the same aggregate at the same level is learned
+    /// once. Without a `doc`, the aggregate's own text describes it.
     pub(super) fn aggregate(
         &mut self,
         name: String,
         level: usize,
         agg: Agg,
         value_type: ColumnType,
-        doc: &str,
+        doc: Option<&str>,
     ) -> ParamId {
         let key = (level, agg.to_string());
         if let Some(&i) = self.aggregates.get(&key) {
             return i;
         }
+        let doc = doc.map_or_else(|| key.1.clone(), str::to_owned);
         self.aggregates.insert(key, self.params.len());
         self.push(Param {
             name,
             level,
             def: ParamDef::Aggregate(agg),
             value_type,
-            doc: doc.to_string(),
+            doc,
             stored: true,
         })
     }

@@ -165,7 +165,7 @@ impl FeatureLowering<'_> {
             level,
             Agg::MostFrequent(row.clone()),
             ty,
-            "most frequent value",
+            Some("most frequent value"),
         ))
     }
 
@@ -188,10 +188,9 @@ impl FeatureLowering<'_> {
 
     fn stat(&mut self, level: usize, label: &str, agg: Agg) -> Expr {
         let name = self.stat_name(level, label);
-        let doc = format!("{agg}");
         Expr::Param(
             self.fit
-                .aggregate(name, level, agg, ColumnType::Numeric, &doc),
+                .aggregate(name, level, agg, ColumnType::Numeric, None),
         )
     }
 }

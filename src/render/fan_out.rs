@@ -1,5 +1,5 @@
-//! The select items of a wide statement, printed on every core. Items are
-//! independent of each other: each worker prints a contiguous run of them
+//! The select items (and long-form rows) of a wide statement, printed on
+//! every core. Items are independent of each other: each worker prints a contiguous run of them
 //! with its own renderer (the caches are per renderer, and the printing
 //! buffers per thread), and the runs are joined in order, so the text is
 //! the same whatever the number of cores.
@@ -35,34 +35,41 @@ impl Renderer<'_> {
         list: &[T],
         item: impl Fn(&Renderer, &T) -> Option<(Expr, Option<Ident>)> + Sync,
     ) -> Vec<Option<SelectItem>> {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        self.items_on(cores, list, item)
+        self.fan_out(list, |r, x| {
+            item(r, x).map(|(e, alias)| ast::printed_item(e, alias))
+        })
     }
 
-    fn items_on<T: Sync>(
+    /// `f` of each element of `list`, in order, on every core when the list is wide.
+    pub(super) fn fan_out<T: Sync, R: Send>(
+        &self,
+        list: &[T],
+        f: impl Fn(&Renderer, &T) -> R + Sync,
+    ) -> Vec<R> {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        self.fan_out_on(cores, list, f)
+    }
+
+    fn fan_out_on<T: Sync, R: Send>(
         &self,
         cores: usize,
         list: &[T],
-        item: impl Fn(&Renderer, &T) -> Option<(Expr, Option<Ident>)> + Sync,
-    ) -> Vec<Option<SelectItem>> {
-        let print = |r: &Renderer, run: &[T]| -> Vec<Option<SelectItem>> {
-            (run.iter())
-                .map(|x| item(r, x).map(|(e, alias)| ast::printed_item(e, alias)))
-                .collect()
-        };
+        f: impl Fn(&Renderer, &T) -> R + Sync,
+    ) -> Vec<R> {
+        let run_of = |r: &Renderer, run: &[T]| -> Vec<R> { run.iter().map(|x| f(r, x)).collect() };
         if cores < 2 || list.len() < WIDE {
-            return print(self, list);
+            return run_of(self, list);
         }
         let run = list.len().div_ceil(cores.min(list.len() / (WIDE / 2)));
-        let print = &print;
+        let run_of = &run_of;
         std::thread::scope(|s| {
             let workers: Vec<_> = (list.chunks(run).skip(1))
                 .map(|chunk| {
                     let r = self.fork();
-                    s.spawn(move || print(&r, chunk))
+                    s.spawn(move || run_of(&r, chunk))
                 })
                 .collect();
-            let mut out = print(self, &list[..run]);
+            let mut out = run_of(self, &list[..run]);
             for w in workers {
                 // A worker only panics on a bug; carry it to this thread.
                 out.extend(w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
@@ -88,8 +95,10 @@ mod tests {
         let d = crate::dialect::DialectName::Postgres.get();
         let r = Renderer::new(d, &ir, SourceStyle::Plain);
         let text = |cores| {
-            let items = r.items_on(cores, &ir.fit.params, |r, p| match &p.def {
-                crate::ir::ParamDef::Derived(e) => Some((r.expr(e, ParamScope::Fit), None)),
+            let items = r.fan_out_on(cores, &ir.fit.params, |r, p| match &p.def {
+                crate::ir::ParamDef::Derived(e) => {
+                    Some(ast::printed_item(r.expr(e, ParamScope::Fit), None))
+                }
                 crate::ir::ParamDef::Aggregate(_) => None,
             });
             assert_eq!(items.len(), ir.fit.params.len());

@@ -41,6 +41,15 @@ impl Renderer<'_> {
         self.double(ast::null())
     }
 
+    /// (number, text) of the parameter column `name`, by its type.
+    fn typed_values(&self, name: &str, t: ColumnType) -> (Expr, Expr) {
+        let column = ast::column(self.d, None, name);
+        match t {
+            ColumnType::Numeric => (column, self.null_text()),
+            ColumnType::String => (self.null_number(), ast::cast(column, &self.d.string_type)),
+        }
+    }
+
     /// One row per parameter: the one-row relation `fitted` in long form,
     /// read once where the dialect can (see `UnpivotStyle`).
     pub(super) fn parameter_rows(
@@ -50,14 +59,6 @@ impl Renderer<'_> {
         out: &mut print::UnionAll,
     ) {
         let column = |name: &str| ast::column(self.d, None, name);
-        // (number, text) of a parameter, by its type.
-        let values = |name: &str, t: ColumnType| match t {
-            ColumnType::Numeric => (column(name), self.null_text()),
-            ColumnType::String => (
-                self.null_number(),
-                ast::cast(column(name), &self.d.string_type),
-            ),
-        };
         let long_columns = || ["parameter", "number", "text"].map(|c| self.id(c)).to_vec();
         let read_long = || {
             self.long_row(
@@ -70,23 +71,25 @@ impl Renderer<'_> {
         };
         let listed = || {
             params.iter().map(|&(name, t)| {
-                let (number, text) = values(name, t);
+                let (number, text) = self.typed_values(name, t);
                 vec![ast::string(self.d, name), number, text]
             })
         };
         match self.d.unpivot {
             UnpivotStyle::UnionAll => {
-                for &(name, t) in params {
-                    let (number, text) = values(name, t);
-                    let frequency = self.null_number();
-                    let row = self.long_row(
-                        ast::string(self.d, name),
-                        "value",
-                        [number, text, frequency],
-                        fitted,
-                    );
-                    out.push(row.build());
-                }
+                let branches = self.fan_out(params, |r, &(name, t)| {
+                    let column = ast::column(r.d, None, name);
+                    let (number, text) = match t {
+                        ColumnType::Numeric => (column, r.null_text()),
+                        ColumnType::String => {
+                            (r.null_number(), ast::cast(column, &r.d.string_type))
+                        }
+                    };
+                    let values = [number, text, r.null_number()];
+                    let row = r.long_row(ast::string(r.d, name), "value", values, fitted);
+                    print::branch(&row.build())
+                });
+                out.extend(branches);
             }
             UnpivotStyle::LateralValues => out.push(ast::lateral_values(
                 read_long(),

@@ -72,20 +72,45 @@ pub struct UnionAll(String);
 
 impl UnionAll {
     pub fn push(&mut self, q: Query) {
+        self.push_branch(&branch(&q));
+    }
+
+    /// A branch printed by `branch`.
+    pub fn push_branch(&mut self, text: &str) {
         if !self.0.is_empty() {
-            self.0.push_str("\nUNION ALL\n");
+            self.0.push_str(SEPARATOR);
         }
-        // Items printed ahead carry their own layout's line breaks: each,
-        // with the indent after it, becomes one space, as sqlparser prints
-        // an item on one line.
-        let text = q.to_string();
-        let mut pieces = text.split(CONTINUED_LINE);
-        self.0.push_str(pieces.next().unwrap_or_default());
-        for piece in pieces {
-            self.0.push(' ');
-            self.0.push_str(piece.trim_start_matches(' '));
+        self.0.push_str(text);
+    }
+
+    /// Branches printed by `branch`, copied in at their total size, each
+    /// freed once copied.
+    pub fn extend(&mut self, branches: Vec<String>) {
+        let size: usize = branches.iter().map(|b| b.len() + SEPARATOR.len()).sum();
+        self.0.reserve_exact(size);
+        for b in branches {
+            self.push_branch(&b);
         }
     }
+}
+
+const SEPARATOR: &str = "\nUNION ALL\n";
+
+/// A UNION ALL branch, on one line: items printed ahead carry their own
+/// layout's line breaks; each, with the indent after it, becomes one space,
+/// as sqlparser prints an item on one line.
+pub fn branch(q: &Query) -> String {
+    let text = q.to_string();
+    if !text.contains(CONTINUED_LINE) {
+        return text;
+    }
+    let mut pieces = text.split(CONTINUED_LINE);
+    let mut out = pieces.next().unwrap_or_default().to_owned();
+    for piece in pieces {
+        out.push(' ');
+        out.push_str(piece.trim_start_matches(' '));
+    }
+    out
 }
 
 impl From<UnionAll> for Sql {

@@ -17,7 +17,7 @@ use crate::spec::{Drop, OneHotUnknown, Scalar, Source};
 
 /// dbt adapters and the dialect whose SQL each runs. dbt's dispatch falls back
 /// from databricks to spark and from redshift to postgres.
-const ADAPTERS: [(&str, DialectName); 6] = [
+pub const ADAPTERS: [(&str, DialectName); 6] = [
     ("bigquery", DialectName::Bigquery),
     ("duckdb", DialectName::Duckdb),
     ("postgres", DialectName::Postgres),

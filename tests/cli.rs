@@ -454,6 +454,52 @@ fn dbt_package_is_written_checked_and_never_over_foreign_files() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// The package's macros with each adapter's SQL as a diff against the
+/// reference dialect's macro of the same name (as the compile snapshots).
+fn macros_as_diffs(text: &str) -> String {
+    // Blocks: from one `{% macro ` line to the next.
+    let mut blocks: Vec<(String, String)> = Vec::new();
+    for line in text.split_inclusive('\n') {
+        match line.strip_prefix("{% macro ") {
+            Some(rest) => {
+                let name = rest.split('(').next().unwrap_or_default().to_string();
+                blocks.push((name, line.to_string()));
+            }
+            None => match blocks.last_mut() {
+                Some((_, block)) => block.push_str(line),
+                None => blocks.push((String::new(), line.to_string())),
+            },
+        }
+    }
+    let adapter_of = |d| prep::dbt::ADAPTERS.iter().find(|(_, a)| *a == d).unwrap().0;
+    let find = |name: &str| {
+        blocks
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, b)| b.as_str())
+    };
+    let mut out = String::new();
+    for (name, block) in &blocks {
+        let split = name.split_once("__");
+        let dialect = split.and_then(|(a, _)| {
+            (prep::dbt::ADAPTERS.iter())
+                .find(|(adapter, _)| *adapter == a)
+                .map(|(_, d)| *d)
+        });
+        let rest = split.map(|(_, rest)| rest).unwrap_or_default();
+        match dialect.filter(|&d| d != common::REFERENCE) {
+            Some(d) => {
+                let text_of = |b| find(&format!("{}__{rest}", adapter_of(b)));
+                let diff = common::smallest_diff(d, block, text_of);
+                let first = block.lines().next().unwrap_or_default();
+                out.push_str(&format!("{first}  (as a diff)\n{diff}"));
+            }
+            None => out.push_str(block),
+        }
+    }
+    out
+}
+
 #[test]
 fn dbt_package_snapshot() {
     let dir = std::env::temp_dir().join(format!("prep-cli-dbt-snap-{}", std::process::id()));
@@ -476,10 +522,8 @@ fn dbt_package_snapshot() {
         "models/churn__params.sql",
         "models/schema.yml",
     ] {
-        all.push_str(&format!(
-            "==== {file}\n{}",
-            std::fs::read_to_string(dir.join(file)).unwrap()
-        ));
+        let text = std::fs::read_to_string(dir.join(file)).unwrap();
+        all.push_str(&format!("==== {file}\n{}", macros_as_diffs(&text)));
     }
     insta::assert_snapshot!(all);
     std::fs::remove_dir_all(&dir).unwrap();

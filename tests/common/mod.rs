@@ -89,46 +89,189 @@ pub fn assert_dialect_snapshots(
     settings.set_prepend_module_to_snapshot(false);
     settings.bind(|| {
         insta::assert_snapshot!(format!("{name}@{REFERENCE}"), reference);
-        for (d, text) in outputs.iter().filter(|(d, _)| *d != REFERENCE) {
-            let base = nearest(*d);
-            let base_text = &outputs
+        let text_of = |d| {
+            outputs
                 .iter()
-                .find(|(b, _)| *b == base)
-                .expect("compiled")
-                .1;
-            let (base_text, _) = in_reference_spelling(base_text, base.get());
-            let (text, swapped) = in_reference_spelling(text, d.get());
-            let diff = line_diff(
-                &base_text,
-                &text,
-                Some((&base.to_string(), &format!("{d}{swapped}"))),
-            );
+                .find(|(o, _)| *o == d)
+                .map(|(_, t)| t.as_str())
+        };
+        for (d, text) in outputs.iter().filter(|(d, _)| *d != REFERENCE) {
+            let diff = smallest_diff(*d, text, text_of);
             insta::assert_snapshot!(format!("{name}@{d}.diff"), diff);
         }
     });
 }
 
-/// A unified line diff with one line of context, as the snapshots store it.
+/// `text` (of dialect `d`) as a diff against `base_text` (of `base`), both
+/// spelled as the reference (see `in_reference_spelling`).
 #[allow(dead_code)]
-pub fn line_diff(old: &str, new: &str, header: Option<(&str, &str)>) -> String {
-    let diff = similar::TextDiff::from_lines(old, new);
-    let mut unified = diff.unified_diff();
-    unified.context_radius(1);
-    if let Some((a, b)) = header {
-        unified.header(a, b);
-    }
-    unified.to_string()
+pub fn dialect_diff(
+    base: prep::dialect::DialectName,
+    base_text: &str,
+    d: prep::dialect::DialectName,
+    text: &str,
+) -> String {
+    let (base_text, _) = in_reference_spelling(base_text, base.get());
+    let (text, swapped) = in_reference_spelling(text, d.get());
+    line_diff(
+        &base_text,
+        &text,
+        Some((&base.to_string(), &format!("{d}{swapped}"))),
+    )
 }
 
-/// The dialect a dialect's snapshot is a diff against: the reference, or a
-/// dialect whose text is closer (so each difference is stored once).
-fn nearest(d: prep::dialect::DialectName) -> prep::dialect::DialectName {
-    use prep::dialect::DialectName::*;
-    match d {
-        Redshift => Postgres,
-        Bigquery => Databricks,
-        _ => REFERENCE,
+/// A line diff as the snapshots store it: hunks without context (the base
+/// is stored whole), and a line changed in place shown once, with only what
+/// changed marked: `[-old-]{+new+}`, unchanged stretches over 40 characters
+/// cut to their ends around `…n…` (n characters left out), and a long run of
+/// removed lines cut to its ends. The new text is the old one replayed
+/// through the diff, so every byte stays pinned.
+#[allow(dead_code)]
+pub fn line_diff(old: &str, new: &str, header: Option<(&str, &str)>) -> String {
+    use similar::{DiffOp, TextDiff};
+    let diff = TextDiff::from_lines(old, new);
+    let mut out = String::new();
+    if diff
+        .ops()
+        .iter()
+        .all(|op| matches!(op, DiffOp::Equal { .. }))
+    {
+        return out;
     }
+    if let Some((a, b)) = header {
+        out.push_str(&format!("--- {a}\n+++ {b}\n"));
+    }
+    let (olds, news) = (diff.old_slices(), diff.new_slices());
+    let line = |l: &str| l.strip_suffix('\n').unwrap_or(l).to_string();
+    for op in diff.ops() {
+        let (o, ol, n, nl) = match *op {
+            DiffOp::Equal { .. } => continue,
+            DiffOp::Delete {
+                old_index,
+                old_len,
+                new_index,
+            } => (old_index, old_len, new_index, 0),
+            DiffOp::Insert {
+                old_index,
+                new_index,
+                new_len,
+            } => (old_index, 0, new_index, new_len),
+            DiffOp::Replace {
+                old_index,
+                old_len,
+                new_index,
+                new_len,
+            } => (old_index, old_len, new_index, new_len),
+        };
+        // Where the new lines go follows from the old position and the
+        // hunks before: the header says only how many lines go and come.
+        let _ = n;
+        out.push_str(&format!("@@ -{},{ol} +{nl} @@\n", o + 1));
+        let paired = ol.min(nl);
+        for i in 0..paired {
+            out.push_str(&format!(
+                "~{}\n",
+                inline_diff(&line(olds[o + i]), &line(news[n + i]))
+            ));
+        }
+        // Lines that only go are in the base: a long run shows its ends.
+        let gone = &olds[o + paired..o + ol];
+        for (i, l) in gone.iter().enumerate() {
+            if gone.len() <= 4 || i < 2 || i + 1 == gone.len() {
+                out.push_str(&format!("-{}\n", line(l)));
+            } else if i == 2 {
+                out.push_str(&format!("-… {} more lines …\n", gone.len() - 3));
+            }
+        }
+        for l in &news[n + paired..n + nl] {
+            out.push_str(&format!("+{}\n", line(l)));
+        }
+    }
+    out
+}
+
+/// One changed line: unchanged words as they are (long stretches cut to
+/// their ends), removed ones in `[-…-]`, added ones in `{+…+}`.
+fn inline_diff(old: &str, new: &str) -> String {
+    use similar::{ChangeTag, TextDiff};
+    let (old, new) = (tokens(old), tokens(new));
+    let diff = TextDiff::from_slices(&old, &new);
+    // Runs of one kind of change, in order.
+    let mut runs: Vec<(ChangeTag, String)> = Vec::new();
+    for change in diff.iter_all_changes() {
+        match runs.last_mut() {
+            Some((tag, text)) if *tag == change.tag() => text.push_str(change.value()),
+            _ => runs.push((change.tag(), change.value().to_string())),
+        }
+    }
+    let mut out = String::new();
+    for (tag, text) in runs {
+        match tag {
+            ChangeTag::Equal => {
+                let chars: Vec<char> = text.chars().collect();
+                if chars.len() > 40 {
+                    let head: String = chars[..16].iter().collect();
+                    let tail: String = chars[chars.len() - 16..].iter().collect();
+                    out.push_str(&format!("{head}…{}…{tail}", chars.len() - 32));
+                } else {
+                    out.push_str(&text);
+                }
+            }
+            ChangeTag::Delete => out.push_str(&format!("[-{text}-]")),
+            ChangeTag::Insert => out.push_str(&format!("{{+{text}+}}")),
+        }
+    }
+    out
+}
+
+/// A line as words (letters, digits and `_`) and single other characters,
+/// so a changed function name or type is marked alone.
+fn tokens(line: &str) -> Vec<&str> {
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, c) in line.char_indices() {
+        let end = i + c.len_utf8();
+        let joins = line[start..i]
+            .chars()
+            .last()
+            .is_some_and(|p| word(p) && word(c));
+        if i > start && !joins {
+            out.push(&line[start..i]);
+            start = i;
+        }
+        if !word(c) {
+            out.push(&line[start..end]);
+            start = end;
+        }
+    }
+    if start < line.len() {
+        out.push(&line[start..]);
+    }
+    out
+}
+
+/// The order dialects are stored in: each as a diff against whichever
+/// dialect before it gives the smallest diff (the first is the reference,
+/// stored whole), so each difference is stored about once and every text
+/// can be rebuilt from the ones before it.
+pub const ORDER: [prep::dialect::DialectName; 6] = {
+    use prep::dialect::DialectName::*;
+    [Duckdb, Postgres, Databricks, Bigquery, Redshift, Snowflake]
+};
+
+/// `text` of dialect `d` as a diff against the dialect before it in
+/// `ORDER` (whose text `text_of` gives) that makes the smallest diff.
+#[allow(dead_code)]
+pub fn smallest_diff<'a>(
+    d: prep::dialect::DialectName,
+    text: &str,
+    text_of: impl Fn(prep::dialect::DialectName) -> Option<&'a str>,
+) -> String {
+    let before = ORDER.iter().take_while(|&&o| o != d);
+    (before.filter_map(|&b| text_of(b).map(|t| dialect_diff(b, t, d, text))))
+        .min_by_key(String::len)
+        .expect("the reference comes first")
 }
 
 /// A dialect's text with its identifier quote and its type names swapped
@@ -149,6 +292,13 @@ fn in_reference_spelling(text: &str, d: &Dialect) -> (String, String) {
         if mine != theirs {
             pairs.push((format!("AS {mine})"), format!("AS {theirs})")));
         }
+    }
+    // The dialect's name in the header comments.
+    if d.name != reference.name {
+        pairs.push((
+            format!(" for {}: ", d.name),
+            format!(" for {}: ", reference.name),
+        ));
     }
     if pairs.is_empty() {
         return (text.to_string(), String::new());

@@ -12,11 +12,11 @@ use crate::diagnostic::{Code, Diagnostic, Diagnostics, Span};
 pub use crate::encoding::{Frequency, OneHotStep, OrdinalStep, dropped_category};
 use crate::naming;
 
-mod steps;
 use crate::spec::{
     self, Categories, ColumnType, DeclaredType, ImputeStrategy, Scalar, Source, Spec, Step,
 };
-use steps::{check_step, scalar_type};
+pub use crate::steps::CheckedStep;
+use crate::steps::{check_step, scalar_type, span};
 
 /// A checked spec, ready to lower.
 #[derive(Debug, Clone, Serialize)]
@@ -61,36 +61,6 @@ pub struct Feature {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub boolean: bool,
     pub steps: Vec<CheckedStep>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub enum CheckedStep {
-    Impute {
-        strategy: ImputeStrategy,
-        fill_value: Option<Scalar>,
-    },
-    Standard {
-        with_mean: bool,
-        with_std: bool,
-    },
-    MinMax {
-        min: f64,
-        max: f64,
-        clip: bool,
-    },
-    MaxAbs,
-    Robust {
-        with_centering: bool,
-        with_scaling: bool,
-        q_min: f64,
-        q_max: f64,
-    },
-    OneHot(OneHotStep),
-    Ordinal(OrdinalStep),
-}
-
-fn span<T>(s: &Spanned<T>) -> Option<Span> {
-    Span::from_location(&s.referenced)
 }
 
 /// Checks a parsed spec. On failure, returns every problem found.

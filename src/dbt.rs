@@ -499,7 +499,7 @@ fn schema_entries(spec: &PackageSpec, params_model: &str) -> String {
         let imputed = feature
             .steps
             .iter()
-            .any(|s| matches!(s, CheckedStep::Impute { .. }));
+            .any(|s| matches!(s, CheckedStep::Impute(_)));
         let mut tests = Vec::new();
         let one_hot = matches!(feature.steps.last(), Some(CheckedStep::OneHot(_)));
         if (imputed && !matches!(feature.steps.last(), Some(CheckedStep::Ordinal(_)))) || one_hot {
@@ -507,13 +507,13 @@ fn schema_entries(spec: &PackageSpec, params_model: &str) -> String {
         }
         // Min-max outputs stay in the feature range on the training rows; with
         // clip on every row, without it only where no fit.where narrows them.
-        if let Some(CheckedStep::MinMax { min, max, clip }) = feature.steps.last()
-            && (*clip || model.fit_filter.is_none())
+        if let Some(CheckedStep::MinMax(m)) = feature.steps.last()
+            && (m.clip || model.fit_filter.is_none())
         {
             tests.push(format!(
                 "prep.within_range: {{arguments: {{min_value: {}, max_value: {}}}}}",
-                ast::float_text(*min),
-                ast::float_text(*max)
+                ast::float_text(m.min),
+                ast::float_text(m.max)
             ));
         }
         if !tests.is_empty() {

@@ -16,10 +16,12 @@ pub mod explain;
 pub mod fitted;
 pub mod ir;
 pub mod lower;
+pub mod lowering;
 pub mod naming;
 pub mod render;
 pub mod sklearn;
 pub mod spec;
+pub mod steps;
 pub mod text;
 pub mod write;
 

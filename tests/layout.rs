@@ -17,16 +17,14 @@ const MAX_FUNCTION_LINES: usize = 80;
 /// shrink, and leaves this list when it is within the limit.
 const LONG_FUNCTIONS: &[(&str, &str, usize)] = &[
     ("src/check.rs", "check", 141),
-    ("src/check/steps.rs", "check_step", 250),
     ("src/dbt.rs", "package", 148),
     ("src/dbt.rs", "deferred_call", 108),
     ("src/dbt.rs", "schema_entries", 152),
     ("src/emit.rs", "emit", 117),
     ("src/fitted.rs", "from_rows", 105),
     ("src/lib.rs", "check_names", 119),
-    ("src/lower.rs", "lower", 262),
-    ("src/lower/encoders.rs", "one_hot", 161),
-    ("src/lower/one_hot_layout.rs", "fitted", 93),
+    ("src/lowering/encoders.rs", "one_hot", 161),
+    ("src/lowering/one_hot_layout.rs", "fitted", 93),
     ("src/main.rs", "run", 212),
     ("src/render/fit.rs", "scans", 82),
     ("src/render/fit.rs", "fit_levels", 136),

@@ -2,7 +2,7 @@
 //! vocabularies, scikit-learn's handling of unknown and missing values, and
 //! the deferred form the dbt package writes when categories are learned.
 
-use crate::check::{OneHotStep, OrdinalStep};
+use crate::encoding::{OneHotStep, OrdinalStep};
 use crate::fitted::Value;
 use crate::ir::build::*;
 use crate::ir::{ApplyItem, Attr, Cond, Deferred, DeferredEncoder, Expr, Output, Vocabulary};
@@ -16,7 +16,7 @@ impl FeatureLowering<'_> {
     /// Learns the categories of `row` (and their counts) from data; returns the vocabulary's name.
     fn vocabulary(&mut self, row: &Expr) -> String {
         let level = self.stage_level(&Lineage::Opaque, row);
-        let step = self.feature.steps.len();
+        let step = self.feature.last_step;
         let name = self.name(&format!("s{step}_categories"));
         self.fit.vocabularies.push(Vocabulary {
             name: name.clone(),
@@ -28,7 +28,7 @@ impl FeatureLowering<'_> {
         name
     }
 
-    pub(super) fn one_hot(
+    pub(crate) fn one_hot(
         &mut self,
         oh: &OneHotStep,
         row: &Expr,
@@ -79,7 +79,7 @@ impl FeatureLowering<'_> {
                 .position(|c| Some(c) == layout.infrequent.first()),
         };
         self.record(
-            feature.steps.len(),
+            feature.last_step,
             "OneHotEncoder",
             vec![
                 ("categories_", Attr::Values(layout.categories.clone())),
@@ -212,7 +212,7 @@ impl FeatureLowering<'_> {
         }
     }
 
-    pub(super) fn ordinal(&mut self, ord: &OrdinalStep, row: &Expr, docs: &[String]) -> ApplyItem {
+    pub(crate) fn ordinal(&mut self, ord: &OrdinalStep, row: &Expr, docs: &[String]) -> ApplyItem {
         let feature = self.feature;
         let column = &feature.column;
         let learned: Vec<Scalar>;
@@ -245,7 +245,7 @@ impl FeatureLowering<'_> {
             categories_.push(None);
         }
         self.record(
-            feature.steps.len(),
+            feature.last_step,
             "OrdinalEncoder",
             vec![("categories_", Attr::Values(categories_))],
         );

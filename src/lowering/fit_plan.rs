@@ -9,11 +9,11 @@ use crate::ir::{Agg, Expr, Let, Param, ParamDef, ParamId, StepRecord, Vocabulary
 use crate::spec::ColumnType;
 
 #[derive(Default)]
-pub(super) struct Fit {
-    pub(super) params: Vec<Param>,
-    pub(super) vocabularies: Vec<Vocabulary>,
-    pub(super) steps: Vec<StepRecord>,
-    pub(super) lets: Vec<Arc<Let>>,
+pub(crate) struct Fit {
+    pub(crate) params: Vec<Param>,
+    pub(crate) vocabularies: Vec<Vocabulary>,
+    pub(crate) steps: Vec<StepRecord>,
+    pub(crate) lets: Vec<Arc<Let>>,
     /// Aggregates by level and meaning, and derived parameters by name: each
     /// is learned once, found without a scan of every parameter.
     pub(super) aggregates: HashMap<(usize, String), ParamId>,
@@ -28,7 +28,7 @@ impl Fit {
 
     /// An aggregate parameter; the same aggregate at the same level is learned
     /// once. Without a `doc`, the aggregate's own text describes it.
-    pub(super) fn aggregate(
+    pub(crate) fn aggregate(
         &mut self,
         name: String,
         level: usize,
@@ -53,7 +53,7 @@ impl Fit {
     }
 
     /// `expr` computed once per row and read by name, unless it is simple.
-    pub(super) fn shared(&mut self, expr: Expr) -> Expr {
+    pub(crate) fn shared(&mut self, expr: Expr) -> Expr {
         if expr.is_simple() {
             return expr;
         }
@@ -77,7 +77,7 @@ impl Fit {
     }
 
     /// A named parameter holding `expr`, unless `expr` already is one.
-    pub(super) fn derived(
+    pub(crate) fn derived(
         &mut self,
         name: String,
         expr: Expr,

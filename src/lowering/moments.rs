@@ -10,7 +10,7 @@ use super::{FeatureLowering, Lineage, Moment, percent_label};
 
 impl FeatureLowering<'_> {
     /// A moment of the values `row` takes, derived through imputations where exact.
-    pub(super) fn moment(&mut self, lineage: &Lineage, row: &Expr, m: Moment) -> Expr {
+    pub(crate) fn moment(&mut self, lineage: &Lineage, row: &Expr, m: Moment) -> Expr {
         match lineage {
             Lineage::Raw | Lineage::Opaque if m == Moment::Var => {
                 // Two passes, as numpy and scikit-learn: the variance of the
@@ -150,13 +150,13 @@ impl FeatureLowering<'_> {
         )
     }
 
-    pub(super) fn percentile(&mut self, lineage: &Lineage, row: &Expr, p: f64) -> Expr {
+    pub(crate) fn percentile(&mut self, lineage: &Lineage, row: &Expr, p: f64) -> Expr {
         let level = self.stage_level(lineage, row);
         let label = format!("p{}", percent_label(p));
         self.stat(level, &label, Agg::Percentile(row.clone(), p))
     }
 
-    pub(super) fn most_frequent(&mut self, lineage: &Lineage, row: &Expr) -> Expr {
+    pub(crate) fn most_frequent(&mut self, lineage: &Lineage, row: &Expr) -> Expr {
         let level = self.stage_level(lineage, row);
         let ty = self.feature.column_type;
         let name = self.stat_name(level, "mode");

@@ -1,7 +1,7 @@
 //! scikit-learn's OneHotEncoder.fit on learned counts: which categories get a
 //! column, which are grouped as infrequent, and which column `drop` removes.
 
-use crate::check::{Frequency, OneHotStep, dropped_category};
+use crate::encoding::{Frequency, OneHotStep, dropped_category};
 use crate::fitted::Category;
 use crate::naming;
 use crate::spec::{Drop, Scalar};

@@ -1,0 +1,106 @@
+//! Checks of values a spec gives steps: categories and fill values must be
+//! writable as SQL literals and of their column's type.
+
+use super::span;
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::spec::{Categories, ColumnType, Scalar};
+
+/// Why a value cannot be a literal (numbers must be finite: no warehouse has a literal for NaN or infinity).
+pub(super) fn scalar_problem(s: &Scalar) -> Option<String> {
+    match s {
+        Scalar::String(t) => crate::text::string_problem(t),
+        Scalar::Number(n) if !n.is_finite() => Some(format!("{n} is not a finite number")),
+        Scalar::Number(_) | Scalar::Bool(_) => None,
+    }
+}
+
+pub(crate) fn scalar_type(s: &Scalar) -> ColumnType {
+    match s {
+        Scalar::Number(_) => ColumnType::Numeric,
+        Scalar::String(_) | Scalar::Bool(_) => ColumnType::String,
+    }
+}
+
+pub(super) fn type_name(t: ColumnType) -> &'static str {
+    match t {
+        ColumnType::Numeric => "numeric",
+        ColumnType::String => "string",
+    }
+}
+
+/// `Some(None)`: learned; `Some(Some(list))`: given and valid; `None`: invalid (reported).
+pub(super) fn check_categories(
+    column: &str,
+    ty: ColumnType,
+    categories: &Categories,
+    diags: &mut Diagnostics,
+) -> Option<Option<Vec<Scalar>>> {
+    let Categories::Given(given) = categories else {
+        return Some(None);
+    };
+    let before = diags.0.len();
+    if given.is_empty() {
+        diags.push(
+            Diagnostic::new(
+                Code::InvalidValue,
+                format!("the category list of `{column}` is empty"),
+            )
+            .hint("list the categories, or write `categories: auto` to learn them"),
+        );
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (i, c) in given.iter().enumerate() {
+        // Equal values are one key (0.0 and -0.0 too).
+        let key = match &c.value {
+            Scalar::Number(n) => Err((n + 0.0).to_bits()),
+            Scalar::String(t) => Ok(t.as_str()),
+            Scalar::Bool(b) => Ok(Scalar::bool_text(*b)),
+        };
+        if let Some(problem) = scalar_problem(&c.value) {
+            diags.push(
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    format!("category {} cannot be written as SQL: {problem}", c.value),
+                )
+                .at(span(c))
+                .hint("remove the character from the category"),
+            );
+        } else if scalar_type(&c.value) != ty {
+            diags.push(
+                Diagnostic::new(
+                    Code::StepConflict,
+                    format!(
+                        "category {} is {}, but `{column}` is a {} column",
+                        c.value,
+                        type_name(scalar_type(&c.value)),
+                        type_name(ty)
+                    ),
+                )
+                .at(span(c))
+                .hint("categories must have the column's type: quote numbers in a string column"),
+            );
+        } else if !seen.insert(key) {
+            diags.push(
+                Diagnostic::new(
+                    Code::NameCollision,
+                    format!("category {} is listed twice", c.value),
+                )
+                .at(span(c))
+                .hint("remove the repeated category"),
+            );
+        } else if let (Scalar::Number(n), Some(Scalar::Number(p))) =
+            (&c.value, given[..i].last().map(|p| &p.value))
+            && n < p
+        {
+            diags.push(
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    format!("numeric categories must be sorted, but {n} comes after {p}"),
+                )
+                .at(span(c))
+                .hint("list numeric categories in ascending order, as scikit-learn requires"),
+            );
+        }
+    }
+    (diags.0.len() == before).then(|| Some(given.iter().map(|c| c.value.clone()).collect()))
+}

@@ -1,0 +1,149 @@
+//! SimpleImputer: `impute: mean | median | most_frequent` or
+//! `impute: {strategy: constant, fill_value: ...}`.
+
+use serde::Serialize;
+
+use super::categories::{scalar_problem, scalar_type, type_name};
+use super::{Context, Step, span};
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::ir::build::coalesce;
+use crate::ir::{ApplyItem, Expr};
+use crate::lowering::{FeatureLowering, FeatureValue, Lineage, attr, describe, literal};
+use crate::spec::{self, ColumnType, ImputeStrategy, Scalar};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Impute {
+    pub strategy: ImputeStrategy,
+    /// The constant to fill with (`strategy: constant` only; its default resolved).
+    pub fill_value: Option<Scalar>,
+}
+
+impl Step for Impute {
+    type Options = spec::Impute;
+
+    fn check(o: &spec::Impute, cx: &Context, diags: &mut Diagnostics) -> Option<Impute> {
+        if matches!(o.strategy, ImputeStrategy::Mean | ImputeStrategy::Median)
+            && !cx.needs_numeric(&format!("impute: {}", strategy_name(o.strategy)), diags)
+        {
+            return None;
+        }
+        let (column, ty) = (cx.column, cx.ty);
+        let fill_value = match (&o.strategy, &o.fill_value) {
+            (ImputeStrategy::Constant, Some(v)) => {
+                if let Some(problem) = scalar_problem(&v.value) {
+                    diags.push(
+                        Diagnostic::new(
+                            Code::InvalidValue,
+                            format!("fill value {} cannot be written as SQL: {problem}", v.value),
+                        )
+                        .at(span(v))
+                        .hint("remove the character from the fill value"),
+                    );
+                    return None;
+                }
+                if scalar_type(&v.value) != ty {
+                    diags.push(
+                        Diagnostic::new(
+                            Code::StepConflict,
+                            format!(
+                                "fill value {} is {}, but `{column}` is a {} column",
+                                v.value,
+                                type_name(scalar_type(&v.value)),
+                                type_name(ty)
+                            ),
+                        )
+                        .at(span(v))
+                        .hint(match ty {
+                            ColumnType::String => {
+                                "quote the value to make it a string, e.g. `fill_value: \"0\"`"
+                            }
+                            ColumnType::Numeric => {
+                                "use a number, or declare the column `type: string`"
+                            }
+                        }),
+                    );
+                    return None;
+                }
+                Some(v.value.clone())
+            }
+            (ImputeStrategy::Constant, None) => Some(match ty {
+                ColumnType::Numeric => Scalar::Number(0.0),
+                ColumnType::String => Scalar::String("missing_value".into()),
+            }),
+            (_, Some(v)) => {
+                diags.push(
+                    Diagnostic::new(
+                        Code::StepConflict,
+                        "`fill_value` is only used with `strategy: constant`",
+                    )
+                    .at(span(v))
+                    .hint("remove `fill_value`, or set `strategy: constant`"),
+                );
+                return None;
+            }
+            (_, None) => None,
+        };
+        Some(Impute {
+            strategy: o.strategy,
+            fill_value,
+        })
+    }
+
+    fn lower(
+        &self,
+        f: &mut FeatureLowering,
+        k: usize,
+        value: &mut FeatureValue,
+    ) -> Option<Vec<ApplyItem>> {
+        let FeatureValue { row, lineage, docs } = value;
+        let fill = match (self.strategy, &self.fill_value) {
+            (ImputeStrategy::Constant, Some(v)) => literal(v),
+            (ImputeStrategy::Mean, _) => f.moment(lineage, row, crate::lowering::Moment::Mean),
+            (ImputeStrategy::Median, _) => f.percentile(lineage, row, 0.5),
+            (ImputeStrategy::MostFrequent, _) => f.most_frequent(lineage, row),
+            (ImputeStrategy::Constant, None) => {
+                unreachable!("check resolves the default fill value")
+            }
+        };
+        // A constant stays a literal; a learned fill value is a named parameter.
+        let fill = match fill {
+            Expr::Number(_) | Expr::Text(_) => fill,
+            _ => {
+                let name = f.name(&format!("s{k}_fill"));
+                let ty = f.feature.column_type;
+                (f.fit).derived(name, fill, ty, "imputation fill value (statistics_)")
+            }
+        };
+        docs.push(format!(
+            "missing values replaced by {} ({})",
+            strategy_doc(self.strategy),
+            describe(&fill, f.fit)
+        ));
+        *lineage = Lineage::Imputed {
+            prev: Box::new(lineage.clone()),
+            prev_row: row.clone(),
+            fill: fill.clone(),
+        };
+        f.record(k, "SimpleImputer", vec![("statistics_", attr(&fill))]);
+        *row = coalesce(row.clone(), fill);
+        None
+    }
+}
+
+fn strategy_name(s: ImputeStrategy) -> &'static str {
+    match s {
+        ImputeStrategy::Mean => "mean",
+        ImputeStrategy::Median => "median",
+        ImputeStrategy::MostFrequent => "most_frequent",
+        ImputeStrategy::Constant => "constant",
+    }
+}
+
+fn strategy_doc(s: ImputeStrategy) -> &'static str {
+    match s {
+        ImputeStrategy::Mean => "the training mean",
+        ImputeStrategy::Median => "the training median",
+        ImputeStrategy::MostFrequent => "the most frequent training value",
+        ImputeStrategy::Constant => "a constant",
+    }
+}

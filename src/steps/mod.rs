@@ -1,0 +1,169 @@
+//! The preprocessing steps, one file each. A step's file holds everything
+//! about it: the check of its options (resolved to the values scikit-learn
+//! would use, or refused with their place) and its lowering (the statistics
+//! it learns, the per-row expression, scikit-learn's fitted attributes, and
+//! its output described in words). This file is the registry: the list of
+//! steps and the one place that dispatches on them. CONTRIBUTING.md says how
+//! to add one.
+
+mod categories;
+mod impute;
+mod max_abs;
+mod min_max;
+mod one_hot;
+mod ordinal;
+mod robust;
+mod standard;
+
+use serde::Serialize;
+use serde_saphyr::Spanned;
+
+use crate::diagnostic::{Code, Diagnostic, Diagnostics, Span};
+pub use crate::encoding::{Frequency, OneHotStep, OrdinalStep};
+use crate::ir::ApplyItem;
+use crate::lowering::{FeatureLowering, FeatureValue};
+use crate::spec::{self, ColumnType, Scaler};
+pub(crate) use categories::scalar_type;
+pub use impute::Impute;
+pub use max_abs::MaxAbs;
+pub use min_max::MinMax;
+pub use robust::Robust;
+pub use standard::Standard;
+
+/// Every step, as the spec writes it and as scikit-learn names it: the
+/// README's step table and the Python suite's coverage list are checked
+/// against this list.
+pub const STEPS: [(&str, &str); 7] = [
+    ("impute", "SimpleImputer"),
+    ("scale: standard", "StandardScaler"),
+    ("scale: min_max", "MinMaxScaler"),
+    ("scale: max_abs", "MaxAbsScaler"),
+    ("scale: robust", "RobustScaler"),
+    ("one_hot", "OneHotEncoder"),
+    ("ordinal", "OrdinalEncoder"),
+];
+
+/// A step of a feature, checked: one variant per step. It is part of the
+/// spec's content hash (serialised as JSON): a step's serialised form must
+/// not change, or every fitted file stops matching its spec.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum CheckedStep {
+    Impute(Impute),
+    Standard(Standard),
+    MinMax(MinMax),
+    /// A unit variant, as it always was (see above).
+    MaxAbs,
+    Robust(Robust),
+    OneHot(OneHotStep),
+    Ordinal(OrdinalStep),
+}
+
+/// What every step is.
+pub(crate) trait Step: Sized {
+    /// The step's options as the spec writes them.
+    type Options;
+
+    /// The options resolved to the values scikit-learn would use; `None`
+    /// when they cannot be, with each problem (and its place) in `diags`.
+    fn check(options: &Self::Options, cx: &Context, diags: &mut Diagnostics) -> Option<Self>;
+
+    /// Lowers the step, the `k`-th of its feature: the statistics it learns
+    /// (as parameters of the fit), the feature's new per-row value,
+    /// scikit-learn's fitted attributes and the output described in words.
+    /// An encoder ends its feature: it returns the feature's output columns.
+    fn lower(
+        &self,
+        f: &mut FeatureLowering,
+        k: usize,
+        value: &mut FeatureValue,
+    ) -> Option<Vec<ApplyItem>>;
+}
+
+/// The place of a spec value, if it has one.
+pub(crate) fn span<T>(s: &Spanned<T>) -> Option<Span> {
+    Span::from_location(&s.referenced)
+}
+
+/// What a step's check knows of its feature.
+pub(crate) struct Context<'a> {
+    pub column: &'a str,
+    pub ty: ColumnType,
+    /// The step's place in the spec.
+    pub at: Option<Span>,
+}
+
+impl Context<'_> {
+    /// Whether the column is numeric; if not, says that `what` needs it.
+    pub fn needs_numeric(&self, what: &str, diags: &mut Diagnostics) -> bool {
+        let ok = self.ty == ColumnType::Numeric;
+        if !ok {
+            diags.push(
+                Diagnostic::new(
+                    Code::StepConflict,
+                    format!(
+                        "`{what}` needs a numeric column, but `{}` is a string column",
+                        self.column
+                    ),
+                )
+                .at(self.at.clone())
+                .hint("encode strings with `one_hot` or `ordinal`; if the column holds numbers, declare `type: numeric`"),
+            );
+        }
+        ok
+    }
+}
+
+/// Checks one step of column `column` (of type `ty`).
+pub(crate) fn check_step(
+    column: &str,
+    ty: ColumnType,
+    step: &Spanned<spec::Step>,
+    diags: &mut Diagnostics,
+) -> Option<CheckedStep> {
+    let cx = Context {
+        column,
+        ty,
+        at: span(step),
+    };
+    match &step.value {
+        spec::Step::Impute(o) => Impute::check(o, &cx, diags).map(CheckedStep::Impute),
+        spec::Step::Scale(scaler) => {
+            if !cx.needs_numeric("scale", diags) {
+                return None;
+            }
+            match scaler {
+                Scaler::Standard(o) => Standard::check(o, &cx, diags).map(CheckedStep::Standard),
+                Scaler::MinMax(o) => MinMax::check(o, &cx, diags).map(CheckedStep::MinMax),
+                Scaler::MaxAbs(o) => MaxAbs::check(o, &cx, diags).map(|_| CheckedStep::MaxAbs),
+                Scaler::Robust(o) => Robust::check(o, &cx, diags).map(CheckedStep::Robust),
+            }
+        }
+        spec::Step::OneHot(o) => OneHotStep::check(o, &cx, diags).map(CheckedStep::OneHot),
+        spec::Step::Ordinal(o) => OrdinalStep::check(o, &cx, diags).map(CheckedStep::Ordinal),
+    }
+}
+
+impl CheckedStep {
+    /// Lowers the step (see `Step::lower`).
+    pub(crate) fn lower(
+        &self,
+        f: &mut FeatureLowering,
+        k: usize,
+        value: &mut FeatureValue,
+    ) -> Option<Vec<ApplyItem>> {
+        match self {
+            CheckedStep::Impute(s) => s.lower(f, k, value),
+            CheckedStep::Standard(s) => s.lower(f, k, value),
+            CheckedStep::MinMax(s) => s.lower(f, k, value),
+            CheckedStep::MaxAbs => MaxAbs.lower(f, k, value),
+            CheckedStep::Robust(s) => s.lower(f, k, value),
+            CheckedStep::OneHot(s) => s.lower(f, k, value),
+            CheckedStep::Ordinal(s) => s.lower(f, k, value),
+        }
+    }
+
+    /// Whether the step encodes (its feature's last step then).
+    pub fn is_encoder(&self) -> bool {
+        matches!(self, CheckedStep::OneHot(_) | CheckedStep::Ordinal(_))
+    }
+}

@@ -1,0 +1,92 @@
+//! OneHotEncoder: `one_hot: {categories, drop, handle_unknown,
+//! min_frequency, max_categories, names}`. Its lowering (the layout of
+//! output columns, infrequent grouping, learned categories) is in
+//! `lower/encoders.rs` and `lower/one_hot_layout.rs`.
+
+use super::categories::check_categories;
+use super::{Context, Frequency, OneHotStep, Step, span};
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::ir::ApplyItem;
+use crate::lowering::{FeatureLowering, FeatureValue};
+use crate::spec;
+
+impl Step for OneHotStep {
+    type Options = spec::OneHot;
+
+    fn check(oh: &spec::OneHot, cx: &Context, diags: &mut Diagnostics) -> Option<OneHotStep> {
+        let categories = check_categories(cx.column, cx.ty, &oh.categories, diags)?;
+        let drop = oh.drop.as_ref().map(|d| d.value.clone());
+        if let (Some(spec::Drop::Category(c)), Some(cats)) = (&drop, &categories)
+            && !cats.contains(c)
+        {
+            diags.push(
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    format!("drop category {c} is not one of the categories"),
+                )
+                .at(oh.drop.as_ref().and_then(span))
+                .hint("drop one of the listed categories, or use `drop: first`"),
+            );
+            return None;
+        }
+        let min_frequency = match &oh.min_frequency {
+            None => None,
+            Some(f) if f.value > 0.0 && f.value < 1.0 => Some(Frequency::Fraction(f.value)),
+            Some(f) if f.value >= 1.0 && f.value.fract() == 0.0 => {
+                Some(Frequency::Count(f.value as u64))
+            }
+            Some(f) => {
+                diags.push(
+                    Diagnostic::new(
+                        Code::InvalidValue,
+                        format!(
+                            "min_frequency {} is neither a count nor a fraction",
+                            f.value
+                        ),
+                    )
+                    .at(span(f))
+                    .hint(
+                        "give a whole number of rows (>= 1) or a fraction of rows between 0 and 1",
+                    ),
+                );
+                return None;
+            }
+        };
+        if let Some(m) = &oh.max_categories
+            && m.value < 1
+        {
+            diags.push(
+                Diagnostic::new(Code::InvalidValue, "max_categories must be at least 1")
+                    .at(span(m))
+                    .hint("it counts the output columns kept, including the infrequent one"),
+            );
+            return None;
+        }
+        let names = oh
+            .names
+            .0
+            .iter()
+            .map(|(k, v)| (k.value.clone(), v.clone()))
+            .collect();
+        Some(OneHotStep {
+            categories,
+            drop,
+            handle_unknown: oh.handle_unknown,
+            min_frequency,
+            max_categories: oh.max_categories.as_ref().map(|m| m.value),
+            names,
+            span: cx.at.clone(),
+        })
+    }
+
+    fn lower(
+        &self,
+        f: &mut FeatureLowering,
+        _: usize,
+        value: &mut FeatureValue,
+    ) -> Option<Vec<ApplyItem>> {
+        // An encoder reads the value once per category.
+        let row = f.fit.shared(value.row.clone());
+        Some(f.one_hot(self, &row, &value.docs))
+    }
+}

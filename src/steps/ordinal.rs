@@ -1,0 +1,79 @@
+//! OrdinalEncoder: `ordinal: {categories, handle_unknown, unknown_value,
+//! encoded_missing_value}`. Its lowering is in `lower/encoders.rs`.
+
+use serde_saphyr::Spanned;
+
+use super::categories::check_categories;
+use super::{Context, OrdinalStep, Step, span};
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::ir::ApplyItem;
+use crate::lowering::{FeatureLowering, FeatureValue};
+use crate::spec::{self, OrdinalUnknown};
+
+impl Step for OrdinalStep {
+    type Options = spec::Ordinal;
+
+    fn check(o: &spec::Ordinal, cx: &Context, diags: &mut Diagnostics) -> Option<OrdinalStep> {
+        let categories = check_categories(cx.column, cx.ty, &o.categories, diags)?;
+        let nan_to_none = |v: &Spanned<f64>| (!v.value.is_nan()).then_some(v.value);
+        let unknown_value = o.unknown_value.as_ref().and_then(nan_to_none);
+        match (o.handle_unknown, &o.unknown_value) {
+            (OrdinalUnknown::UseEncodedValue, None) => {
+                diags.push(
+                    Diagnostic::new(
+                        Code::InvalidValue,
+                        "`handle_unknown: use_encoded_value` needs `unknown_value`",
+                    )
+                    .at(cx.at.clone())
+                    .hint("add `unknown_value: -1` (or `.nan` for NULL)"),
+                );
+                return None;
+            }
+            (OrdinalUnknown::Error, Some(v)) => {
+                diags.push(
+                    Diagnostic::new(
+                        Code::StepConflict,
+                        "`unknown_value` is only used with `handle_unknown: use_encoded_value`",
+                    )
+                    .at(span(v))
+                    .hint("set `handle_unknown: use_encoded_value`, or remove `unknown_value`"),
+                );
+                return None;
+            }
+            _ => {}
+        }
+        if let (Some(v), Some(cats)) = (unknown_value, &categories)
+            && v >= 0.0
+            && v < cats.len() as f64
+            && v.fract() == 0.0
+        {
+            diags.push(
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    format!("unknown_value {v} is already the code of a category"),
+                )
+                .at(o.unknown_value.as_ref().and_then(span))
+                .hint("use a code outside 0..n-1, e.g. -1, or `.nan`"),
+            );
+            return None;
+        }
+        Some(OrdinalStep {
+            categories,
+            handle_unknown: o.handle_unknown,
+            unknown_value,
+            encoded_missing_value: o.encoded_missing_value.as_ref().and_then(nan_to_none),
+            span: cx.at.clone(),
+        })
+    }
+
+    fn lower(
+        &self,
+        f: &mut FeatureLowering,
+        _: usize,
+        value: &mut FeatureValue,
+    ) -> Option<Vec<ApplyItem>> {
+        // An encoder reads the value once per category.
+        let row = f.fit.shared(value.row.clone());
+        Some(vec![f.ordinal(self, &row, &value.docs)])
+    }
+}

@@ -180,7 +180,7 @@ mod tests {
 
     #[test]
     fn max_categories_breaks_ties_like_scikit_learn() {
-        // SEMANTICS.md: a, b, c, d seen twice each, max_categories=3: c and d are kept.
+        // docs/semantics.md: a, b, c, d seen twice each, max_categories=3: c and d are kept.
         let layout = OneHotLayout::fitted(
             &one_hot(None, Some(3), None),
             &entries(&[("a", 2.0), ("b", 2.0), ("c", 2.0), ("d", 2.0)]),

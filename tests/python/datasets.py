@@ -55,7 +55,7 @@ def diabetes():
 
 
 def adversarial():
-    """The traps of SEMANTICS.md, one column each."""
+    """The traps of docs/semantics.md, one column each."""
     rng = np.random.default_rng(7)
     n = 240
     train = np.arange(n) < 200

@@ -14,6 +14,7 @@ use crate::ir::DeferredEncoder;
 use crate::ir::{ApplyItem, Ir};
 use crate::render::{DeferredItem, ParamsRelation, Renderer, SourceStyle, ast, print, quote};
 use crate::spec::{Drop, OneHotUnknown, Scalar, Source};
+use crate::steps::output_facts;
 
 /// dbt adapters and the dialect whose SQL each runs. dbt's dispatch falls back
 /// from databricks to spark and from redshift to postgres.
@@ -496,24 +497,16 @@ fn schema_entries(spec: &PackageSpec, params_model: &str) -> String {
             .iter()
             .find(|f| o.doc.starts_with(&format!("`{}`", f.column)));
         let Some(feature) = feature else { continue };
-        let imputed = feature
-            .steps
-            .iter()
-            .any(|s| matches!(s, CheckedStep::Impute(_)));
+        let facts = output_facts(&feature.steps, model.fit_filter.is_some());
         let mut tests = Vec::new();
-        let one_hot = matches!(feature.steps.last(), Some(CheckedStep::OneHot(_)));
-        if (imputed && !matches!(feature.steps.last(), Some(CheckedStep::Ordinal(_)))) || one_hot {
+        if facts.not_null {
             tests.push("not_null".to_string());
         }
-        // Min-max outputs stay in the feature range on the training rows; with
-        // clip on every row, without it only where no fit.where narrows them.
-        if let Some(CheckedStep::MinMax(m)) = feature.steps.last()
-            && (m.clip || model.fit_filter.is_none())
-        {
+        if let Some((min, max)) = facts.range {
             tests.push(format!(
                 "prep.within_range: {{arguments: {{min_value: {}, max_value: {}}}}}",
-                ast::float_text(m.min),
-                ast::float_text(m.max)
+                ast::float_text(min),
+                ast::float_text(max)
             ));
         }
         if !tests.is_empty() {

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::categories::{scalar_problem, scalar_type, type_name};
-use super::{Context, Step, span};
+use super::{Context, OutputFacts, Step, span};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::ir::build::coalesce;
 use crate::ir::{ApplyItem, Expr};
@@ -127,6 +127,14 @@ impl Step for Impute {
         f.record(k, "SimpleImputer", vec![("statistics_", attr(&fill))]);
         *row = coalesce(row.clone(), fill);
         None
+    }
+
+    /// Nothing is missing after an imputation.
+    fn facts(&self, _: OutputFacts, _: bool) -> OutputFacts {
+        OutputFacts {
+            not_null: true,
+            range: None,
+        }
     }
 }
 

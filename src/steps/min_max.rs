@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{Context, Step, span};
+use super::{Context, OutputFacts, Step, span};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::ir::build::*;
 use crate::ir::{ApplyItem, Attr, Cond};
@@ -101,5 +101,14 @@ impl Step for MinMax {
         ));
         *lineage = Lineage::Opaque;
         None
+    }
+
+    /// Within the feature range: on every row when clipped, else on the
+    /// training rows (every row the tests see, unless `fit.where` narrows them).
+    fn facts(&self, before: OutputFacts, fit_filtered: bool) -> OutputFacts {
+        OutputFacts {
+            not_null: before.not_null,
+            range: (self.clip || !fit_filtered).then_some((self.min, self.max)),
+        }
     }
 }

@@ -77,6 +77,33 @@ pub(crate) trait Step: Sized {
         k: usize,
         value: &mut FeatureValue,
     ) -> Option<Vec<ApplyItem>>;
+
+    /// What the feature's output is known to satisfy after this step, given
+    /// what it satisfied `before` (dbt tests it). `fit_filtered`: the fit
+    /// learns on rows `fit.where` keeps, not on every row the tests see.
+    /// By default a step keeps non-NULL values non-NULL and promises no range.
+    fn facts(&self, before: OutputFacts, fit_filtered: bool) -> OutputFacts {
+        let _ = fit_filtered;
+        OutputFacts {
+            not_null: before.not_null,
+            range: None,
+        }
+    }
+}
+
+/// What a feature's output is known to satisfy on the rows of its source.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct OutputFacts {
+    pub not_null: bool,
+    /// Every value within `[min, max]`.
+    pub range: Option<(f64, f64)>,
+}
+
+/// What the output of a feature with `steps` is known to satisfy.
+pub fn output_facts(steps: &[CheckedStep], fit_filtered: bool) -> OutputFacts {
+    (steps.iter()).fold(OutputFacts::default(), |before, s| {
+        s.facts(before, fit_filtered)
+    })
 }
 
 /// The place of a spec value, if it has one.
@@ -159,6 +186,19 @@ impl CheckedStep {
             CheckedStep::Robust(s) => s.lower(f, k, value),
             CheckedStep::OneHot(s) => s.lower(f, k, value),
             CheckedStep::Ordinal(s) => s.lower(f, k, value),
+        }
+    }
+
+    /// What the output satisfies after the step (see `Step::facts`).
+    fn facts(&self, before: OutputFacts, fit_filtered: bool) -> OutputFacts {
+        match self {
+            CheckedStep::Impute(s) => s.facts(before, fit_filtered),
+            CheckedStep::Standard(s) => s.facts(before, fit_filtered),
+            CheckedStep::MinMax(s) => s.facts(before, fit_filtered),
+            CheckedStep::MaxAbs => MaxAbs.facts(before, fit_filtered),
+            CheckedStep::Robust(s) => s.facts(before, fit_filtered),
+            CheckedStep::OneHot(s) => s.facts(before, fit_filtered),
+            CheckedStep::Ordinal(s) => s.facts(before, fit_filtered),
         }
     }
 

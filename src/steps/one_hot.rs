@@ -4,7 +4,7 @@
 //! `lower/encoders.rs` and `lower/one_hot_layout.rs`.
 
 use super::categories::check_categories;
-use super::{Context, Frequency, OneHotStep, Step, span};
+use super::{Context, Frequency, OneHotStep, OutputFacts, Step, span};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::ir::ApplyItem;
 use crate::lowering::{FeatureLowering, FeatureValue};
@@ -88,5 +88,13 @@ impl Step for OneHotStep {
         // An encoder reads the value once per category.
         let row = f.fit.shared(value.row.clone());
         Some(f.one_hot(self, &row, &value.docs))
+    }
+
+    /// Every output is 0 or 1, never NULL.
+    fn facts(&self, _: OutputFacts, _: bool) -> OutputFacts {
+        OutputFacts {
+            not_null: true,
+            range: None,
+        }
     }
 }

@@ -4,7 +4,7 @@
 use serde_saphyr::Spanned;
 
 use super::categories::check_categories;
-use super::{Context, OrdinalStep, Step, span};
+use super::{Context, OrdinalStep, OutputFacts, Step, span};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::ir::ApplyItem;
 use crate::lowering::{FeatureLowering, FeatureValue};
@@ -75,5 +75,10 @@ impl Step for OrdinalStep {
         // An encoder reads the value once per category.
         let row = f.fit.shared(value.row.clone());
         Some(vec![f.ordinal(self, &row, &value.docs)])
+    }
+
+    /// An unknown or missing value can be NULL (`unknown_value: .nan`).
+    fn facts(&self, _: OutputFacts, _: bool) -> OutputFacts {
+        OutputFacts::default()
     }
 }

@@ -384,7 +384,7 @@ fn check_feature(
             continue;
         }
         if let Some(s) = check_step(&column.value, column_type, step, diags) {
-            if matches!(s, CheckedStep::OneHot(_) | CheckedStep::Ordinal(_)) {
+            if s.is_encoder() {
                 encoded_by = Some(step.value.kind());
             }
             checked.push(s);

@@ -2,8 +2,8 @@
 """Output size, time and peak memory of `prep compile` as specs grow.
 
 Prints, for chained steps, given categories and features, the bytes prep
-writes (fit + apply, and --inline), the wall time (fastest of three runs)
-and the peak resident memory (largest of three) of the command, and the
+writes (fit + apply, and --inline), the wall time (fastest of five runs)
+and the peak resident memory (largest of five) of the command, and the
 growth from one size to the next (a linear output doubles when the input
 doubles). Run with a release build:
 
@@ -51,7 +51,7 @@ CASES = [
 ]
 
 
-RUNS = 3
+RUNS = 5
 
 
 def measure(spec_text, dialect, *extra):

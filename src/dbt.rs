@@ -16,16 +16,16 @@ use crate::render::{DeferredItem, ParamsRelation, Renderer, SourceStyle, ast, pr
 use crate::spec::{Drop, OneHotUnknown, Scalar, Source};
 use crate::steps::output_facts;
 
-/// dbt adapters and the dialect whose SQL each runs. dbt's dispatch falls back
-/// from databricks to spark and from redshift to postgres.
-pub const ADAPTERS: [(&str, DialectName); 6] = [
-    ("bigquery", DialectName::Bigquery),
-    ("duckdb", DialectName::Duckdb),
-    ("postgres", DialectName::Postgres),
-    ("redshift", DialectName::Redshift),
-    ("snowflake", DialectName::Snowflake),
-    ("spark", DialectName::Databricks),
-];
+/// dbt adapters and the dialect whose SQL each runs (each dialect names its
+/// adapters in its file), by adapter name. dbt's dispatch falls back from
+/// databricks to spark and from redshift to postgres.
+pub fn adapters() -> Vec<(&'static str, DialectName)> {
+    let mut all: Vec<(&'static str, DialectName)> = (DialectName::ALL.iter())
+        .flat_map(|&d| d.get().dbt_adapters.iter().map(move |a| (a.as_str(), d)))
+        .collect();
+    all.sort();
+    all
+}
 
 /// One spec, checked and lowered.
 pub struct PackageSpec<'a> {
@@ -181,7 +181,7 @@ pub fn package(specs: &[PackageSpec]) -> Result<Vec<Artifact>, Diagnostic> {
         let params_model = format!("{name}__params");
         let mut fits = Vec::new();
         let mut applies = Vec::new();
-        for (adapter, dialect) in ADAPTERS {
+        for (adapter, dialect) in adapters() {
             let d = dialect.get();
             crate::check_names(ir, d, spec.file).map_err(|mut all| all.0.remove(0))?;
             let r = Renderer::new(d, ir, SourceStyle::Placeholder);
@@ -218,7 +218,7 @@ pub fn package(specs: &[PackageSpec]) -> Result<Vec<Artifact>, Diagnostic> {
             .chain(spec.model.features.iter().map(|f| &f.column))
             .map(|c| jinja_string(c))
             .collect();
-        let adapters = ADAPTERS
+        let adapters = adapters()
             .iter()
             .map(|(a, _)| *a)
             .collect::<Vec<_>>()

@@ -7,14 +7,11 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 use sqlparser::ast::{DataType, Expr};
-use sqlparser::dialect::{
-    BigQueryDialect, DatabricksDialect, Dialect as ParserDialect, DuckDbDialect, PostgreSqlDialect,
-    RedshiftSqlDialect, SnowflakeDialect,
-};
+use sqlparser::dialect::{Dialect as ParserDialect, dialect_from_str};
 use sqlparser::parser::Parser;
 
 /// The warehouses prep can target. Adding one: a file in `dialects/`, a variant
-/// here, and its line in `SOURCES`.
+/// here, its name in `as_str` and its file in `source` (CONTRIBUTING.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum)]
 pub enum DialectName {
     Bigquery,
@@ -109,7 +106,12 @@ pub enum PercentileStyle {
 #[serde(deny_unknown_fields)]
 struct DialectFile {
     name: String,
+    /// sqlparser's dialect for parsing templates and `fit.where` (its name,
+    /// as `sqlparser::dialect::dialect_from_str` knows it).
     parser: String,
+    /// The dbt adapters whose dispatch runs this dialect's SQL.
+    #[serde(default)]
+    dbt_adapters: Vec<String>,
     identifier_quote: char,
     #[serde(default)]
     identifier_refuse: Vec<String>,
@@ -263,9 +265,22 @@ impl Func {
     }
 }
 
+/// How each special character of a text is written inside a string literal,
+/// and whether a literal holding one of them needs parentheses around it.
+/// Worked out from the dialect's escaping by `render::quote`, once.
+#[derive(Debug, Clone)]
+pub struct StringEscapes {
+    pub table: Vec<(char, String)>,
+    pub wrap_when: Vec<char>,
+}
+
 /// A loaded dialect: its parser, quoting and type names, and parsed function templates.
 pub struct Dialect {
-    pub name: DialectName,
+    pub name: String,
+    /// sqlparser's name for the parser of this dialect.
+    parser: String,
+    /// The dbt adapters that run this dialect's SQL.
+    pub dbt_adapters: Vec<String>,
     pub identifier_quote: char,
     /// Texts a quoted name cannot hold on this dialect (names with them are refused).
     pub identifier_refuse: Vec<String>,
@@ -282,6 +297,8 @@ pub struct Dialect {
     pub double_type: DataType,
     pub string_type: DataType,
     templates: BTreeMap<Func, Expr>,
+    /// Its string escapes, once worked out (see `render::quote`).
+    pub escapes: OnceLock<StringEscapes>,
 }
 
 impl std::fmt::Debug for Dialect {
@@ -292,24 +309,30 @@ impl std::fmt::Debug for Dialect {
 
 impl Dialect {
     fn load(name: DialectName) -> Result<Dialect, String> {
-        let file: DialectFile = serde_saphyr::from_str(name.source()).map_err(|e| e.to_string())?;
+        let dialect = Dialect::from_yaml(name.source())?;
+        if dialect.name != name.as_str() {
+            return Err(format!("file names dialect {:?}", dialect.name));
+        }
+        Ok(dialect)
+    }
+
+    /// A dialect from its description alone (the text of a `dialects/*.yml`
+    /// file): its templates are parsed and checked here.
+    pub fn from_yaml(text: &str) -> Result<Dialect, String> {
+        let file: DialectFile = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
         let defaults: Defaults = serde_saphyr::from_str(include_str!("../dialects/_defaults.yml"))
             .map_err(|e| e.to_string())?;
-        if file.name != name.as_str() {
-            return Err(format!("file names dialect {:?}", file.name));
-        }
-        if file.parser != name.as_str() {
-            return Err(format!(
-                "parser {:?} is not sqlparser's dialect for {name}",
+        let parser = dialect_from_str(&file.parser).ok_or_else(|| {
+            format!(
+                "parser {:?} is not one of sqlparser's dialects",
                 file.parser
-            ));
-        }
+            )
+        })?;
         for key in file.templates.keys() {
             if !Func::ALL.iter().any(|f| f.key() == key) {
                 return Err(format!("unknown template {key:?}"));
             }
         }
-        let parser = parser_dialect(name);
         let mut templates = BTreeMap::new();
         for func in Func::ALL {
             let text = file
@@ -330,7 +353,9 @@ impl Dialect {
                 .map_err(|e| format!("type {t:?}: {e}"))
         };
         Ok(Dialect {
-            name,
+            name: file.name,
+            parser: file.parser,
+            dbt_adapters: file.dbt_adapters,
             identifier_quote: file.identifier_quote,
             identifier_refuse: file.identifier_refuse,
             string_escape: file.string_escape,
@@ -345,6 +370,7 @@ impl Dialect {
             double_type: parse_type(&file.types.double)?,
             string_type: parse_type(&file.types.string)?,
             templates,
+            escapes: OnceLock::new(),
         })
     }
 
@@ -356,18 +382,7 @@ impl Dialect {
     /// sqlparser's parser for this dialect (used for templates, `fit.where`, and
     /// by tests that parse every emitted statement back).
     pub fn parser(&self) -> Box<dyn ParserDialect> {
-        parser_dialect(self.name)
-    }
-}
-
-fn parser_dialect(name: DialectName) -> Box<dyn ParserDialect> {
-    match name {
-        DialectName::Bigquery => Box::new(BigQueryDialect {}),
-        DialectName::Databricks => Box::new(DatabricksDialect {}),
-        DialectName::Duckdb => Box::new(DuckDbDialect {}),
-        DialectName::Postgres => Box::new(PostgreSqlDialect {}),
-        DialectName::Redshift => Box::new(RedshiftSqlDialect {}),
-        DialectName::Snowflake => Box::new(SnowflakeDialect {}),
+        dialect_from_str(&self.parser).expect("checked when the dialect loaded")
     }
 }
 
@@ -379,7 +394,7 @@ mod tests {
     fn every_dialect_file_loads() {
         for d in DialectName::ALL {
             let dialect = Dialect::load(d).unwrap();
-            assert_eq!(dialect.name, d);
+            assert_eq!(dialect.name, d.as_str());
         }
     }
 }

@@ -471,7 +471,8 @@ fn macros_as_diffs(text: &str) -> String {
             },
         }
     }
-    let adapter_of = |d| prep::dbt::ADAPTERS.iter().find(|(_, a)| *a == d).unwrap().0;
+    let adapters = prep::dbt::adapters();
+    let adapter_of = |d| adapters.iter().find(|(_, a)| *a == d).unwrap().0;
     let find = |name: &str| {
         blocks
             .iter()
@@ -482,7 +483,7 @@ fn macros_as_diffs(text: &str) -> String {
     for (name, block) in &blocks {
         let split = name.split_once("__");
         let dialect = split.and_then(|(a, _)| {
-            (prep::dbt::ADAPTERS.iter())
+            (adapters.iter())
                 .find(|(adapter, _)| *adapter == a)
                 .map(|(_, d)| *d)
         });

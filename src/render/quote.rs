@@ -11,10 +11,7 @@
 //! clause per line and a line-based tool (or prep's own formatting) could
 //! change the text; a line comment written by prep ends at the line's end.
 
-use std::collections::BTreeMap;
-use std::sync::OnceLock;
-
-use crate::dialect::{Dialect, DialectName, StringEscape};
+use crate::dialect::{Dialect, StringEscape};
 use crate::text::visible;
 pub use crate::text::{comment, string_problem};
 
@@ -69,28 +66,16 @@ pub fn ident(d: &Dialect, name: &str) -> String {
     out
 }
 
-/// How each special character of a text is written inside a string literal,
-/// and whether a literal holding one of them needs parentheses around it
-/// (standard escaping writes line breaks as `' || CHR(10) || '`).
-#[derive(Debug, Clone)]
-pub struct StringEscapes {
-    pub table: Vec<(char, String)>,
-    pub wrap_when: Vec<char>,
-}
+/// Standard escaping writes line breaks as `' || CHR(10) || '`, so a literal
+/// holding one is wrapped in parentheses (see `StringEscapes`).
+pub use crate::dialect::StringEscapes;
 
 /// A NUL (refused before rendering by `string_problem`) is dropped, never written.
 const NUL_REPLACED: (char, String) = ('\0', String::new());
 
 /// The dialect's escapes, worked out once per dialect (every literal uses them).
-pub fn string_escapes(d: &Dialect) -> &'static StringEscapes {
-    static ESCAPES: OnceLock<BTreeMap<DialectName, StringEscapes>> = OnceLock::new();
-    let all = ESCAPES.get_or_init(|| {
-        DialectName::ALL
-            .iter()
-            .map(|&name| (name, escapes_of(name.get())))
-            .collect()
-    });
-    &all[&d.name]
+pub fn string_escapes(d: &Dialect) -> &StringEscapes {
+    d.escapes.get_or_init(|| escapes_of(d))
 }
 
 fn escapes_of(d: &Dialect) -> StringEscapes {

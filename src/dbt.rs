@@ -10,6 +10,7 @@ use crate::check::{CheckedStep, Model};
 use crate::diagnostic::{Code, Diagnostic};
 use crate::dialect::DialectName;
 use crate::emit::{Artifact, HEADER_MARK, jinja_escape, jinja_string};
+use crate::fitted::Fitted;
 use crate::ir::DeferredEncoder;
 use crate::ir::{ApplyItem, Ir};
 use crate::render::{DeferredItem, ParamsRelation, Renderer, SourceStyle, ast, print, quote};
@@ -27,11 +28,68 @@ pub fn adapters() -> Vec<(&'static str, DialectName)> {
     all
 }
 
+/// Each adapter's SQL of a spec's macros.
+struct Macros {
+    fits: Vec<Impl>,
+    applies: Vec<Impl>,
+    /// The params pinned to a fit (`--params`), if the spec has them.
+    pinned: Vec<Impl>,
+}
+
+/// The fit, apply (and pinned params) SQL of `spec` for every adapter, with
+/// dbt's calls in place of the source and the params relation.
+fn macros(spec: &PackageSpec, source: &str, params_model: &str) -> Result<Macros, Diagnostic> {
+    let ir = spec.ir;
+    let mut m = Macros {
+        fits: Vec::new(),
+        applies: Vec::new(),
+        pinned: Vec::new(),
+    };
+    for (adapter, dialect) in adapters() {
+        let d = dialect.get();
+        crate::check_names(ir, d, spec.file).map_err(|mut all| all.0.remove(0))?;
+        let r = Renderer::new(d, ir, SourceStyle::Placeholder);
+        let now = r.placeholder("prep_fitted_at");
+        let fit = r.fit_query_stamped(Some(sqlparser::ast::Expr::Identifier(
+            sqlparser::ast::Ident::new(&now),
+        )))?;
+        let fit_sql = jinja_escape(&print::pretty(fit))
+            .replace(&r.source_placeholder, &format!("{{{{ {source} }}}}"))
+            .replace(&now, "{{ dbt.current_timestamp() }}");
+        let (apply, deferred) = r.apply_query_deferred(ParamsRelation::Placeholder)?;
+        let params_ref = format!("ref({})", jinja_string(params_model));
+        let mut apply_sql = jinja_escape(&print::pretty(apply));
+        for item in &deferred {
+            apply_sql = apply_sql.replace(&item.placeholder, &deferred_call(item, &params_ref));
+        }
+        let apply_sql = apply_sql
+            .replace(&r.source_placeholder, "{{ relation }}")
+            .replace(&r.params_placeholder, &format!("{{{{ {params_ref} }}}}"));
+        m.fits.push(Impl {
+            adapter,
+            sql: fit_sql,
+        });
+        if let Some(fitted) = spec.pinned {
+            let sql = jinja_escape(&print::pretty(r.pinned_query(fitted)));
+            m.pinned.push(Impl { adapter, sql });
+        }
+        m.applies.push(Impl {
+            adapter,
+            sql: apply_sql,
+        });
+    }
+    Ok(m)
+}
+
 /// One spec, checked and lowered.
 pub struct PackageSpec<'a> {
     pub model: &'a Model,
     pub ir: &'a Ir,
     pub file: &'a str,
+    /// Fitted values to pin the params model to (`--params`), instead of
+    /// fitting in the warehouse at every build. The IR is then lowered with
+    /// them, so learned encoders are known when the package is written.
+    pub pinned: Option<&'a Fitted>,
 }
 
 /// One adapter's SQL of a macro.
@@ -179,37 +237,11 @@ pub fn package(specs: &[PackageSpec]) -> Result<Vec<Artifact>, Diagnostic> {
             .in_file(spec.file));
         }
         let params_model = format!("{name}__params");
-        let mut fits = Vec::new();
-        let mut applies = Vec::new();
-        for (adapter, dialect) in adapters() {
-            let d = dialect.get();
-            crate::check_names(ir, d, spec.file).map_err(|mut all| all.0.remove(0))?;
-            let r = Renderer::new(d, ir, SourceStyle::Placeholder);
-            let now = r.placeholder("prep_fitted_at");
-            let fit = r.fit_query_stamped(Some(sqlparser::ast::Expr::Identifier(
-                sqlparser::ast::Ident::new(&now),
-            )))?;
-            let fit_sql = jinja_escape(&print::pretty(fit))
-                .replace(&r.source_placeholder, &format!("{{{{ {source} }}}}"))
-                .replace(&now, "{{ dbt.current_timestamp() }}");
-            let (apply, deferred) = r.apply_query_deferred(ParamsRelation::Placeholder)?;
-            let params_ref = format!("ref({})", jinja_string(&params_model));
-            let mut apply_sql = jinja_escape(&print::pretty(apply));
-            for item in &deferred {
-                apply_sql = apply_sql.replace(&item.placeholder, &deferred_call(item, &params_ref));
-            }
-            let apply_sql = apply_sql
-                .replace(&r.source_placeholder, "{{ relation }}")
-                .replace(&r.params_placeholder, &format!("{{{{ {params_ref} }}}}"));
-            fits.push(Impl {
-                adapter,
-                sql: fit_sql,
-            });
-            applies.push(Impl {
-                adapter,
-                sql: apply_sql,
-            });
-        }
+        let Macros {
+            fits,
+            applies,
+            pinned,
+        } = macros(spec, &source, &params_model)?;
         let read: Vec<String> = spec
             .model
             .keys
@@ -232,6 +264,7 @@ pub fn package(specs: &[PackageSpec]) -> Result<Vec<Artifact>, Diagnostic> {
                     header => header(&format!("the fit and apply macros of spec {}", spec.file)),
                     name, adapters,
                     fits => fits.iter().map(Impl::value).collect::<Vec<_>>(),
+                    pinned => pinned.iter().map(Impl::value).collect::<Vec<_>>(),
                     applies => applies.iter().map(Impl::value).collect::<Vec<_>>(),
                     columns => format!("[{}]", read.join(", ")),
                 },
@@ -239,7 +272,11 @@ pub fn package(specs: &[PackageSpec]) -> Result<Vec<Artifact>, Diagnostic> {
         });
         files.push(Artifact {
             file_name: format!("models/{params_model}.sql"),
-            contents: render(&env, "params_model.sql", context! { header => header(&format!("fitted parameters of spec {}", spec.file)), name }),
+            contents: render(&env, "params_model.sql", context! {
+                header => header(&format!("fitted parameters of spec {}", spec.file)),
+                name,
+                pinned => spec.pinned.map(|f| f.fitted_at.clone().unwrap_or_else(|| "an unknown time".into())),
+            }),
         });
         files.push(Artifact {
             file_name: format!("models/{name}.sql"),

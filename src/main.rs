@@ -310,9 +310,6 @@ fn run(cli: &Cli) -> Result<(), Failure> {
                 (EmitForm::DbtPackage, Some(_), _, _) => {
                     Some("--dialect: a dbt package serves every adapter")
                 }
-                (EmitForm::DbtPackage, _, Some(_), _) => {
-                    Some("--params: a dbt package fits in the warehouse")
-                }
                 (EmitForm::DbtPackage, _, _, true) => {
                     Some("--inline: a dbt package keeps the fit in its own model")
                 }
@@ -337,7 +334,8 @@ fn run(cli: &Cli) -> Result<(), Failure> {
                 ));
             }
             if *emit == EmitForm::DbtPackage {
-                return package_command::compile_package(spec, out.as_deref(), *check);
+                let (out, params) = (out.as_deref(), params.as_deref());
+                return package_command::compile_package(spec, out, *check, params);
             }
             let (text, file) = read_spec(spec)?;
             let model = prep::check_text(&text, &file).map_err(|d| spec_failure(d, &text))?;
@@ -537,11 +535,11 @@ fn default_params_path(spec: &Path) -> PathBuf {
     spec.with_file_name(format!("{stem}.fitted.yml"))
 }
 
-fn usage_failure(code: Code, message: String, place: &Path, hint: &str) -> Failure {
+pub(crate) fn usage_failure(code: Code, message: String, place: &Path, hint: &str) -> Failure {
     Failure::about(EXIT_SPEC, code, message, place, hint)
 }
 
-fn load_params(path: &Path) -> Result<Fitted, Failure> {
+pub(crate) fn load_params(path: &Path) -> Result<Fitted, Failure> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         Failure::about(
             EXIT_USAGE,

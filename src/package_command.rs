@@ -7,11 +7,18 @@ use prep::diagnostic::Code;
 use prep::lower;
 
 use crate::{
-    EXIT_OUTPUT, EXIT_USAGE, Failure, file_name, read_spec, report_stale, spec_failure, write_files,
+    EXIT_OUTPUT, EXIT_USAGE, Failure, file_name, load_params, read_spec, report_stale,
+    spec_failure, usage_failure, write_files,
 };
 
-/// `--emit dbt-package`: every spec of a file or a folder into one package.
-pub(crate) fn compile_package(path: &Path, out: Option<&Path>, check: bool) -> Result<(), Failure> {
+/// `--emit dbt-package`: every spec of a file or a folder into one package;
+/// with `params`, one spec whose params model is pinned to that fit.
+pub(crate) fn compile_package(
+    path: &Path,
+    out: Option<&Path>,
+    check: bool,
+    params: Option<&Path>,
+) -> Result<(), Failure> {
     let Some(out) = out else {
         return Err(Failure::about(
             EXIT_USAGE,
@@ -21,7 +28,57 @@ pub(crate) fn compile_package(path: &Path, out: Option<&Path>, check: bool) -> R
             "add --out DIR",
         ));
     };
-    let files: Vec<PathBuf> = if path.is_dir() {
+    if let (Some(_), true) = (params, path.is_dir()) {
+        return Err(Failure::about(
+            EXIT_USAGE,
+            Code::Io,
+            "--params pins one spec's statistics, but this is a folder of specs",
+            path,
+            "give the one spec file whose fitted parameters --params holds",
+        ));
+    }
+    let fitted = params.map(load_params).transpose()?;
+    let files = spec_files(path)?;
+    let mut loaded = Vec::new();
+    for f in &files {
+        let (text, file) = read_spec(f)?;
+        let model = prep::check_text(&text, &file).map_err(|d| spec_failure(d, &text))?;
+        let ir = lower::lower(&model, fitted.as_ref());
+        if let (Some(fitted), Some(p)) = (&fitted, params) {
+            fitted.check_matches(&ir).map_err(|m| {
+                usage_failure(
+                    Code::ParamsMismatch,
+                    m,
+                    p,
+                    "run `prep fit` again for this spec",
+                )
+            })?;
+        }
+        loaded.push((model, ir, file_name(f), text));
+    }
+    let specs: Vec<prep::dbt::PackageSpec> = loaded
+        .iter()
+        .map(|(model, ir, file, _)| prep::dbt::PackageSpec {
+            model,
+            ir,
+            file,
+            pinned: fitted.as_ref(),
+        })
+        .collect();
+    let artifacts = prep::dbt::package(&specs).map_err(|d| {
+        let source = loaded
+            .iter()
+            .find(|(_, _, f, _)| *f == d.file)
+            .map_or("", |(_, _, _, t)| t.as_str());
+        spec_failure(d.into(), source)
+    })?;
+    write_package(out, &artifacts, check)
+}
+
+/// The specs of `path`: the file itself, or a folder's `.yml` files (not
+/// fitted-parameter files), in name order.
+fn spec_files(path: &Path) -> Result<Vec<PathBuf>, Failure> {
+    Ok(if path.is_dir() {
         let mut files: Vec<PathBuf> = std::fs::read_dir(path)
             .map_err(|e| {
                 Failure::about(
@@ -45,29 +102,20 @@ pub(crate) fn compile_package(path: &Path, out: Option<&Path>, check: bool) -> R
         files
     } else {
         vec![path.to_path_buf()]
-    };
-    let mut loaded = Vec::new();
-    for f in &files {
-        let (text, file) = read_spec(f)?;
-        let model = prep::check_text(&text, &file).map_err(|d| spec_failure(d, &text))?;
-        let ir = lower::lower(&model, None);
-        loaded.push((model, ir, file_name(f), text));
-    }
-    let specs: Vec<prep::dbt::PackageSpec> = loaded
-        .iter()
-        .map(|(model, ir, file, _)| prep::dbt::PackageSpec { model, ir, file })
-        .collect();
-    let artifacts = prep::dbt::package(&specs).map_err(|d| {
-        let source = loaded
-            .iter()
-            .find(|(_, _, f, _)| *f == d.file)
-            .map_or("", |(_, _, _, t)| t.as_str());
-        spec_failure(d.into(), source)
-    })?;
+    })
+}
+
+/// Writes the package into `out` (all or nothing, never beside files prep
+/// did not write); with `check`, only says what would change.
+fn write_package(
+    out: &Path,
+    artifacts: &[prep::emit::Artifact],
+    check: bool,
+) -> Result<(), Failure> {
     let ours: std::collections::BTreeSet<PathBuf> =
         artifacts.iter().map(|a| out.join(&a.file_name)).collect();
     if check {
-        let mut stale = prep::write::stale(out, &artifacts);
+        let mut stale = prep::write::stale(out, artifacts);
         stale.extend(
             prep::write::foreign_files(out)
                 .into_iter()
@@ -89,5 +137,5 @@ pub(crate) fn compile_package(path: &Path, out: Option<&Path>, check: bool) -> R
             "generate the package into a folder of its own",
         ));
     }
-    write_files(out, &artifacts)
+    write_files(out, artifacts)
 }

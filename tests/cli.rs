@@ -529,3 +529,64 @@ fn dbt_package_snapshot() {
     insta::assert_snapshot!(all);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `--params` pins a package's params model to one fit: its statistics are
+/// literals in the package, for every adapter, Jinja-escaped.
+#[test]
+fn dbt_package_with_params_is_pinned_to_the_fit() {
+    let dir = std::env::temp_dir().join(format!("prep-cli-pinned-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = dir.to_string_lossy().into_owned();
+    let spec = "examples/dbt_project/specs/segments.yml";
+    let fitted = "examples/dbt_project/specs/segments.fitted.yml";
+    let (code, _, stderr) = run(&[
+        "compile",
+        spec,
+        "--emit",
+        "dbt-package",
+        "--params",
+        fitted,
+        "--out",
+        &out,
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let model = std::fs::read_to_string(dir.join("models/segments__params.sql")).unwrap();
+    assert!(model.contains("{{ prep.params_segments() }}") && !model.contains("fit_segments"));
+    let macros = std::fs::read_to_string(dir.join("macros/prep_segments.sql")).unwrap();
+    for (adapter, _) in prep::dbt::adapters() {
+        assert!(macros.contains(&format!("{{% macro {adapter}__params_segments() %}}")));
+    }
+    // The fitted file's categories, Jinja-escaped, as literals.
+    assert!(
+        macros
+            .contains("'O''Brien {{ '{' }}{ x }}' AS \"text\", CAST(1 AS DOUBLE) AS \"frequency\"")
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    // A folder of specs has no one fit to pin; another spec's fit is refused.
+    let (code, _, stderr) = run(&[
+        "compile",
+        "examples/dbt_project/specs",
+        "--emit",
+        "dbt-package",
+        "--params",
+        fitted,
+        "--out",
+        &out,
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("one spec"), "{stderr}");
+    let (code, _, stderr) = run(&[
+        "compile",
+        "examples/dbt_project/specs/churn.yml",
+        "--emit",
+        "dbt-package",
+        "--params",
+        fitted,
+        "--out",
+        &out,
+    ]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("E009"), "{stderr}");
+    assert!(!dir.exists(), "nothing is written when the fit is refused");
+}

@@ -17,7 +17,7 @@ const MAX_FUNCTION_LINES: usize = 80;
 /// shrink, and leaves this list when it is within the limit.
 const LONG_FUNCTIONS: &[(&str, &str, usize)] = &[
     ("src/check.rs", "check", 141),
-    ("src/dbt.rs", "package", 148),
+    ("src/dbt.rs", "package", 127),
     ("src/dbt.rs", "deferred_call", 108),
     ("src/dbt.rs", "schema_entries", 144),
     ("src/emit.rs", "emit", 117),
@@ -25,7 +25,7 @@ const LONG_FUNCTIONS: &[(&str, &str, usize)] = &[
     ("src/lib.rs", "check_names", 119),
     ("src/lowering/encoders.rs", "one_hot", 161),
     ("src/lowering/one_hot_layout.rs", "fitted", 93),
-    ("src/main.rs", "run", 212),
+    ("src/main.rs", "run", 210),
     ("src/render/fit.rs", "scans", 82),
     ("src/render/fit.rs", "fit_levels", 136),
 ];

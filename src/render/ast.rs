@@ -423,21 +423,24 @@ impl SelectBuilder {
         let select = select_of(&mut q);
         select.projection = self.items;
         let mut relations = self.from.into_iter().map(|(r, a)| table_factor(r, a));
-        let first = relations
-            .next()
-            .expect("a SELECT reads at least one relation");
-        let joins: Vec<_> = relations.collect();
-        let joins = if joins.is_empty() {
-            Vec::new()
-        } else {
-            let mut j = skeleton("SELECT 1 FROM a CROSS JOIN b");
-            let template = select_of(&mut j).from.remove(0).joins.remove(0);
-            filled(template, joins, |j, relation| j.relation = relation)
+        // No relation: a SELECT of constants (a row of literals).
+        select.from = match relations.next() {
+            None => Vec::new(),
+            Some(first) => {
+                let joins: Vec<_> = relations.collect();
+                let joins = if joins.is_empty() {
+                    Vec::new()
+                } else {
+                    let mut j = skeleton("SELECT 1 FROM a CROSS JOIN b");
+                    let template = select_of(&mut j).from.remove(0).joins.remove(0);
+                    filled(template, joins, |j, relation| j.relation = relation)
+                };
+                vec![TableWithJoins {
+                    relation: first,
+                    joins,
+                }]
+            }
         };
-        select.from = vec![TableWithJoins {
-            relation: first,
-            joins,
-        }];
         select.selection = self.filter;
         select.having = self.having;
         if let Some(g) = self.group_by

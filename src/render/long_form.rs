@@ -5,9 +5,10 @@
 use sqlparser::ast::{BinaryOperator, Expr, Ident};
 
 use super::ast::{self, Relation, SelectBuilder};
-use super::{Renderer, print};
+use super::{FITTED_AT, Renderer, print};
 use crate::dialect::UnpivotStyle;
-use crate::ir;
+use crate::fitted::{Fitted, Value};
+use crate::ir::{self, Param};
 use crate::spec::ColumnType;
 
 /// The long form's lateral rows.
@@ -23,6 +24,11 @@ impl Renderer<'_> {
         values: [Expr; 3],
         from: &str,
     ) -> SelectBuilder {
+        (self.long_columns(parameter, kind, values))
+            .from(Relation::Table(vec![self.id(from)]), None)
+    }
+
+    fn long_columns(&self, parameter: Expr, kind: &str, values: [Expr; 3]) -> SelectBuilder {
         let [number, text, frequency] = values;
         SelectBuilder::default()
             .item(parameter, Some(self.id("parameter")))
@@ -30,7 +36,54 @@ impl Renderer<'_> {
             .item(number, Some(self.id("number")))
             .item(text, Some(self.id("text")))
             .item(frequency, Some(self.id("frequency")))
-            .from(Relation::Table(vec![self.id(from)]), None)
+    }
+
+    /// The long form of one fit, as literal rows: a parameters relation pinned
+    /// to `fitted` (the dbt package's params model with `--params`). Every
+    /// stored parameter, the time of fitting if known, and every category with
+    /// its count, as the fit query would give them.
+    pub fn pinned_query(&self, fitted: &Fitted) -> print::Sql {
+        let mut out = print::UnionAll::default();
+        let mut value_row = |name: &str, value: Option<&Value>, t: ColumnType| {
+            let (number, text) = match t {
+                ColumnType::Numeric => (self.literal(value, t), self.null_text()),
+                ColumnType::String => (self.null_number(), self.literal(value, t)),
+            };
+            let parameter = ast::string(self.d, name);
+            let row = self.long_columns(parameter, "value", [number, text, self.null_number()]);
+            out.push(row.build());
+        };
+        for p in Param::stored(&self.ir.fit.params) {
+            value_row(&p.name, fitted.parameters.get(&p.name), p.value_type);
+        }
+        if let Some(at) = &fitted.fitted_at {
+            value_row(
+                FITTED_AT,
+                Some(&Value::Text(at.clone())),
+                ColumnType::String,
+            );
+        }
+        for v in &self.ir.fit.vocabularies {
+            for c in fitted.vocabularies.get(&v.name).into_iter().flatten() {
+                // The missing value is a category with both columns NULL.
+                let (number, text) = match v.value_type {
+                    ColumnType::Numeric => {
+                        (self.literal(Some(&c.value), v.value_type), self.null_text())
+                    }
+                    ColumnType::String => (
+                        self.null_number(),
+                        self.literal(Some(&c.value), v.value_type),
+                    ),
+                };
+                let frequency = ast::double(c.frequency, self.d);
+                let parameter = ast::string(self.d, &v.name);
+                out.push(
+                    self.long_columns(parameter, "category", [number, text, frequency])
+                        .build(),
+                );
+            }
+        }
+        out.into()
     }
 
     fn null_text(&self) -> Expr {

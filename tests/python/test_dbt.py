@@ -83,3 +83,28 @@ def test_scoring_relation_without_a_source_column_fails_at_compile_time(project)
                           capture_output=True, text=True, env=env)
     assert done.returncode != 0
     assert "has no column `signup_year`" in done.stdout + done.stderr
+
+
+def test_pinned_parameters_do_not_follow_training_rows(prep_bin, project):
+    """`--params`: the package's params model holds one fit's statistics as
+    literals; training rows change, the parameters and the scores do not."""
+    for path in ("specs/segments.yml", "specs/segments.fitted.yml", "models/scored_segments.sql",
+                 "tests/segments_match_scikit_learn.sql"):
+        (project / path).unlink()
+    shutil.rmtree(project / "prep_features")
+    done = subprocess.run([prep_bin, "fit", "specs/churn.yml", "--data", "seeds/train.csv", "--out", "churn.fitted.yml"],
+                          cwd=project, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    done = subprocess.run([prep_bin, "compile", "specs/churn.yml", "--emit", "dbt-package", "--params",
+                           "churn.fitted.yml", "--out", "prep_features"], cwd=project, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "prep.params_churn()" in (project / "prep_features" / "models" / "churn__params.sql").read_text()
+    dbt(project, "deps")
+    out = dbt(project, "build")
+    assert "scored_matches_scikit_learn" in out and "ERROR=0" in out
+    fitted, scored = table(project, "churn__params"), table(project, "scored")
+    train = project / "seeds" / "train.csv"
+    train.write_text(train.read_text().replace("1,2021,3.5,120.0", "1,2021,30.5,420.0"))
+    dbt(project, "build")
+    assert table(project, "churn__params") == fitted
+    assert table(project, "scored") == scored

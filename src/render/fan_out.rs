@@ -1,8 +1,8 @@
 //! The select items (and long-form rows) of a wide statement, printed on
-//! every core. Items are independent of each other: each worker prints a contiguous run of them
-//! with its own renderer (the caches are per renderer, and the printing
-//! buffers per thread), and the runs are joined in order, so the text is
-//! the same whatever the number of cores.
+//! every core. Items are independent of each other: each worker prints a
+//! contiguous run of them with its own renderer (the caches are per
+//! renderer, and the printing buffers per thread), and the runs are joined
+//! in order, so the text is the same whatever the number of cores.
 
 use sqlparser::ast::{Expr, Ident, SelectItem};
 

@@ -45,10 +45,7 @@ impl Renderer<'_> {
     pub fn pinned_query(&self, fitted: &Fitted) -> print::Sql {
         let mut out = print::UnionAll::default();
         let mut value_row = |name: &str, value: Option<&Value>, t: ColumnType| {
-            let (number, text) = match t {
-                ColumnType::Numeric => (self.literal(value, t), self.null_text()),
-                ColumnType::String => (self.null_number(), self.literal(value, t)),
-            };
+            let (number, text) = self.in_typed_column(self.literal(value, t), t);
             let parameter = ast::string(self.d, name);
             let row = self.long_columns(parameter, "value", [number, text, self.null_number()]);
             out.push(row.build());
@@ -66,15 +63,8 @@ impl Renderer<'_> {
         for v in &self.ir.fit.vocabularies {
             for c in fitted.vocabularies.get(&v.name).into_iter().flatten() {
                 // The missing value is a category with both columns NULL.
-                let (number, text) = match v.value_type {
-                    ColumnType::Numeric => {
-                        (self.literal(Some(&c.value), v.value_type), self.null_text())
-                    }
-                    ColumnType::String => (
-                        self.null_number(),
-                        self.literal(Some(&c.value), v.value_type),
-                    ),
-                };
+                let value = self.literal(Some(&c.value), v.value_type);
+                let (number, text) = self.in_typed_column(value, v.value_type);
                 let frequency = ast::double(c.frequency, self.d);
                 let parameter = ast::string(self.d, &v.name);
                 out.push(
@@ -97,9 +87,18 @@ impl Renderer<'_> {
     /// (number, text) of the parameter column `name`, by its type.
     fn typed_values(&self, name: &str, t: ColumnType) -> (Expr, Expr) {
         let column = ast::column(self.d, None, name);
+        let value = match t {
+            ColumnType::Numeric => column,
+            ColumnType::String => ast::cast(column, &self.d.string_type),
+        };
+        self.in_typed_column(value, t)
+    }
+
+    /// (number, text) with `value` in the column of its type, NULL in the other.
+    fn in_typed_column(&self, value: Expr, t: ColumnType) -> (Expr, Expr) {
         match t {
-            ColumnType::Numeric => (column, self.null_text()),
-            ColumnType::String => (self.null_number(), ast::cast(column, &self.d.string_type)),
+            ColumnType::Numeric => (value, self.null_text()),
+            ColumnType::String => (self.null_number(), value),
         }
     }
 

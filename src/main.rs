@@ -340,17 +340,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             let (text, file) = read_spec(spec)?;
             let model = prep::check_text(&text, &file).map_err(|d| spec_failure(d, &text))?;
             let fitted = params.as_ref().map(|p| load_params(p)).transpose()?;
-            let ir = lower::lower(&model, fitted.as_ref());
-            if let (Some(fitted), Some(p)) = (&fitted, params) {
-                fitted.check_matches(&ir).map_err(|m| {
-                    usage_failure(
-                        Code::ParamsMismatch,
-                        m,
-                        p,
-                        "run `prep fit` again for this spec",
-                    )
-                })?;
-            }
+            let ir = lower_with(&model, fitted.as_ref(), params.as_deref())?;
             let Some(d) = dialect.map(DialectName::get) else {
                 return Err(Failure::about(
                     EXIT_USAGE,
@@ -535,8 +525,29 @@ fn default_params_path(spec: &Path) -> PathBuf {
     spec.with_file_name(format!("{stem}.fitted.yml"))
 }
 
-pub(crate) fn usage_failure(code: Code, message: String, place: &Path, hint: &str) -> Failure {
+fn usage_failure(code: Code, message: String, place: &Path, hint: &str) -> Failure {
     Failure::about(EXIT_SPEC, code, message, place, hint)
+}
+
+/// `model` lowered, with `fitted` (read from `params`) if given: the values
+/// must have been fitted for this very spec.
+pub(crate) fn lower_with(
+    model: &prep::check::Model,
+    fitted: Option<&Fitted>,
+    params: Option<&Path>,
+) -> Result<prep::ir::Ir, Failure> {
+    let ir = lower::lower(model, fitted);
+    if let (Some(fitted), Some(p)) = (fitted, params) {
+        fitted.check_matches(&ir).map_err(|m| {
+            usage_failure(
+                Code::ParamsMismatch,
+                m,
+                p,
+                "run `prep fit` again for this spec",
+            )
+        })?;
+    }
+    Ok(ir)
 }
 
 pub(crate) fn load_params(path: &Path) -> Result<Fitted, Failure> {

@@ -4,11 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use prep::diagnostic::Code;
-use prep::lower;
 
 use crate::{
-    EXIT_OUTPUT, EXIT_USAGE, Failure, file_name, load_params, read_spec, report_stale,
-    spec_failure, usage_failure, write_files,
+    EXIT_OUTPUT, EXIT_USAGE, Failure, file_name, load_params, lower_with, read_spec, report_stale,
+    spec_failure, write_files,
 };
 
 /// `--emit dbt-package`: every spec of a file or a folder into one package;
@@ -43,17 +42,7 @@ pub(crate) fn compile_package(
     for f in &files {
         let (text, file) = read_spec(f)?;
         let model = prep::check_text(&text, &file).map_err(|d| spec_failure(d, &text))?;
-        let ir = lower::lower(&model, fitted.as_ref());
-        if let (Some(fitted), Some(p)) = (&fitted, params) {
-            fitted.check_matches(&ir).map_err(|m| {
-                usage_failure(
-                    Code::ParamsMismatch,
-                    m,
-                    p,
-                    "run `prep fit` again for this spec",
-                )
-            })?;
-        }
+        let ir = lower_with(&model, fitted.as_ref(), params)?;
         loaded.push((model, ir, file_name(f), text));
     }
     let specs: Vec<prep::dbt::PackageSpec> = loaded

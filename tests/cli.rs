@@ -20,6 +20,13 @@ fn prep(args: &[&str], dir: &Path) -> (i32, String, String) {
     )
 }
 
+/// An empty scratch folder of this test run (removed if left from before).
+fn fresh_dir(tag: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("prep-cli-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
 fn run(args: &[&str]) -> (i32, String, String) {
     prep(args, &common::root())
 }
@@ -142,8 +149,7 @@ fn schema_is_json_schema_of_the_spec() {
 
 #[test]
 fn out_dir_is_written_atomically_idempotently_and_never_over_foreign_files() {
-    let dir = std::env::temp_dir().join(format!("prep-cli-out-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = fresh_dir("out");
     let out = dir.to_string_lossy().into_owned();
     let spec = "examples/churn/churn_features.yml";
     let (code, stdout, stderr) = run(&["compile", spec, "--dialect", "snowflake", "--out", &out]);
@@ -376,8 +382,7 @@ fn learned_categories_that_collide_are_an_error() {
 
 #[test]
 fn dbt_package_is_written_checked_and_never_over_foreign_files() {
-    let dir = std::env::temp_dir().join(format!("prep-cli-dbt-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = fresh_dir("dbt");
     let out = dir.to_string_lossy().into_owned();
     let args = [
         "compile",
@@ -503,8 +508,7 @@ fn macros_as_diffs(text: &str) -> String {
 
 #[test]
 fn dbt_package_snapshot() {
-    let dir = std::env::temp_dir().join(format!("prep-cli-dbt-snap-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = fresh_dir("dbt-snap");
     let (code, _, stderr) = run(&[
         "compile",
         "examples/dbt_project/specs/churn.yml",
@@ -534,21 +538,22 @@ fn dbt_package_snapshot() {
 /// literals in the package, for every adapter, Jinja-escaped.
 #[test]
 fn dbt_package_with_params_is_pinned_to_the_fit() {
-    let dir = std::env::temp_dir().join(format!("prep-cli-pinned-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = fresh_dir("pinned");
     let out = dir.to_string_lossy().into_owned();
-    let spec = "examples/dbt_project/specs/segments.yml";
     let fitted = "examples/dbt_project/specs/segments.fitted.yml";
-    let (code, _, stderr) = run(&[
-        "compile",
-        spec,
-        "--emit",
-        "dbt-package",
-        "--params",
-        fitted,
-        "--out",
-        &out,
-    ]);
+    let pin = |spec: &str| {
+        run(&[
+            "compile",
+            spec,
+            "--emit",
+            "dbt-package",
+            "--params",
+            fitted,
+            "--out",
+            &out,
+        ])
+    };
+    let (code, _, stderr) = pin("examples/dbt_project/specs/segments.yml");
     assert_eq!(code, 0, "{stderr}");
     let model = std::fs::read_to_string(dir.join("models/segments__params.sql")).unwrap();
     assert!(model.contains("{{ prep.params_segments() }}") && !model.contains("fit_segments"));
@@ -557,35 +562,15 @@ fn dbt_package_with_params_is_pinned_to_the_fit() {
         assert!(macros.contains(&format!("{{% macro {adapter}__params_segments() %}}")));
     }
     // The fitted file's categories, Jinja-escaped, as literals.
-    assert!(
-        macros
-            .contains("'O''Brien {{ '{' }}{ x }}' AS \"text\", CAST(1 AS DOUBLE) AS \"frequency\"")
-    );
+    let category = "'O''Brien {{ '{' }}{ x }}' AS \"text\", CAST(1 AS DOUBLE) AS \"frequency\"";
+    assert!(macros.contains(category));
     std::fs::remove_dir_all(&dir).unwrap();
 
     // A folder of specs has no one fit to pin; another spec's fit is refused.
-    let (code, _, stderr) = run(&[
-        "compile",
-        "examples/dbt_project/specs",
-        "--emit",
-        "dbt-package",
-        "--params",
-        fitted,
-        "--out",
-        &out,
-    ]);
+    let (code, _, stderr) = pin("examples/dbt_project/specs");
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("one spec"), "{stderr}");
-    let (code, _, stderr) = run(&[
-        "compile",
-        "examples/dbt_project/specs/churn.yml",
-        "--emit",
-        "dbt-package",
-        "--params",
-        fitted,
-        "--out",
-        &out,
-    ]);
+    let (code, _, stderr) = pin("examples/dbt_project/specs/churn.yml");
     assert_ne!(code, 0);
     assert!(stderr.contains("E009"), "{stderr}");
     assert!(!dir.exists(), "nothing is written when the fit is refused");

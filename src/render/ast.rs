@@ -484,7 +484,7 @@ pub fn unpivot(mut q: Query, value: Ident, name: Ident, columns: Vec<Ident>) -> 
         ..
     } = &mut factor
     {
-        *table = Box::new(select.from[0].relation.clone());
+        **table = select.from[0].relation.clone();
         *v = Expr::Identifier(value);
         *n = name;
         *c = filled(c.remove(0), columns, |item, column| {

@@ -59,7 +59,8 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
         /// A fitted-parameters file (from `prep fit`): the apply query gets every
-        /// fitted value as a literal, and learned categories become columns.
+        /// fitted value as a literal, and learned categories become columns;
+        /// with --emit dbt-package (one spec), its params model is pinned to them.
         #[arg(long)]
         params: Option<PathBuf>,
         /// Write nothing; exit 1 if the files in --out are not what prep would write (for CI).

@@ -48,15 +48,7 @@ pub fn emit(
     spec_file: &str,
     bound: Option<Bound>,
 ) -> Result<Vec<Artifact>, Diagnostic> {
-    let header = |what: &str| {
-        format!(
-            "-- {HEADER_MARK} {} from {} for {}: {}.\n-- Do not edit: change the spec and run `prep compile` again.\n",
-            env!("CARGO_PKG_VERSION"),
-            quote::comment(spec_file),
-            d.name,
-            quote::comment(what)
-        )
-    };
+    let header = |what: &str| header(d, spec_file, what);
     // A plain SQL file: the header, then the statement.
     let file = |file_name: String, what: &str, sql: print::Sql| Artifact {
         file_name,
@@ -64,29 +56,8 @@ pub fn emit(
     };
     let name = &ir.name;
     let params_model = format!("{name}__params");
-    if let Some(Bound {
-        fitted,
-        params_file,
-    }) = bound
-    {
-        let style = if form == EmitForm::DbtModel {
-            SourceStyle::Placeholder
-        } else {
-            SourceStyle::Plain
-        };
-        let r = Renderer::new(d, ir, style).bind(fitted);
-        let what = format!("features, with the fitted values of {params_file} as literals");
-        let sql = print::pretty(r.apply_bound_query()?);
-        return Ok(vec![match form {
-            EmitForm::DbtModel => Artifact {
-                file_name: format!("{name}.sql"),
-                contents: dbt_model(&header(&what), "view", &sql, &r, &ir.source, &params_model),
-            },
-            EmitForm::Sql | EmitForm::FitSql | EmitForm::DbtPackage => Artifact {
-                file_name: format!("{name}.apply.sql"),
-                contents: header(&what) + &sql,
-            },
-        }]);
+    if let Some(bound) = bound {
+        return bound_apply(ir, d, form, bound, &header, &params_model);
     }
     match form {
         EmitForm::DbtPackage => unreachable!("packages are emitted by dbt::package"),
@@ -111,51 +82,101 @@ pub fn emit(
                 file(format!("{name}.apply.sql"), &features, apply),
             ])
         }
-        EmitForm::DbtModel => {
-            let r = Renderer::new(d, ir, SourceStyle::Placeholder);
-            let source = dbt_source_call(&ir.source);
-            let model = |what: &str, materialized: &str, sql: String| {
-                let body = jinja_escape(&sql)
-                    .replace(&r.source_placeholder, &source)
-                    .replace(
-                        &r.params_placeholder,
-                        &format!("{{{{ ref({}) }}}}", jinja_string(&params_model)),
-                    );
-                format!(
-                    "{}{{{{ config(materialized={}) }}}}\n\n{body}",
-                    header(what),
-                    jinja_string(materialized)
-                )
-            };
-            if inline {
-                let q = r.inline_query()?;
-                return Ok(vec![Artifact {
-                    file_name: format!("{name}.sql"),
-                    contents: model(
-                        "features, fitting and applying in one model",
-                        "table",
-                        print::pretty(q),
-                    ),
-                }]);
-            }
-            let apply = r.apply_query(ParamsRelation::Placeholder)?;
-            let fit = r.fit_query()?;
-            Ok(vec![
-                Artifact {
-                    file_name: format!("{params_model}.sql"),
-                    contents: model("fitted parameters, one row", "table", print::pretty(fit)),
-                },
-                Artifact {
-                    file_name: format!("{name}.sql"),
-                    contents: model(
-                        &format!("features, applying {params_model}"),
-                        "view",
-                        print::pretty(apply),
-                    ),
-                },
-            ])
-        }
+        EmitForm::DbtModel => dbt_models(ir, d, inline, &header, &params_model),
     }
+}
+
+/// A generated file's header comment: prep's mark, the spec and the dialect,
+/// and what the file holds (no line break from user text can end it).
+fn header(d: &Dialect, spec_file: &str, what: &str) -> String {
+    format!(
+        "-- {HEADER_MARK} {} from {} for {}: {}.\n-- Do not edit: change the spec and run `prep compile` again.\n",
+        env!("CARGO_PKG_VERSION"),
+        quote::comment(spec_file),
+        d.name,
+        quote::comment(what)
+    )
+}
+
+/// The apply with every fitted value of `bound` as a literal: a SQL file, or
+/// a dbt view.
+fn bound_apply(
+    ir: &Ir,
+    d: &Dialect,
+    form: EmitForm,
+    bound: Bound,
+    header: &dyn Fn(&str) -> String,
+    params_model: &str,
+) -> Result<Vec<Artifact>, Diagnostic> {
+    let name = &ir.name;
+    let style = if form == EmitForm::DbtModel {
+        SourceStyle::Placeholder
+    } else {
+        SourceStyle::Plain
+    };
+    let r = Renderer::new(d, ir, style).bind(bound.fitted);
+    let what = format!(
+        "features, with the fitted values of {} as literals",
+        bound.params_file
+    );
+    let sql = print::pretty(r.apply_bound_query()?);
+    Ok(vec![match form {
+        EmitForm::DbtModel => Artifact {
+            file_name: format!("{name}.sql"),
+            contents: dbt_model(&header(&what), "view", &sql, &r, &ir.source, params_model),
+        },
+        EmitForm::Sql | EmitForm::FitSql | EmitForm::DbtPackage => Artifact {
+            file_name: format!("{name}.apply.sql"),
+            contents: header(&what) + &sql,
+        },
+    }])
+}
+
+/// `--emit dbt-model`: the params model and the features view, or one model
+/// that fits and applies (`--inline`).
+fn dbt_models(
+    ir: &Ir,
+    d: &Dialect,
+    inline: bool,
+    header: &dyn Fn(&str) -> String,
+    params_model: &str,
+) -> Result<Vec<Artifact>, Diagnostic> {
+    let name = &ir.name;
+    let r = Renderer::new(d, ir, SourceStyle::Placeholder);
+    let model = |what: &str, materialized: &str, sql: String| {
+        dbt_model(
+            &header(what),
+            materialized,
+            &sql,
+            &r,
+            &ir.source,
+            params_model,
+        )
+    };
+    if inline {
+        let q = r.inline_query()?;
+        let what = "features, fitting and applying in one model";
+        return Ok(vec![Artifact {
+            file_name: format!("{name}.sql"),
+            contents: model(what, "table", print::pretty(q)),
+        }]);
+    }
+    let apply = r.apply_query(ParamsRelation::Placeholder)?;
+    let fit = r.fit_query()?;
+    Ok(vec![
+        Artifact {
+            file_name: format!("{params_model}.sql"),
+            contents: model("fitted parameters, one row", "table", print::pretty(fit)),
+        },
+        Artifact {
+            file_name: format!("{name}.sql"),
+            contents: model(
+                &format!("features, applying {params_model}"),
+                "view",
+                print::pretty(apply),
+            ),
+        },
+    ])
 }
 
 /// A dbt model: header, config, and the SQL made inert for Jinja with the

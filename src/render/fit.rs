@@ -79,27 +79,33 @@ impl Renderer<'_> {
                 });
             }
             scans.extend(modes);
-            // Categories and counts: every vocabulary of the level in one
-            // GROUPING SETS scan where the dialect allows, else one scan each.
-            let learned: Vec<usize> = (0..self.ir.fit.vocabularies.len())
-                .filter(|&i| self.ir.fit.vocabularies[i].level == level)
-                .collect();
-            match self.d.vocabularies {
-                VocabularyStyle::GroupingSets if learned.len() > 1 => scans.push(Scan {
-                    level,
-                    what: "vocabularies (grouping sets)".into(),
-                    params: vec![],
-                    vocabularies: learned,
-                }),
-                _ => scans.extend(learned.into_iter().map(|i| Scan {
+            scans.extend(self.vocabulary_scans(level));
+        }
+        scans
+    }
+
+    /// Categories and counts of `level`: every vocabulary in one GROUPING
+    /// SETS scan where the dialect allows, else one scan each.
+    fn vocabulary_scans(&self, level: usize) -> Vec<Scan> {
+        let learned: Vec<usize> = (0..self.ir.fit.vocabularies.len())
+            .filter(|&i| self.ir.fit.vocabularies[i].level == level)
+            .collect();
+        match self.d.vocabularies {
+            VocabularyStyle::GroupingSets if learned.len() > 1 => vec![Scan {
+                level,
+                what: "vocabularies (grouping sets)".into(),
+                params: vec![],
+                vocabularies: learned,
+            }],
+            _ => (learned.into_iter())
+                .map(|i| Scan {
                     level,
                     what: "vocabulary".into(),
                     params: vec![],
                     vocabularies: vec![i],
-                })),
-            }
+                })
+                .collect(),
         }
-        scans
     }
 
     /// The fit as CTEs: the last, `FITTED`, is one row with a column per

@@ -25,7 +25,6 @@ const LONG_FUNCTIONS: &[(&str, &str, usize)] = &[
     ("src/lowering/encoders.rs", "one_hot", 161),
     ("src/lowering/one_hot_layout.rs", "fitted", 93),
     ("src/main.rs", "run", 200),
-    ("src/render/fit.rs", "fit_levels", 136),
 ];
 
 fn sources() -> Vec<PathBuf> {

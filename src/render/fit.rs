@@ -151,20 +151,7 @@ impl Renderer<'_> {
             // The relation this level reads: the fit rows, or a stage holding
             // each distinct expression to aggregate as a column `v<i>`.
             let mut stage_columns: Vec<(String, &ir::Expr)> = Vec::new();
-            let aggregated =
-                fit.params
-                    .iter()
-                    .filter(|p| p.level == level)
-                    .filter_map(|p| match &p.def {
-                        ParamDef::Aggregate(a) => a.argument(),
-                        ParamDef::Derived(_) => None,
-                    });
-            let counted = fit
-                .vocabularies
-                .iter()
-                .filter(|v| v.level == level)
-                .map(|v| &v.expr);
-            let arguments: Vec<&ir::Expr> = aggregated.chain(counted).collect();
+            let arguments = self.level_arguments(level);
             // The fit rows with the lets this level reads, each computed once:
             // a level builds on the rows of the level before it.
             let params_table = previous_params.as_deref().map(table);
@@ -187,21 +174,9 @@ impl Renderer<'_> {
             let input: Box<dyn Fn() -> Relation + '_> = match &previous_params {
                 None => Box::new(fit_rows),
                 Some(params) => {
-                    let mut seen = std::collections::BTreeSet::new();
-                    for arg in &arguments {
-                        if seen.insert(arg.to_string()) {
-                            stage_columns.push((format!("v{}", stage_columns.len() + 1), *arg));
-                        }
-                    }
-                    let items = self.items(&stage_columns, |r, (name, e)| {
-                        Some((r.expr(e, ParamScope::Row), Some(r.id(name))))
-                    });
-                    let stage = SelectBuilder::default()
-                        .printed_items(items.into_iter().flatten())
-                        .from(fit_rows(), Some(self.id(ROW)))
-                        .from(table(params), Some(self.id(PARAMS)))
-                        .build();
+                    stage_columns = distinct_columns(&arguments);
                     let name = format!("prep_stage_{level}");
+                    let stage = self.stage_query(&stage_columns, fit_rows(), table(params));
                     ctes.push(self.id(&name), stage);
                     Box::new(move || table(&name))
                 }
@@ -229,46 +204,94 @@ impl Renderer<'_> {
             }
             for scan in level_scans.filter(|s| !s.vocabularies.is_empty()) {
                 let name = format!("prep_vocabulary_{}", vocabularies.len() + 1);
-                let sets = scan.vocabularies.len() > 1;
-                let mut b = SelectBuilder::default();
-                let mut grouping = Vec::new();
-                for (j, &v) in scan.vocabularies.iter().enumerate() {
-                    let vocabulary = &fit.vocabularies[v];
-                    let value = argument(self, &vocabulary.expr);
-                    let (value_column, set_column) = if sets {
-                        (format!("value_{}", j + 1), Some(format!("set_{}", j + 1)))
-                    } else {
-                        ("value".to_string(), None)
-                    };
-                    b = b.item(value.clone(), Some(self.id(&value_column)));
-                    if let Some(set) = &set_column {
-                        b = b.item(
-                            ast::call(self.d, Func::Grouping, [("X", value.clone())]),
-                            Some(self.id(set)),
-                        );
-                    }
-                    grouping.push(value);
-                    vocabularies.push(LearnedIn {
-                        vocabulary,
-                        cte: name.clone(),
-                        value_column,
-                        set_column,
-                    });
-                }
-                let count = self.double(ast::call(self.d, Func::CountRows, []));
-                b = b
-                    .item(count, Some(self.id("frequency")))
-                    .from(input(), Some(self.id(ROW)));
-                let q = if sets {
-                    b.grouping_sets(grouping).build()
-                } else {
-                    b.group_by(grouping.remove(0)).build()
-                };
+                let q = self.vocabulary_query(scan, &name, &*input, &argument, &mut vocabularies);
                 ctes.push(self.id(&name), q);
             }
             previous_params = Some(self.derived_ctes(level, from, &mut ctes));
         }
         Ok(FitCtes { ctes, vocabularies })
+    }
+
+    /// A level's stage: each distinct expression to aggregate computed once
+    /// per fit row, as a column `v<i>`, from the rows and the parameters so far.
+    fn stage_query(
+        &self,
+        columns: &[(String, &ir::Expr)],
+        rows: Relation,
+        params: Relation,
+    ) -> Query {
+        let items = self.items(columns, |r, (name, e)| {
+            Some((r.expr(e, ParamScope::Row), Some(r.id(name))))
+        });
+        SelectBuilder::default()
+            .printed_items(items.into_iter().flatten())
+            .from(rows, Some(self.id(ROW)))
+            .from(params, Some(self.id(PARAMS)))
+            .build()
+    }
+
+    /// What the scans of `level` aggregate or count: the argument of every
+    /// aggregate parameter, then every vocabulary's expression.
+    fn level_arguments(&self, level: usize) -> Vec<&ir::Expr> {
+        let fit = &self.ir.fit;
+        let aggregated = (fit.params.iter())
+            .filter(|p| p.level == level)
+            .filter_map(|p| match &p.def {
+                ParamDef::Aggregate(a) => a.argument(),
+                ParamDef::Derived(_) => None,
+            });
+        let counted = (fit.vocabularies.iter())
+            .filter(|v| v.level == level)
+            .map(|v| &v.expr);
+        aggregated.chain(counted).collect()
+    }
+
+    /// The categories and counts of a vocabulary scan (`GROUP BY`, or
+    /// `GROUPING SETS` with a set column per vocabulary when there are
+    /// several), each vocabulary recorded in `learned` as read from `cte`.
+    fn vocabulary_query<'a>(
+        &'a self,
+        scan: &Scan,
+        cte: &str,
+        input: &dyn Fn() -> Relation,
+        argument: &(dyn Fn(&Renderer, &ir::Expr) -> Expr + Sync),
+        learned: &mut Vec<LearnedIn<'a>>,
+    ) -> Query {
+        let sets = scan.vocabularies.len() > 1;
+        let mut b = SelectBuilder::default();
+        let mut grouping = Vec::new();
+        for (j, &v) in scan.vocabularies.iter().enumerate() {
+            let vocabulary = &self.ir.fit.vocabularies[v];
+            let value = argument(self, &vocabulary.expr);
+            let (value_column, set_column) = if sets {
+                (format!("value_{}", j + 1), Some(format!("set_{}", j + 1)))
+            } else {
+                ("value".to_string(), None)
+            };
+            b = b.item(value.clone(), Some(self.id(&value_column)));
+            if let Some(set) = &set_column {
+                b = b.item(
+                    ast::call(self.d, Func::Grouping, [("X", value.clone())]),
+                    Some(self.id(set)),
+                );
+            }
+            grouping.push(value);
+            learned.push(LearnedIn {
+                vocabulary,
+                cte: cte.to_string(),
+                value_column,
+                set_column,
+            });
+        }
+        let count = self.double(ast::call(self.d, Func::CountRows, []));
+        b = b
+            .item(count, Some(self.id("frequency")))
+            .from(input(), Some(self.id(ROW)));
+        if sets {
+            b.grouping_sets(grouping).build()
+        } else {
+            b.group_by(grouping.remove(0)).build()
+        }
     }
 
     /// The derived parameters of `level`, in rounds: each round reads the
@@ -439,4 +462,16 @@ impl Renderer<'_> {
 pub(super) struct FitCtes<'a> {
     pub ctes: print::Ctes,
     pub vocabularies: Vec<LearnedIn<'a>>,
+}
+
+/// Each distinct expression of `arguments` (by its text), named `v1`, `v2`, ...
+fn distinct_columns<'a>(arguments: &[&'a ir::Expr]) -> Vec<(String, &'a ir::Expr)> {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut columns = Vec::new();
+    for arg in arguments {
+        if seen.insert(arg.to_string()) {
+            columns.push((format!("v{}", columns.len() + 1), *arg));
+        }
+    }
+    columns
 }

@@ -45,6 +45,7 @@ fn macros(spec: &PackageSpec, source: &str, params_model: &str) -> Result<Macros
         applies: Vec::new(),
         pinned: Vec::new(),
     };
+    let params_ref = format!("ref({})", jinja_string(params_model));
     for (adapter, dialect) in adapters() {
         let d = dialect.get();
         crate::check_names(ir, d, spec.file).map_err(|mut all| all.0.remove(0))?;
@@ -57,7 +58,6 @@ fn macros(spec: &PackageSpec, source: &str, params_model: &str) -> Result<Macros
             .replace(&r.source_placeholder, &format!("{{{{ {source} }}}}"))
             .replace(&now, "{{ dbt.current_timestamp() }}");
         let (apply, deferred) = r.apply_query_deferred(ParamsRelation::Placeholder)?;
-        let params_ref = format!("ref({})", jinja_string(params_model));
         let mut apply_sql = jinja_escape(&print::pretty(apply));
         for item in &deferred {
             apply_sql = apply_sql.replace(&item.placeholder, &deferred_call(item, &params_ref));

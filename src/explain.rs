@@ -47,17 +47,18 @@ fn named(text: String, ir: &Ir) -> String {
             (Some(q), _) if c == q => quote = None,
             (None, '\'' | '"') => quote = Some(c),
             (None, '$') if chars.peek().is_some_and(char::is_ascii_digit) => {
-                let mut id = 0usize;
-                let mut digits = String::new();
-                while let Some(d) = chars.next_if(char::is_ascii_digit) {
-                    digits.push(d);
-                    id = id
-                        .saturating_mul(10)
-                        .saturating_add(d as usize - '0' as usize);
-                }
-                match ir.fit.params.get(id) {
+                let digits: String =
+                    std::iter::from_fn(|| chars.next_if(char::is_ascii_digit)).collect();
+                match digits
+                    .parse()
+                    .ok()
+                    .and_then(|id: usize| ir.fit.params.get(id))
+                {
                     Some(p) => out.push_str(&p.name),
-                    None => out.extend(['$'].into_iter().chain(digits.chars())),
+                    None => {
+                        out.push('$');
+                        out.push_str(&digits);
+                    }
                 }
                 continue;
             }

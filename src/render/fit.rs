@@ -150,8 +150,11 @@ impl Renderer<'_> {
         for level in 0..levels {
             // The relation this level reads: the fit rows, or a stage holding
             // each distinct expression to aggregate as a column `v<i>`.
-            let mut stage_columns: Vec<(String, &ir::Expr)> = Vec::new();
             let arguments = self.level_arguments(level);
+            let stage_columns = match previous_params {
+                Some(_) => distinct_columns(&arguments),
+                None => Vec::new(),
+            };
             // The fit rows with the lets this level reads, each computed once:
             // a level builds on the rows of the level before it.
             let params_table = previous_params.as_deref().map(table);
@@ -174,7 +177,6 @@ impl Renderer<'_> {
             let input: Box<dyn Fn() -> Relation + '_> = match &previous_params {
                 None => Box::new(fit_rows),
                 Some(params) => {
-                    stage_columns = distinct_columns(&arguments);
                     let name = format!("prep_stage_{level}");
                     let stage = self.stage_query(&stage_columns, fit_rows(), table(params));
                     ctes.push(self.id(&name), stage);

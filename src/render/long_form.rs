@@ -84,9 +84,9 @@ impl Renderer<'_> {
         self.double(ast::null())
     }
 
-    /// (number, text) of the parameter column `name`, by its type.
-    fn typed_values(&self, name: &str, t: ColumnType) -> (Expr, Expr) {
-        let column = ast::column(self.d, None, name);
+    /// (number, text) holding `column` by its type (a text column cast to
+    /// the dialect's string type).
+    fn typed_column(&self, column: Expr, t: ColumnType) -> (Expr, Expr) {
         let value = match t {
             ColumnType::Numeric => column,
             ColumnType::String => ast::cast(column, &self.d.string_type),
@@ -123,20 +123,14 @@ impl Renderer<'_> {
         };
         let listed = || {
             params.iter().map(|&(name, t)| {
-                let (number, text) = self.typed_values(name, t);
+                let (number, text) = self.typed_column(column(name), t);
                 vec![ast::string(self.d, name), number, text]
             })
         };
         match self.d.unpivot {
             UnpivotStyle::UnionAll => {
                 let branches = self.fan_out(params, |r, &(name, t)| {
-                    let column = ast::column(r.d, None, name);
-                    let (number, text) = match t {
-                        ColumnType::Numeric => (column, r.null_text()),
-                        ColumnType::String => {
-                            (r.null_number(), ast::cast(column, &r.d.string_type))
-                        }
-                    };
+                    let (number, text) = r.typed_column(ast::column(r.d, None, name), t);
                     let values = [number, text, r.null_number()];
                     let row = r.long_row(ast::string(r.d, name), "value", values, fitted);
                     print::branch(&row.build())
@@ -201,12 +195,7 @@ impl Renderer<'_> {
             let arms: Vec<(Option<Expr>, [Expr; 3])> = (members.iter())
                 .map(|learned| {
                     let value = column(&learned.value_column);
-                    let (number, text) = match learned.vocabulary.value_type {
-                        ColumnType::Numeric => (value, self.null_text()),
-                        ColumnType::String => {
-                            (self.null_number(), ast::cast(value, &self.d.string_type))
-                        }
-                    };
+                    let (number, text) = self.typed_column(value, learned.vocabulary.value_type);
                     let parameter = ast::string(self.d, &learned.vocabulary.name);
                     // GROUPING(x) = 0: the rows grouped by this vocabulary's expression.
                     let is_it = learned

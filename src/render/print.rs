@@ -76,7 +76,7 @@ impl UnionAll {
     }
 
     /// A branch printed by `branch`.
-    pub fn push_branch(&mut self, text: &str) {
+    fn push_branch(&mut self, text: &str) {
         if !self.0.is_empty() {
             self.0.push_str(SEPARATOR);
         }

@@ -299,95 +299,10 @@ pub fn package(specs: &[PackageSpec]) -> Result<Vec<Artifact>, Diagnostic> {
 /// compiles, from the categories in the fitted-parameters model.
 fn deferred_call(item: &DeferredItem, params_ref: &str) -> String {
     let s = |text: &str| jinja_string(text);
-    let number = |v: f64| ast::float_text(v);
-    let category = |c: &Scalar| match c {
-        Scalar::Number(n) => format!("{{'value': {}, 'number': true}}", number(*n)),
-        Scalar::String(t) => format!("{{'value': {}, 'number': false}}", s(t)),
-        Scalar::Bool(b) => format!("{{'value': {}, 'number': false}}", s(Scalar::bool_text(*b))),
-    };
-    let mut options = vec![
-        format!("'column': {}", s(&item.feature)),
-        format!("'column_bytes': {}", item.feature.len()),
-        format!(
-            "'max_bytes': {}",
-            item.max_identifier_bytes
-                .map_or("none".into(), |m| m.to_string())
-        ),
-        format!("'one': {}", s(&item.one)),
-        format!("'zero': {}", s(&item.zero)),
-        format!("'fail': {}", s(&item.fail)),
-        format!("'float_type': {}", s(&item.float_type)),
-        format!("'quote': {}", s(&item.quote.to_string())),
-        format!(
-            "'escapes': {{{}}}",
-            item.string_escapes
-                .table
-                .iter()
-                .map(|(c, to)| format!("{}: {}", s(&c.to_string()), s(to)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        format!(
-            "'wrap_when': [{}]",
-            item.string_escapes
-                .wrap_when
-                .iter()
-                .map(|c| s(&c.to_string()))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    ];
+    let mut options = dialect_options(item);
     let macro_name = match &item.deferred.encoder {
         DeferredEncoder::OneHot(oh) => {
-            let (drop, drop_category) = match &oh.drop {
-                None => ("none".to_string(), "none".to_string()),
-                Some(Drop::First) => (s("first"), "none".into()),
-                Some(Drop::IfBinary) => (s("if_binary"), "none".into()),
-                Some(Drop::Category(c)) => (
-                    s("category"),
-                    match c {
-                        Scalar::Number(n) => number(*n),
-                        Scalar::String(t) => s(t),
-                        Scalar::Bool(b) => s(Scalar::bool_text(*b)),
-                    },
-                ),
-            };
-            let (min_frequency, is_count) = match oh.min_frequency {
-                None => ("none".to_string(), "false"),
-                Some(Frequency::Count(n)) => (n.to_string(), "true"),
-                Some(Frequency::Fraction(f)) => (number(f), "false"),
-            };
-            let names: Vec<String> = oh
-                .names
-                .iter()
-                .map(|(k, v)| format!("{}: {}", s(k), s(v)))
-                .collect();
-            options.extend([
-                format!(
-                    "'handle_unknown': {}",
-                    s(match oh.handle_unknown {
-                        OneHotUnknown::Error => "error",
-                        OneHotUnknown::Ignore => "ignore",
-                        OneHotUnknown::InfrequentIfExist => "infrequent_if_exist",
-                    })
-                ),
-                format!("'drop': {drop}"),
-                format!("'drop_category': {drop_category}"),
-                format!("'min_frequency': {min_frequency}"),
-                format!("'min_frequency_is_count': {is_count}"),
-                format!(
-                    "'max_categories': {}",
-                    oh.max_categories.map_or("none".into(), |m| m.to_string())
-                ),
-                format!("'names': {{{}}}", names.join(", ")),
-                format!(
-                    "'categories': {}",
-                    oh.categories.as_ref().map_or("none".into(), |c| format!(
-                        "[{}]",
-                        c.iter().map(category).collect::<Vec<_>>().join(", ")
-                    ))
-                ),
-            ]);
+            options.extend(one_hot_options(oh));
             "_one_hot"
         }
         DeferredEncoder::Ordinal(_) => {
@@ -404,6 +319,99 @@ fn deferred_call(item: &DeferredItem, params_ref: &str) -> String {
         s(&item.row),
         options.join(", ")
     )
+}
+
+/// What a learned encoder's macro needs of the dialect and the column: its
+/// quoting, escapes, literals and limits (as Jinja dictionary entries).
+fn dialect_options(item: &DeferredItem) -> Vec<String> {
+    let s = |text: &str| jinja_string(text);
+    let joined = |parts: Vec<String>| parts.join(", ");
+    vec![
+        format!("'column': {}", s(&item.feature)),
+        format!("'column_bytes': {}", item.feature.len()),
+        format!(
+            "'max_bytes': {}",
+            item.max_identifier_bytes
+                .map_or("none".into(), |m| m.to_string())
+        ),
+        format!("'one': {}", s(&item.one)),
+        format!("'zero': {}", s(&item.zero)),
+        format!("'fail': {}", s(&item.fail)),
+        format!("'float_type': {}", s(&item.float_type)),
+        format!("'quote_open': {}", s(&item.quote.open.to_string())),
+        format!("'quote_close': {}", s(&item.quote.close.to_string())),
+        format!(
+            "'escapes': {{{}}}",
+            joined(
+                (item.string_escapes.table.iter())
+                    .map(|(c, to)| format!("{}: {}", s(&c.to_string()), s(to)))
+                    .collect()
+            )
+        ),
+        format!(
+            "'wrap_when': [{}]",
+            joined(
+                (item.string_escapes.wrap_when.iter())
+                    .map(|c| s(&c.to_string()))
+                    .collect()
+            )
+        ),
+    ]
+}
+
+/// A learned one-hot encoder's options (as Jinja dictionary entries).
+fn one_hot_options(oh: &crate::encoding::OneHotStep) -> Vec<String> {
+    let s = |text: &str| jinja_string(text);
+    let number = |v: f64| ast::float_text(v);
+    let value = |c: &Scalar| match c {
+        Scalar::Number(n) => number(*n),
+        Scalar::String(t) => s(t),
+        Scalar::Bool(b) => s(Scalar::bool_text(*b)),
+    };
+    let category = |c: &Scalar| {
+        let is_number = matches!(c, Scalar::Number(_));
+        format!("{{'value': {}, 'number': {is_number}}}", value(c))
+    };
+    let (drop, drop_category) = match &oh.drop {
+        None => ("none".to_string(), "none".to_string()),
+        Some(Drop::First) => (s("first"), "none".into()),
+        Some(Drop::IfBinary) => (s("if_binary"), "none".into()),
+        Some(Drop::Category(c)) => (s("category"), value(c)),
+    };
+    let (min_frequency, is_count) = match oh.min_frequency {
+        None => ("none".to_string(), "false"),
+        Some(Frequency::Count(n)) => (n.to_string(), "true"),
+        Some(Frequency::Fraction(f)) => (number(f), "false"),
+    };
+    let names: Vec<String> = (oh.names.iter())
+        .map(|(k, v)| format!("{}: {}", s(k), s(v)))
+        .collect();
+    vec![
+        format!(
+            "'handle_unknown': {}",
+            s(match oh.handle_unknown {
+                OneHotUnknown::Error => "error",
+                OneHotUnknown::Ignore => "ignore",
+                OneHotUnknown::InfrequentIfExist => "infrequent_if_exist",
+            })
+        ),
+        format!("'drop': {drop}"),
+        format!("'drop_category': {drop_category}"),
+        format!("'min_frequency': {min_frequency}"),
+        format!("'min_frequency_is_count': {is_count}"),
+        format!(
+            "'max_categories': {}",
+            oh.max_categories.map_or("none".into(), |m| m.to_string())
+        ),
+        format!("'names': {{{}}}", names.join(", ")),
+        format!(
+            "'categories': {}",
+            oh.categories.as_ref().map_or("none".into(), |c| format!(
+                "[{}]",
+                c.iter().map(category).collect::<Vec<_>>().join(", ")
+            ))
+        ),
+    ]
 }
 
 /// A YAML string that dbt's Jinja rendering of schema files leaves as it is.

@@ -2,7 +2,8 @@
 //! `dialects/*.yml`, embedded at build time. Rust code here only loads it and
 //! answers questions about it; it never spells SQL itself.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::ControlFlow;
 use std::sync::OnceLock;
 
 use serde::Deserialize;
@@ -10,50 +11,11 @@ use sqlparser::ast::{DataType, Expr};
 use sqlparser::dialect::{Dialect as ParserDialect, dialect_from_str};
 use sqlparser::parser::Parser;
 
-/// The warehouses prep can target. Adding one: a file in `dialects/`, a variant
-/// here, its name in `as_str` and its file in `source` (CONTRIBUTING.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum)]
-pub enum DialectName {
-    Bigquery,
-    Databricks,
-    Duckdb,
-    Postgres,
-    Redshift,
-    Snowflake,
-}
+// `DialectName`: one variant per file of `dialects/` (see build.rs), with
+// `ALL`, `as_str` and the file's text.
+include!(concat!(env!("OUT_DIR"), "/dialects.rs"));
 
 impl DialectName {
-    pub const ALL: [DialectName; 6] = [
-        DialectName::Bigquery,
-        DialectName::Databricks,
-        DialectName::Duckdb,
-        DialectName::Postgres,
-        DialectName::Redshift,
-        DialectName::Snowflake,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DialectName::Bigquery => "bigquery",
-            DialectName::Databricks => "databricks",
-            DialectName::Duckdb => "duckdb",
-            DialectName::Postgres => "postgres",
-            DialectName::Redshift => "redshift",
-            DialectName::Snowflake => "snowflake",
-        }
-    }
-
-    fn source(self) -> &'static str {
-        match self {
-            DialectName::Bigquery => include_str!("../dialects/bigquery.yml"),
-            DialectName::Databricks => include_str!("../dialects/databricks.yml"),
-            DialectName::Duckdb => include_str!("../dialects/duckdb.yml"),
-            DialectName::Postgres => include_str!("../dialects/postgres.yml"),
-            DialectName::Redshift => include_str!("../dialects/redshift.yml"),
-            DialectName::Snowflake => include_str!("../dialects/snowflake.yml"),
-        }
-    }
-
     /// The loaded description. Dialect files ship inside the binary and are
     /// checked by tests, so a broken one is a bug in prep, not in user input.
     pub fn get(self) -> &'static Dialect {
@@ -112,7 +74,7 @@ struct DialectFile {
     /// The dbt adapters whose dispatch runs this dialect's SQL.
     #[serde(default)]
     dbt_adapters: Vec<String>,
-    identifier_quote: char,
+    identifier_quote: QuoteSpec,
     #[serde(default)]
     identifier_refuse: Vec<String>,
     string_escape: StringEscape,
@@ -132,6 +94,8 @@ struct DialectFile {
     unpivot: UnpivotStyle,
     #[serde(default)]
     ctes: CteEvaluation,
+    #[serde(default)]
+    first_row: FirstRow,
     #[serde(default)]
     templates: BTreeMap<String, String>,
 }
@@ -178,6 +142,19 @@ pub enum CteEvaluation {
     Inlined,
 }
 
+/// How a query keeps only its first row (the most frequent value's query).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FirstRow {
+    /// `... ORDER BY ... LIMIT 1`.
+    #[default]
+    Limit,
+    /// `SELECT TOP 1 ... ORDER BY ...` (T-SQL).
+    Top,
+    /// `... ORDER BY ... FETCH FIRST 1 ROWS ONLY` (SQL:2008, Db2, Oracle).
+    FetchFirst,
+}
+
 /// What a double multiplication does when its result is too small for a double.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -187,6 +164,32 @@ pub enum FloatUnderflow {
     Zero,
     /// Raises an error (PostgreSQL, Redshift).
     Raises,
+}
+
+/// How a name is quoted: one character on both sides (`"x"`, `` `x` ``),
+/// or an opening and a closing one (`[x]`). Inside the name the closing
+/// character is doubled (`"a""b"`, `[a]]b]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdentifierQuote {
+    pub open: char,
+    pub close: char,
+}
+
+/// `identifier_quote: '"'` or `identifier_quote: ['[', ']']`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum QuoteSpec {
+    Same(char),
+    Pair([char; 2]),
+}
+
+impl From<QuoteSpec> for IdentifierQuote {
+    fn from(q: QuoteSpec) -> Self {
+        match q {
+            QuoteSpec::Same(c) => IdentifierQuote { open: c, close: c },
+            QuoteSpec::Pair([open, close]) => IdentifierQuote { open, close },
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -243,6 +246,67 @@ impl Func {
         Func::NanToNull,
     ];
 
+    /// The operands its template must read, each at least once (the header
+    /// of `dialects/_defaults.yml` says what each one is).
+    fn placeholders(self) -> &'static [&'static str] {
+        match self {
+            Func::CountRows => &[],
+            Func::Count
+            | Func::Avg
+            | Func::VarPop
+            | Func::Min
+            | Func::Max
+            | Func::Abs
+            | Func::Sqrt
+            | Func::Ln
+            | Func::Grouping => &["X"],
+            Func::SafeDivide => &["A", "B"],
+            Func::Percentile => &["X", "P"],
+            Func::Concat | Func::Coalesce => &["X", "Y"],
+            Func::RaiseError => &["MSG"],
+            Func::NanToNull => &["X"],
+        }
+    }
+
+    /// Operands its template may read: the dialect's NaN, for a template that
+    /// compares with it.
+    fn optional_placeholders(self) -> &'static [&'static str] {
+        match self {
+            Func::NanToNull => &["NAN"],
+            _ => &[],
+        }
+    }
+
+    /// A template reads each of its placeholders and no other name.
+    fn check_placeholders(self, expr: &Expr) -> Result<(), String> {
+        let mut used = BTreeSet::new();
+        let _ = sqlparser::ast::visit_expressions(expr, |node| {
+            if let Expr::Identifier(id) = node
+                && id.quote_style.is_none()
+            {
+                used.insert(id.value.clone());
+            }
+            ControlFlow::<()>::Continue(())
+        });
+        let known = |p: &String| {
+            (self.placeholders().iter())
+                .chain(self.optional_placeholders())
+                .any(|k| k == p)
+        };
+        let missing = (self.placeholders().iter()).find(|p| !used.contains(**p));
+        let unknown = used.iter().find(|p| !known(p));
+        match (missing, unknown) {
+            (None, None) => Ok(()),
+            _ => Err(format!(
+                "template {}: its placeholders are {:?} (and may be {:?}), it uses {:?}",
+                self.key(),
+                self.placeholders(),
+                self.optional_placeholders(),
+                used
+            )),
+        }
+    }
+
     fn key(self) -> &'static str {
         match self {
             Func::CountRows => "count_rows",
@@ -281,7 +345,7 @@ pub struct Dialect {
     parser: String,
     /// The dbt adapters that run this dialect's SQL.
     pub dbt_adapters: Vec<String>,
-    pub identifier_quote: char,
+    pub identifier_quote: IdentifierQuote,
     /// Texts a quoted name cannot hold on this dialect (names with them are refused).
     pub identifier_refuse: Vec<String>,
     pub string_escape: StringEscape,
@@ -294,6 +358,7 @@ pub struct Dialect {
     pub vocabularies: VocabularyStyle,
     pub unpivot: UnpivotStyle,
     pub ctes: CteEvaluation,
+    pub first_row: FirstRow,
     pub double_type: DataType,
     pub string_type: DataType,
     templates: BTreeMap<Func, Expr>,
@@ -319,7 +384,8 @@ impl Dialect {
     /// A dialect from its description alone (the text of a `dialects/*.yml`
     /// file): its templates are parsed and checked here.
     pub fn from_yaml(text: &str) -> Result<Dialect, String> {
-        let file: DialectFile = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
+        let file: DialectFile =
+            serde_json::from_value(with_extended(text, 0)?).map_err(|e| e.to_string())?;
         let defaults: Defaults = serde_saphyr::from_str(include_str!("../dialects/_defaults.yml"))
             .map_err(|e| e.to_string())?;
         let parser = dialect_from_str(&file.parser).ok_or_else(|| {
@@ -344,6 +410,7 @@ impl Dialect {
                 .try_with_sql(text)
                 .and_then(|mut p| p.parse_expr())
                 .map_err(|e| format!("template {}: {e}", func.key()))?;
+            func.check_placeholders(&expr)?;
             templates.insert(func, expr);
         }
         let parse_type = |t: &str| {
@@ -356,7 +423,7 @@ impl Dialect {
             name: file.name,
             parser: file.parser,
             dbt_adapters: file.dbt_adapters,
-            identifier_quote: file.identifier_quote,
+            identifier_quote: file.identifier_quote.into(),
             identifier_refuse: file.identifier_refuse,
             string_escape: file.string_escape,
             string_also_escape: file.string_also_escape,
@@ -367,6 +434,7 @@ impl Dialect {
             vocabularies: file.vocabularies,
             unpivot: file.unpivot,
             ctes: file.ctes,
+            first_row: file.first_row,
             double_type: parse_type(&file.types.double)?,
             string_type: parse_type(&file.types.string)?,
             templates,
@@ -384,6 +452,45 @@ impl Dialect {
     pub fn parser(&self) -> Box<dyn ParserDialect> {
         dialect_from_str(&self.parser).expect("checked when the dialect loaded")
     }
+}
+
+/// A dialect file's fields as one mapping, over those of the dialect it
+/// names in `extends:` (and so on up): its own keys replace the inherited
+/// ones, except `templates`, merged template by template.
+fn with_extended(text: &str, depth: usize) -> Result<serde_json::Value, String> {
+    let mut value: serde_json::Value = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
+    let Some(own) = value.as_object_mut() else {
+        return Err("a dialect's description is a mapping".into());
+    };
+    let Some(parent) = own.remove("extends") else {
+        return Ok(value);
+    };
+    let parent = parent.as_str().ok_or("extends: names a dialect")?;
+    let source = DialectName::ALL
+        .iter()
+        .find(|d| d.as_str() == parent)
+        .ok_or_else(|| format!("extends: {parent:?} is not a dialect of dialects/"))?
+        .source();
+    if depth >= DialectName::ALL.len() {
+        return Err(format!("extends: {parent:?} leads back to itself"));
+    }
+    let mut base = with_extended(source, depth + 1)?;
+    let inherited = base
+        .as_object_mut()
+        .ok_or("a dialect's description is a mapping")?;
+    for (key, v) in std::mem::take(own) {
+        match (inherited.get_mut(&key), v) {
+            (Some(serde_json::Value::Object(theirs)), serde_json::Value::Object(mine))
+                if key == "templates" =>
+            {
+                theirs.extend(mine);
+            }
+            (_, v) => {
+                inherited.insert(key, v);
+            }
+        }
+    }
+    Ok(base)
 }
 
 #[cfg(test)]

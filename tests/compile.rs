@@ -195,8 +195,11 @@ fn strings_round_trip_through_quoting_and_jinja() {
                 // Column names survive too, as quoted identifiers.
                 let printed = statement.to_string();
                 for name in ["customer id", "we\"ird", "semi;colon", "Größe"] {
-                    let q = dialect.identifier_quote;
-                    let quoted = format!("{q}{}{q}", name.replace(q, &format!("{q}{q}")));
+                    let (o, c) = (
+                        dialect.identifier_quote.open,
+                        dialect.identifier_quote.close,
+                    );
+                    let quoted = format!("{o}{}{c}", name.replace(c, &format!("{c}{c}")));
                     assert!(printed.contains(&quoted), "{d}: {quoted} not in output");
                 }
             }

@@ -20,7 +20,7 @@ types: {double: DOUBLE PRECISION, string: VARCHAR(200)}
 percentiles: one_select
 unpivot: union_all
 templates:
-  safe_divide: "X / NULLIF(Y, 0)"
+  safe_divide: "A / NULLIF(B, 0)"
 "#;
 
 #[test]
@@ -51,12 +51,12 @@ fn a_broken_description_is_refused_with_its_reason() {
     let cases = [
         (ACME.replace("parser: ansi", "parser: nonsense"), "nonsense"),
         (
-            ACME.replace("safe_divide: \"X / NULLIF(Y, 0)\"", "no_such: \"X\""),
+            ACME.replace("safe_divide: \"A / NULLIF(B, 0)\"", "no_such: \"X\""),
             "unknown template",
         ),
         (
             ACME.replace(
-                "safe_divide: \"X / NULLIF(Y, 0)\"",
+                "safe_divide: \"A / NULLIF(B, 0)\"",
                 "safe_divide: \"X / (\"",
             ),
             "template safe_divide",
@@ -65,9 +65,64 @@ fn a_broken_description_is_refused_with_its_reason() {
             ACME.replace("string_escape: backslash", "string_escape: maybe"),
             "maybe",
         ),
+        // A template must read exactly its own placeholders.
+        (
+            ACME.replace("A / NULLIF(B, 0)", "X / NULLIF(Y, 0)"),
+            "template safe_divide: its placeholders are",
+        ),
+        (
+            ACME.replace("A / NULLIF(B, 0)", "A / 2"),
+            "template safe_divide: its placeholders are",
+        ),
+        (
+            ACME.replace("name: acme", "name: acme\nextends: nowhere"),
+            "\"nowhere\" is not a dialect",
+        ),
     ];
     for (text, expected) in cases {
         let e = Dialect::from_yaml(&text).map(|_| ()).unwrap_err();
         assert!(e.contains(expected), "{expected:?} not in {e}");
     }
+}
+
+/// T-SQL's shapes, from data alone: bracket quotes (the closing one doubled
+/// inside a name), `TOP 1` instead of `LIMIT 1`, and everything else
+/// inherited from another dialect with `extends:`.
+const BRACKETS: &str = r#"
+name: brackets
+extends: postgres
+parser: mssql
+dbt_adapters: [sqlserver]
+identifier_quote: ['[', ']']
+first_row: top
+binary_collation: null
+unpivot: union_all
+percentiles: per_expression
+"#;
+
+#[test]
+fn quotes_first_row_and_inheritance_are_data() {
+    let d = Dialect::from_yaml(BRACKETS).unwrap();
+    let pg = prep::dialect::DialectName::Postgres.get();
+    // Inherited from postgres: its type names and its mean template.
+    assert_eq!(d.double_type, pg.double_type);
+    assert_eq!(d.max_identifier_bytes, pg.max_identifier_bytes);
+    assert_eq!(
+        d.template(prep::dialect::Func::Avg).to_string(),
+        "SUM(X) / NULLIF(COUNT(X), 0)"
+    );
+    assert_eq!(prep::render::quote::ident(&d, "a]b[c"), "[a]]b[c]");
+    let spec =
+        "name: t\nsource: {table: \"we]ird\"}\nfeatures:\n  \"x]y\": [{impute: most_frequent}]\n";
+    let ir = prep::compile_ir(spec, "t.yml").unwrap();
+    let artifacts = emit::emit(&ir, &d, EmitForm::Sql, false, "t.yml", None).unwrap();
+    for a in &artifacts {
+        common::parse_back(&d, EmitForm::Sql, a);
+    }
+    let fit = &artifacts[0].contents;
+    assert!(
+        fit.contains("SELECT TOP 1\n") && !fit.contains("LIMIT"),
+        "{fit}"
+    );
+    assert!(fit.contains("[we]]ird]") && fit.contains("[x]]y]"), "{fit}");
 }

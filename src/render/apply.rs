@@ -288,7 +288,7 @@ pub struct DeferredItem {
     pub float_type: String,
     /// Names are quoted with this character, doubled inside them (names the
     /// dialect refuses never reach a deferred encoder: `check_names`).
-    pub quote: char,
+    pub quote: crate::dialect::IdentifierQuote,
     /// How the dialect escapes text, for the categories written at run time.
     pub string_escapes: quote::StringEscapes,
     /// Longer names are refused when the columns are written (PostgreSQL would truncate them).

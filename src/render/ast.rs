@@ -16,7 +16,7 @@ use sqlparser::dialect::GenericDialect;
 use sqlparser::parser::Parser;
 
 use super::{print, quote};
-use crate::dialect::{Dialect, Func};
+use crate::dialect::{Dialect, FirstRow, Func};
 pub use crate::text::float_text;
 
 /// An identifier, quoted by `quote::ident` and carried verbatim.
@@ -305,7 +305,7 @@ pub struct SelectBuilder {
     having: Option<Expr>,
     group_by: Option<Expr>,
     order_by: Vec<(Expr, bool)>,
-    limit_one: bool,
+    first_row: Option<FirstRow>,
 }
 
 /// A select item printed now (`print::ahead`), carried as its text.
@@ -367,12 +367,20 @@ impl SelectBuilder {
         self
     }
 
-    /// Groups by one expression, orders by `(expr, descending)` pairs with NULLs
-    /// last, and keeps the first row: the shape of a mode query.
-    pub fn group_order_first(mut self, group_by: Expr, order_by: Vec<(Expr, bool)>) -> Self {
+    /// Groups by one expression, orders by `(expr, descending)` pairs and
+    /// keeps the first row, as the dialect spells it: the shape of a mode
+    /// query. The ordered expressions are never NULL (the caller filters
+    /// them), so no NULL ordering is written: engines disagree on it and
+    /// some cannot spell it.
+    pub fn group_order_first(
+        mut self,
+        group_by: Expr,
+        order_by: Vec<(Expr, bool)>,
+        style: FirstRow,
+    ) -> Self {
         self.group_by = Some(group_by);
         self.order_by = order_by;
-        self.limit_one = true;
+        self.first_row = Some(style);
         self
     }
 
@@ -391,12 +399,15 @@ impl SelectBuilder {
     }
 
     pub fn build(self) -> Query {
-        let mut q = if self.limit_one {
-            skeleton("SELECT 1 FROM t GROUP BY 1 ORDER BY 1 DESC NULLS LAST LIMIT 1")
-        } else {
-            skeleton("SELECT 1 FROM t")
-        };
-        if self.limit_one {
+        let mut q = skeleton(match self.first_row {
+            None => "SELECT 1 FROM t",
+            Some(FirstRow::Limit) => "SELECT 1 FROM t GROUP BY 1 ORDER BY 1 DESC LIMIT 1",
+            Some(FirstRow::Top) => "SELECT TOP 1 1 FROM t GROUP BY 1 ORDER BY 1 DESC",
+            Some(FirstRow::FetchFirst) => {
+                "SELECT 1 FROM t GROUP BY 1 ORDER BY 1 DESC FETCH FIRST 1 ROWS ONLY"
+            }
+        });
+        if self.first_row.is_some() {
             let template = q.order_by.as_ref().and_then(|o| match &o.kind {
                 ast::OrderByKind::Expressions(v) => v.first().cloned(),
                 _ => None,

@@ -378,7 +378,11 @@ impl Renderer<'_> {
                 .item(value.clone(), Some(self.id("value")))
                 .from(input(), Some(self.id(ROW)))
                 .filter(ast::is_not_null(value.clone()))
-                .group_order_first(value, vec![(count, true), (order_value, false)])
+                .group_order_first(
+                    value,
+                    vec![(count, true), (order_value, false)],
+                    self.d.first_row,
+                )
                 .build();
             // MAX over at most one row: exactly one row even when the fit rows are empty.
             let name = &fit.params[*id].name;

@@ -11,7 +11,7 @@
 //! clause per line and a line-based tool (or prep's own formatting) could
 //! change the text; a line comment written by prep ends at the line's end.
 
-use crate::dialect::{Dialect, StringEscape};
+use crate::dialect::{Dialect, IdentifierQuote, StringEscape};
 use crate::text::visible;
 pub use crate::text::{comment, string_problem};
 
@@ -29,22 +29,22 @@ pub fn ident_problem(d: &Dialect, name: &str) -> Option<String> {
         .map(|s| format!("{} cannot write `{s}` inside a quoted name", d.name))
 }
 
-/// A name quoted for the dialect: the quote character doubled inside it.
+/// A name quoted for the dialect: its closing quote doubled inside it.
 /// Names are validated with `ident_problem` before rendering; should one get
 /// here anyway, what it cannot hold is replaced, never written raw.
 pub fn ident(d: &Dialect, name: &str) -> String {
-    let q = d.identifier_quote;
+    let IdentifierQuote { open, close } = d.identifier_quote;
     // The common case, written in one pass (a wide spec quotes names by the million).
-    if !name.contains(|c: char| c == q || c.is_control())
+    if !name.contains(|c: char| c == close || c.is_control())
         && !d
             .identifier_refuse
             .iter()
             .any(|r| name.contains(r.as_str()))
     {
         let mut out = String::with_capacity(name.len() + 2);
-        out.push(q);
+        out.push(open);
         out.push_str(name);
-        out.push(q);
+        out.push(close);
         return out;
     }
     let mut safe: String = name
@@ -55,14 +55,14 @@ pub fn ident(d: &Dialect, name: &str) -> String {
         safe = safe.replace(refused.as_str(), "\u{FFFD}");
     }
     let mut out = String::with_capacity(safe.len() + 2);
-    out.push(q);
+    out.push(open);
     for c in safe.chars() {
-        if c == q {
-            out.push(q);
+        if c == close {
+            out.push(close);
         }
         out.push(c);
     }
-    out.push(q);
+    out.push(close);
     out
 }
 

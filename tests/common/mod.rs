@@ -26,12 +26,12 @@ pub fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
 
 /// Renders a dbt model the way dbt would, with `config`, `ref` and `source` stubbed.
 pub fn render_dbt(d: &Dialect, text: &str) -> String {
-    let q = d.identifier_quote;
+    let (o, c) = (d.identifier_quote.open, d.identifier_quote.close);
     let mut env = minijinja::Environment::new();
     env.add_function("config", |_: minijinja::value::Kwargs| String::new());
-    env.add_function("ref", move |name: String| format!("{q}{name}{q}"));
+    env.add_function("ref", move |name: String| format!("{o}{name}{c}"));
     env.add_function("source", move |a: String, b: String| {
-        format!("{q}{a}{q}.{q}{b}{q}")
+        format!("{o}{a}{c}.{o}{b}{c}")
     });
     env.render_str(text, ())
         .unwrap_or_else(|e| panic!("dbt model does not render: {e:#}\n{text}"))
@@ -281,9 +281,11 @@ pub fn smallest_diff<'a>(
 fn in_reference_spelling(text: &str, d: &Dialect) -> (String, String) {
     let reference = REFERENCE.get();
     let mut pairs: Vec<(String, String)> = Vec::new();
+    // One quote character each: swapped (a pair like `[` `]` has no
+    // one-to-one swap with `"`, so it stays as it is).
     let (q, r) = (d.identifier_quote, reference.identifier_quote);
-    if q != r {
-        pairs.push((q.to_string(), r.to_string()));
+    if q.open == q.close && r.open == r.close && q.open != r.open {
+        pairs.push((q.open.to_string(), r.open.to_string()));
     }
     for (mine, theirs) in [
         (&d.double_type, &reference.double_type),

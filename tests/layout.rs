@@ -23,7 +23,6 @@ const LONG_FUNCTIONS: &[(&str, &str, usize)] = &[
     ("src/lib.rs", "check_names", 119),
     ("src/lowering/encoders.rs", "one_hot", 161),
     ("src/lowering/one_hot_layout.rs", "fitted", 93),
-    ("src/main.rs", "run", 200),
 ];
 
 fn sources() -> Vec<PathBuf> {
@@ -146,13 +145,7 @@ fn no_function_is_over_the_limit() {
 /// The library's modules and the modules each one names (`crate::x`, `use crate::{x, ..}`).
 fn module_graph() -> BTreeMap<String, BTreeSet<String>> {
     let root = common::root().join("src");
-    let binary = [
-        "main",
-        "engine_commands",
-        "package_command",
-        "progress",
-        "table",
-    ];
+    let binary = ["main", "cli"];
     let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for path in sources() {
         let rel = path

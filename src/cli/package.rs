@@ -5,14 +5,12 @@ use std::path::{Path, PathBuf};
 
 use prep::diagnostic::Code;
 
-use crate::{
-    EXIT_OUTPUT, EXIT_USAGE, Failure, file_name, load_params, lower_with, read_spec, report_stale,
-    spec_failure, write_files,
-};
+use super::failure::{EXIT_OUTPUT, EXIT_USAGE, Failure, spec_failure};
+use super::files::{file_name, load_params, lower_with, read_spec, report_stale, write_files};
 
 /// `--emit dbt-package`: every spec of a file or a folder into one package;
 /// with `params`, one spec whose params model is pinned to that fit.
-pub(crate) fn compile_package(
+pub fn compile_package(
     path: &Path,
     out: Option<&Path>,
     check: bool,

@@ -9,11 +9,13 @@ use prep::fitted;
 use prep::{fitted::Fitted, lower};
 
 #[cfg(not(feature = "embedded"))]
-use crate::EXIT_USAGE;
-use crate::Failure;
+use super::failure::EXIT_USAGE;
+use super::failure::Failure;
 #[cfg(feature = "embedded")]
-use crate::{
-    EXIT_SPEC, file_name, progress, read_spec, spec_failure, table, usage_failure, write_stdout,
+use super::{
+    failure::{EXIT_SPEC, spec_failure, usage_failure, write_stdout},
+    files::{file_name, read_spec},
+    progress, table,
 };
 
 #[cfg(feature = "embedded")]
@@ -36,7 +38,7 @@ fn open_data(model: &prep::check::Model, data: &[String]) -> Result<prep::engine
 }
 
 #[cfg(feature = "embedded")]
-pub(crate) fn fit_on_data(
+pub fn fit_on_data(
     model: &prep::check::Model,
     ir: &prep::ir::Ir,
     data: &[String],
@@ -54,7 +56,7 @@ pub(crate) fn fit_on_data(
 }
 
 #[cfg(not(feature = "embedded"))]
-pub(crate) fn fit_on_data(
+pub fn fit_on_data(
     _: &prep::check::Model,
     _: &prep::ir::Ir,
     _: &[String],
@@ -74,12 +76,12 @@ fn no_engine() -> Failure {
 }
 
 #[cfg(not(feature = "embedded"))]
-pub(crate) fn preview(_: &Path, _: &[String], _: usize, _: Option<&Path>) -> Result<(), Failure> {
+pub fn preview(_: &Path, _: &[String], _: usize, _: Option<&Path>) -> Result<(), Failure> {
     Err(no_engine())
 }
 
 #[cfg(feature = "embedded")]
-pub(crate) fn preview(
+pub fn preview(
     spec: &Path,
     data: &[String],
     rows: usize,

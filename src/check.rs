@@ -67,7 +67,6 @@ pub struct Feature {
 pub fn check(spec: &Spec) -> Result<Model, Diagnostics> {
     let mut diags = Diagnostics::default();
     let mut names = NameSet::default();
-
     if let Some(problem) = name_problem(&spec.name.value) {
         diags.push(
             Diagnostic::new(Code::InvalidValue, format!("the spec's `name` {problem}"))
@@ -78,6 +77,35 @@ pub fn check(spec: &Spec) -> Result<Model, Diagnostics> {
                 )),
         );
     }
+    let grants = check_grants(spec, &mut diags);
+    check_source(spec, &mut diags);
+    for column in spec.keys.iter().chain(&spec.passthrough) {
+        names.add(&column.value, span(column), "an input column", &mut diags);
+    }
+    let features = check_features(spec, &mut names, &mut diags);
+    let fit_filter = check_filter(spec, &mut diags);
+    diags.into_result(Model {
+        name: spec.name.value.clone(),
+        description: spec.description.clone(),
+        owner: spec.owner.clone(),
+        grants: spec.grants.as_ref().map(|_| grants),
+        source: spec.source.value.clone(),
+        keys: spec.keys.iter().map(|k| k.value.clone()).collect(),
+        passthrough: spec.passthrough.iter().map(|k| k.value.clone()).collect(),
+        copied_spans: spec
+            .keys
+            .iter()
+            .chain(&spec.passthrough)
+            .map(span)
+            .collect(),
+        source_span: span(&spec.source),
+        fit_filter,
+        features,
+    })
+}
+
+/// `grants:`: privileges and grantees dbt writes into SQL as they are.
+fn check_grants(spec: &Spec, diags: &mut Diagnostics) -> BTreeMap<String, Vec<String>> {
     let mut grants = BTreeMap::new();
     for (privilege, roles) in spec.grants.iter().flat_map(|g| &g.0) {
         if !is_privilege(&privilege.value) {
@@ -101,6 +129,11 @@ pub fn check(spec: &Spec) -> Result<Model, Diagnostics> {
             roles.iter().map(|r| r.value.clone()).collect::<Vec<_>>(),
         );
     }
+    grants
+}
+
+/// `source:`: names that can be written, and not one of prep's own CTEs.
+fn check_source(spec: &Spec, diags: &mut Diagnostics) {
     let source_names: Vec<&String> = match &spec.source.value {
         Source::Ref(n) | Source::Table(n) => vec![n],
         Source::Source { name, table } => vec![name, table],
@@ -117,10 +150,11 @@ pub fn check(spec: &Spec) -> Result<Model, Diagnostics> {
                 .hint(format!("names starting with `{RESERVED_PREFIX}` are prep's: qualify the relation with its schema, e.g. `{{table: analytics.{name}}}`")),
         );
     }
-    for column in spec.keys.iter().chain(&spec.passthrough) {
-        names.add(&column.value, span(column), "an input column", &mut diags);
-    }
+}
 
+/// `features:` and `groups:`: each column once, its steps checked, and
+/// every output name unique.
+fn check_features(spec: &Spec, names: &mut NameSet, diags: &mut Diagnostics) -> Vec<Feature> {
     let mut features = Vec::new();
     let entries = spec
         .features
@@ -149,13 +183,13 @@ pub fn check(spec: &Spec) -> Result<Model, Diagnostics> {
             continue;
         }
         declared_features.insert(&column.value, span(column));
-        if let Some(feature) = check_feature(column, declared, steps, &mut diags) {
+        if let Some(feature) = check_feature(column, declared, steps, diags) {
             for output in outputs_of(&feature) {
                 names.add(
                     &output,
                     feature.span.clone(),
                     &format!("an output of feature `{}`", feature.column),
-                    &mut diags,
+                    diags,
                 );
             }
             features.push(feature);
@@ -167,7 +201,12 @@ pub fn check(spec: &Spec) -> Result<Model, Diagnostics> {
                 .hint("add `features:` with at least one column and its steps, e.g. `age: [{impute: median}]`"),
         );
     }
+    features
+}
 
+/// `fit.where`: one SQL expression (how it is written per dialect is checked
+/// when it is rendered).
+fn check_filter(spec: &Spec, diags: &mut Diagnostics) -> Option<Filter> {
     let fit_filter = spec
         .fit
         .as_ref()
@@ -185,25 +224,7 @@ pub fn check(spec: &Spec) -> Result<Model, Diagnostics> {
                 .hint("write one boolean SQL expression over source columns, e.g. `signup_date < '2024-01-01'`"),
         );
     }
-
-    diags.into_result(Model {
-        name: spec.name.value.clone(),
-        description: spec.description.clone(),
-        owner: spec.owner.clone(),
-        grants: spec.grants.as_ref().map(|_| grants),
-        source: spec.source.value.clone(),
-        keys: spec.keys.iter().map(|k| k.value.clone()).collect(),
-        passthrough: spec.passthrough.iter().map(|k| k.value.clone()).collect(),
-        copied_spans: spec
-            .keys
-            .iter()
-            .chain(&spec.passthrough)
-            .map(span)
-            .collect(),
-        source_span: span(&spec.source),
-        fit_filter,
-        features,
-    })
+    fit_filter
 }
 
 impl Model {

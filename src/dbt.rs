@@ -169,13 +169,6 @@ fn is_identifier(name: &str) -> bool {
 
 pub fn package(specs: &[PackageSpec]) -> Result<Vec<Artifact>, Diagnostic> {
     let env = environment();
-    let header = |what: &str| {
-        format!(
-            "{HEADER_MARK} {}: {}. Do not edit: run `prep compile` again.",
-            env!("CARGO_PKG_VERSION"),
-            quote::comment(what)
-        )
-    };
     let mut files = vec![
         Artifact {
             file_name: "dbt_project.yml".into(),
@@ -196,93 +189,8 @@ pub fn package(specs: &[PackageSpec]) -> Result<Vec<Artifact>, Diagnostic> {
     ];
     let mut schema_models = Vec::new();
     for spec in specs {
-        let ir = spec.ir;
-        let name = &ir.name;
-        let fail = |message: String, hint: &str| {
-            Diagnostic::new(Code::InvalidValue, message)
-                .hint(hint)
-                .in_file(spec.file)
-        };
-        if !is_identifier(name) {
-            return Err(fail(
-                format!("the spec name `{name}` is not usable in dbt macro and model names"),
-                "use letters, digits and underscores, starting with a letter",
-            ));
-        }
-        let Some(source) = source_call(&ir.source) else {
-            return Err(fail(
-                "a dbt package reads its source through dbt: `source: {table: ...}` has no dbt name".into(),
-                "use `source: {ref: model}` or `source: {source: {name: ..., table: ...}}`",
-            ));
-        };
-        // Learned encoders are written when dbt compiles the model; only one
-        // whose options contradict the data it was fitted on cannot be.
-        if let Some(ApplyItem::Learned {
-            feature,
-            span,
-            reason,
-            ..
-        }) = ir
-            .apply
-            .items
-            .iter()
-            .find(|i| matches!(i, ApplyItem::Learned { deferred: None, .. }))
-        {
-            return Err(Diagnostic::new(
-                Code::NeedsFittedValues,
-                format!("feature `{feature}`: {reason}"),
-            )
-            .at(span.clone())
-            .hint("check the encoder's options against the categories the data holds")
-            .in_file(spec.file));
-        }
-        let params_model = format!("{name}__params");
-        let Macros {
-            fits,
-            applies,
-            pinned,
-        } = macros(spec, &source, &params_model)?;
-        let read: Vec<String> = spec
-            .model
-            .keys
-            .iter()
-            .chain(&spec.model.passthrough)
-            .chain(spec.model.features.iter().map(|f| &f.column))
-            .map(|c| jinja_string(c))
-            .collect();
-        let adapters = adapters()
-            .iter()
-            .map(|(a, _)| *a)
-            .collect::<Vec<_>>()
-            .join(", ");
-        files.push(Artifact {
-            file_name: format!("macros/prep_{name}.sql"),
-            contents: render(
-                &env,
-                "spec_macros.sql",
-                context! {
-                    header => header(&format!("the fit and apply macros of spec {}", spec.file)),
-                    name, adapters,
-                    fits => fits.iter().map(Impl::value).collect::<Vec<_>>(),
-                    pinned => pinned.iter().map(Impl::value).collect::<Vec<_>>(),
-                    applies => applies.iter().map(Impl::value).collect::<Vec<_>>(),
-                    columns => format!("[{}]", read.join(", ")),
-                },
-            ),
-        });
-        files.push(Artifact {
-            file_name: format!("models/{params_model}.sql"),
-            contents: render(&env, "params_model.sql", context! {
-                header => header(&format!("fitted parameters of spec {}", spec.file)),
-                name,
-                pinned => spec.pinned.map(|f| f.fitted_at.clone().unwrap_or_else(|| "an unknown time".into())),
-            }),
-        });
-        files.push(Artifact {
-            file_name: format!("models/{name}.sql"),
-            contents: render(&env, "features_model.sql", context! { header => header(&format!("features of spec {}", spec.file)), name, source }),
-        });
-        schema_models.push(schema_entries(spec, &params_model));
+        files.extend(spec_files(&env, spec)?);
+        schema_models.push(schema_entries(spec, &format!("{}__params", spec.ir.name)));
     }
     files.push(Artifact {
         file_name: "models/schema.yml".into(),
@@ -293,6 +201,121 @@ pub fn package(specs: &[PackageSpec]) -> Result<Vec<Artifact>, Diagnostic> {
         ),
     });
     Ok(files)
+}
+
+/// The first line of every file of the package: prep's mark and what it is.
+fn header(what: &str) -> String {
+    format!(
+        "{HEADER_MARK} {}: {}. Do not edit: run `prep compile` again.",
+        env!("CARGO_PKG_VERSION"),
+        quote::comment(what)
+    )
+}
+
+/// A spec that a dbt package can serve: a usable name, a source dbt can
+/// name, and every learned encoder writable when dbt compiles the model.
+fn servable(spec: &PackageSpec) -> Result<String, Diagnostic> {
+    let ir = spec.ir;
+    let name = &ir.name;
+    let fail = |message: String, hint: &str| {
+        Diagnostic::new(Code::InvalidValue, message)
+            .hint(hint)
+            .in_file(spec.file)
+    };
+    if !is_identifier(name) {
+        return Err(fail(
+            format!("the spec name `{name}` is not usable in dbt macro and model names"),
+            "use letters, digits and underscores, starting with a letter",
+        ));
+    }
+    let Some(source) = source_call(&ir.source) else {
+        return Err(fail(
+            "a dbt package reads its source through dbt: `source: {table: ...}` has no dbt name"
+                .into(),
+            "use `source: {ref: model}` or `source: {source: {name: ..., table: ...}}`",
+        ));
+    };
+    // Learned encoders are written when dbt compiles the model; only one
+    // whose options contradict the data it was fitted on cannot be.
+    if let Some(ApplyItem::Learned {
+        feature,
+        span,
+        reason,
+        ..
+    }) = (ir.apply.items.iter()).find(|i| matches!(i, ApplyItem::Learned { deferred: None, .. }))
+    {
+        return Err(Diagnostic::new(
+            Code::NeedsFittedValues,
+            format!("feature `{feature}`: {reason}"),
+        )
+        .at(span.clone())
+        .hint("check the encoder's options against the categories the data holds")
+        .in_file(spec.file));
+    }
+    Ok(source)
+}
+
+/// A spec's macros, its parameters model and its features model.
+fn spec_files(env: &Environment, spec: &PackageSpec) -> Result<Vec<Artifact>, Diagnostic> {
+    let source = servable(spec)?;
+    let name = &spec.ir.name;
+    let params_model = format!("{name}__params");
+    let Macros {
+        fits,
+        applies,
+        pinned,
+    } = macros(spec, &source, &params_model)?;
+    let read: Vec<String> = (spec.model.keys.iter())
+        .chain(&spec.model.passthrough)
+        .chain(spec.model.features.iter().map(|f| &f.column))
+        .map(|c| jinja_string(c))
+        .collect();
+    let adapters = (adapters().iter())
+        .map(|(a, _)| *a)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let fitted_at = spec.pinned.map(|f| {
+        f.fitted_at
+            .clone()
+            .unwrap_or_else(|| "an unknown time".into())
+    });
+    Ok(vec![
+        Artifact {
+            file_name: format!("macros/prep_{name}.sql"),
+            contents: render(
+                env,
+                "spec_macros.sql",
+                context! {
+                    header => header(&format!("the fit and apply macros of spec {}", spec.file)),
+                    name, adapters,
+                    fits => fits.iter().map(Impl::value).collect::<Vec<_>>(),
+                    pinned => pinned.iter().map(Impl::value).collect::<Vec<_>>(),
+                    applies => applies.iter().map(Impl::value).collect::<Vec<_>>(),
+                    columns => format!("[{}]", read.join(", ")),
+                },
+            ),
+        },
+        Artifact {
+            file_name: format!("models/{params_model}.sql"),
+            contents: render(
+                env,
+                "params_model.sql",
+                context! {
+                    header => header(&format!("fitted parameters of spec {}", spec.file)),
+                    name,
+                    pinned => fitted_at,
+                },
+            ),
+        },
+        Artifact {
+            file_name: format!("models/{name}.sql"),
+            contents: render(
+                env,
+                "features_model.sql",
+                context! { header => header(&format!("features of spec {}", spec.file)), name, source },
+            ),
+        },
+    ])
 }
 
 /// The Jinja call that writes a learned encoder's columns when the model
@@ -432,27 +455,8 @@ fn schema_entries(spec: &PackageSpec, params_model: &str) -> String {
         let _ = write!(meta, ", owner: {}", yaml_text(owner));
     }
     meta.push('}');
+    let config = grants_config(model);
     let mut out = String::new();
-    let config = match &model.grants {
-        Some(grants) => {
-            let entries: Vec<String> = grants
-                .iter()
-                .map(|(privilege, roles)| {
-                    format!(
-                        "{}: [{}]",
-                        yaml_text(privilege),
-                        roles
-                            .iter()
-                            .map(|r| yaml_text(r))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                })
-                .collect();
-            format!("    config: {{grants: {{{}}}}}\n", entries.join(", "))
-        }
-        None => String::new(),
-    };
     let _ = writeln!(out, "  - name: {}", yaml_text(params_model));
     out.push_str(&config);
     let _ = writeln!(
@@ -476,14 +480,35 @@ fn schema_entries(spec: &PackageSpec, params_model: &str) -> String {
     let _ = writeln!(out, "    description: {}", yaml_text(&description));
     let _ = writeln!(out, "    meta: {meta}");
     out.push_str(&config);
-    let one_hot_groups: Vec<Vec<String>> = model
-        .features
-        .iter()
+    out.push_str(&one_hot_tests(spec));
+    let _ = writeln!(out, "    columns:");
+    out.push_str(&copied_columns(model));
+    out.push_str(&output_columns(spec));
+    out
+}
+
+/// `config: {grants: ...}` of both models, when the spec grants access.
+fn grants_config(model: &Model) -> String {
+    let Some(grants) = &model.grants else {
+        return String::new();
+    };
+    let entries: Vec<String> = (grants.iter())
+        .map(|(privilege, roles)| {
+            let roles: Vec<String> = roles.iter().map(|r| yaml_text(r)).collect();
+            format!("{}: [{}]", yaml_text(privilege), roles.join(", "))
+        })
+        .collect();
+    format!("    config: {{grants: {{{}}}}}\n", entries.join(", "))
+}
+
+/// The model tests of one-hot encoded features: at most one column is hot.
+fn one_hot_tests(spec: &PackageSpec) -> String {
+    use std::fmt::Write;
+    let (ir, model) = (spec.ir, spec.model);
+    let one_hot_groups: Vec<Vec<String>> = (model.features.iter())
         .filter(|f| matches!(f.steps.last(), Some(CheckedStep::OneHot(_))))
         .map(|f| {
-            ir.apply
-                .items
-                .iter()
+            (ir.apply.items.iter())
                 .filter_map(|i| match i {
                     ApplyItem::Output(o) if o.doc.starts_with(&format!("`{}`", f.column)) => {
                         Some(o.name.clone())
@@ -494,21 +519,25 @@ fn schema_entries(spec: &PackageSpec, params_model: &str) -> String {
         })
         .filter(|names: &Vec<String>| names.len() > 1)
         .collect();
+    let mut out = String::new();
     if !one_hot_groups.is_empty() {
         let _ = writeln!(out, "    data_tests:");
         for group in one_hot_groups {
-            let list = group
-                .iter()
-                .map(|c| yaml_text(c))
-                .collect::<Vec<_>>()
-                .join(", ");
+            let list: Vec<String> = group.iter().map(|c| yaml_text(c)).collect();
             let _ = writeln!(
                 out,
-                "      - prep.one_hot_at_most_one: {{arguments: {{columns: [{list}]}}}}"
+                "      - prep.one_hot_at_most_one: {{arguments: {{columns: [{}]}}}}",
+                list.join(", ")
             );
         }
     }
-    let _ = writeln!(out, "    columns:");
+    out
+}
+
+/// The key and passthrough columns, copied from the source.
+fn copied_columns(model: &Model) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
     let single_key = model.keys.len() == 1;
     for key in &model.keys {
         let tests = if single_key {
@@ -529,6 +558,15 @@ fn schema_entries(spec: &PackageSpec, params_model: &str) -> String {
             yaml_text(column)
         );
     }
+    out
+}
+
+/// Every output column known before the fit: its description and the
+/// tests its steps guarantee (never NULL, within a range).
+fn output_columns(spec: &PackageSpec) -> String {
+    use std::fmt::Write;
+    let (ir, model) = (spec.ir, spec.model);
+    let mut out = String::new();
     for item in &ir.apply.items {
         let ApplyItem::Output(o) = item else { continue };
         let _ = writeln!(
@@ -537,10 +575,8 @@ fn schema_entries(spec: &PackageSpec, params_model: &str) -> String {
             yaml_text(&o.name),
             yaml_text(&o.doc)
         );
-        let feature = model
-            .features
-            .iter()
-            .find(|f| o.doc.starts_with(&format!("`{}`", f.column)));
+        let feature =
+            (model.features.iter()).find(|f| o.doc.starts_with(&format!("`{}`", f.column)));
         let Some(feature) = feature else { continue };
         let facts = output_facts(&feature.steps, model.fit_filter.is_some());
         let mut tests = Vec::new();

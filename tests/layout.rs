@@ -16,9 +16,6 @@ const MAX_FUNCTION_LINES: usize = 80;
 /// Functions longer than the limit today, with their length: each may only
 /// shrink, and leaves this list when it is within the limit.
 const LONG_FUNCTIONS: &[(&str, &str, usize)] = &[
-    ("src/check.rs", "check", 141),
-    ("src/dbt.rs", "package", 127),
-    ("src/dbt.rs", "schema_entries", 144),
     ("src/fitted.rs", "from_rows", 105),
     ("src/lib.rs", "check_names", 119),
     ("src/lowering/encoders.rs", "one_hot", 161),

@@ -17,7 +17,6 @@ const MAX_FUNCTION_LINES: usize = 80;
 /// shrink, and leaves this list when it is within the limit.
 const LONG_FUNCTIONS: &[(&str, &str, usize)] = &[
     ("src/fitted.rs", "from_rows", 105),
-    ("src/lib.rs", "check_names", 119),
     ("src/lowering/encoders.rs", "one_hot", 161),
     ("src/lowering/one_hot_layout.rs", "fitted", 93),
 ];

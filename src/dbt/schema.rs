@@ -1,0 +1,173 @@
+//! The package's `models/schema.yml` entries of one spec: descriptions,
+//! meta, grants, and the tests its steps guarantee.
+
+use crate::check::{CheckedStep, Model};
+use crate::emit::jinja_escape;
+use crate::ir::ApplyItem;
+use crate::render::ast;
+use crate::steps::output_facts;
+
+use super::PackageSpec;
+
+/// A YAML string that dbt's Jinja rendering of schema files leaves as it is.
+fn yaml_text(s: &str) -> String {
+    crate::fitted::yaml_string(&jinja_escape(s))
+}
+
+pub(super) fn schema_entries(spec: &PackageSpec, params_model: &str) -> String {
+    use std::fmt::Write;
+    let (ir, model) = (spec.ir, spec.model);
+    let hash = ir.spec_hash().unwrap_or_default();
+    let mut meta = format!(
+        "{{prep_spec: {}, prep_spec_hash: {}",
+        yaml_text(&ir.name),
+        yaml_text(hash)
+    );
+    if let Some(owner) = &model.owner {
+        let _ = write!(meta, ", owner: {}", yaml_text(owner));
+    }
+    meta.push('}');
+    let config = grants_config(model);
+    let mut out = String::new();
+    let _ = writeln!(out, "  - name: {}", yaml_text(params_model));
+    out.push_str(&config);
+    let _ = writeln!(
+        out,
+        "    description: {}",
+        yaml_text(&format!(
+            "Fitted parameters of spec `{}`: one row per parameter (kind value) and per learned category (kind category), with prep_spec_hash and prep_fitted_at.",
+            ir.name
+        ))
+    );
+    let _ = writeln!(out, "    meta: {meta}");
+    let _ = writeln!(
+        out,
+        "    columns:\n      - name: parameter\n        data_tests: [not_null]"
+    );
+    let _ = writeln!(out, "  - name: {}", yaml_text(&ir.name));
+    let description = model
+        .description
+        .clone()
+        .unwrap_or_else(|| format!("Features of spec `{}`.", ir.name));
+    let _ = writeln!(out, "    description: {}", yaml_text(&description));
+    let _ = writeln!(out, "    meta: {meta}");
+    out.push_str(&config);
+    out.push_str(&one_hot_tests(spec));
+    let _ = writeln!(out, "    columns:");
+    out.push_str(&copied_columns(model));
+    out.push_str(&output_columns(spec));
+    out
+}
+
+/// `config: {grants: ...}` of both models, when the spec grants access.
+fn grants_config(model: &Model) -> String {
+    let Some(grants) = &model.grants else {
+        return String::new();
+    };
+    let entries: Vec<String> = (grants.iter())
+        .map(|(privilege, roles)| {
+            let roles: Vec<String> = roles.iter().map(|r| yaml_text(r)).collect();
+            format!("{}: [{}]", yaml_text(privilege), roles.join(", "))
+        })
+        .collect();
+    format!("    config: {{grants: {{{}}}}}\n", entries.join(", "))
+}
+
+/// The model tests of one-hot encoded features: at most one column is hot.
+fn one_hot_tests(spec: &PackageSpec) -> String {
+    use std::fmt::Write;
+    let (ir, model) = (spec.ir, spec.model);
+    let one_hot_groups: Vec<Vec<String>> = (model.features.iter())
+        .filter(|f| matches!(f.steps.last(), Some(CheckedStep::OneHot(_))))
+        .map(|f| {
+            (ir.apply.items.iter())
+                .filter_map(|i| match i {
+                    ApplyItem::Output(o) if o.doc.starts_with(&format!("`{}`", f.column)) => {
+                        Some(o.name.clone())
+                    }
+                    _ => None,
+                })
+                .collect()
+        })
+        .filter(|names: &Vec<String>| names.len() > 1)
+        .collect();
+    let mut out = String::new();
+    if !one_hot_groups.is_empty() {
+        let _ = writeln!(out, "    data_tests:");
+        for group in one_hot_groups {
+            let list: Vec<String> = group.iter().map(|c| yaml_text(c)).collect();
+            let _ = writeln!(
+                out,
+                "      - prep.one_hot_at_most_one: {{arguments: {{columns: [{}]}}}}",
+                list.join(", ")
+            );
+        }
+    }
+    out
+}
+
+/// The key and passthrough columns, copied from the source.
+fn copied_columns(model: &Model) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let single_key = model.keys.len() == 1;
+    for key in &model.keys {
+        let tests = if single_key {
+            "[unique, not_null]"
+        } else {
+            "[not_null]"
+        };
+        let _ = writeln!(
+            out,
+            "      - name: {}\n        quote: true\n        description: \"Key, copied from the source.\"\n        data_tests: {tests}",
+            yaml_text(key)
+        );
+    }
+    for column in &model.passthrough {
+        let _ = writeln!(
+            out,
+            "      - name: {}\n        quote: true\n        description: \"Copied from the source.\"",
+            yaml_text(column)
+        );
+    }
+    out
+}
+
+/// Every output column known before the fit: its description and the
+/// tests its steps guarantee (never NULL, within a range).
+fn output_columns(spec: &PackageSpec) -> String {
+    use std::fmt::Write;
+    let (ir, model) = (spec.ir, spec.model);
+    let mut out = String::new();
+    for item in &ir.apply.items {
+        let ApplyItem::Output(o) = item else { continue };
+        let _ = writeln!(
+            out,
+            "      - name: {}\n        quote: true\n        description: {}",
+            yaml_text(&o.name),
+            yaml_text(&o.doc)
+        );
+        let feature =
+            (model.features.iter()).find(|f| o.doc.starts_with(&format!("`{}`", f.column)));
+        let Some(feature) = feature else { continue };
+        let facts = output_facts(&feature.steps, model.fit_filter.is_some());
+        let mut tests = Vec::new();
+        if facts.not_null {
+            tests.push("not_null".to_string());
+        }
+        if let Some((min, max)) = facts.range {
+            tests.push(format!(
+                "prep.within_range: {{arguments: {{min_value: {}, max_value: {}}}}}",
+                ast::float_text(min),
+                ast::float_text(max)
+            ));
+        }
+        if !tests.is_empty() {
+            let _ = writeln!(out, "        data_tests:");
+            for t in tests {
+                let _ = writeln!(out, "          - {t}");
+            }
+        }
+    }
+    out
+}

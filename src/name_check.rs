@@ -1,0 +1,136 @@
+//! The names a compiled spec writes, checked for one dialect: distinct
+//! (ignoring case) within the output and within the parameters, quotable
+//! safely, and within the dialect's length limit. Learned categories add
+//! names only known after a fit; those are checked when they are written.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::diagnostic::{Code, Diagnostic, Diagnostics, Span};
+use crate::dialect::Dialect;
+use crate::ir::{self, ApplyItem};
+use crate::{naming, render, spec};
+
+/// Every problem with the names `ir` writes for dialect `d`, located in `file`.
+pub fn check_names(ir: &ir::Ir, d: &Dialect, file: &str) -> Result<(), Diagnostics> {
+    let mut diags = Diagnostics::default();
+    distinct(ir, d, file, &mut diags);
+    let mut reported = BTreeSet::new();
+    for (name, span) in quoted(ir) {
+        let too_long = (d.max_identifier_bytes)
+            .filter(|&max| name.len() > max)
+            .map(|max| {
+                format!(
+                    "it is {} bytes long, and {} keeps at most {max}",
+                    name.len(),
+                    d.name
+                )
+            });
+        if let Some(problem) = render::quote::ident_problem(d, &name).or(too_long)
+            && reported.insert(name.clone())
+        {
+            diags.push(
+                Diagnostic::new(
+                    Code::NameCollision,
+                    format!(
+                        "the name `{}` cannot be written for {}: {problem}",
+                        name.escape_debug(),
+                        d.name
+                    ),
+                )
+                .at(span)
+                .hint("rename the column (or give a one-hot suffix with `names:`)")
+                .in_file(file),
+            );
+        }
+    }
+    diags.into_result(())
+}
+
+/// The key and passthrough columns, with where the spec names them.
+fn copied(ir: &ir::Ir) -> impl Iterator<Item = (&String, Option<Span>)> + Clone {
+    (ir.apply.passthrough.iter()).zip(ir.apply.passthrough_spans.iter().cloned())
+}
+
+/// Output columns share one relation and parameters another: within each,
+/// no two names may differ only in case; a parameter's name must fit.
+fn distinct(ir: &ir::Ir, d: &Dialect, file: &str, diags: &mut Diagnostics) {
+    let outputs = copied(ir).chain(ir.apply.items.iter().filter_map(|i| match i {
+        ApplyItem::Output(o) => Some((&o.name, o.span.clone())),
+        ApplyItem::Learned { .. } => None,
+    }));
+    let params = ir.fit.params.iter().map(|p| (&p.name, None));
+    let mut seen = BTreeMap::new();
+    for (relation, (name, span)) in
+        (outputs.map(|o| ("output", o))).chain(params.map(|p| ("parameter", p)))
+    {
+        if let Some(first) = seen.insert((relation, naming::fold(name)), name) {
+            diags.push(
+                Diagnostic::new(Code::NameCollision, format!("two {relation} columns are named `{name}` and `{first}`"))
+                    .at(span.clone())
+                    .hint("names are compared ignoring case: give the categories distinct suffixes with `names: {category: suffix}`")
+                    .in_file(file),
+            );
+        }
+        // Other names' lengths are checked with their quoting.
+        if let Some(max) = d.max_identifier_bytes
+            && relation == "parameter"
+            && name.len() > max
+        {
+            diags.push(
+                Diagnostic::new(
+                    Code::NameCollision,
+                    format!("column name `{name}` is {} bytes long, but {} allows at most {max}", name.len(), d.name),
+                )
+                .at(span)
+                .hint("shorten the column name, or give one-hot outputs a shorter suffix with `names:`")
+                .in_file(file),
+            );
+        }
+    }
+}
+
+/// Every name prep will quote: inputs, outputs, the source, learned suffixes.
+fn quoted(ir: &ir::Ir) -> Vec<(String, Option<Span>)> {
+    let mut quoted: Vec<(String, Option<Span>)> = Vec::new();
+    for item in &ir.apply.items {
+        match item {
+            ApplyItem::Output(o) => {
+                quoted.push((o.name.clone(), o.span.clone()));
+                o.expr.for_each(&mut |e| {
+                    if let ir::Expr::Column(c) = e {
+                        quoted.push((c.clone(), o.span.clone()));
+                    }
+                });
+            }
+            ApplyItem::Learned {
+                feature,
+                span,
+                deferred,
+                ..
+            } => {
+                quoted.push((feature.clone(), span.clone()));
+                if let Some(ir::Deferred {
+                    encoder: ir::DeferredEncoder::OneHot(oh),
+                    ..
+                }) = deferred
+                {
+                    quoted.extend(
+                        (oh.names.values()).map(|suffix| {
+                            (naming::one_hot_column(feature, suffix), oh.span.clone())
+                        }),
+                    );
+                }
+            }
+        }
+    }
+    quoted.extend(copied(ir).map(|(name, span)| (name.clone(), span)));
+    let at = || ir.source_span.clone();
+    match &ir.source {
+        spec::Source::Table(n) => quoted.extend(n.split('.').map(|p| (p.to_string(), at()))),
+        spec::Source::Ref(n) => quoted.push((n.clone(), at())),
+        spec::Source::Source { name, table } => {
+            quoted.extend([(name.clone(), at()), (table.clone(), at())])
+        }
+    }
+    quoted
+}

@@ -85,57 +85,8 @@ impl Fitted {
             }
             match row.kind.as_str() {
                 "value" if row.parameter == FITTED_AT => stamp(row, &mut fitted_at).map_err(at)?,
-                "value" => {
-                    let param = stored.get(row.parameter.as_str()).ok_or_else(|| {
-                        at(format!(
-                            "parameter `{}` is not one this spec's fit produces",
-                            row.parameter
-                        ))
-                    })?;
-                    let what = format!("parameter `{}`", row.parameter);
-                    let value = typed(param.value_type, row.number, row.text, &what).map_err(at)?;
-                    if parameters.insert(row.parameter.clone(), value).is_some() {
-                        return Err(at(format!("parameter `{}` appears twice", row.parameter)));
-                    }
-                }
-                "category" => {
-                    let vocabulary = ir
-                        .fit
-                        .vocabularies
-                        .iter()
-                        .find(|v| v.name == row.parameter)
-                        .ok_or_else(|| {
-                            at(format!(
-                                "`{}` is not a vocabulary this spec's fit learns",
-                                row.parameter
-                            ))
-                        })?;
-                    let what = format!("a category of `{}`", row.parameter);
-                    let value =
-                        typed(vocabulary.value_type, row.number, row.text, &what).map_err(at)?;
-                    let frequency = row.frequency.ok_or_else(|| {
-                        at(format!(
-                            "a category of `{}` has no frequency",
-                            row.parameter
-                        ))
-                    })?;
-                    if frequency < 0.0 || frequency.fract() != 0.0 {
-                        return Err(at(format!(
-                            "the frequency {frequency} of a category of `{}` is not a count",
-                            row.parameter
-                        )));
-                    }
-                    let entries = vocabularies
-                        .get_mut(&row.parameter)
-                        .expect("every vocabulary has an entry");
-                    if entries.iter().any(|e| same_category(&e.value, &value)) {
-                        return Err(at(format!(
-                            "a category of `{}` appears twice",
-                            row.parameter
-                        )));
-                    }
-                    entries.push(Category { value, frequency });
-                }
+                "value" => read_value(&stored, row, &mut parameters).map_err(at)?,
+                "category" => read_category(ir, row, &mut vocabularies).map_err(at)?,
                 other => {
                     return Err(at(format!(
                         "row kind `{other}` is neither `value` nor `category`"
@@ -512,6 +463,60 @@ pub fn read_result(text: &str, json: bool) -> Result<Vec<LongRow>, String> {
         });
     }
     Ok(rows)
+}
+
+/// A parameter's row: one this spec's fit stores, of its type, once.
+fn read_value(
+    stored: &BTreeMap<&str, &Param>,
+    row: LongRow,
+    parameters: &mut BTreeMap<String, Value>,
+) -> Result<(), String> {
+    let param = stored.get(row.parameter.as_str()).ok_or_else(|| {
+        format!(
+            "parameter `{}` is not one this spec's fit produces",
+            row.parameter
+        )
+    })?;
+    let what = format!("parameter `{}`", row.parameter);
+    let value = typed(param.value_type, row.number, row.text, &what)?;
+    if parameters.insert(row.parameter.clone(), value).is_some() {
+        return Err(format!("parameter `{}` appears twice", row.parameter));
+    }
+    Ok(())
+}
+
+/// A learned category's row: of a vocabulary this spec's fit learns, of its
+/// type, with a count, once.
+fn read_category(
+    ir: &Ir,
+    row: LongRow,
+    vocabularies: &mut BTreeMap<String, Vec<Category>>,
+) -> Result<(), String> {
+    let unknown = || {
+        format!(
+            "`{}` is not a vocabulary this spec's fit learns",
+            row.parameter
+        )
+    };
+    let vocabulary = (ir.fit.vocabularies.iter())
+        .find(|v| v.name == row.parameter)
+        .ok_or_else(unknown)?;
+    let entries = vocabularies.get_mut(&row.parameter).ok_or_else(unknown)?;
+    let what = format!("a category of `{}`", row.parameter);
+    let value = typed(vocabulary.value_type, row.number, row.text, &what)?;
+    let frequency = (row.frequency)
+        .ok_or_else(|| format!("a category of `{}` has no frequency", row.parameter))?;
+    if frequency < 0.0 || frequency.fract() != 0.0 {
+        return Err(format!(
+            "the frequency {frequency} of a category of `{}` is not a count",
+            row.parameter
+        ));
+    }
+    if entries.iter().any(|e| same_category(&e.value, &value)) {
+        return Err(format!("a category of `{}` appears twice", row.parameter));
+    }
+    entries.push(Category { value, frequency });
+    Ok(())
 }
 
 #[cfg(test)]

@@ -16,8 +16,6 @@ const MAX_FUNCTION_LINES: usize = 80;
 /// Functions longer than the limit today, with their length: each may only
 /// shrink, and leaves this list when it is within the limit.
 const LONG_FUNCTIONS: &[(&str, &str, usize)] = &[
-    ("src/fitted.rs", "from_rows", 105),
-    ("src/lowering/encoders.rs", "one_hot", 161),
     ("src/lowering/one_hot_layout.rs", "fitted", 93),
 ];
 

@@ -34,69 +34,12 @@ impl FeatureLowering<'_> {
         row: &Expr,
         docs: &[String],
     ) -> Vec<ApplyItem> {
-        let feature = self.feature;
-        let column = &feature.column;
-        let needs_data = oh.categories.is_none() || oh.groups_infrequent();
-        let layout = if needs_data {
-            let vocabulary = self.vocabulary(row);
-            match self
-                .fitted
-                .and_then(|f| f.vocabularies.get(&vocabulary).map(|v| (f, v)))
-            {
-                None => {
-                    let reason = if oh.categories.is_none() {
-                        "its one_hot categories are learned from the data"
-                    } else {
-                        "min_frequency / max_categories decide from the data which categories are infrequent"
-                    };
-                    let deferred = Deferred {
-                        vocabulary,
-                        row: row.clone(),
-                        encoder: DeferredEncoder::OneHot(oh.clone()),
-                    };
-                    return vec![self.learned(reason, Some(deferred))];
-                }
-                Some((fitted, entries)) => {
-                    let rows = fitted.number(ROWS_PARAM).unwrap_or(0.0);
-                    match OneHotLayout::fitted(oh, entries, rows) {
-                        Ok(layout) => layout,
-                        Err(reason) => return vec![self.learned(&reason, None)],
-                    }
-                }
-            }
-        } else {
-            OneHotLayout::given(oh, oh.categories.as_deref().unwrap_or_default())
+        let layout = match self.one_hot_layout(oh, row) {
+            Ok(layout) => layout,
+            Err(learned) => return vec![learned],
         };
-        let drop_idx = match layout.dropped {
-            Dropped::None => None,
-            Dropped::Category(i) => layout
-                .categories
-                .iter()
-                .position(|c| *c == layout.frequent[i]),
-            Dropped::Infrequent => layout
-                .categories
-                .iter()
-                .position(|c| Some(c) == layout.infrequent.first()),
-        };
-        self.record(
-            feature.last_step,
-            "OneHotEncoder",
-            vec![
-                ("categories_", Attr::Values(layout.categories.clone())),
-                ("drop_idx_", Attr::Index(drop_idx)),
-                (
-                    "infrequent_categories_",
-                    if layout.infrequent.is_empty() {
-                        Attr::Null
-                    } else {
-                        Attr::Values(layout.infrequent.clone())
-                    },
-                ),
-            ],
-        );
-        let known: Vec<Option<Scalar>> = layout
-            .frequent
-            .iter()
+        self.record_one_hot(&layout);
+        let known: Vec<Option<Scalar>> = (layout.frequent.iter())
             .chain(&layout.infrequent)
             .cloned()
             .collect();
@@ -116,6 +59,81 @@ impl FeatureLowering<'_> {
             }
             _ => row,
         };
+        self.one_hot_columns(oh, &layout, row, is_known, docs)
+    }
+
+    /// The categories and their layout: given in the spec, read from fitted
+    /// values, or (without them) a learned item the fit or dbt writes later.
+    fn one_hot_layout(&mut self, oh: &OneHotStep, row: &Expr) -> Result<OneHotLayout, ApplyItem> {
+        let needs_data = oh.categories.is_none() || oh.groups_infrequent();
+        if !needs_data {
+            return Ok(OneHotLayout::given(
+                oh,
+                oh.categories.as_deref().unwrap_or_default(),
+            ));
+        }
+        let vocabulary = self.vocabulary(row);
+        let fitted = self.fitted;
+        match fitted.and_then(|f| f.vocabularies.get(&vocabulary).map(|v| (f, v))) {
+            None => {
+                let reason = if oh.categories.is_none() {
+                    "its one_hot categories are learned from the data"
+                } else {
+                    "min_frequency / max_categories decide from the data which categories are infrequent"
+                };
+                let deferred = Deferred {
+                    vocabulary,
+                    row: row.clone(),
+                    encoder: DeferredEncoder::OneHot(oh.clone()),
+                };
+                Err(self.learned(reason, Some(deferred)))
+            }
+            Some((fitted, entries)) => {
+                let rows = fitted.number(ROWS_PARAM).unwrap_or(0.0);
+                OneHotLayout::fitted(oh, entries, rows)
+                    .map_err(|reason| self.learned(&reason, None))
+            }
+        }
+    }
+
+    /// scikit-learn's fitted attributes of the encoder.
+    fn record_one_hot(&mut self, layout: &OneHotLayout) {
+        let drop_idx = match layout.dropped {
+            Dropped::None => None,
+            Dropped::Category(i) => {
+                (layout.categories.iter()).position(|c| *c == layout.frequent[i])
+            }
+            Dropped::Infrequent => {
+                (layout.categories.iter()).position(|c| Some(c) == layout.infrequent.first())
+            }
+        };
+        let infrequent = if layout.infrequent.is_empty() {
+            Attr::Null
+        } else {
+            Attr::Values(layout.infrequent.clone())
+        };
+        self.record(
+            self.feature.last_step,
+            "OneHotEncoder",
+            vec![
+                ("categories_", Attr::Values(layout.categories.clone())),
+                ("drop_idx_", Attr::Index(drop_idx)),
+                ("infrequent_categories_", infrequent),
+            ],
+        );
+    }
+
+    /// One column per frequent category kept, then the infrequent column.
+    fn one_hot_columns(
+        &self,
+        oh: &OneHotStep,
+        layout: &OneHotLayout,
+        row: &Expr,
+        is_known: Option<Cond>,
+        docs: &[String],
+    ) -> Vec<ApplyItem> {
+        let feature = self.feature;
+        let column = &feature.column;
         let prefix = if docs.is_empty() {
             String::new()
         } else {
@@ -131,55 +149,41 @@ impl FeatureLowering<'_> {
         };
         let mut items = Vec::new();
         for (i, c) in layout.frequent.iter().enumerate() {
+            // One category: always a condition (a value, or IS NULL).
+            let Some(is_c) = member(row, std::slice::from_ref(c)) else {
+                continue;
+            };
             if layout.dropped == Dropped::Category(i) {
                 continue;
             }
-            let arms = vec![(
-                member(row, std::slice::from_ref(c)).expect("one category"),
-                num(1.0),
-            )];
-            let otherwise = num(0.0);
-            let suffix = c
-                .as_ref()
-                .map_or_else(|| naming::MISSING_SUFFIX.to_string(), |c| oh.suffix(c));
-            let what = c
-                .as_ref()
-                .map_or_else(|| "missing".to_string(), naming::category_text);
-            items.push(output(
-                naming::one_hot_column(column, &suffix),
-                arms,
-                otherwise,
-                what,
-            ));
+            let suffix =
+                (c.as_ref()).map_or_else(|| naming::MISSING_SUFFIX.to_string(), |c| oh.suffix(c));
+            let what = (c.as_ref()).map_or_else(|| "missing".to_string(), naming::category_text);
+            let name = naming::one_hot_column(column, &suffix);
+            items.push(output(name, vec![(is_c, num(1.0))], num(0.0), what));
         }
-        if !layout.infrequent.is_empty() && layout.dropped != Dropped::Infrequent {
-            let mut arms = vec![(
-                member(row, &layout.infrequent).expect("non-empty"),
-                num(1.0),
-            )];
-            let otherwise = match oh.handle_unknown {
-                // The row was checked above.
-                OneHotUnknown::Error => num(0.0),
-                OneHotUnknown::InfrequentIfExist => {
-                    arms.push((is_known.clone().expect("non-empty"), num(0.0)));
+        let is_infrequent = member(row, &layout.infrequent);
+        if let Some(is_infrequent) = is_infrequent
+            && layout.dropped != Dropped::Infrequent
+        {
+            let mut arms = vec![(is_infrequent, num(1.0))];
+            let otherwise = match (oh.handle_unknown, is_known) {
+                (OneHotUnknown::InfrequentIfExist, Some(known)) => {
+                    arms.push((known, num(0.0)));
                     num(1.0)
                 }
-                OneHotUnknown::Ignore => num(0.0),
+                // With handle_unknown: error, the row was checked already.
+                _ => num(0.0),
             };
-            let what = format!(
-                "infrequent ({}){}",
-                layout
-                    .infrequent
-                    .iter()
-                    .map(|c| c.as_ref().map_or("missing".into(), naming::category_text))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                if oh.handle_unknown == OneHotUnknown::InfrequentIfExist {
-                    " or unknown"
-                } else {
-                    ""
-                }
-            );
+            let listed: Vec<String> = (layout.infrequent.iter())
+                .map(|c| c.as_ref().map_or("missing".into(), naming::category_text))
+                .collect();
+            let or_unknown = if oh.handle_unknown == OneHotUnknown::InfrequentIfExist {
+                " or unknown"
+            } else {
+                ""
+            };
+            let what = format!("infrequent ({}){or_unknown}", listed.join(", "));
             items.push(output(
                 naming::infrequent_column(column),
                 arms,

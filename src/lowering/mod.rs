@@ -142,13 +142,10 @@ impl FeatureLowering<'_> {
 
 /// `row` is one of `values` (`None` stands for the missing value); `None` when `values` is empty.
 pub(crate) fn member(row: &Expr, values: &[Option<Scalar>]) -> Option<Cond> {
-    let listed: Vec<Expr> = values.iter().flatten().map(literal).collect();
+    let mut listed: Vec<Expr> = values.iter().flatten().map(literal).collect();
     let listed = match listed.len() {
         0 => None,
-        1 => Some(Cond::Eq(
-            row.clone(),
-            listed.into_iter().next().expect("one"),
-        )),
+        1 => listed.pop().map(|one| Cond::Eq(row.clone(), one)),
         _ => Some(Cond::In(row.clone(), listed)),
     };
     let missing = values

@@ -50,49 +50,12 @@ impl OneHotLayout {
         entries: &[Category],
         rows: f64,
     ) -> Result<OneHotLayout, String> {
-        let categories: Vec<(Option<Scalar>, f64)> = match &oh.categories {
-            Some(given) => given
-                .iter()
-                .map(|c| {
-                    let count = entries
-                        .iter()
-                        .filter(|e| scalar_of(&e.value).as_ref() == Some(c))
-                        .map(|e| e.frequency)
-                        .sum();
-                    (Some(c.clone()), count)
-                })
-                .collect(),
-            None => entries
-                .iter()
-                .map(|e| (scalar_of(&e.value), e.frequency))
-                .collect(),
-        };
+        let categories = counted(oh, entries);
         if categories.is_empty() {
             return Err("no categories were seen in the training rows".into());
         }
         let counts: Vec<f64> = categories.iter().map(|(_, n)| *n).collect();
-        let mut infrequent: Vec<bool> = match oh.min_frequency {
-            Some(Frequency::Count(min)) => counts.iter().map(|&n| n < min as f64).collect(),
-            Some(Frequency::Fraction(f)) => counts.iter().map(|&n| n < rows * f).collect(),
-            None => vec![false; counts.len()],
-        };
-        let n_current = counts.len() - infrequent.iter().filter(|&&x| x).count() + 1;
-        if let Some(max) = oh.max_categories.map(|m| m as usize)
-            && max < n_current
-        {
-            let keep = max - 1;
-            if keep == 0 {
-                infrequent.iter_mut().for_each(|x| *x = true);
-            } else {
-                // A stable sort by count: ties keep the category order, so the
-                // later categories among equals stay frequent.
-                let mut order: Vec<usize> = (0..counts.len()).collect();
-                order.sort_by(|&a, &b| counts[a].total_cmp(&counts[b]));
-                for &i in &order[..order.len() - keep] {
-                    infrequent[i] = true;
-                }
-            }
-        }
+        let infrequent = infrequent_flags(oh, &counts, rows);
         let (mut frequent, mut rare) = (Vec::new(), Vec::new());
         for ((c, _), is_rare) in categories.iter().zip(&infrequent) {
             if *is_rare {
@@ -101,36 +64,7 @@ impl OneHotLayout {
                 frequent.push(c.clone())
             }
         }
-        let n_out = frequent.len() + usize::from(!rare.is_empty());
-        // 'first' and 'if_binary' drop the first column after grouping: the first
-        // frequent category, or the infrequent column when every category is infrequent.
-        let first_column = if frequent.is_empty() {
-            Dropped::Infrequent
-        } else {
-            Dropped::Category(0)
-        };
-        let dropped = match &oh.drop {
-            None => Dropped::None,
-            Some(Drop::IfBinary) if n_out != 2 => Dropped::None,
-            Some(Drop::First | Drop::IfBinary) => first_column,
-            Some(Drop::Category(c)) => {
-                if rare.contains(&Some(c.clone())) {
-                    return Err(format!(
-                        "the category {} to drop is infrequent",
-                        naming::category_text(c)
-                    ));
-                }
-                match frequent.iter().position(|f| f.as_ref() == Some(c)) {
-                    Some(i) => Dropped::Category(i),
-                    None => {
-                        return Err(format!(
-                            "the category {} to drop was not seen in the training rows",
-                            naming::category_text(c)
-                        ));
-                    }
-                }
-            }
-        };
+        let dropped = dropped_after_grouping(oh, &frequent, &rare)?;
         Ok(OneHotLayout {
             categories: categories.into_iter().map(|(c, _)| c).collect(),
             frequent,
@@ -138,6 +72,91 @@ impl OneHotLayout {
             dropped,
         })
     }
+}
+
+/// Each category with its count: the given ones in their order (a given
+/// category never seen counts 0), or the learned ones as learned.
+fn counted(oh: &OneHotStep, entries: &[Category]) -> Vec<(Option<Scalar>, f64)> {
+    match &oh.categories {
+        Some(given) => (given.iter())
+            .map(|c| {
+                let count = (entries.iter())
+                    .filter(|e| scalar_of(&e.value).as_ref() == Some(c))
+                    .map(|e| e.frequency)
+                    .sum();
+                (Some(c.clone()), count)
+            })
+            .collect(),
+        None => (entries.iter())
+            .map(|e| (scalar_of(&e.value), e.frequency))
+            .collect(),
+    }
+}
+
+/// scikit-learn's `_identify_infrequent`: below `min_frequency`, then the
+/// least frequent beyond `max_categories - 1`.
+fn infrequent_flags(oh: &OneHotStep, counts: &[f64], rows: f64) -> Vec<bool> {
+    let mut infrequent: Vec<bool> = match oh.min_frequency {
+        Some(Frequency::Count(min)) => counts.iter().map(|&n| n < min as f64).collect(),
+        Some(Frequency::Fraction(f)) => counts.iter().map(|&n| n < rows * f).collect(),
+        None => vec![false; counts.len()],
+    };
+    let n_current = counts.len() - infrequent.iter().filter(|&&x| x).count() + 1;
+    if let Some(max) = oh.max_categories.map(|m| m as usize)
+        && max < n_current
+    {
+        let keep = max - 1;
+        if keep == 0 {
+            infrequent.iter_mut().for_each(|x| *x = true);
+        } else {
+            // A stable sort by count: ties keep the category order, so the
+            // later categories among equals stay frequent.
+            let mut order: Vec<usize> = (0..counts.len()).collect();
+            order.sort_by(|&a, &b| counts[a].total_cmp(&counts[b]));
+            for &i in &order[..order.len() - keep] {
+                infrequent[i] = true;
+            }
+        }
+    }
+    infrequent
+}
+
+/// The column `drop` removes once categories are grouped: 'first' and
+/// 'if_binary' drop the first column (the first frequent category, or the
+/// infrequent column when every category is infrequent).
+fn dropped_after_grouping(
+    oh: &OneHotStep,
+    frequent: &[Option<Scalar>],
+    rare: &[Option<Scalar>],
+) -> Result<Dropped, String> {
+    let n_out = frequent.len() + usize::from(!rare.is_empty());
+    let first_column = if frequent.is_empty() {
+        Dropped::Infrequent
+    } else {
+        Dropped::Category(0)
+    };
+    Ok(match &oh.drop {
+        None => Dropped::None,
+        Some(Drop::IfBinary) if n_out != 2 => Dropped::None,
+        Some(Drop::First | Drop::IfBinary) => first_column,
+        Some(Drop::Category(c)) => {
+            if rare.contains(&Some(c.clone())) {
+                return Err(format!(
+                    "the category {} to drop is infrequent",
+                    naming::category_text(c)
+                ));
+            }
+            match frequent.iter().position(|f| f.as_ref() == Some(c)) {
+                Some(i) => Dropped::Category(i),
+                None => {
+                    return Err(format!(
+                        "the category {} to drop was not seen in the training rows",
+                        naming::category_text(c)
+                    ));
+                }
+            }
+        }
+    })
 }
 
 #[cfg(test)]

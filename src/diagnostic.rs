@@ -88,6 +88,9 @@ pub enum Code {
     /// Data that does not fit the spec (missing column, wrong type, unreadable file).
     #[serde(rename = "E010")]
     Data,
+    /// prep contradicted itself: a bug in prep, never the user's input.
+    #[serde(rename = "E011")]
+    Internal,
 }
 
 impl Code {
@@ -103,6 +106,7 @@ impl Code {
             Code::Io => "E008",
             Code::ParamsMismatch => "E009",
             Code::Data => "E010",
+            Code::Internal => "E011",
         }
     }
 }
@@ -119,6 +123,19 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
+    /// prep contradicted itself (`what` says how): reported as a bug in
+    /// prep, with what to send, instead of a panic.
+    pub fn internal(what: impl std::fmt::Display) -> Diagnostic {
+        Diagnostic::new(
+            Code::Internal,
+            format!(
+                "internal error: {what}; this is a bug in prep {}",
+                env!("CARGO_PKG_VERSION")
+            ),
+        )
+        .hint("please report it with the spec and the command that showed it; nothing was written")
+    }
+
     pub fn new(code: Code, message: impl Into<String>) -> Diagnostic {
         Diagnostic {
             code,

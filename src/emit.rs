@@ -60,7 +60,9 @@ pub fn emit(
         return bound_apply(ir, d, form, bound, &header, &params_model);
     }
     match form {
-        EmitForm::DbtPackage => unreachable!("packages are emitted by dbt::package"),
+        EmitForm::DbtPackage => Err(Diagnostic::internal(
+            "a dbt package is written by dbt::package, not emit::emit",
+        )),
         EmitForm::FitSql => {
             let fit = Renderer::new(d, ir, SourceStyle::Plain).fit_query()?;
             let what = format!("fitted parameters; store them as {params_model}");

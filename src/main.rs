@@ -104,12 +104,15 @@ fn return_freed_memory_promptly() {
 fn main() -> ExitCode {
     return_freed_memory_promptly();
     let cli = Cli::parse();
-    match run(&cli) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(failure) => {
+    cli::failure::report_panics(cli.format);
+    match std::panic::catch_unwind(|| run(&cli)) {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(failure)) => {
             report(&failure, cli.format);
             ExitCode::from(failure.exit)
         }
+        // Reported by the panic hook.
+        Err(_) => ExitCode::from(cli::failure::EXIT_INTERNAL),
     }
 }
 

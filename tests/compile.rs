@@ -256,3 +256,15 @@ fn fitted_specs_bind_as_literals_on_every_dialect() {
         common::assert_dialect_snapshots(&format!("bound {stem}"), &spec, &outputs);
     }
 }
+
+/// Asking the library for what it cannot do is an internal-error diagnostic
+/// (E011, "a bug in prep"), not a panic.
+#[test]
+fn an_internal_inconsistency_is_a_diagnostic() {
+    let spec = std::fs::read_to_string(common::root().join("tests/specs/booleans.yml")).unwrap();
+    let ir = prep::compile_ir(&spec, "booleans.yml").unwrap();
+    let d = DialectName::Duckdb.get();
+    let e = emit::emit(&ir, d, EmitForm::DbtPackage, false, "booleans.yml", None).unwrap_err();
+    assert_eq!(e.code.as_str(), "E011");
+    assert!(e.message.contains("this is a bug in prep"), "{}", e.message);
+}

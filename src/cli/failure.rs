@@ -20,6 +20,8 @@ pub enum Format {
 pub const EXIT_SPEC: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_OUTPUT: u8 = 3;
+/// prep contradicted itself (E011): a bug in prep.
+pub const EXIT_INTERNAL: u8 = 4;
 
 /// Writes to standard output. A reader that went away (`prep compile … |
 /// head`) ends prep quietly; any other failure is reported, never a panic.
@@ -89,4 +91,32 @@ pub fn report(f: &Failure, format: Format) {
 
 pub fn usage_failure(code: Code, message: String, place: &Path, hint: &str) -> Failure {
     Failure::about(EXIT_SPEC, code, message, place, hint)
+}
+
+/// A panic (prep contradicting itself, never bad input) is reported as an
+/// internal-error diagnostic in the chosen format, once, even when a worker
+/// thread and then the thread waiting for it both unwind; `main` then exits
+/// with `EXIT_INTERNAL`. Files are written all at once after the work, so
+/// nothing half-written is left.
+pub fn report_panics(format: Format) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static REPORTED: AtomicBool = AtomicBool::new(false);
+    std::panic::set_hook(Box::new(move |info| {
+        if REPORTED.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let payload = info.payload();
+        let message = (payload.downcast_ref::<&str>().map(|s| s.to_string()))
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic".into());
+        let place = info.location().map_or(String::new(), |l| {
+            format!(" (at {}:{})", l.file(), l.line())
+        });
+        let failure = Failure {
+            diagnostics: Diagnostic::internal(format!("{message}{place}")).into(),
+            source: String::new(),
+            exit: EXIT_INTERNAL,
+        };
+        report(&failure, format);
+    }));
 }

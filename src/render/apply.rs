@@ -92,7 +92,11 @@ impl Renderer<'_> {
     /// The apply query with every fitted value written as a literal: no
     /// parameters relation, no join.
     pub fn apply_bound_query(&self) -> Result<print::Sql, Diagnostic> {
-        assert!(self.bound.is_some(), "bind fitted values first");
+        if self.bound.is_none() {
+            return Err(Diagnostic::internal(
+                "the apply was asked for literal values before any were bound",
+            ));
+        }
         self.apply_select(None)
     }
 
@@ -117,27 +121,32 @@ impl Renderer<'_> {
             ApplyItem::Learned { .. } => None,
         });
         for (item, printed) in self.ir.apply.items.iter().zip(outputs) {
-            match item {
-                ApplyItem::Output(_) => {
+            match (item, deferred.as_deref_mut()) {
+                (ApplyItem::Output(_), _) => {
                     b = b.printed_items(printed);
                 }
-                ApplyItem::Learned {
-                    deferred: Some(d),
-                    feature,
-                    ..
-                } if deferred.is_some() => {
-                    let items = deferred.as_deref_mut().expect("checked");
+                (
+                    ApplyItem::Learned {
+                        deferred: Some(d),
+                        feature,
+                        ..
+                    },
+                    Some(items),
+                ) => {
                     let placeholder =
                         self.placeholder(&format!("prep_learned_{}", items.len() + 1));
                     b = b.item(ast::printed(placeholder.clone()), None);
                     items.push(self.deferred_item(placeholder, feature, d));
                 }
-                ApplyItem::Learned {
-                    feature,
-                    reason,
-                    span,
-                    ..
-                } => return Err(self.learned_error(feature, reason, span)),
+                (
+                    ApplyItem::Learned {
+                        feature,
+                        reason,
+                        span,
+                        ..
+                    },
+                    _,
+                ) => return Err(self.learned_error(feature, reason, span)),
             }
         }
         let read = self.applied_exprs();

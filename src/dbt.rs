@@ -17,7 +17,7 @@ use crate::fitted::Fitted;
 use crate::ir::DeferredEncoder;
 use crate::ir::{ApplyItem, Ir};
 use crate::render::{DeferredItem, ParamsRelation, Renderer, SourceStyle, ast, print, quote};
-use crate::spec::{Drop, OneHotUnknown, Scalar, Source};
+use crate::spec::{Drop, OneHotUnknown, Scalar};
 
 /// dbt adapters and the dialect whose SQL each runs (each dialect names its
 /// adapters in its file), by adapter name. dbt's dispatch falls back from
@@ -40,14 +40,20 @@ struct Macros {
 
 /// The fit, apply (and pinned params) SQL of `spec` for every adapter, with
 /// dbt's calls in place of the source and the params relation.
-fn macros(spec: &PackageSpec, source: &str, params_model: &str) -> Result<Macros, Diagnostic> {
+fn macros(spec: &PackageSpec, source: &str, names: &PackageNames) -> Result<Macros, Diagnostic> {
     let ir = spec.ir;
     let mut m = Macros {
         fits: Vec::new(),
         applies: Vec::new(),
         pinned: Vec::new(),
     };
-    let params_ref = format!("ref({})", jinja_string(params_model));
+    // Two-argument ref: the package's own params model, whatever the
+    // project around it holds.
+    let params_ref = format!(
+        "ref({}, {})",
+        jinja_string(&names.package),
+        jinja_string(&names.params_model(&ir.name))
+    );
     for (adapter, dialect) in adapters() {
         let d = dialect.get();
         crate::check_names(ir, d, spec.file).map_err(|mut all| all.0.remove(0))?;
@@ -62,7 +68,8 @@ fn macros(spec: &PackageSpec, source: &str, params_model: &str) -> Result<Macros
         let (apply, deferred) = r.apply_query_deferred(ParamsRelation::Placeholder)?;
         let mut apply_sql = jinja_escape(&print::pretty(apply));
         for item in &deferred {
-            apply_sql = apply_sql.replace(&item.placeholder, &deferred_call(item, &params_ref));
+            let call = deferred_call(item, &params_ref, &names.package);
+            apply_sql = apply_sql.replace(&item.placeholder, &call);
         }
         let apply_sql = apply_sql
             .replace(&r.source_placeholder, "{{ relation }}")
@@ -81,6 +88,55 @@ fn macros(spec: &PackageSpec, source: &str, params_model: &str) -> Result<Macros
         });
     }
     Ok(m)
+}
+
+/// What the package and its models are called: two packages in one dbt
+/// project need distinct names, and model names share one namespace with
+/// the project's own models.
+#[derive(Debug, Clone)]
+pub struct PackageNames {
+    /// The dbt package (`name:` of its dbt_project.yml, the namespace of its macros).
+    pub package: String,
+    /// Put before every model name (`<prefix><spec>`, `<prefix><spec>__params`).
+    pub model_prefix: String,
+}
+
+impl Default for PackageNames {
+    fn default() -> Self {
+        PackageNames {
+            package: "prep".into(),
+            model_prefix: String::new(),
+        }
+    }
+}
+
+impl PackageNames {
+    /// Why these names cannot be used, if they cannot: a package name is a
+    /// dbt project name (letters, digits, underscores, starting with a
+    /// letter); a prefix is made of the same characters.
+    pub fn problem(&self) -> Option<String> {
+        if !is_identifier(&self.package) {
+            return Some(format!(
+                "the package name `{}` is not a dbt project name: use letters, digits and underscores, starting with a letter",
+                self.package.escape_debug()
+            ));
+        }
+        let prefix_ok = (self.model_prefix.chars()).all(|c| c.is_ascii_alphanumeric() || c == '_');
+        (!prefix_ok).then(|| {
+            format!(
+                "the model prefix `{}` may hold letters, digits and underscores only",
+                self.model_prefix.escape_debug()
+            )
+        })
+    }
+
+    pub(crate) fn params_model(&self, spec: &str) -> String {
+        format!("{}{spec}__params", self.model_prefix)
+    }
+
+    pub(crate) fn features_model(&self, spec: &str) -> String {
+        format!("{}{spec}", self.model_prefix)
+    }
 }
 
 /// One spec, checked and lowered.
@@ -116,6 +172,8 @@ fn environment() -> Environment<'static> {
         .build()
         .expect("fixed delimiters are valid");
     env.set_syntax(syntax);
+    // A variable the Rust side forgot to pass is an error, not an empty text.
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
     let templates = [
         (
             "dbt_project.yml",
@@ -148,19 +206,7 @@ fn render(env: &Environment, template: &str, ctx: minijinja::Value) -> String {
         .expect("prep's templates render")
 }
 
-/// A dbt call for the spec's source, inside `{{ }}` or as an argument.
-fn source_call(source: &Source) -> Option<String> {
-    match source {
-        Source::Ref(name) => Some(format!("ref({})", jinja_string(name))),
-        Source::Source { name, table } => Some(format!(
-            "source({}, {})",
-            jinja_string(name),
-            jinja_string(table)
-        )),
-        Source::Table(_) => None,
-    }
-}
-
+/// A dbt name: letters, digits and underscores, starting with a letter.
 fn is_identifier(name: &str) -> bool {
     let mut chars = name.chars();
     chars
@@ -169,15 +215,20 @@ fn is_identifier(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-pub fn package(specs: &[PackageSpec]) -> Result<Vec<Artifact>, Diagnostic> {
+pub fn package(specs: &[PackageSpec], names: &PackageNames) -> Result<Vec<Artifact>, Diagnostic> {
+    if let Some(problem) = names.problem() {
+        return Err(Diagnostic::new(Code::InvalidValue, problem)
+            .hint("choose another --package-name or --model-prefix"));
+    }
     let env = environment();
+    let package = &names.package;
     let mut files = vec![
         Artifact {
             file_name: "dbt_project.yml".into(),
             contents: render(
                 &env,
                 "dbt_project.yml",
-                context! { header => header("the prep dbt package"), version => env!("CARGO_PKG_VERSION") },
+                context! { header => header("the prep dbt package"), version => env!("CARGO_PKG_VERSION"), package },
             ),
         },
         Artifact {
@@ -185,14 +236,14 @@ pub fn package(specs: &[PackageSpec]) -> Result<Vec<Artifact>, Diagnostic> {
             contents: render(
                 &env,
                 "prep.sql",
-                context! { header => header("helpers and generic tests") },
+                context! { header => header("helpers and generic tests"), package },
             ),
         },
     ];
     let mut schema_models = Vec::new();
     for spec in specs {
-        files.extend(spec_files(&env, spec)?);
-        schema_models.push(schema_entries(spec, &format!("{}__params", spec.ir.name)));
+        files.extend(spec_files(&env, spec, names)?);
+        schema_models.push(schema_entries(spec, names));
     }
     files.push(Artifact {
         file_name: "models/schema.yml".into(),
@@ -230,7 +281,7 @@ fn servable(spec: &PackageSpec) -> Result<String, Diagnostic> {
             "use letters, digits and underscores, starting with a letter",
         ));
     }
-    let Some(source) = source_call(&ir.source) else {
+    let Some(source) = crate::emit::dbt_relation(&ir.source, true) else {
         return Err(fail(
             "a dbt package reads its source through dbt: `source: {table: ...}` has no dbt name"
                 .into(),
@@ -258,15 +309,20 @@ fn servable(spec: &PackageSpec) -> Result<String, Diagnostic> {
 }
 
 /// A spec's macros, its parameters model and its features model.
-fn spec_files(env: &Environment, spec: &PackageSpec) -> Result<Vec<Artifact>, Diagnostic> {
+fn spec_files(
+    env: &Environment,
+    spec: &PackageSpec,
+    names: &PackageNames,
+) -> Result<Vec<Artifact>, Diagnostic> {
     let source = servable(spec)?;
     let name = &spec.ir.name;
-    let params_model = format!("{name}__params");
+    let package = &names.package;
+    let params_model = names.params_model(name);
     let Macros {
         fits,
         applies,
         pinned,
-    } = macros(spec, &source, &params_model)?;
+    } = macros(spec, &source, names)?;
     let read: Vec<String> = (spec.model.keys.iter())
         .chain(&spec.model.passthrough)
         .chain(spec.model.features.iter().map(|f| &f.column))
@@ -289,7 +345,7 @@ fn spec_files(env: &Environment, spec: &PackageSpec) -> Result<Vec<Artifact>, Di
                 "spec_macros.sql",
                 context! {
                     header => header(&format!("the fit and apply macros of spec {}", spec.file)),
-                    name, adapters,
+                    name, adapters, package, params_model => params_model.clone(),
                     fits => fits.iter().map(Impl::value).collect::<Vec<_>>(),
                     pinned => pinned.iter().map(Impl::value).collect::<Vec<_>>(),
                     applies => applies.iter().map(Impl::value).collect::<Vec<_>>(),
@@ -304,17 +360,17 @@ fn spec_files(env: &Environment, spec: &PackageSpec) -> Result<Vec<Artifact>, Di
                 "params_model.sql",
                 context! {
                     header => header(&format!("fitted parameters of spec {}", spec.file)),
-                    name,
+                    name, package,
                     pinned => fitted_at,
                 },
             ),
         },
         Artifact {
-            file_name: format!("models/{name}.sql"),
+            file_name: format!("models/{}.sql", names.features_model(name)),
             contents: render(
                 env,
                 "features_model.sql",
-                context! { header => header(&format!("features of spec {}", spec.file)), name, source },
+                context! { header => header(&format!("features of spec {}", spec.file)), name, source, package },
             ),
         },
     ])
@@ -322,7 +378,7 @@ fn spec_files(env: &Environment, spec: &PackageSpec) -> Result<Vec<Artifact>, Di
 
 /// The Jinja call that writes a learned encoder's columns when the model
 /// compiles, from the categories in the fitted-parameters model.
-fn deferred_call(item: &DeferredItem, params_ref: &str) -> String {
+fn deferred_call(item: &DeferredItem, params_ref: &str, package: &str) -> String {
     let s = |text: &str| jinja_string(text);
     let mut options = dialect_options(item);
     let macro_name = match &item.deferred.encoder {
@@ -339,7 +395,7 @@ fn deferred_call(item: &DeferredItem, params_ref: &str) -> String {
         }
     };
     format!(
-        "{{{{ prep.{macro_name}({params_ref}, {}, {}, {{{}}}) }}}}",
+        "{{{{ {package}.{macro_name}({params_ref}, {}, {}, {{{}}}) }}}}",
         s(&item.deferred.vocabulary),
         s(&item.row),
         options.join(", ")

@@ -205,14 +205,25 @@ fn dbt_model(
 
 /// `{{ ref('x') }}` or `{{ source('a', 'b') }}` (a plain table is printed as SQL, with no placeholder).
 fn dbt_source_call(source: &Source) -> String {
+    dbt_relation(source, false).map_or(String::new(), |call| format!("{{{{ {call} }}}}"))
+}
+
+/// How dbt names the spec's source: `ref(...)` or `source(...)` (a plain
+/// table has no dbt name). From inside a package, a ref names the project
+/// that installs it (`project_name`), so dbt never has to choose between the
+/// package's nodes and the project's (and does not warn that it did).
+pub fn dbt_relation(source: &Source, from_package: bool) -> Option<String> {
     match source {
-        Source::Ref(name) => format!("{{{{ ref({}) }}}}", jinja_string(name)),
-        Source::Source { name, table } => format!(
-            "{{{{ source({}, {}) }}}}",
+        Source::Ref(name) if from_package => {
+            Some(format!("ref(project_name, {})", jinja_string(name)))
+        }
+        Source::Ref(name) => Some(format!("ref({})", jinja_string(name))),
+        Source::Source { name, table } => Some(format!(
+            "source({}, {})",
             jinja_string(name),
             jinja_string(table)
-        ),
-        Source::Table(_) => String::new(),
+        )),
+        Source::Table(_) => None,
     }
 }
 

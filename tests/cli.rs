@@ -575,3 +575,91 @@ fn dbt_package_with_params_is_pinned_to_the_fit() {
     assert!(stderr.contains("E009"), "{stderr}");
     assert!(!dir.exists(), "nothing is written when the fit is refused");
 }
+
+/// A package of its own name, its models prefixed: two such packages can
+/// live in one dbt project. Names dbt cannot take are refused before anything
+/// is written, and the options mean nothing outside a package.
+#[test]
+fn dbt_package_names_and_model_prefix() {
+    let dir = fresh_dir("dbt_names");
+    let out = dir.to_string_lossy().into_owned();
+    let spec = "examples/dbt_project/specs/churn.yml";
+    let (code, _, stderr) = run(&[
+        "compile",
+        spec,
+        "--emit",
+        "dbt-package",
+        "--package-name",
+        "churn_features",
+        "--model-prefix",
+        "cf_",
+        "--out",
+        &out,
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let project = std::fs::read_to_string(dir.join("dbt_project.yml")).unwrap();
+    assert!(project.contains("\nname: churn_features\n"), "{project}");
+    let params = std::fs::read_to_string(dir.join("models/cf_churn__params.sql")).unwrap();
+    assert!(
+        params.contains("{{ churn_features.fit_churn() }}"),
+        "{params}"
+    );
+    let features = std::fs::read_to_string(dir.join("models/cf_churn.sql")).unwrap();
+    assert!(
+        features.contains("{{ churn_features.apply_churn(ref(project_name, 'train')) }}"),
+        "{features}"
+    );
+    let macros = std::fs::read_to_string(dir.join("macros/prep_churn.sql")).unwrap();
+    assert!(
+        macros.contains("adapter.dispatch('apply_churn', 'churn_features')")
+            && macros.contains("ref('churn_features', 'cf_churn__params')")
+            && !macros.contains("prep."),
+        "{macros}"
+    );
+    let schema = std::fs::read_to_string(dir.join("models/schema.yml")).unwrap();
+    assert!(
+        schema.contains("- name: \"cf_churn\"\n")
+            && schema.contains("- name: \"cf_churn__params\"\n"),
+        "{schema}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    for (bad, what) in [
+        ("9lives", "package name"),
+        ("my-features", "package name"),
+        ("", "package name"),
+    ] {
+        let (code, _, stderr) = run(&[
+            "compile",
+            spec,
+            "--emit",
+            "dbt-package",
+            "--package-name",
+            bad,
+            "--out",
+            &out,
+        ]);
+        assert_eq!(code, 2, "{bad}: {stderr}");
+        assert!(stderr.contains("E003") && stderr.contains(what), "{stderr}");
+        assert!(!dir.exists(), "nothing is written for {bad:?}");
+    }
+    let (code, _, stderr) = run(&[
+        "compile",
+        spec,
+        "--emit",
+        "dbt-package",
+        "--model-prefix",
+        "a-b",
+        "--out",
+        &out,
+    ]);
+    assert!(code == 2 && stderr.contains("model prefix"), "{stderr}");
+    let (code, _, stderr) = run(&[
+        "compile",
+        spec,
+        "--dialect",
+        "duckdb",
+        "--package-name",
+        "x",
+    ]);
+    assert!(code == 2 && stderr.contains("--package-name"), "{stderr}");
+}

@@ -37,6 +37,14 @@ pub struct CompileArgs {
     /// Write nothing; exit 1 if the files in --out are not what prep would write (for CI).
     #[arg(long, requires = "out")]
     check: bool,
+    /// With --emit dbt-package: the package's name (its macros are called
+    /// `<name>.apply_<spec>`); two packages in one dbt project need two names.
+    #[arg(long, default_value = "prep")]
+    package_name: String,
+    /// With --emit dbt-package: put before every model name, so the package's
+    /// models cannot collide with the project's (`<prefix><spec>`, `<prefix><spec>__params`).
+    #[arg(long, default_value = "")]
+    model_prefix: String,
 }
 
 pub fn compile(args: &CompileArgs) -> Result<(), Failure> {
@@ -49,9 +57,15 @@ pub fn compile(args: &CompileArgs) -> Result<(), Failure> {
         out,
         params,
         check,
+        package_name,
+        model_prefix,
     } = args;
     if *emit == EmitForm::DbtPackage {
-        return compile_package(spec, out.as_deref(), *check, params.as_deref());
+        let names = prep::dbt::PackageNames {
+            package: package_name.clone(),
+            model_prefix: model_prefix.clone(),
+        };
+        return compile_package(spec, out.as_deref(), *check, params.as_deref(), &names);
     }
     let (text, file) = read_spec(spec)?;
     let model = prep::check_text(&text, &file).map_err(|d| spec_failure(d, &text))?;
@@ -105,6 +119,10 @@ fn refuse_conflicts(args: &CompileArgs) -> Result<(), Failure> {
         }
         (_, _, Some(_), true) => {
             Some("--inline with --params: with fitted values there is no fit to inline")
+        }
+        (EmitForm::DbtPackage, ..) => None,
+        _ if args.package_name != "prep" || !args.model_prefix.is_empty() => {
+            Some("--package-name and --model-prefix: they name a dbt package")
         }
         _ => None,
     };

@@ -15,7 +15,17 @@ pub fn compile_package(
     out: Option<&Path>,
     check: bool,
     params: Option<&Path>,
+    names: &prep::dbt::PackageNames,
 ) -> Result<(), Failure> {
+    if let Some(problem) = names.problem() {
+        return Err(Failure::about(
+            EXIT_USAGE,
+            Code::InvalidValue,
+            problem,
+            path,
+            "choose another --package-name or --model-prefix",
+        ));
+    }
     let Some(out) = out else {
         return Err(Failure::about(
             EXIT_USAGE,
@@ -52,7 +62,7 @@ pub fn compile_package(
             pinned: fitted.as_ref(),
         })
         .collect();
-    let artifacts = prep::dbt::package(&specs).map_err(|d| {
+    let artifacts = prep::dbt::package(&specs, names).map_err(|d| {
         let source = loaded
             .iter()
             .find(|(_, _, f, _)| *f == d.file)

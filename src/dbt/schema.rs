@@ -7,14 +7,14 @@ use crate::ir::ApplyItem;
 use crate::render::ast;
 use crate::steps::output_facts;
 
-use super::PackageSpec;
+use super::{PackageNames, PackageSpec};
 
 /// A YAML string that dbt's Jinja rendering of schema files leaves as it is.
 fn yaml_text(s: &str) -> String {
     crate::fitted::yaml_string(&jinja_escape(s))
 }
 
-pub(super) fn schema_entries(spec: &PackageSpec, params_model: &str) -> String {
+pub(super) fn schema_entries(spec: &PackageSpec, names: &PackageNames) -> String {
     use std::fmt::Write;
     let (ir, model) = (spec.ir, spec.model);
     let hash = ir.spec_hash().unwrap_or_default();
@@ -29,7 +29,8 @@ pub(super) fn schema_entries(spec: &PackageSpec, params_model: &str) -> String {
     meta.push('}');
     let config = grants_config(model);
     let mut out = String::new();
-    let _ = writeln!(out, "  - name: {}", yaml_text(params_model));
+    let params_model = names.params_model(&ir.name);
+    let _ = writeln!(out, "  - name: {}", yaml_text(&params_model));
     out.push_str(&config);
     let _ = writeln!(
         out,
@@ -44,7 +45,11 @@ pub(super) fn schema_entries(spec: &PackageSpec, params_model: &str) -> String {
         out,
         "    columns:\n      - name: parameter\n        data_tests: [not_null]"
     );
-    let _ = writeln!(out, "  - name: {}", yaml_text(&ir.name));
+    let _ = writeln!(
+        out,
+        "  - name: {}",
+        yaml_text(&names.features_model(&ir.name))
+    );
     let description = model
         .description
         .clone()
@@ -52,10 +57,10 @@ pub(super) fn schema_entries(spec: &PackageSpec, params_model: &str) -> String {
     let _ = writeln!(out, "    description: {}", yaml_text(&description));
     let _ = writeln!(out, "    meta: {meta}");
     out.push_str(&config);
-    out.push_str(&one_hot_tests(spec));
+    out.push_str(&one_hot_tests(spec, &names.package));
     let _ = writeln!(out, "    columns:");
     out.push_str(&copied_columns(model));
-    out.push_str(&output_columns(spec));
+    out.push_str(&output_columns(spec, &names.package));
     out
 }
 
@@ -74,7 +79,7 @@ fn grants_config(model: &Model) -> String {
 }
 
 /// The model tests of one-hot encoded features: at most one column is hot.
-fn one_hot_tests(spec: &PackageSpec) -> String {
+fn one_hot_tests(spec: &PackageSpec, package: &str) -> String {
     use std::fmt::Write;
     let (ir, model) = (spec.ir, spec.model);
     let one_hot_groups: Vec<Vec<String>> = (model.features.iter())
@@ -98,7 +103,7 @@ fn one_hot_tests(spec: &PackageSpec) -> String {
             let list: Vec<String> = group.iter().map(|c| yaml_text(c)).collect();
             let _ = writeln!(
                 out,
-                "      - prep.one_hot_at_most_one: {{arguments: {{columns: [{}]}}}}",
+                "      - {package}.one_hot_at_most_one: {{arguments: {{columns: [{}]}}}}",
                 list.join(", ")
             );
         }
@@ -135,7 +140,7 @@ fn copied_columns(model: &Model) -> String {
 
 /// Every output column known before the fit: its description and the
 /// tests its steps guarantee (never NULL, within a range).
-fn output_columns(spec: &PackageSpec) -> String {
+fn output_columns(spec: &PackageSpec, package: &str) -> String {
     use std::fmt::Write;
     let (ir, model) = (spec.ir, spec.model);
     let mut out = String::new();
@@ -157,7 +162,7 @@ fn output_columns(spec: &PackageSpec) -> String {
         }
         if let Some((min, max)) = facts.range {
             tests.push(format!(
-                "prep.within_range: {{arguments: {{min_value: {}, max_value: {}}}}}",
+                "{package}.within_range: {{arguments: {{min_value: {}, max_value: {}}}}}",
                 ast::float_text(min),
                 ast::float_text(max)
             ));

@@ -108,3 +108,25 @@ def test_pinned_parameters_do_not_follow_training_rows(prep_bin, project):
     dbt(project, "build")
     assert table(project, "churn__params") == fitted
     assert table(project, "scored") == scored
+
+
+def test_two_packages_in_one_project_build_without_warnings(prep_bin, project):
+    """Each spec its own package, with its own name and model prefix: both
+    build in one project, and dbt says nothing about prep's files."""
+    shutil.rmtree(project / "prep_features")
+    for spec, package, prefix in (("churn", "features_a", "a_"), ("segments", "features_b", "b_")):
+        done = subprocess.run([prep_bin, "compile", f"specs/{spec}.yml", "--emit", "dbt-package", "--package-name",
+                               package, "--model-prefix", prefix, "--out", package], cwd=project,
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+    (project / "packages.yml").write_text("packages:\n  - local: features_a\n  - local: features_b\n")
+    for model, call in (("scored", "features_a.apply_churn"), ("scored_segments", "features_b.apply_segments")):
+        path = project / "models" / f"{model}.sql"
+        path.write_text(path.read_text().replace(call.replace("features_a", "prep").replace("features_b", "prep"), call))
+    for target in ("duckdb", "postgres"):
+        dbt(project, "deps", target=target)
+        out = dbt(project, "build", target=target)
+        assert "scored_matches_scikit_learn" in out and "segments_match_scikit_learn" in out and "ERROR=0" in out
+        assert "a_churn__params" in out and "b_segments__params" in out
+        warnings = [line for line in out.splitlines() if "WARN" in line.upper() and "features_" in line]
+        assert not warnings, warnings

@@ -14,6 +14,7 @@ pub mod encoding;
 pub mod engine;
 pub mod explain;
 pub mod fitted;
+pub mod fitted_diff;
 pub mod ir;
 pub mod lower;
 pub mod lowering;

@@ -11,7 +11,6 @@ mod cli {
     pub mod package;
     #[cfg(feature = "embedded")]
     pub mod progress;
-    #[cfg(feature = "embedded")]
     pub mod table;
 }
 
@@ -66,6 +65,14 @@ enum Command {
     /// Print the fitted parameters as JSON in scikit-learn's attribute names
     /// (mean_, scale_, categories_, ...), per feature and step.
     ExportSklearn(ExportArgs),
+    /// Show what changed between two fits of a spec: every parameter whose
+    /// value differs and every learned category whose count differs.
+    Diff {
+        /// The earlier fitted-parameters file.
+        before: PathBuf,
+        /// The later fitted-parameters file.
+        after: PathBuf,
+    },
     /// Show the fit plan, the apply plan and how many scans the fit costs.
     Explain {
         /// The spec file (YAML).
@@ -143,6 +150,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             output,
         } => preview(spec, data, *rows, output.as_deref()),
         Command::ExportSklearn(args) => export_sklearn(args),
+        Command::Diff { before, after } => cli::fit::diff(before, after),
     }
 }
 

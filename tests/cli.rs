@@ -663,3 +663,75 @@ fn dbt_package_names_and_model_prefix() {
     ]);
     assert!(code == 2 && stderr.contains("--package-name"), "{stderr}");
 }
+
+/// `prep diff`: the parameters and category counts that changed between two
+/// fits, nothing else; the same file twice has no change.
+#[test]
+fn diff_lists_what_changed_between_two_fits() {
+    let dir = fresh_dir("diff");
+    std::fs::create_dir_all(&dir).unwrap();
+    let before = "examples/penguins/penguins.fitted.yml";
+    let text = std::fs::read_to_string(before).unwrap();
+    let changed = text
+        .replace("bill_length_mm__p50: 44.45", "bill_length_mm__p50: 44.5")
+        .replace(
+            "{value: \"Dream\", frequency: 124.0}",
+            "{value: \"Dream\", frequency: 125.0}",
+        )
+        .replace("    - {value: \"Torgersen\", frequency: 52.0}\n", "");
+    assert_ne!(changed, text);
+    let after = dir.join("after.fitted.yml");
+    std::fs::write(&after, changed).unwrap();
+    let (code, stdout, stderr) = run(&["diff", before, &after.to_string_lossy()]);
+    assert_eq!(code, 0, "{stderr}");
+    let line = |start: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(start))
+            .unwrap_or_else(|| panic!("no line {start:?} in\n{stdout}"))
+            .split('|')
+            .map(str::trim)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        line("bill_length_mm__p50"),
+        [
+            "bill_length_mm__p50",
+            "44.45",
+            "44.5",
+            "+0.04999999999999716 (+0.112%)"
+        ]
+    );
+    assert_eq!(
+        line("island__s1_categories | Dream"),
+        [
+            "island__s1_categories",
+            "Dream",
+            "124.0",
+            "125.0",
+            "+1.0 (+0.806%)"
+        ]
+    );
+    assert_eq!(
+        line("island__s1_categories | Torgersen"),
+        [
+            "island__s1_categories",
+            "Torgersen",
+            "52.0",
+            "-",
+            "removed"
+        ]
+    );
+    assert!(
+        stdout.contains("28 parameters and 6 category counts are the same."),
+        "{stdout}"
+    );
+    let (code, stdout, _) = run(&["diff", before, before]);
+    assert_eq!(code, 0);
+    assert!(
+        !stdout.contains(" | ")
+            && stdout.contains("29 parameters and 8 category counts are the same."),
+        "{stdout}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,5 +1,5 @@
 //! `prep fit` (on local data, or from a fit result exported from a
-//! warehouse) and `prep export-sklearn`: the fitted-parameters file.
+//! warehouse), `prep export-sklearn` and `prep diff`: the fitted-parameters file.
 
 use std::path::{Path, PathBuf};
 
@@ -123,5 +123,32 @@ pub fn export_sklearn(args: &ExportArgs) -> Result<(), Failure> {
     })?;
     let json = prep::sklearn::export(&ir, &fitted);
     write_stdout(&(serde_json::to_string_pretty(&json).unwrap_or_default() + "\n"));
+    Ok(())
+}
+
+/// `prep diff`: what changed from one fit to another, as two tables.
+pub fn diff(before: &Path, after: &Path) -> Result<(), Failure> {
+    let (b, a) = (load_params(before)?, load_params(after)?);
+    let mut out = format!(
+        "before: {} (spec {}, {}{})\nafter:  {} (spec {}, {}{})\n",
+        file_name(before),
+        b.spec,
+        b.spec_hash,
+        b.fitted_at
+            .as_ref()
+            .map_or(String::new(), |t| format!(", fitted {t}")),
+        file_name(after),
+        a.spec,
+        a.spec_hash,
+        a.fitted_at
+            .as_ref()
+            .map_or(String::new(), |t| format!(", fitted {t}")),
+    );
+    if (b.spec != a.spec) || (b.spec_hash != a.spec_hash) {
+        out += "The two fits are of different specs (or versions of one): parameters only one of them has are listed as added or removed.\n";
+    }
+    out += "\n";
+    out += &prep::fitted_diff::diff(&b, &a).to_text(super::table::aligned);
+    write_stdout(&out);
     Ok(())
 }

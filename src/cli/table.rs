@@ -1,4 +1,4 @@
-//! An aligned text table for `prep preview`.
+//! An aligned text table for `prep preview` and `prep diff`.
 
 /// Columns left-aligned for text, right-aligned when every value is a number.
 pub fn aligned(names: &[String], rows: &[Vec<Option<String>>]) -> String {

@@ -7,6 +7,8 @@ import os
 import shutil
 import subprocess
 
+import json
+
 import duckdb
 import pytest
 
@@ -130,3 +132,72 @@ def test_two_packages_in_one_project_build_without_warnings(prep_bin, project):
         assert "a_churn__params" in out and "b_segments__params" in out
         warnings = [line for line in out.splitlines() if "WARN" in line.upper() and "features_" in line]
         assert not warnings, warnings
+
+
+def test_ephemeral_inputs_empty_builds_and_unit_tests_work(project):
+    """The apply macro does not need to describe its input: `dbt compile` on
+    a fresh database, an ephemeral model, `dbt build --empty` and a dbt unit
+    test's fixtures all work."""
+    dbt(project, "deps")
+    out = dbt(project, "compile")
+    assert "ERROR" not in out
+    dbt(project, "build")
+    (project / "models" / "scoring_eph.sql").write_text(
+        "{{ config(materialized='ephemeral') }}\nselect * from {{ ref('scoring') }}\n")
+    (project / "models" / "scored_eph.sql").write_text("{{ prep.apply_churn(ref('scoring_eph')) }}\n")
+    dbt(project, "build", "--select", "scored_eph")
+    assert table(project, "scored_eph") == table(project, "scored")
+    # --empty: every model builds on no rows (the example's own tests compare
+    # learned columns with expected values, which an empty fit cannot have).
+    out = dbt(project, "build", "--empty", "--exclude", "scored_matches_scikit_learn", "segments_match_scikit_learn")
+    assert "ERROR=0" in out
+    dbt(project, "build", "--exclude", "scored_eph")
+    # A unit test of the scoring model: its fixtures are the params model's
+    # rows and two scoring rows; the expected rows are what the build gave.
+    con = duckdb.connect(str(project / "example.duckdb"), read_only=True)
+    try:
+        params = con.execute("SELECT parameter, kind, number, text, frequency FROM churn__params").fetchall()
+        cur = con.execute("SELECT * FROM scored WHERE customer_id IN (101, 102) ORDER BY customer_id")
+        names = [d[0] for d in cur.description]
+        expected = [dict(zip(names, r)) for r in cur.fetchall()]
+    finally:
+        con.close()
+    scoring = (project / "seeds" / "scoring.csv").read_text().splitlines()
+    header = scoring[0].split(",")
+    given = [dict(zip(header, line.split(","))) for line in scoring[1:3]]
+    def yaml_value(v):
+        if v is None or v == "":
+            return "null"
+        if isinstance(v, float):
+            return repr(v)
+        return json.dumps(v) if isinstance(v, str) else str(v)
+    def rows(items):
+        return "\n".join("          - {" + ", ".join(f"{json.dumps(k)}: {yaml_value(v)}" for k, v in r.items()) + "}"
+                         for r in items)
+    params_rows = [dict(zip(["parameter", "kind", "number", "text", "frequency"], r)) for r in params]
+    (project / "models" / "unit.yml").write_text(f"""version: 2
+unit_tests:
+  - name: scored_uses_the_given_statistics
+    model: scored
+    given:
+      - input: ref('scoring')
+        rows:
+{rows(given)}
+      - input: ref('prep', 'churn__params')
+        rows:
+{rows(params_rows)}
+    expect:
+      rows:
+{rows(expected)}
+""")
+    out = dbt(project, "test", "--select", "test_type:unit")
+    assert "PASS=1" in out and "ERROR=0" in out, out
+    # The fixture is what the macro reads: other statistics, other features.
+    unit = project / "models" / "unit.yml"
+    scaled = [dict(r, number=r["number"] * 2) if r["parameter"].endswith("__s2_scale") else r for r in params_rows]
+    unit.write_text(unit.read_text().replace(rows(params_rows), rows(scaled)))
+    env = {**os.environ, "DBT_PROFILES_DIR": str(project), "PREP_DBT_DUCKDB_PATH": str(project / "example.duckdb"),
+           "PREP_PG_PORT": pg_port()}
+    done = subprocess.run([DBT, "test", "--select", "test_type:unit", "--target", "duckdb"], cwd=project,
+                          capture_output=True, text=True, env=env)
+    assert done.returncode != 0 and "FAIL 1" in done.stdout and "differs from" in done.stdout, done.stdout[-3000:]

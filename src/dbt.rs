@@ -360,7 +360,7 @@ fn spec_files(
                 "params_model.sql",
                 context! {
                     header => header(&format!("fitted parameters of spec {}", spec.file)),
-                    name, package,
+                    name, package, params_model => params_model.clone(),
                     pinned => fitted_at,
                 },
             ),

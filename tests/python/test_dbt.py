@@ -201,3 +201,28 @@ unit_tests:
     done = subprocess.run([DBT, "test", "--select", "test_type:unit", "--target", "duckdb"], cwd=project,
                           capture_output=True, text=True, env=env)
     assert done.returncode != 0 and "FAIL 1" in done.stdout and "differs from" in done.stdout, done.stdout[-3000:]
+
+
+def test_fit_once_keeps_the_statistics_until_a_full_refresh(project):
+    """var prep_fit: once: the params model is fitted when first built, then
+    kept whatever the training rows do, until `--full-refresh` fits again."""
+    dbt(project, "deps")
+    once = ["--vars", "{prep_fit: once}"]
+    exclude = ["--exclude", "scored_matches_scikit_learn", "segments_match_scikit_learn"]
+    dbt(project, "build", *once)
+    fitted, scored = table(project, "churn__params"), table(project, "scored")
+    train = project / "seeds" / "train.csv"
+    train.write_text(train.read_text().replace("1,2021,3.5,120.0", "1,2021,30.5,420.0"))
+    dbt(project, "build", *once, *exclude)
+    assert table(project, "churn__params") == fitted
+    assert table(project, "scored") == scored
+    dbt(project, "build", *once, *exclude, "--full-refresh")
+    refitted = table(project, "churn__params")
+    assert [r for r in refitted if r[0] != "prep_fitted_at"] != [r for r in fitted if r[0] != "prep_fitted_at"]
+    assert table(project, "scored") != scored
+    # Any other value is refused with the two it can be.
+    env = {**os.environ, "DBT_PROFILES_DIR": str(project), "PREP_DBT_DUCKDB_PATH": str(project / "example.duckdb"),
+           "PREP_PG_PORT": pg_port()}
+    done = subprocess.run([DBT, "build", "--vars", "{prep_fit: sometimes}", "--target", "duckdb"], cwd=project,
+                          capture_output=True, text=True, env=env)
+    assert done.returncode != 0 and "it is every_build or once" in done.stdout, done.stdout[-2000:]

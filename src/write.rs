@@ -198,9 +198,40 @@ impl Drop for Lock {
 /// (links are not followed). prep's own hidden files (the lock, temporary
 /// files) are skipped.
 pub fn foreign_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
+    by_origin(dir).1
+}
+
+/// The files under `dir` that prep wrote (they carry its header): what a
+/// package no longer holds is among them, and only those are ever removed.
+pub fn generated_files(dir: &Path) -> Vec<PathBuf> {
+    by_origin(dir).0
+}
+
+/// Removes files prep wrote that it would not write again (a deleted spec's
+/// models and macros), each checked for prep's header once more just before
+/// it goes, so a file replaced meanwhile by someone else's stays.
+pub fn remove_generated(paths: &[PathBuf]) -> Result<Vec<PathBuf>, WriteError> {
+    let mut removed = Vec::new();
+    for path in paths {
+        let ours = fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file())
+            && head(path).is_ok_and(|h| h.is_some_and(|t| is_generated(&t)));
+        if ours {
+            fs::remove_file(path).map_err(|source| WriteError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            removed.push(path.clone());
+        }
+    }
+    Ok(removed)
+}
+
+/// The files under `dir`, recursively and in name order: (prep's, others').
+/// Anything that is not a plain file with prep's header is someone else's.
+fn by_origin(dir: &Path) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    let (mut ours, mut foreign) = (Vec::new(), Vec::new());
     let Ok(entries) = fs::read_dir(dir) else {
-        return out;
+        return (ours, foreign);
     };
     let mut entries: Vec<_> = entries.flatten().map(|e| e.path()).collect();
     entries.sort();
@@ -213,18 +244,22 @@ pub fn foreign_files(dir: &Path) -> Vec<PathBuf> {
             continue;
         }
         let Ok(meta) = fs::symlink_metadata(&path) else {
-            out.push(path);
+            foreign.push(path);
             continue;
         };
         if meta.file_type().is_dir() {
-            out.extend(foreign_files(&path));
-        } else if !meta.file_type().is_file()
-            || !head(&path).is_ok_and(|h| h.is_some_and(|t| is_generated(&t)))
+            let (o, f) = by_origin(&path);
+            ours.extend(o);
+            foreign.extend(f);
+        } else if meta.file_type().is_file()
+            && head(&path).is_ok_and(|h| h.is_some_and(|t| is_generated(&t)))
         {
-            out.push(path);
+            ours.push(path);
+        } else {
+            foreign.push(path);
         }
     }
-    out
+    (ours, foreign)
 }
 
 /// The artifacts whose file is missing or differs (for `--check`).

@@ -714,13 +714,7 @@ fn diff_lists_what_changed_between_two_fits() {
     );
     assert_eq!(
         line("island__s1_categories | Torgersen"),
-        [
-            "island__s1_categories",
-            "Torgersen",
-            "52.0",
-            "-",
-            "removed"
-        ]
+        ["island__s1_categories", "Torgersen", "52.0", "-", "removed"]
     );
     assert!(
         stdout.contains("28 parameters and 6 category counts are the same."),
@@ -733,5 +727,62 @@ fn diff_lists_what_changed_between_two_fits() {
             && stdout.contains("29 parameters and 8 category counts are the same."),
         "{stdout}"
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A spec deleted from the folder: `--check` reports its files, and the
+/// next write removes them (prep's own files only; nothing else is touched).
+#[test]
+fn dbt_package_drops_the_files_of_a_deleted_spec() {
+    let dir = fresh_dir("dbt_prune");
+    let specs = dir.join("specs");
+    std::fs::create_dir_all(&specs).unwrap();
+    for spec in ["churn.yml", "segments.yml"] {
+        std::fs::copy(
+            format!("examples/dbt_project/specs/{spec}"),
+            specs.join(spec),
+        )
+        .unwrap();
+    }
+    let (specs_arg, out) = (specs.to_string_lossy().into_owned(), dir.join("pkg"));
+    let out_arg = out.to_string_lossy().into_owned();
+    let compile = |extra: &[&str]| {
+        let mut args = vec![
+            "compile",
+            &specs_arg,
+            "--emit",
+            "dbt-package",
+            "--out",
+            &out_arg,
+        ];
+        args.extend(extra);
+        run(&args)
+    };
+    let (code, _, stderr) = compile(&[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(out.join("models/segments.sql").exists());
+    std::fs::remove_file(specs.join("segments.yml")).unwrap();
+    let (code, _, stderr) = compile(&["--check"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("segments.sql") && stderr.contains("prep_segments.sql"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = compile(&[]);
+    assert_eq!(code, 0, "{stderr}");
+    for gone in [
+        "models/segments.sql",
+        "models/segments__params.sql",
+        "macros/prep_segments.sql",
+    ] {
+        assert!(!out.join(gone).exists(), "{gone} is still there");
+        assert!(
+            stderr.contains(&format!("removed {}", out.join(gone).display())),
+            "{stderr}"
+        );
+    }
+    assert!(out.join("models/churn.sql").exists());
+    let (code, _, stderr) = compile(&["--check"]);
+    assert_eq!(code, 0, "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -103,7 +103,9 @@ fn spec_files(path: &Path) -> Result<Vec<PathBuf>, Failure> {
 }
 
 /// Writes the package into `out` (all or nothing, never beside files prep
-/// did not write); with `check`, only says what would change.
+/// did not write), then removes the files prep wrote there that the package
+/// no longer has (a deleted spec's); with `check`, only says what would
+/// change.
 fn write_package(
     out: &Path,
     artifacts: &[prep::emit::Artifact],
@@ -111,8 +113,12 @@ fn write_package(
 ) -> Result<(), Failure> {
     let ours: std::collections::BTreeSet<PathBuf> =
         artifacts.iter().map(|a| out.join(&a.file_name)).collect();
+    let leftover: Vec<PathBuf> = (prep::write::generated_files(out).into_iter())
+        .filter(|p| !ours.contains(p))
+        .collect();
     if check {
         let mut stale = prep::write::stale(out, artifacts);
+        stale.extend(leftover);
         stale.extend(
             prep::write::foreign_files(out)
                 .into_iter()
@@ -134,5 +140,11 @@ fn write_package(
             "generate the package into a folder of its own",
         ));
     }
-    write_files(out, artifacts)
+    write_files(out, artifacts)?;
+    let removed = prep::write::remove_generated(&leftover)
+        .map_err(|e| Failure::about(EXIT_OUTPUT, Code::Io, e.to_string(), out, e.hint()))?;
+    for path in removed {
+        eprintln!("removed {} (no spec writes it any more)", path.display());
+    }
+    Ok(())
 }

@@ -6,7 +6,7 @@
 use minijinja::{Environment, context, syntax::SyntaxConfig};
 
 mod schema;
-use schema::schema_entries;
+use schema::{model_configs, schema_entries};
 
 use crate::check::Frequency;
 use crate::check::Model;
@@ -228,7 +228,7 @@ pub fn package(specs: &[PackageSpec], names: &PackageNames) -> Result<Vec<Artifa
             contents: render(
                 &env,
                 "dbt_project.yml",
-                context! { header => header("the prep dbt package"), version => env!("CARGO_PKG_VERSION"), package },
+                context! { header => header("the prep dbt package"), version => env!("CARGO_PKG_VERSION"), package, models => model_configs(specs, names) },
             ),
         },
         Artifact {

@@ -27,11 +27,9 @@ pub(super) fn schema_entries(spec: &PackageSpec, names: &PackageNames) -> String
         let _ = write!(meta, ", owner: {}", yaml_text(owner));
     }
     meta.push('}');
-    let config = grants_config(model);
     let mut out = String::new();
     let params_model = names.params_model(&ir.name);
     let _ = writeln!(out, "  - name: {}", yaml_text(&params_model));
-    out.push_str(&config);
     let _ = writeln!(
         out,
         "    description: {}",
@@ -56,7 +54,6 @@ pub(super) fn schema_entries(spec: &PackageSpec, names: &PackageNames) -> String
         .unwrap_or_else(|| format!("Features of spec `{}`.", ir.name));
     let _ = writeln!(out, "    description: {}", yaml_text(&description));
     let _ = writeln!(out, "    meta: {meta}");
-    out.push_str(&config);
     out.push_str(&one_hot_tests(spec, &names.package));
     let _ = writeln!(out, "    columns:");
     out.push_str(&copied_columns(model));
@@ -64,18 +61,39 @@ pub(super) fn schema_entries(spec: &PackageSpec, names: &PackageNames) -> String
     out
 }
 
-/// `config: {grants: ...}` of both models, when the spec grants access.
-fn grants_config(model: &Model) -> String {
-    let Some(grants) = &model.grants else {
+/// The `models:` configs of the package's dbt_project.yml: the grants of
+/// each spec that grants access, on both its models. There, and not in
+/// schema.yml, the project installing the package can override them (its
+/// own dbt_project.yml outranks the package's; schema.yml would outrank it).
+pub(super) fn model_configs(specs: &[PackageSpec], names: &PackageNames) -> String {
+    let mut lines = Vec::new();
+    for spec in specs {
+        let Some(grants) = &spec.model.grants else {
+            continue;
+        };
+        let entries: Vec<String> = (grants.iter())
+            .map(|(privilege, roles)| {
+                let roles: Vec<String> = roles.iter().map(|r| yaml_text(r)).collect();
+                format!("{}: [{}]", yaml_text(privilege), roles.join(", "))
+            })
+            .collect();
+        let name = &spec.ir.name;
+        for model in [names.params_model(name), names.features_model(name)] {
+            lines.push(format!(
+                "    {}: {{+grants: {{{}}}}}",
+                yaml_text(&model),
+                entries.join(", ")
+            ));
+        }
+    }
+    if lines.is_empty() {
         return String::new();
-    };
-    let entries: Vec<String> = (grants.iter())
-        .map(|(privilege, roles)| {
-            let roles: Vec<String> = roles.iter().map(|r| yaml_text(r)).collect();
-            format!("{}: [{}]", yaml_text(privilege), roles.join(", "))
-        })
-        .collect();
-    format!("    config: {{grants: {{{}}}}}\n", entries.join(", "))
+    }
+    format!(
+        "# Grants from the specs: override them in your own dbt_project.yml\n# (models: {pkg}: ...), which outranks this file.\nmodels:\n  {pkg}:\n{}\n",
+        lines.join("\n"),
+        pkg = names.package
+    )
 }
 
 /// The model tests of one-hot encoded features: at most one column is hot.

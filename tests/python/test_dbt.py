@@ -226,3 +226,18 @@ def test_fit_once_keeps_the_statistics_until_a_full_refresh(project):
     done = subprocess.run([DBT, "build", "--vars", "{prep_fit: sometimes}", "--target", "duckdb"], cwd=project,
                           capture_output=True, text=True, env=env)
     assert done.returncode != 0 and "it is every_build or once" in done.stdout, done.stdout[-2000:]
+
+
+def test_grants_come_from_the_spec_and_the_project_can_override_them(project):
+    """The spec's grants are the package's default for its models; the
+    project's own dbt_project.yml outranks them."""
+    dbt(project, "deps")
+    def grants():
+        out = dbt(project, "ls", "--select", "churn", "--resource-type", "model", "--output", "json",
+                  "--output-keys", "name config")
+        (line,) = [l for l in out.splitlines() if l.startswith("{")]
+        return json.loads(line)["config"]["grants"]
+    assert grants() == {"select": ["postgres"]}
+    project_file = project / "dbt_project.yml"
+    project_file.write_text(project_file.read_text() + "models:\n  prep:\n    +grants: {select: [reporter]}\n")
+    assert grants() == {"select": ["reporter"]}

@@ -206,6 +206,17 @@ fn render(env: &Environment, template: &str, ctx: minijinja::Value) -> String {
         .expect("prep's templates render")
 }
 
+/// The adapters whose dialect stores plain names in upper case, as a Jinja
+/// list (`['snowflake']`): the package's tests quote prep's columns there as
+/// prep's SQL writes them.
+fn upper_adapters() -> String {
+    let upper: Vec<String> = (adapters().into_iter())
+        .filter(|(_, d)| d.get().plain_names == crate::dialect::PlainNames::Upper)
+        .map(|(a, _)| jinja_string(a))
+        .collect();
+    format!("[{}]", upper.join(", "))
+}
+
 /// A dbt name: letters, digits and underscores, starting with a letter.
 fn is_identifier(name: &str) -> bool {
     let mut chars = name.chars();
@@ -236,7 +247,7 @@ pub fn package(specs: &[PackageSpec], names: &PackageNames) -> Result<Vec<Artifa
             contents: render(
                 &env,
                 "prep.sql",
-                context! { header => header("helpers and generic tests"), package },
+                context! { header => header("helpers and generic tests"), package, upper_adapters => upper_adapters() },
             ),
         },
     ];
@@ -421,6 +432,7 @@ fn dialect_options(item: &DeferredItem) -> Vec<String> {
         format!("'float_type': {}", s(&item.float_type)),
         format!("'quote_open': {}", s(&item.quote.open.to_string())),
         format!("'quote_close': {}", s(&item.quote.close.to_string())),
+        format!("'plain_upper': {}", item.plain_upper),
         format!(
             "'escapes': {{{}}}",
             joined(

@@ -97,6 +97,8 @@ struct DialectFile {
     #[serde(default)]
     first_row: FirstRow,
     #[serde(default)]
+    plain_names: PlainNames,
+    #[serde(default)]
     templates: BTreeMap<String, String>,
 }
 
@@ -140,6 +142,21 @@ pub enum CteEvaluation {
     /// Once per reader: the CTE is inlined where it is read (Spark, BigQuery),
     /// so a statistic read by two later stages is computed twice.
     Inlined,
+}
+
+/// How the engine stores a name written without quotes. prep quotes every
+/// name; a plain name in a spec (lower-case letters, digits and `_`, not
+/// starting with a digit) is written the way the engine stores it unquoted,
+/// so it means the column a plain `CREATE TABLE` made. Any other name is
+/// written exactly.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlainNames {
+    /// As written: the engine folds to lower case or ignores case.
+    #[default]
+    AsWritten,
+    /// In upper case (Snowflake, Oracle, Db2).
+    Upper,
 }
 
 /// How a query keeps only its first row (the most frequent value's query).
@@ -359,6 +376,7 @@ pub struct Dialect {
     pub unpivot: UnpivotStyle,
     pub ctes: CteEvaluation,
     pub first_row: FirstRow,
+    pub plain_names: PlainNames,
     pub double_type: DataType,
     pub string_type: DataType,
     templates: BTreeMap<Func, Expr>,
@@ -435,6 +453,7 @@ impl Dialect {
             unpivot: file.unpivot,
             ctes: file.ctes,
             first_row: file.first_row,
+            plain_names: file.plain_names,
             double_type: parse_type(&file.types.double)?,
             string_type: parse_type(&file.types.string)?,
             templates,

@@ -41,18 +41,8 @@ pub struct Fitted {
     pub vocabularies: BTreeMap<String, Vec<Category>>,
 }
 
-/// A row of the fit query's result.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct LongRow {
-    pub parameter: String,
-    pub kind: String,
-    #[serde(default)]
-    pub number: Option<f64>,
-    #[serde(default)]
-    pub text: Option<String>,
-    #[serde(default)]
-    pub frequency: Option<f64>,
-}
+mod result;
+pub use result::{LongRow, read_result};
 
 pub use crate::ir::HASH_PARAM;
 
@@ -396,75 +386,6 @@ fn yaml_value(v: &Value) -> String {
     }
 }
 
-/// The columns of the fit query's result.
-const RESULT_COLUMNS: [&str; 5] = ["parameter", "kind", "number", "text", "frequency"];
-
-/// Reads the fit query's result exported from a warehouse: CSV with a header
-/// (an empty field is NULL), a JSON array of objects, or JSON lines.
-pub fn read_result(text: &str, json: bool) -> Result<Vec<LongRow>, String> {
-    if json {
-        let trimmed = text.trim_start();
-        if trimmed.starts_with('[') {
-            return serde_json::from_str(trimmed)
-                .map_err(|e| format!("not a JSON array of rows: {e}"));
-        }
-        return trimmed
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .enumerate()
-            .map(|(i, l)| serde_json::from_str(l).map_err(|e| format!("line {}: {e}", i + 1)))
-            .collect();
-    }
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .from_reader(text.as_bytes());
-    let headers: Vec<String> = reader
-        .headers()
-        .map_err(|e| e.to_string())?
-        .iter()
-        .map(|h| h.trim().to_lowercase())
-        .collect();
-    let col = |name: &str| headers.iter().position(|h| h == name);
-    let missing: Vec<&str> = RESULT_COLUMNS
-        .into_iter()
-        .filter(|c| col(c).is_none())
-        .collect();
-    if !missing.is_empty() {
-        return Err(format!(
-            "the header has no column {}: it must name the columns {}",
-            missing.join(", "),
-            RESULT_COLUMNS.join(", ")
-        ));
-    }
-    let (parameter, kind) = (col("parameter").unwrap_or(0), col("kind").unwrap_or(0));
-    fn field(record: &csv::StringRecord, index: Option<usize>) -> Option<&str> {
-        index.and_then(|i| record.get(i)).filter(|s| !s.is_empty())
-    }
-    let number =
-        |record: &csv::StringRecord, name: &str, line: usize| -> Result<Option<f64>, String> {
-            field(record, col(name))
-                .map(|s| {
-                    s.trim()
-                        .parse::<f64>()
-                        .map_err(|_| format!("line {line}: `{s}` in column {name} is not a number"))
-                })
-                .transpose()
-        };
-    let mut rows = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        let line = i + 2;
-        let record = record.map_err(|e| format!("line {line}: {e}"))?;
-        rows.push(LongRow {
-            parameter: record.get(parameter).unwrap_or_default().to_string(),
-            kind: record.get(kind).unwrap_or_default().to_string(),
-            number: number(&record, "number", line)?,
-            text: field(&record, col("text")).map(str::to_string),
-            frequency: number(&record, "frequency", line)?,
-        });
-    }
-    Ok(rows)
-}
-
 /// A parameter's row: one this spec's fit stores, of its type, once.
 fn read_value(
     stored: &BTreeMap<&str, &Param>,
@@ -561,18 +482,5 @@ mod tests {
                 Value::Null
             ]
         );
-    }
-
-    #[test]
-    fn csv_results_read_empty_fields_as_null() {
-        let rows = read_result(
-            "parameter,kind,number,text,frequency\nx__mean,value,1.5,,\nv,category,,a,3\n",
-            false,
-        )
-        .unwrap();
-        assert_eq!(rows[0].number, Some(1.5));
-        assert_eq!(rows[0].text, None);
-        assert_eq!(rows[1].text.as_deref(), Some("a"));
-        assert_eq!(rows[1].frequency, Some(3.0));
     }
 }

@@ -416,6 +416,19 @@ fn dbt_package_is_written_checked_and_never_over_foreign_files() {
             && macros.contains("'O\\'Brien {{ '{' }}{ x }}'"),
         "{macros}"
     );
+    // The package's tests quote prep's columns as its SQL does on each
+    // adapter: plain names in upper case where the dialect stores them so.
+    let helpers = std::fs::read_to_string(dir.join("macros/prep.sql")).unwrap();
+    assert!(
+        helpers.contains("target.type in ['snowflake']"),
+        "{helpers}"
+    );
+    let schema = std::fs::read_to_string(dir.join("models/schema.yml")).unwrap();
+    assert!(
+        !schema.contains("quote: true")
+            && schema.contains("data_tests: [prep.unique, prep.not_null]"),
+        "{schema}"
+    );
     // Learned categories are read when dbt compiles, never written into the package.
     let learned = std::fs::read_to_string(dir.join("macros/prep_segments.sql")).unwrap();
     for category in ["'basic'", "'emea'", "'amer'"] {

@@ -268,3 +268,44 @@ fn an_internal_inconsistency_is_a_diagnostic() {
     assert_eq!(e.code.as_str(), "E011");
     assert!(e.message.contains("this is a bug in prep"), "{}", e.message);
 }
+
+/// Snowflake stores a name written without quotes in upper case: a plain
+/// name of the spec is written that way, so it means the column a plain
+/// CREATE TABLE made; any other name exactly; a name the user quoted in
+/// `fit.where` exactly; and other dialects write every name as it is.
+#[test]
+fn plain_names_are_written_as_the_engine_stores_them() {
+    let spec = "name: t\nsource: {table: analytics.events}\nkeys: [id]\nfit: {where: '\"age\" > 1 AND age > 2'}\nfeatures:\n  usage: [{scale: standard}]\n  \"Plan Code\": {type: string, steps: [{one_hot: {categories: [a], handle_unknown: ignore}}]}\n  order: [{impute: mean}]\n";
+    let ir = prep::compile_ir(spec, "t.yml").unwrap();
+    let text = |d: DialectName| {
+        emit::emit(&ir, d.get(), EmitForm::Sql, false, "t.yml", None)
+            .unwrap()
+            .iter()
+            .map(|a| a.contents.clone())
+            .collect::<String>()
+    };
+    let snowflake = text(DialectName::Snowflake);
+    for written in [
+        "\"USAGE\"",
+        "\"ORDER\"",
+        "\"ID\"",
+        "\"ANALYTICS\".\"EVENTS\"",
+        "\"Plan Code\"",
+        "\"Plan Code_a\"",
+        "\"age\" > 1",
+        "age > 2",
+    ] {
+        assert!(snowflake.contains(written), "{written} not in\n{snowflake}");
+    }
+    assert!(!snowflake.contains("\"usage\""), "{snowflake}");
+    let postgres = text(DialectName::Postgres);
+    for written in [
+        "\"usage\"",
+        "\"order\"",
+        "\"analytics\".\"events\"",
+        "\"Plan Code\"",
+        "\"age\" > 1",
+    ] {
+        assert!(postgres.contains(written), "{written} not in\n{postgres}");
+    }
+}

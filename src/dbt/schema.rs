@@ -56,7 +56,7 @@ pub(super) fn schema_entries(spec: &PackageSpec, names: &PackageNames) -> String
     let _ = writeln!(out, "    meta: {meta}");
     out.push_str(&one_hot_tests(spec, &names.package));
     let _ = writeln!(out, "    columns:");
-    out.push_str(&copied_columns(model));
+    out.push_str(&copied_columns(model, &names.package));
     out.push_str(&output_columns(spec, &names.package));
     out
 }
@@ -129,28 +129,32 @@ fn one_hot_tests(spec: &PackageSpec, package: &str) -> String {
     out
 }
 
-/// The key and passthrough columns, copied from the source.
-fn copied_columns(model: &Model) -> String {
+/// The key and passthrough columns, copied from the source. Column names
+/// are left unquoted for dbt (`quote: false`): the package's own tests
+/// (`<package>.not_null`, `.unique`, ...) quote them as prep's SQL does on
+/// each adapter (plain names in upper case on Snowflake), which dbt's
+/// quoting cannot do for one schema file serving every adapter.
+fn copied_columns(model: &Model, package: &str) -> String {
     use std::fmt::Write;
     let mut out = String::new();
     let single_key = model.keys.len() == 1;
     for key in &model.keys {
         let tests = if single_key {
-            "[unique, not_null]"
+            format!("[{package}.unique, {package}.not_null]")
         } else {
-            "[not_null]"
+            format!("[{package}.not_null]")
         };
         let _ = writeln!(
             out,
-            "      - name: {}\n        quote: true\n        description: \"Key, copied from the source.\"\n        data_tests: {tests}",
-            yaml_text(key)
+            "      - name: {}\n        quote: false\n        description: \"Key, copied from the source.\"\n        data_tests: {tests}",
+            yaml_text(key),
         );
     }
     for column in &model.passthrough {
         let _ = writeln!(
             out,
-            "      - name: {}\n        quote: true\n        description: \"Copied from the source.\"",
-            yaml_text(column)
+            "      - name: {}\n        quote: false\n        description: \"Copied from the source.\"",
+            yaml_text(column),
         );
     }
     out
@@ -166,7 +170,7 @@ fn output_columns(spec: &PackageSpec, package: &str) -> String {
         let ApplyItem::Output(o) = item else { continue };
         let _ = writeln!(
             out,
-            "      - name: {}\n        quote: true\n        description: {}",
+            "      - name: {}\n        quote: false\n        description: {}",
             yaml_text(&o.name),
             yaml_text(&o.doc)
         );
@@ -176,7 +180,7 @@ fn output_columns(spec: &PackageSpec, package: &str) -> String {
         let facts = output_facts(&feature.steps, model.fit_filter.is_some());
         let mut tests = Vec::new();
         if facts.not_null {
-            tests.push("not_null".to_string());
+            tests.push(format!("{package}.not_null"));
         }
         if let Some((min, max)) = facts.range {
             tests.push(format!(

@@ -206,6 +206,7 @@ impl Renderer<'_> {
             unknown,
             float_type: self.d.double_type.to_string(),
             quote: self.d.identifier_quote,
+            plain_upper: self.d.plain_names == crate::dialect::PlainNames::Upper,
             string_escapes: quote::string_escapes(self.d).clone(),
             max_identifier_bytes: self.d.max_identifier_bytes,
         }
@@ -298,6 +299,8 @@ pub struct DeferredItem {
     /// Names are quoted with this character, doubled inside them (names the
     /// dialect refuses never reach a deferred encoder: `check_names`).
     pub quote: crate::dialect::IdentifierQuote,
+    /// Plain names are written in upper case (see `quote::ident`).
+    pub plain_upper: bool,
     /// How the dialect escapes text, for the categories written at run time.
     pub string_escapes: quote::StringEscapes,
     /// Longer names are refused when the columns are written (PostgreSQL would truncate them).

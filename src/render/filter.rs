@@ -81,7 +81,8 @@ pub fn for_dialect(d: &Dialect, sql: &str) -> Result<Expr, String> {
                 if let Some(p) = quote::ident_problem(d, &id.value) {
                     problem = Some(format!("the name `{}` cannot be written: {p}", id.value));
                 }
-                *id = Ident::new(quote::ident(d, &id.value));
+                // A name the user quoted means exactly itself.
+                *id = Ident::new(quote::ident_exact(d, &id.value));
             }
         };
         match node {

@@ -11,7 +11,7 @@
 //! clause per line and a line-based tool (or prep's own formatting) could
 //! change the text; a line comment written by prep ends at the line's end.
 
-use crate::dialect::{Dialect, IdentifierQuote, StringEscape};
+use crate::dialect::{Dialect, IdentifierQuote, PlainNames, StringEscape};
 use crate::text::visible;
 pub use crate::text::{comment, string_problem};
 
@@ -29,10 +29,30 @@ pub fn ident_problem(d: &Dialect, name: &str) -> Option<String> {
         .map(|s| format!("{} cannot write `{s}` inside a quoted name", d.name))
 }
 
-/// A name quoted for the dialect: its closing quote doubled inside it.
-/// Names are validated with `ident_problem` before rendering; should one get
-/// here anyway, what it cannot hold is replaced, never written raw.
+/// Whether a name reads the same without quotes: lower-case ASCII letters,
+/// digits and `_`, not starting with a digit.
+pub fn is_plain(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// A name quoted for the dialect, meaning what the same name means unquoted
+/// when it is plain (`usage` is `"USAGE"` on Snowflake, which stores
+/// unquoted names in upper case), and exactly itself otherwise.
 pub fn ident(d: &Dialect, name: &str) -> String {
+    match d.plain_names {
+        PlainNames::Upper if is_plain(name) => ident_exact(d, &name.to_ascii_uppercase()),
+        _ => ident_exact(d, name),
+    }
+}
+
+/// A name quoted for the dialect as it is written (a name the user quoted):
+/// its closing quote doubled inside it. Names are validated with
+/// `ident_problem` before rendering; should one get here anyway, what it
+/// cannot hold is replaced, never written raw.
+pub fn ident_exact(d: &Dialect, name: &str) -> String {
     let IdentifierQuote { open, close } = d.identifier_quote;
     // The common case, written in one pass (a wide spec quotes names by the million).
     if !name.contains(|c: char| c == close || c.is_control())

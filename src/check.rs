@@ -40,6 +40,10 @@ pub struct Model {
     pub source_span: Option<Span>,
     pub fit_filter: Option<Filter>,
     pub features: Vec<Feature>,
+    /// `provenance: true`: the features carry the spec hash. Left out of the
+    /// content hash when false, so specs without it keep their hash.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub provenance: bool,
 }
 
 /// `fit.where`, kept as text (it is parsed again per dialect) with its place.
@@ -83,6 +87,15 @@ pub fn check(spec: &Spec) -> Result<Model, Diagnostics> {
         names.add(&column.value, span(column), "an input column", &mut diags);
     }
     let features = check_features(spec, &mut names, &mut diags);
+    if spec.provenance {
+        let place = span(&spec.name);
+        names.add(
+            crate::ir::HASH_PARAM,
+            place,
+            "the provenance column",
+            &mut diags,
+        );
+    }
     let fit_filter = check_filter(spec, &mut diags);
     diags.into_result(Model {
         name: spec.name.value.clone(),
@@ -101,6 +114,7 @@ pub fn check(spec: &Spec) -> Result<Model, Diagnostics> {
         source_span: span(&spec.source),
         fit_filter,
         features,
+        provenance: spec.provenance,
     })
 }
 

@@ -27,7 +27,7 @@ pub fn lower(model: &Model, fitted: Option<&Fitted>) -> Ir {
         ColumnType::Numeric,
         Some("rows the statistics are learned from"),
     );
-    fit.derived(
+    let hash = fit.derived(
         HASH_PARAM.to_string(),
         Expr::Text(model.content_hash()),
         ColumnType::String,
@@ -52,6 +52,14 @@ pub fn lower(model: &Model, fitted: Option<&Fitted>) -> Ir {
             rows,
         };
         items.extend(lower_feature(&mut lowering, feature));
+    }
+    if model.provenance {
+        items.push(ApplyItem::Output(Output {
+            name: HASH_PARAM.to_string(),
+            expr: hash,
+            doc: "The hash of the spec whose fitted statistics scored this row.".into(),
+            span: None,
+        }));
     }
     Ir {
         name: model.name.clone(),

@@ -48,7 +48,8 @@ enum Command {
     /// embedded engine, or from the fit query's result exported from a warehouse.
     /// Writes the fitted-parameters file (default: beside the spec, `<spec>.fitted.yml`).
     Fit(FitArgs),
-    /// Fit and apply on sample data with the embedded engine, and show the features.
+    /// Fit and apply on sample data with the embedded engine, and show the
+    /// features (with --params, apply those fitted statistics instead).
     Preview {
         /// The spec file (YAML).
         spec: PathBuf,
@@ -61,6 +62,28 @@ enum Command {
         /// Write all features to this CSV or Parquet file instead of showing them.
         #[arg(long)]
         output: Option<PathBuf>,
+        /// A fitted-parameters file: score the data with it, fitting nothing.
+        #[arg(long)]
+        params: Option<PathBuf>,
+    },
+    /// Score data with fitted statistics on the embedded engine, fitting
+    /// nothing (as serving does): the features of every row.
+    Apply {
+        /// The spec file (YAML).
+        spec: PathBuf,
+        /// The fitted-parameters file (default: beside the spec).
+        #[arg(long)]
+        params: Option<PathBuf>,
+        /// Data to score: CSV or Parquet files, or globs.
+        #[arg(long, required = true)]
+        data: Vec<String>,
+        /// Where to write the features (CSV or Parquet); without it, the
+        /// first --rows are shown.
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// How many rows to show without --output.
+        #[arg(long, default_value_t = 20)]
+        rows: usize,
     },
     /// Print the fitted parameters as JSON in scikit-learn's attribute names
     /// (mean_, scale_, categories_, ...), per feature and step.
@@ -148,7 +171,18 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             data,
             rows,
             output,
-        } => preview(spec, data, *rows, output.as_deref()),
+            params,
+        } => preview(spec, data, *rows, output.as_deref(), params.as_deref()),
+        Command::Apply {
+            spec,
+            params,
+            data,
+            output,
+            rows,
+        } => {
+            let params = (params.clone()).unwrap_or_else(|| cli::files::default_params_path(spec));
+            preview(spec, data, *rows, output.as_deref(), Some(&params))
+        }
         Command::ExportSklearn(args) => export_sklearn(args),
         Command::Diff { before, after } => cli::fit::diff(before, after),
     }

@@ -53,6 +53,11 @@ pub struct Spec {
     /// Several columns that share the same steps, written once.
     #[serde(default)]
     pub groups: Vec<Group>,
+    /// Add a column `prep_spec_hash` to the features: the hash of the spec
+    /// whose fitted statistics scored each row (it is checked against the
+    /// stored statistics' before any row is scored).
+    #[serde(default)]
+    pub provenance: bool,
 }
 
 /// Where the rows come from.

@@ -14,7 +14,7 @@ use super::failure::Failure;
 #[cfg(feature = "embedded")]
 use super::{
     failure::{EXIT_SPEC, spec_failure, usage_failure, write_stdout},
-    files::{file_name, read_spec},
+    files::{file_name, load_params, lower_with, read_spec},
     progress, table,
 };
 
@@ -76,27 +76,43 @@ fn no_engine() -> Failure {
 }
 
 #[cfg(not(feature = "embedded"))]
-pub fn preview(_: &Path, _: &[String], _: usize, _: Option<&Path>) -> Result<(), Failure> {
+pub fn preview(
+    _: &Path,
+    _: &[String],
+    _: usize,
+    _: Option<&Path>,
+    _: Option<&Path>,
+) -> Result<(), Failure> {
     Err(no_engine())
 }
 
 #[cfg(feature = "embedded")]
+/// The features of `data`: with `params`, with those fitted statistics (the
+/// data is only scored, as in serving); without, fitted on `data` itself.
+/// Shown as a table of the first `rows`, or all written to `output`.
 pub fn preview(
     spec: &Path,
     data: &[String],
     rows: usize,
     output: Option<&Path>,
+    params: Option<&Path>,
 ) -> Result<(), Failure> {
     use prep::dialect::DialectName;
     use prep::render::{Renderer, SourceStyle, print};
     let (text, file) = read_spec(spec)?;
     let model = prep::check_text(&text, &file).map_err(|d| spec_failure(d, &text))?;
     let engine = open_data(&model, data)?;
-    let plan = lower::lower(&model, None);
-    let long = progress::while_slow("fitting", || engine.fit(&plan)).map_err(engine_failure)?;
-    let fitted = Fitted::from_rows(&plan, long)
-        .map_err(|m| usage_failure(Code::Data, m, spec, "report this as a bug in prep"))?;
-    let ir = lower::lower(&model, Some(&fitted));
+    let fitted = match params {
+        Some(path) => load_params(path)?,
+        None => {
+            let plan = lower::lower(&model, None);
+            let long =
+                progress::while_slow("fitting", || engine.fit(&plan)).map_err(engine_failure)?;
+            Fitted::from_rows(&plan, long)
+                .map_err(|m| usage_failure(Code::Data, m, spec, "report this as a bug in prep"))?
+        }
+    };
+    let ir = lower_with(&model, Some(&fitted), params)?;
     let d = DialectName::Duckdb.get();
     let apply = Renderer::new(d, &ir, SourceStyle::Plain)
         .reading(prep::engine::DATA_RELATION)

@@ -73,6 +73,35 @@ def test_preview_shows_an_aligned_table_and_writes_files(prep_bin, penguins_file
     assert duckdb.connect().execute(f"SELECT count(*) FROM '{out}'").fetchone()[0] == 344
 
 
+def test_apply_scores_with_fitted_statistics_and_fits_nothing(prep_bin, penguins_files, tmp_path):
+    """Fitted on the first rows, applied to the others: `prep apply` gives what
+    the compiled apply query gives with the same fitted file, not a refit."""
+    params = tmp_path / "first.fitted.yml"
+    done = run(prep_bin, "fit", SPEC, "--data", str(penguins_files / "part1.parquet"), "--out", str(params))
+    assert done.returncode == 0, done.stderr
+    scored = tmp_path / "scored.parquet"
+    done = run(prep_bin, "apply", SPEC, "--params", str(params), "--data", str(penguins_files / "part2.parquet"),
+               "--output", str(scored))
+    assert done.returncode == 0, done.stderr
+    sql = run(prep_bin, "compile", SPEC, "--dialect", "duckdb", "--params", str(params))
+    assert sql.returncode == 0, sql.stderr
+    con = duckdb.connect()
+    source = "penguins"  # the spec's source table
+    con.execute(f"CREATE TABLE {source} AS SELECT * FROM '{penguins_files / 'part2.parquet'}'")
+    want = con.execute(f"SELECT * FROM ({sql.stdout}) ORDER BY id").fetchall()
+    got = con.execute(f"SELECT * FROM '{scored}' ORDER BY id").fetchall()
+    assert got == want and len(got) == 144
+    refit = tmp_path / "refit.parquet"
+    assert run(prep_bin, "preview", SPEC, "--data", str(penguins_files / "part2.parquet"), "--output",
+               str(refit)).returncode == 0
+    assert con.execute(f"SELECT * FROM '{refit}' ORDER BY id").fetchall() != got
+    # preview --params shows the same rows.
+    shown = run(prep_bin, "preview", SPEC, "--params", str(params), "--data", str(penguins_files / "part2.parquet"),
+                "--rows", "3")
+    assert shown.returncode == 0, shown.stderr
+    assert len(shown.stdout.splitlines()) == 2 + 3
+
+
 @pytest.mark.parametrize("case", ["missing file", "unreadable file", "missing column", "wrong type"])
 def test_bad_data_names_the_file_and_column_and_writes_nothing(prep_bin, penguins_files, tmp_path, case):
     params = tmp_path / "x.fitted.yml"

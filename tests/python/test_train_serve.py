@@ -33,3 +33,21 @@ def test_parameters_of_another_spec_version_stop_the_apply(prep_bin, tmp_path, e
     with pytest.raises(Exception) as stopped:
         eng.query(apply_v2)
     assert "not fitted for this spec" in str(stopped.value)
+
+
+@pytest.mark.parametrize("engine_name", ["duckdb", "postgres", "redshift-on-postgres", "databricks-on-spark"])
+def test_provenance_column_names_the_spec_of_the_statistics(prep_bin, tmp_path, engine_name):
+    """`provenance: true`: every scored row carries the hash of the spec whose
+    statistics scored it, the same as the stored `prep_spec_hash`."""
+    df, types = datasets.adversarial()
+    eng = engine(engine_name)
+    eng.load("adversarial", df, types)
+    spec = tmp_path / "v1.yml"
+    spec.write_text(V1 + "provenance: true\n")
+    eng.store("served__params", compile_sql(prep_bin, str(spec), eng.dialect, "--emit", "fit-sql"))
+    stored = eng.query("SELECT text FROM served__params WHERE parameter = 'prep_spec_hash'")
+    ((hash_,),) = [tuple(r) for r in stored.itertuples(index=False)]
+    assert hash_.startswith("sha256:")
+    scored = eng.query(compile_sql(prep_bin, str(spec), eng.dialect).split("-- file: served.apply.sql\n")[1])
+    assert list(scored.columns)[-1] == "prep_spec_hash"
+    assert set(scored["prep_spec_hash"]) == {hash_} and len(scored) == len(df)

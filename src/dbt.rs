@@ -6,7 +6,7 @@
 use minijinja::{Environment, context, syntax::SyntaxConfig};
 
 mod schema;
-use schema::{model_configs, schema_entries};
+use schema::{mismatch_condition, model_configs, schema_entries};
 
 use crate::check::Frequency;
 use crate::check::Model;
@@ -357,6 +357,7 @@ fn spec_files(
                 context! {
                     header => header(&format!("the fit and apply macros of spec {}", spec.file)),
                     name, adapters, package, params_model => params_model.clone(),
+                    mismatch => mismatch_condition(spec, package),
                     fits => fits.iter().map(Impl::value).collect::<Vec<_>>(),
                     pinned => pinned.iter().map(Impl::value).collect::<Vec<_>>(),
                     applies => applies.iter().map(Impl::value).collect::<Vec<_>>(),

@@ -2,7 +2,7 @@
 //! meta, grants, and the tests its steps guarantee.
 
 use crate::check::{CheckedStep, Model};
-use crate::emit::jinja_escape;
+use crate::emit::{jinja_escape, jinja_string};
 use crate::ir::ApplyItem;
 use crate::render::ast;
 use crate::steps::output_facts;
@@ -96,11 +96,10 @@ pub(super) fn model_configs(specs: &[PackageSpec], names: &PackageNames) -> Stri
     )
 }
 
-/// The model tests of one-hot encoded features: at most one column is hot.
-fn one_hot_tests(spec: &PackageSpec, package: &str) -> String {
-    use std::fmt::Write;
+/// The output columns of each one-hot encoded feature with more than one.
+fn one_hot_groups(spec: &PackageSpec) -> Vec<Vec<String>> {
     let (ir, model) = (spec.ir, spec.model);
-    let one_hot_groups: Vec<Vec<String>> = (model.features.iter())
+    (model.features.iter())
         .filter(|f| matches!(f.steps.last(), Some(CheckedStep::OneHot(_))))
         .map(|f| {
             (ir.apply.items.iter())
@@ -113,17 +112,75 @@ fn one_hot_tests(spec: &PackageSpec, package: &str) -> String {
                 .collect()
         })
         .filter(|names: &Vec<String>| names.len() > 1)
-        .collect();
+        .collect()
+}
+
+/// The model tests of one-hot encoded features: at most one column is hot.
+fn one_hot_tests(spec: &PackageSpec, package: &str) -> String {
+    use std::fmt::Write;
     let mut out = String::new();
-    if !one_hot_groups.is_empty() {
+    let groups = one_hot_groups(spec);
+    if !groups.is_empty() {
         let _ = writeln!(out, "    data_tests:");
-        for group in one_hot_groups {
+        for group in groups {
             let list: Vec<String> = group.iter().map(|c| yaml_text(c)).collect();
             let _ = writeln!(
                 out,
                 "      - {package}.one_hot_at_most_one: {{arguments: {{columns: [{}]}}}}",
                 list.join(", ")
             );
+        }
+    }
+    out
+}
+
+/// The SQL condition (Jinja for dbt) true on a row the spec's apply cannot
+/// have written: another spec's hash (with `provenance`), a NULL where the
+/// steps never leave one, two hot columns of one encoder. The body of the
+/// generic test `<package>.matches_<spec>`, for any scoring model.
+pub(super) fn mismatch_condition(spec: &PackageSpec, package: &str) -> String {
+    let column = |name: &str| format!("{{{{ {package}._column({}) }}}}", jinja_string(name));
+    let mut parts = Vec::new();
+    if spec.model.provenance
+        && let Some(hash) = spec.ir.spec_hash()
+    {
+        let hash_column = column(crate::ir::HASH_PARAM);
+        parts.push(format!(
+            "{hash_column} <> '{hash}' or {hash_column} is null"
+        ));
+    }
+    for name in not_null_outputs(spec) {
+        parts.push(format!("{} is null", column(&name)));
+    }
+    for group in one_hot_groups(spec) {
+        let sum: Vec<String> = group
+            .iter()
+            .map(|c| format!("coalesce({}, 0)", column(c)))
+            .collect();
+        parts.push(format!("{} > 1", sum.join(" + ")));
+    }
+    if parts.is_empty() {
+        return "1 = 0".into();
+    }
+    parts
+        .iter()
+        .map(|p| format!("({p})"))
+        .collect::<Vec<_>>()
+        .join("\n   or ")
+}
+
+/// The output columns the steps never leave NULL.
+fn not_null_outputs(spec: &PackageSpec) -> Vec<String> {
+    let (ir, model) = (spec.ir, spec.model);
+    let mut out = Vec::new();
+    for item in &ir.apply.items {
+        let ApplyItem::Output(o) = item else { continue };
+        let feature =
+            (model.features.iter()).find(|f| o.doc.starts_with(&format!("`{}`", f.column)));
+        if let Some(feature) = feature
+            && output_facts(&feature.steps, model.fit_filter.is_some()).not_null
+        {
+            out.push(o.name.clone());
         }
     }
     out

@@ -241,3 +241,23 @@ def test_grants_come_from_the_spec_and_the_project_can_override_them(project):
     project_file = project / "dbt_project.yml"
     project_file.write_text(project_file.read_text() + "models:\n  prep:\n    +grants: {select: [reporter]}\n")
     assert grants() == {"select": ["reporter"]}
+
+
+def test_a_scoring_model_is_checked_against_its_spec(project):
+    """`prep.matches_churn` on any model built with `prep.apply_churn`: it
+    passes on the real scoring model and fails on one whose rows the apply
+    cannot have written (a NULL where the steps never leave one)."""
+    (project / "models" / "broken_scored.sql").write_text(
+        "select * replace (cast(null as double) as usage) from {{ ref('scored') }}\n")
+    (project / "models" / "checks.yml").write_text(
+        "version: 2\nmodels:\n  - name: scored\n    data_tests: [prep.matches_churn]\n"
+        "  - name: broken_scored\n    data_tests: [prep.matches_churn]\n")
+    dbt(project, "deps")
+    dbt(project, "build", "--exclude", "broken_scored")
+    env = {**os.environ, "DBT_PROFILES_DIR": str(project), "PREP_DBT_DUCKDB_PATH": str(project / "example.duckdb"),
+           "PREP_PG_PORT": pg_port()}
+    done = subprocess.run([DBT, "build", "--select", "broken_scored", "--target", "duckdb"], cwd=project,
+                          capture_output=True, text=True, env=env)
+    assert done.returncode != 0 and "matches_churn_broken_scored" in done.stdout, done.stdout[-2000:]
+    rows = len((project / "seeds" / "scoring.csv").read_text().strip().splitlines()) - 1
+    assert f"FAIL {rows}" in done.stdout, done.stdout[-2000:]  # every row: its usage is NULL

@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use crate::dialect::{CteEvaluation, DialectName, UnpivotStyle};
 use crate::ir::{ApplyItem, Ir, Param, ParamDef};
-use crate::render::{Renderer, Scan, SourceStyle};
+use crate::plan::Scan;
 
 /// What `explain` shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -135,7 +135,7 @@ fn write_ir(ir: &Ir, out: &mut String) {
 fn write_scans(ir: &Ir, dialects: &[DialectName], out: &mut String) {
     let _ = writeln!(out, "fit cost (scans of the source relation):");
     for &d in dialects {
-        let scans = Renderer::new(d.get(), ir, SourceStyle::Plain).scans();
+        let scans = crate::plan::scans(ir, d.get());
         let total = scans.len();
         let parts: Vec<String> = scans
             .iter()

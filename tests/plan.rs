@@ -3,14 +3,11 @@
 mod common;
 
 use prep::dialect::DialectName;
-use prep::render::{Renderer, SourceStyle};
 
 fn scans(spec: &str, d: DialectName) -> usize {
     let text = std::fs::read_to_string(common::root().join(spec)).unwrap();
     let ir = prep::compile_ir(&text, spec).unwrap();
-    Renderer::new(d.get(), &ir, SourceStyle::Plain)
-        .scans()
-        .len()
+    prep::plan::scans(&ir, d.get()).len()
 }
 
 /// All moments of all columns in one scan; the variances of all columns in

@@ -10,7 +10,7 @@ use super::long_form::LearnedIn;
 use super::print;
 use super::{ANALYTIC, FIT_ROWS, FITTED, FITTED_AT, PARAMS, ParamScope, ROW, Renderer, Scan};
 use crate::diagnostic::Diagnostic;
-use crate::dialect::{Func, PercentileStyle, VocabularyStyle};
+use crate::dialect::Func;
 use crate::ir::{self, Agg, Param, ParamDef, ParamId};
 use crate::spec::ColumnType;
 
@@ -18,96 +18,6 @@ use crate::spec::ColumnType;
 const STAMPED: &str = "prep_fitted_stamped";
 
 impl Renderer<'_> {
-    /// How this dialect scans the fit rows: one entry per scan.
-    pub fn scans(&self) -> Vec<Scan> {
-        let mut scans = Vec::new();
-        for level in 0..self.ir.fit.levels() {
-            let aggs: Vec<(ParamId, &Agg)> = self
-                .ir
-                .fit
-                .params
-                .iter()
-                .enumerate()
-                .filter(|(_, p)| p.level == level)
-                .filter_map(|(i, p)| match &p.def {
-                    ParamDef::Aggregate(a) => Some((i, a)),
-                    ParamDef::Derived(_) => None,
-                })
-                .collect();
-            let mut moments = Vec::new();
-            let mut per_expression: BTreeMap<String, Vec<ParamId>> = BTreeMap::new();
-            let mut analytic = Vec::new();
-            let mut modes = Vec::new();
-            for (id, agg) in aggs {
-                match agg {
-                    Agg::Percentile(e, _) => match self.d.percentiles {
-                        PercentileStyle::OneSelect => moments.push(id),
-                        PercentileStyle::PerExpression => {
-                            per_expression.entry(e.to_string()).or_default().push(id)
-                        }
-                        PercentileStyle::Analytic => analytic.push(id),
-                    },
-                    Agg::MostFrequent(_) => modes.push(Scan {
-                        level,
-                        what: "most frequent value".into(),
-                        params: vec![id],
-                        vocabularies: vec![],
-                    }),
-                    _ => moments.push(id),
-                }
-            }
-            if !moments.is_empty() {
-                scans.push(Scan {
-                    level,
-                    what: "aggregates".into(),
-                    params: moments,
-                    vocabularies: vec![],
-                });
-            }
-            scans.extend(per_expression.into_values().map(|params| Scan {
-                level,
-                what: "percentiles of one expression".into(),
-                params,
-                vocabularies: vec![],
-            }));
-            if !analytic.is_empty() {
-                scans.push(Scan {
-                    level,
-                    what: ANALYTIC.into(),
-                    params: analytic,
-                    vocabularies: vec![],
-                });
-            }
-            scans.extend(modes);
-            scans.extend(self.vocabulary_scans(level));
-        }
-        scans
-    }
-
-    /// Categories and counts of `level`: every vocabulary in one GROUPING
-    /// SETS scan where the dialect allows, else one scan each.
-    fn vocabulary_scans(&self, level: usize) -> Vec<Scan> {
-        let learned: Vec<usize> = (0..self.ir.fit.vocabularies.len())
-            .filter(|&i| self.ir.fit.vocabularies[i].level == level)
-            .collect();
-        match self.d.vocabularies {
-            VocabularyStyle::GroupingSets if learned.len() > 1 => vec![Scan {
-                level,
-                what: "vocabularies (grouping sets)".into(),
-                params: vec![],
-                vocabularies: learned,
-            }],
-            _ => (learned.into_iter())
-                .map(|i| Scan {
-                    level,
-                    what: "vocabulary".into(),
-                    params: vec![],
-                    vocabularies: vec![i],
-                })
-                .collect(),
-        }
-    }
-
     /// The fit as CTEs: the last, `FITTED`, is one row with a column per
     /// parameter; each learned vocabulary is a CTE of (value, frequency) rows.
     pub(super) fn fit_ctes(&self) -> Result<FitCtes<'_>, Diagnostic> {
@@ -140,7 +50,7 @@ impl Renderer<'_> {
         fit_rows: &dyn Fn() -> Relation,
     ) -> Result<FitCtes<'_>, Diagnostic> {
         let fit = &self.ir.fit;
-        let scans = self.scans();
+        let scans = crate::plan::scans(self.ir, self.d);
         let levels = fit.levels();
         let table = |name: &str| Relation::Table(vec![self.id(name)]);
         let mut vocabularies = Vec::new();
@@ -302,7 +212,7 @@ impl Renderer<'_> {
     /// Returns the CTE holding every parameter so far.
     fn derived_ctes(&self, level: usize, mut from: Vec<String>, ctes: &mut print::Ctes) -> String {
         let fit = &self.ir.fit;
-        let rounds = self.derivation_rounds(level);
+        let rounds = crate::plan::derivation_rounds(self.ir, level);
         let last = rounds.values().copied().max().unwrap_or(0);
         for round in 0..=last {
             let this_round: Vec<ParamId> = (rounds.iter())
@@ -330,24 +240,6 @@ impl Renderer<'_> {
             from = vec![name];
         }
         from.remove(0)
-    }
-
-    /// For each derived parameter of `level`: after how many rounds of derived
-    /// parameters of the same level it can be computed.
-    fn derivation_rounds(&self, level: usize) -> BTreeMap<ParamId, usize> {
-        let mut rounds = BTreeMap::new();
-        for (id, p) in self.ir.fit.params.iter().enumerate() {
-            if let (ParamDef::Derived(e), true) = (&p.def, p.level == level) {
-                let round = e
-                    .params()
-                    .iter()
-                    .filter_map(|dep| rounds.get(dep).map(|r| r + 1))
-                    .max()
-                    .unwrap_or(0);
-                rounds.insert(id, round);
-            }
-        }
-        rounds
     }
 
     /// One scan: aggregates over the level's rows, always exactly one row.

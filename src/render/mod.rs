@@ -30,8 +30,8 @@ const ROW: &str = "prep_src";
 const PARAMS: &str = "prep_params";
 /// The CTE holding the rows `fit.where` keeps.
 const FIT_ROWS: &str = "prep_fit_rows";
-const ANALYTIC: &str = "analytic percentiles";
 pub use crate::ir::FITTED_AT;
+use crate::plan::ANALYTIC;
 /// The CTE holding the one row of fitted parameters.
 const FITTED: &str = "prep_fitted";
 
@@ -44,15 +44,7 @@ pub enum SourceStyle {
     Placeholder,
 }
 
-/// How scans are grouped for one dialect: the `explain` view of a fit.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Scan {
-    pub level: usize,
-    pub what: String,
-    pub params: Vec<ParamId>,
-    /// Learned vocabularies counted by this scan (indices into the fit plan's).
-    pub vocabularies: Vec<usize>,
-}
+pub use crate::plan::Scan;
 
 pub struct Renderer<'a> {
     d: &'a Dialect,

@@ -46,7 +46,11 @@ impl Renderer<'_> {
         if hash.is_some() {
             b = b.item(fitted_for.clone(), Some(self.id(HASH_PARAM)));
         }
-        let read: Vec<&ir::Param> = read.iter().map(|&id| &self.ir.fit.params[id]).collect();
+        // The hash is pivoted once, above, even when an output reads it too.
+        let read: Vec<&ir::Param> = (read.iter())
+            .map(|&id| &self.ir.fit.params[id])
+            .filter(|p| hash.is_none() || p.name != HASH_PARAM)
+            .collect();
         let items = self.items(&read, |r, p| {
             Some((pick(&p.name, p.value_type), Some(r.id(&p.name))))
         });

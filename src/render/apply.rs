@@ -60,13 +60,41 @@ impl Renderer<'_> {
         let Some(expected) = hash else {
             return b.build();
         };
+        // Every value the fit stores is there, once: a row lost or repeated
+        // (a partial copy, a hand edit) stops the query like a wrong hash.
+        let stored = ir::Param::stored(&self.ir.fit.params).count();
+        let is_value = ast::binary(
+            BinaryOperator::And,
+            ast::binary(
+                BinaryOperator::Eq,
+                ast::column(d, None, "kind"),
+                ast::string(d, "value"),
+            ),
+            ast::binary(
+                BinaryOperator::NotEq,
+                ast::column(d, None, "parameter"),
+                ast::string(d, crate::ir::FITTED_AT),
+            ),
+        );
+        let values = ast::call(
+            d,
+            Func::Count,
+            [(
+                "X",
+                ast::case(vec![(is_value, ast::integer(1))], ast::null()),
+            )],
+        );
         let matches = ast::binary(
-            BinaryOperator::Eq,
-            fitted_for.clone(),
-            ast::string(self.d, expected),
+            BinaryOperator::And,
+            ast::binary(
+                BinaryOperator::Eq,
+                fitted_for.clone(),
+                ast::string(self.d, expected),
+            ),
+            ast::binary(BinaryOperator::Eq, values, ast::integer(stored as i64)),
         );
         let message = format!(
-            "prep: these parameters were not fitted for this spec ({expected}): run the fit again; they were fitted for "
+            "prep: these parameters were not fitted for this spec ({expected}), or are not all there ({stored} values): run the fit again; they were fitted for "
         );
         let stop = self.fail(&message, fitted_for);
         let one = ast::integer(1);

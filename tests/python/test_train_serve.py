@@ -51,3 +51,21 @@ def test_provenance_column_names_the_spec_of_the_statistics(prep_bin, tmp_path, 
     scored = eng.query(compile_sql(prep_bin, str(spec), eng.dialect).split("-- file: served.apply.sql\n")[1])
     assert list(scored.columns)[-1] == "prep_spec_hash"
     assert set(scored["prep_spec_hash"]) == {hash_} and len(scored) == len(df)
+
+
+@pytest.mark.parametrize("engine_name", ["duckdb", "postgres"])
+def test_a_missing_parameter_stops_the_apply(prep_bin, tmp_path, engine_name):
+    """A fitted value lost from the stored parameters (a partial copy, a hand
+    edit) stops the apply, as a wrong hash does: never a silent NULL."""
+    df, types = datasets.adversarial()
+    eng = engine(engine_name)
+    eng.load("adversarial", df, types)
+    spec = tmp_path / "v1.yml"
+    spec.write_text(V1)
+    eng.store("served__params", compile_sql(prep_bin, str(spec), eng.dialect, "--emit", "fit-sql"))
+    apply_sql = compile_sql(prep_bin, str(spec), eng.dialect).split("-- file: served.apply.sql\n")[1]
+    assert len(eng.query(apply_sql)) == len(df)
+    eng.execute("DELETE FROM served__params WHERE parameter = 'decimals__s1_scale'")
+    with pytest.raises(Exception) as stopped:
+        eng.query(apply_sql)
+    assert "not all there" in str(stopped.value)

@@ -42,21 +42,28 @@ pub fn compile_ir(text: &str, file: &str) -> Result<ir::Ir, Diagnostics> {
     check_text(text, file).map(|model| lower::lower(&model, None))
 }
 
-/// Parses, checks and lowers a spec with its fitted values, which must have
-/// been fitted for exactly this spec.
+/// The bind stage: a checked spec lowered with its fitted values, which must
+/// have been fitted for exactly this spec (its content hash, and every
+/// parameter its fit stores). Learned categories become output columns; the
+/// values themselves are written as literals when the IR is rendered.
+pub fn bind(model: &check::Model, fitted: &fitted::Fitted) -> Result<ir::Ir, String> {
+    let ir = lower::lower(model, Some(fitted));
+    fitted.check_matches(&ir)?;
+    Ok(ir)
+}
+
+/// Parses, checks and binds a spec's text with its fitted values.
 pub fn compile_bound(
     text: &str,
     file: &str,
     fitted: &fitted::Fitted,
 ) -> Result<ir::Ir, Diagnostics> {
     let model = check_text(text, file)?;
-    let ir = lower::lower(&model, Some(fitted));
-    fitted.check_matches(&ir).map_err(|m| {
+    bind(&model, fitted).map_err(|m| {
         Diagnostics::from(
             diagnostic::Diagnostic::new(diagnostic::Code::ParamsMismatch, m)
                 .hint("run `prep fit` again for this spec")
                 .in_file(file),
         )
-    })?;
-    Ok(ir)
+    })
 }

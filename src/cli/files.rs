@@ -101,25 +101,25 @@ pub fn default_params_path(spec: &Path) -> PathBuf {
     spec.with_file_name(format!("{stem}.fitted.yml"))
 }
 
-/// `model` lowered, with `fitted` (read from `params`) if given: the values
-/// must have been fitted for this very spec.
+/// `model` lowered, or bound with `fitted` (read from `params`) if given:
+/// the values must have been fitted for this very spec.
 pub fn lower_with(
     model: &prep::check::Model,
     fitted: Option<&Fitted>,
     params: Option<&Path>,
 ) -> Result<prep::ir::Ir, Failure> {
-    let ir = lower::lower(model, fitted);
-    if let (Some(fitted), Some(p)) = (fitted, params) {
-        fitted.check_matches(&ir).map_err(|m| {
-            usage_failure(
-                Code::ParamsMismatch,
-                m,
-                p,
-                "run `prep fit` again for this spec",
-            )
-        })?;
-    }
-    Ok(ir)
+    let Some(fitted) = fitted else {
+        return Ok(lower::lower(model, None));
+    };
+    prep::bind(model, fitted).map_err(|m| {
+        let place = params.unwrap_or(Path::new("--params"));
+        usage_failure(
+            Code::ParamsMismatch,
+            m,
+            place,
+            "run `prep fit` again for this spec",
+        )
+    })
 }
 
 pub fn load_params(path: &Path) -> Result<Fitted, Failure> {

@@ -10,7 +10,9 @@ use prep::lower;
 
 use super::engine::fit_on_data;
 use super::failure::{EXIT_USAGE, Failure, spec_failure, usage_failure, write_stdout};
-use super::files::{default_params_path, file_name, load_params, read_spec, write_files};
+use super::files::{
+    default_params_path, file_name, load_params, lower_with, read_spec, write_files,
+};
 
 #[derive(clap::Args)]
 pub struct FitArgs {
@@ -112,15 +114,7 @@ pub fn export_sklearn(args: &ExportArgs) -> Result<(), Failure> {
     let model = prep::check_text(&text, &file).map_err(|d| spec_failure(d, &text))?;
     let path = (args.params.clone()).unwrap_or_else(|| default_params_path(&args.spec));
     let fitted = load_params(&path)?;
-    let ir = lower::lower(&model, Some(&fitted));
-    fitted.check_matches(&ir).map_err(|m| {
-        usage_failure(
-            Code::ParamsMismatch,
-            m,
-            &path,
-            "run `prep fit` again for this spec",
-        )
-    })?;
+    let ir = lower_with(&model, Some(&fitted), Some(&path))?;
     let json = prep::sklearn::export(&ir, &fitted);
     write_stdout(&(serde_json::to_string_pretty(&json).unwrap_or_default() + "\n"));
     Ok(())

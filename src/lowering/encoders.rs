@@ -36,7 +36,7 @@ impl FeatureLowering<'_> {
     ) -> Vec<ApplyItem> {
         let layout = match self.one_hot_layout(oh, row) {
             Ok(layout) => layout,
-            Err(learned) => return vec![learned],
+            Err(learned) => return vec![*learned],
         };
         self.record_one_hot(&layout);
         let known: Vec<Option<Scalar>> = (layout.frequent.iter())
@@ -64,7 +64,11 @@ impl FeatureLowering<'_> {
 
     /// The categories and their layout: given in the spec, read from fitted
     /// values, or (without them) a learned item the fit or dbt writes later.
-    fn one_hot_layout(&mut self, oh: &OneHotStep, row: &Expr) -> Result<OneHotLayout, ApplyItem> {
+    fn one_hot_layout(
+        &mut self,
+        oh: &OneHotStep,
+        row: &Expr,
+    ) -> Result<OneHotLayout, Box<ApplyItem>> {
         let needs_data = oh.categories.is_none() || oh.groups_infrequent();
         if !needs_data {
             return Ok(OneHotLayout::given(
@@ -86,12 +90,12 @@ impl FeatureLowering<'_> {
                     row: row.clone(),
                     encoder: DeferredEncoder::OneHot(oh.clone()),
                 };
-                Err(self.learned(reason, Some(deferred)))
+                Err(Box::new(self.learned(reason, Some(deferred))))
             }
             Some((fitted, entries)) => {
                 let rows = fitted.number(ROWS_PARAM).unwrap_or(0.0);
                 OneHotLayout::fitted(oh, entries, rows)
-                    .map_err(|reason| self.learned(&reason, None))
+                    .map_err(|reason| Box::new(self.learned(&reason, None)))
             }
         }
     }

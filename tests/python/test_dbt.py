@@ -261,3 +261,27 @@ def test_a_scoring_model_is_checked_against_its_spec(project):
     assert done.returncode != 0 and "matches_churn_broken_scored" in done.stdout, done.stdout[-2000:]
     rows = len((project / "seeds" / "scoring.csv").read_text().strip().splitlines()) - 1
     assert f"FAIL {rows}" in done.stdout, done.stdout[-2000:]  # every row: its usage is NULL
+
+
+def test_the_package_tests_fail_on_bad_rows(project):
+    """The package's own column tests (they quote prep's columns per adapter)
+    catch what they claim to: a repeated key, a NULL, a value out of range."""
+    (project / "models" / "bad_rows.sql").write_text(
+        "select customer_id, usage from {{ ref('scored') }}\n"
+        "union all select customer_id, cast(null as double) from {{ ref('scored') }} where customer_id = 101\n"
+        "union all select 999, 1e9\n")
+    (project / "models" / "bad_rows.yml").write_text(
+        "version: 2\nmodels:\n  - name: bad_rows\n    columns:\n      - name: customer_id\n        quote: false\n"
+        "        data_tests: [prep.unique]\n      - name: usage\n        quote: false\n        data_tests:\n"
+        "          - prep.not_null\n          - prep.within_range: {arguments: {min_value: -100, max_value: 100}}\n")
+    dbt(project, "deps")
+    dbt(project, "build", "--exclude", "bad_rows")
+    env = {**os.environ, "DBT_PROFILES_DIR": str(project), "PREP_DBT_DUCKDB_PATH": str(project / "example.duckdb"),
+           "PREP_PG_PORT": pg_port()}
+    done = subprocess.run([DBT, "build", "--select", "bad_rows", "--target", "duckdb"], cwd=project,
+                          capture_output=True, text=True, env=env)
+    out = done.stdout
+    assert done.returncode != 0, out[-2000:]
+    for test in ("prep_unique_bad_rows_customer_id", "prep_not_null_bad_rows_usage", "prep_within_range_bad_rows_usage"):
+        line = next((l for l in out.splitlines() if test in l and "FAIL 1" in l), None)
+        assert line is not None, (test, out[-3000:])

@@ -1,11 +1,11 @@
 //! The package's `models/schema.yml` entries of one spec: descriptions,
 //! meta, grants, and the tests its steps guarantee.
 
-use crate::check::{CheckedStep, Model};
+use crate::check::{CheckedStep, Feature, Model};
 use crate::emit::{jinja_escape, jinja_string};
-use crate::ir::ApplyItem;
+use crate::ir::{ApplyItem, Output};
 use crate::render::ast;
-use crate::steps::output_facts;
+use crate::steps::{OutputFacts, output_facts};
 
 use super::{PackageNames, PackageSpec};
 
@@ -96,6 +96,20 @@ pub(super) fn model_configs(specs: &[PackageSpec], names: &PackageNames) -> Stri
     )
 }
 
+/// Whether an output column is one of `feature`'s: its description starts
+/// with the feature's name.
+fn is_output_of(o: &Output, feature: &Feature) -> bool {
+    o.doc.starts_with(&format!("`{}`", feature.column))
+}
+
+/// What the steps of the output's feature guarantee of it (never NULL,
+/// within a range), for an output of a feature.
+fn facts_of(model: &Model, o: &Output) -> Option<OutputFacts> {
+    (model.features.iter())
+        .find(|f| is_output_of(o, f))
+        .map(|f| output_facts(&f.steps, model.fit_filter.is_some()))
+}
+
 /// The output columns of each one-hot encoded feature with more than one.
 fn one_hot_groups(spec: &PackageSpec) -> Vec<Vec<String>> {
     let (ir, model) = (spec.ir, spec.model);
@@ -104,9 +118,7 @@ fn one_hot_groups(spec: &PackageSpec) -> Vec<Vec<String>> {
         .map(|f| {
             (ir.apply.items.iter())
                 .filter_map(|i| match i {
-                    ApplyItem::Output(o) if o.doc.starts_with(&format!("`{}`", f.column)) => {
-                        Some(o.name.clone())
-                    }
+                    ApplyItem::Output(o) if is_output_of(o, f) => Some(o.name.clone()),
                     _ => None,
                 })
                 .collect()
@@ -175,11 +187,7 @@ fn not_null_outputs(spec: &PackageSpec) -> Vec<String> {
     let mut out = Vec::new();
     for item in &ir.apply.items {
         let ApplyItem::Output(o) = item else { continue };
-        let feature =
-            (model.features.iter()).find(|f| o.doc.starts_with(&format!("`{}`", f.column)));
-        if let Some(feature) = feature
-            && output_facts(&feature.steps, model.fit_filter.is_some()).not_null
-        {
+        if facts_of(model, o).is_some_and(|facts| facts.not_null) {
             out.push(o.name.clone());
         }
     }
@@ -231,10 +239,9 @@ fn output_columns(spec: &PackageSpec, package: &str) -> String {
             yaml_text(&o.name),
             yaml_text(&o.doc)
         );
-        let feature =
-            (model.features.iter()).find(|f| o.doc.starts_with(&format!("`{}`", f.column)));
-        let Some(feature) = feature else { continue };
-        let facts = output_facts(&feature.steps, model.fit_filter.is_some());
+        let Some(facts) = facts_of(model, o) else {
+            continue;
+        };
         let mut tests = Vec::new();
         if facts.not_null {
             tests.push(format!("{package}.not_null"));

@@ -33,10 +33,16 @@ def project(prep_bin, tmp_path):
     return dest
 
 
-def dbt(project, *args, target="duckdb"):
+def dbt_run(project, *args, target="duckdb"):
+    """dbt run in the project, whatever its outcome."""
     env = {**os.environ, "DBT_PROFILES_DIR": str(project), "PREP_DBT_DUCKDB_PATH": str(project / "example.duckdb"),
            "PREP_PG_PORT": pg_port(), "DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    done = subprocess.run([DBT, *args, "--target", target], cwd=project, capture_output=True, text=True, env=env)
+    return subprocess.run([DBT, *args, "--target", target], cwd=project, capture_output=True, text=True, env=env)
+
+
+def dbt(project, *args, target="duckdb"):
+    """dbt run in the project, which must succeed: its output."""
+    done = dbt_run(project, *args, target=target)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     return done.stdout
 
@@ -78,11 +84,8 @@ def test_parameters_follow_training_rows_only(project):
 def test_scoring_relation_without_a_source_column_fails_at_compile_time(project):
     dbt(project, "deps")
     (project / "models" / "broken.sql").write_text("{{ prep.apply_churn(ref('expected_scored')) }}\n")
-    env = {**os.environ, "DBT_PROFILES_DIR": str(project), "PREP_DBT_DUCKDB_PATH": str(project / "example.duckdb"),
-           "PREP_PG_PORT": pg_port()}
     dbt(project, "seed")
-    done = subprocess.run([DBT, "compile", "--select", "broken", "--target", "duckdb"], cwd=project,
-                          capture_output=True, text=True, env=env)
+    done = dbt_run(project, "compile", "--select", "broken")
     assert done.returncode != 0
     assert "has no column `signup_year`" in done.stdout + done.stderr
 
@@ -196,10 +199,7 @@ unit_tests:
     unit = project / "models" / "unit.yml"
     scaled = [dict(r, number=r["number"] * 2) if r["parameter"].endswith("__s2_scale") else r for r in params_rows]
     unit.write_text(unit.read_text().replace(rows(params_rows), rows(scaled)))
-    env = {**os.environ, "DBT_PROFILES_DIR": str(project), "PREP_DBT_DUCKDB_PATH": str(project / "example.duckdb"),
-           "PREP_PG_PORT": pg_port()}
-    done = subprocess.run([DBT, "test", "--select", "test_type:unit", "--target", "duckdb"], cwd=project,
-                          capture_output=True, text=True, env=env)
+    done = dbt_run(project, "test", "--select", "test_type:unit")
     assert done.returncode != 0 and "FAIL 1" in done.stdout and "differs from" in done.stdout, done.stdout[-3000:]
 
 
@@ -221,10 +221,7 @@ def test_fit_once_keeps_the_statistics_until_a_full_refresh(project):
     assert [r for r in refitted if r[0] != "prep_fitted_at"] != [r for r in fitted if r[0] != "prep_fitted_at"]
     assert table(project, "scored") != scored
     # Any other value is refused with the two it can be.
-    env = {**os.environ, "DBT_PROFILES_DIR": str(project), "PREP_DBT_DUCKDB_PATH": str(project / "example.duckdb"),
-           "PREP_PG_PORT": pg_port()}
-    done = subprocess.run([DBT, "build", "--vars", "{prep_fit: sometimes}", "--target", "duckdb"], cwd=project,
-                          capture_output=True, text=True, env=env)
+    done = dbt_run(project, "build", "--vars", "{prep_fit: sometimes}")
     assert done.returncode != 0 and "it is every_build or once" in done.stdout, done.stdout[-2000:]
 
 
@@ -254,10 +251,7 @@ def test_a_scoring_model_is_checked_against_its_spec(project):
         "  - name: broken_scored\n    data_tests: [prep.matches_churn]\n")
     dbt(project, "deps")
     dbt(project, "build", "--exclude", "broken_scored")
-    env = {**os.environ, "DBT_PROFILES_DIR": str(project), "PREP_DBT_DUCKDB_PATH": str(project / "example.duckdb"),
-           "PREP_PG_PORT": pg_port()}
-    done = subprocess.run([DBT, "build", "--select", "broken_scored", "--target", "duckdb"], cwd=project,
-                          capture_output=True, text=True, env=env)
+    done = dbt_run(project, "build", "--select", "broken_scored")
     assert done.returncode != 0 and "matches_churn_broken_scored" in done.stdout, done.stdout[-2000:]
     rows = len((project / "seeds" / "scoring.csv").read_text().strip().splitlines()) - 1
     assert f"FAIL {rows}" in done.stdout, done.stdout[-2000:]  # every row: its usage is NULL
@@ -276,10 +270,7 @@ def test_the_package_tests_fail_on_bad_rows(project):
         "          - prep.not_null\n          - prep.within_range: {arguments: {min_value: -100, max_value: 100}}\n")
     dbt(project, "deps")
     dbt(project, "build", "--exclude", "bad_rows")
-    env = {**os.environ, "DBT_PROFILES_DIR": str(project), "PREP_DBT_DUCKDB_PATH": str(project / "example.duckdb"),
-           "PREP_PG_PORT": pg_port()}
-    done = subprocess.run([DBT, "build", "--select", "bad_rows", "--target", "duckdb"], cwd=project,
-                          capture_output=True, text=True, env=env)
+    done = dbt_run(project, "build", "--select", "bad_rows")
     out = done.stdout
     assert done.returncode != 0, out[-2000:]
     for test in ("prep_unique_bad_rows_customer_id", "prep_not_null_bad_rows_usage", "prep_within_range_bad_rows_usage"):

@@ -88,13 +88,10 @@ pub fn check(spec: &Spec) -> Result<Model, Diagnostics> {
     }
     let features = check_features(spec, &mut names, &mut diags);
     if spec.provenance {
-        let place = span(&spec.name);
-        names.add(
-            crate::ir::HASH_PARAM,
-            place,
-            "the provenance column",
-            &mut diags,
-        );
+        for column in [crate::ir::HASH_PARAM, crate::ir::FIT_ID_PARAM] {
+            let place = span(&spec.name);
+            names.add(column, place, "a provenance column", &mut diags);
+        }
     }
     let fit_filter = check_filter(spec, &mut diags);
     diags.into_result(Model {

@@ -241,10 +241,12 @@ pub enum Func {
     Grouping,
     RaiseError,
     NanToNull,
+    RowHash,
+    Checksum,
 }
 
 impl Func {
-    const ALL: [Func; 16] = [
+    const ALL: [Func; 18] = [
         Func::CountRows,
         Func::Count,
         Func::Avg,
@@ -261,6 +263,8 @@ impl Func {
         Func::Grouping,
         Func::RaiseError,
         Func::NanToNull,
+        Func::RowHash,
+        Func::Checksum,
     ];
 
     /// The operands its template must read, each at least once (the header
@@ -281,7 +285,9 @@ impl Func {
             Func::Percentile => &["X", "P"],
             Func::Concat | Func::Coalesce => &["X", "Y"],
             Func::RaiseError => &["MSG"],
-            Func::NanToNull => &["X"],
+            Func::NanToNull | Func::Checksum => &["X"],
+            // A fold over the row's columns (or XS, see `check_placeholders`).
+            Func::RowHash => &["X", "H"],
         }
     }
 
@@ -305,19 +311,25 @@ impl Func {
             }
             ControlFlow::<()>::Continue(())
         });
+        // A row hash reads all the columns at once (XS, an argument list) or
+        // folds them one by one (X, and H: the hash of the columns before).
+        let required: &[&str] = match self {
+            Func::RowHash if used.contains("XS") => &["XS"],
+            _ => self.placeholders(),
+        };
         let known = |p: &String| {
-            (self.placeholders().iter())
+            (required.iter())
                 .chain(self.optional_placeholders())
                 .any(|k| k == p)
         };
-        let missing = (self.placeholders().iter()).find(|p| !used.contains(**p));
+        let missing = (required.iter()).find(|p| !used.contains(**p));
         let unknown = used.iter().find(|p| !known(p));
         match (missing, unknown) {
             (None, None) => Ok(()),
             _ => Err(format!(
                 "template {}: its placeholders are {:?} (and may be {:?}), it uses {:?}",
                 self.key(),
-                self.placeholders(),
+                required,
                 self.optional_placeholders(),
                 used
             )),
@@ -342,6 +354,8 @@ impl Func {
             Func::Grouping => "grouping",
             Func::RaiseError => "raise_error",
             Func::NanToNull => "nan_to_null",
+            Func::RowHash => "row_hash",
+            Func::Checksum => "checksum",
         }
     }
 }

@@ -218,6 +218,11 @@ impl Fitted {
             fitted_at: Option<String>,
             parameters: BTreeMap<String, Value>,
             vocabularies: BTreeMap<String, Vec<Entry>>,
+            /// scikit-learn's view of the same values, for Python: written
+            /// from them, never read back.
+            #[serde(default)]
+            #[allow(dead_code)]
+            sklearn: Option<serde::de::IgnoredAny>,
         }
         #[derive(Deserialize)]
         #[serde(deny_unknown_fields)]

@@ -92,12 +92,20 @@ pub enum Agg {
     Percentile(Expr, f64),
     /// The most frequent value; ties go to the smallest (code-point order for text).
     MostFrequent(Expr),
+    /// The fit's id, as text: `<spec hash, 12 digits>:<rows>:<checksum>`,
+    /// where the checksum is the sum of a hash of each row's `columns`: the
+    /// same rows in any order give the same id, and a changed, added or
+    /// removed row (almost surely) another.
+    FitId {
+        spec: String,
+        columns: Vec<Expr>,
+    },
 }
 
 impl Agg {
     pub fn argument(&self) -> Option<&Expr> {
         match self {
-            Agg::CountRows => None,
+            Agg::CountRows | Agg::FitId { .. } => None,
             Agg::Count(e)
             | Agg::Mean(e)
             | Agg::VarPop(e)
@@ -238,6 +246,8 @@ pub struct StepRecord {
     pub step: usize,
     pub transformer: &'static str,
     pub attributes: Vec<(&'static str, Attr)>,
+    /// scikit-learn's constructor arguments, as JSON.
+    pub options: serde_json::Value,
     /// The feature reads a BOOLEAN column: its `True`/`False` texts are
     /// scikit-learn's booleans.
     pub boolean: bool,
@@ -262,6 +272,9 @@ pub struct Ir {
 
 /// The parameter that carries the spec's content hash.
 pub const HASH_PARAM: &str = "prep_spec_hash";
+
+/// The parameter that identifies a fit: the spec and the rows it learned from.
+pub const FIT_ID_PARAM: &str = "prep_fit_id";
 
 /// The parameter the dbt package's fit adds: when the statistics were learned.
 pub const FITTED_AT: &str = "prep_fitted_at";
@@ -299,6 +312,9 @@ impl Ir {
         for p in &self.fit.params {
             out.push(p.name.clone());
             match &p.def {
+                ParamDef::Aggregate(Agg::FitId { columns, .. }) => {
+                    columns.iter().for_each(|e| walk(e, &mut out))
+                }
                 ParamDef::Aggregate(a) => a.argument().iter().for_each(|e| walk(e, &mut out)),
                 ParamDef::Derived(e) => walk(e, &mut out),
             }
@@ -476,6 +492,11 @@ impl fmt::Display for Agg {
             Agg::Max(e) => write!(f, "max({e})"),
             Agg::Percentile(e, p) => write!(f, "percentile({e}, {p:?})"),
             Agg::MostFrequent(e) => write!(f, "most_frequent({e})"),
+            Agg::FitId { spec, columns } => {
+                write!(f, "fit_id({spec:?}")?;
+                columns.iter().try_for_each(|c| write!(f, ", {c}"))?;
+                f.write_str(")")
+            }
         }
     }
 }

@@ -7,13 +7,57 @@ use std::collections::BTreeSet;
 
 use crate::check::{Feature, Model};
 use crate::fitted::{Fitted, HASH_PARAM};
+use crate::ir::FIT_ID_PARAM;
 use crate::ir::build::*;
-use crate::ir::{Agg, ApplyItem, ApplyPlan, Cond, Expr, FitPlan, Ir, Output};
+use crate::ir::{Agg, ApplyItem, ApplyPlan, Cond, Expr, FitPlan, Ir, Output, ParamId};
 use crate::naming;
 
 pub use crate::lowering::{EPS, ROWS_PARAM};
 use crate::lowering::{FeatureInfo, FeatureLowering, FeatureValue, Fit, Lineage};
 use crate::spec::{ColumnType, Scalar};
+
+/// The fit id of `model`'s fit rows: their count and a checksum of the
+/// columns the spec reads (keys first), with the first 12 digits of the
+/// spec's hash. The time of fitting is not part of it: the same spec fitted
+/// on the same rows learns the same statistics, so it gets the same id.
+fn fit_id(model: &Model, spec_hash: &str) -> Agg {
+    let digits = spec_hash.trim_start_matches("sha256:");
+    let mut seen = BTreeSet::new();
+    let read = model
+        .keys
+        .iter()
+        .chain(model.features.iter().map(|f| &f.column));
+    Agg::FitId {
+        spec: digits.chars().take(12).collect(),
+        columns: (read.filter(|c| seen.insert(c.as_str())))
+            .map(|c| Expr::Column(c.clone()))
+            .collect(),
+    }
+}
+
+/// The provenance columns of the features: which spec and which fit scored a row.
+fn provenance(hash: Expr, fit_id: ParamId) -> [ApplyItem; 2] {
+    let output = |name: &str, expr, doc: &str| {
+        ApplyItem::Output(Output {
+            name: name.to_string(),
+            expr,
+            doc: doc.into(),
+            span: None,
+        })
+    };
+    [
+        output(
+            HASH_PARAM,
+            hash,
+            "The hash of the spec whose fitted statistics scored this row.",
+        ),
+        output(
+            FIT_ID_PARAM,
+            Expr::Param(fit_id),
+            "The id of the fit whose statistics scored this row: the spec's hash, the number of training rows and their checksum.",
+        ),
+    ]
+}
 
 /// Lowers a checked spec. With `fitted` values, categories learned from data
 /// are known, so every output column is; without, such features are
@@ -27,11 +71,19 @@ pub fn lower(model: &Model, fitted: Option<&Fitted>) -> Ir {
         ColumnType::Numeric,
         Some("rows the statistics are learned from"),
     );
+    let spec_hash = model.content_hash();
     let hash = fit.derived(
         HASH_PARAM.to_string(),
-        Expr::Text(model.content_hash()),
+        Expr::Text(spec_hash.clone()),
         ColumnType::String,
         "content hash of the spec these parameters were fitted for",
+    );
+    let fit_id = fit.aggregate(
+        FIT_ID_PARAM.to_string(),
+        0,
+        fit_id(model, &spec_hash),
+        ColumnType::String,
+        Some("the fit's id: the spec's hash, the number of rows and their checksum"),
     );
     let mut prefixes = BTreeSet::new();
     let mut items = Vec::new();
@@ -54,12 +106,7 @@ pub fn lower(model: &Model, fitted: Option<&Fitted>) -> Ir {
         items.extend(lower_feature(&mut lowering, feature));
     }
     if model.provenance {
-        items.push(ApplyItem::Output(Output {
-            name: HASH_PARAM.to_string(),
-            expr: hash,
-            doc: "The hash of the spec whose fitted statistics scored this row.".into(),
-            span: None,
-        }));
+        items.extend(provenance(hash, fit_id));
     }
     Ir {
         name: model.name.clone(),

@@ -9,6 +9,38 @@ use crate::spec::Scalar;
 
 pub fn export(ir: &Ir, fitted: &Fitted) -> Json {
     let mut features = Map::new();
+    for (feature, steps) in pipeline(ir, fitted) {
+        features.insert(feature, steps);
+    }
+    json!({
+        "spec": fitted.spec,
+        "spec_hash": fitted.spec_hash,
+        "note": "NaN is written as null; categories_ lists hold null for the missing value",
+        "features": features,
+    })
+}
+
+/// The `sklearn:` section of a fitted-parameters file: one line per feature,
+/// in the spec's order, each a JSON object (valid YAML) with the feature's
+/// transformers, their constructor options and fitted attributes. It is
+/// scikit-learn's view of the file's own values, so that Python can rebuild
+/// the fitted pipeline without prep (`python/prep_sklearn`).
+pub fn fitted_file_section(ir: &Ir, fitted: &Fitted) -> String {
+    let mut out = String::from(
+        "# scikit-learn's transformers holding these values (for prep_sklearn):\nsklearn:\n",
+    );
+    for (feature, steps) in pipeline(ir, fitted) {
+        out.push_str(&format!(
+            "  - {}\n",
+            json!({"feature": feature, "steps": steps})
+        ));
+    }
+    out
+}
+
+/// Each feature's steps as scikit-learn transformers, in the spec's order.
+fn pipeline(ir: &Ir, fitted: &Fitted) -> Vec<(String, Json)> {
+    let mut features: Vec<(String, Json)> = Vec::new();
     for record in &ir.steps {
         let mut attributes = Map::new();
         for (name, attr) in &record.attributes {
@@ -20,19 +52,19 @@ pub fn export(ir: &Ir, fitted: &Fitted) -> Json {
             };
             attributes.insert(name.to_string(), value);
         }
-        let steps = features
-            .entry(record.feature.clone())
-            .or_insert_with(|| Json::Array(Vec::new()));
-        if let Json::Array(steps) = steps {
-            steps.push(json!({"step": record.step, "transformer": record.transformer, "attributes": attributes}));
+        if features.last().is_none_or(|(f, _)| *f != record.feature) {
+            features.push((record.feature.clone(), Json::Array(Vec::new())));
+        }
+        if let Some((_, Json::Array(steps))) = features.last_mut() {
+            steps.push(json!({
+                "step": record.step,
+                "transformer": record.transformer,
+                "options": record.options,
+                "attributes": attributes,
+            }));
         }
     }
-    json!({
-        "spec": fitted.spec,
-        "spec_hash": fitted.spec_hash,
-        "note": "NaN is written as null; categories_ lists hold null for the missing value",
-        "features": features,
-    })
+    features
 }
 
 /// A bool column's categories and fill values as scikit-learn holds them.
@@ -41,6 +73,16 @@ fn booleans(value: Json) -> Json {
         Json::String(t) if t == "True" || t == "False" => Json::Bool(t == "True"),
         Json::Array(items) => Json::Array(items.into_iter().map(booleans).collect()),
         other => other,
+    }
+}
+
+/// A category or fill value as JSON (`None`: the missing value, null).
+pub(crate) fn scalar_json(value: Option<&Scalar>) -> Json {
+    match value {
+        Some(Scalar::Number(n)) => number(*n),
+        Some(Scalar::String(s)) => Json::String(s.clone()),
+        Some(Scalar::Bool(b)) => Json::Bool(*b),
+        None => Json::Null,
     }
 }
 
@@ -58,17 +100,9 @@ fn attr_json(attr: &Attr, ir: &Ir, fitted: &Fitted) -> Json {
         Attr::Number(n) => number(*n),
         Attr::Text(t) => Json::String(t.clone()),
         Attr::Null => Json::Null,
-        Attr::Values(values) => Json::Array(
-            values
-                .iter()
-                .map(|v| match v {
-                    Some(Scalar::Number(n)) => number(*n),
-                    Some(Scalar::String(s)) => Json::String(s.clone()),
-                    Some(Scalar::Bool(b)) => Json::Bool(*b),
-                    None => Json::Null,
-                })
-                .collect(),
-        ),
+        Attr::Values(values) => {
+            Json::Array(values.iter().map(|v| scalar_json(v.as_ref())).collect())
+        }
         Attr::Index(i) => i.map_or(Json::Null, |i| json!(i)),
     }
 }

@@ -54,6 +54,17 @@ fn compile_all(spec: &std::path::Path, d: DialectName) -> String {
     out
 }
 
+/// How each dialect's text is spelled as the reference's before it is
+/// diffed (each diff's header says "spelled as duckdb"): stated once here.
+#[test]
+fn dialect_spellings() {
+    let notes: Vec<String> = (DialectName::ALL.iter())
+        .filter(|&&d| d != common::REFERENCE)
+        .map(|&d| format!("{d}: {}", common::spelling_note(d.get())))
+        .collect();
+    insta::assert_snapshot!(notes.join("\n"));
+}
+
 #[test]
 fn every_spec_on_every_dialect() {
     let specs = common::files(&common::root().join("tests/specs"), "yml");

@@ -139,8 +139,8 @@ proptest! {
         let mut rows: Vec<prep::fitted::LongRow> = prep::ir::Param::stored(&ir.fit.params).map(|p| prep::fitted::LongRow {
             parameter: p.name.clone(),
             kind: "value".into(),
-            number: (p.name != prep::fitted::HASH_PARAM).then_some(number),
-            text: (p.name == prep::fitted::HASH_PARAM).then(|| hash.clone()),
+            number: (p.value_type == prep::spec::ColumnType::Numeric).then_some(number),
+            text: (p.value_type == prep::spec::ColumnType::String).then(|| hash.clone()),
             frequency: None,
         }).collect();
         rows.push(prep::fitted::LongRow {

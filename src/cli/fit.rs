@@ -68,9 +68,21 @@ pub fn fit(args: &FitArgs) -> Result<(), Failure> {
         )
     })?;
     let target = out.clone().unwrap_or_else(|| default_params_path(spec));
+    // The encoders' layouts (infrequent groups, dropped columns) need the
+    // fitted values: scikit-learn's view is written from the bound spec.
+    let bound = prep::bind(&model, &fitted).map_err(|m| {
+        usage_failure(
+            Code::ParamsMismatch,
+            m,
+            &place,
+            "compile this spec's fit query again and rerun it",
+        )
+    })?;
+    let mut contents = fitted.to_yaml(&ir, &note);
+    contents.push_str(&prep::sklearn::fitted_file_section(&bound, &fitted));
     let artifact = emit::Artifact {
         file_name: file_name(&target),
-        contents: fitted.to_yaml(&ir, &note),
+        contents,
     };
     let dir = (target.parent())
         .filter(|p| !p.as_os_str().is_empty())

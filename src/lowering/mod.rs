@@ -124,8 +124,19 @@ impl FeatureLowering<'_> {
             step,
             transformer,
             attributes,
+            options: serde_json::Value::Null,
             boolean: self.feature.boolean,
         });
+    }
+
+    /// Sets scikit-learn's constructor options of step `k` of the feature
+    /// (a step records its attributes only once the fitted values are known).
+    pub(crate) fn record_options(&mut self, k: usize, options: serde_json::Value) {
+        let feature = &self.feature.column;
+        let mine = |r: &&mut StepRecord| r.step == k && r.feature == *feature;
+        if let Some(record) = self.fit.steps.iter_mut().rev().find(mine) {
+            record.options = options;
+        }
     }
 
     /// Sets attributes of the step recorded last (replacing ones of the same name).

@@ -10,6 +10,7 @@ mod fit;
 mod long_form;
 pub mod print;
 pub mod quote;
+mod row_hash;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -415,6 +416,17 @@ impl<'a> Renderer<'a> {
                 [("X", arg), ("P", ast::fraction(*p))],
             ),
             Agg::MostFrequent(_) => unreachable!("modes are rendered as queries"),
+            Agg::FitId { spec, columns } => {
+                let columns = (columns.iter()).map(|c| self.expr(c, ParamScope::Row));
+                let hash = row_hash::row_hash(self.d, columns.collect());
+                let checksum = ast::call(self.d, Func::Checksum, [("X", hash)]);
+                let rows = ast::call(self.d, Func::CountRows, []);
+                let text = |e| ast::cast(e, &self.d.string_type);
+                let concat = |x, y| ast::call(self.d, Func::Concat, [("X", x), ("Y", y)]);
+                let spec = ast::string(self.d, &format!("{spec}:"));
+                let rows = concat(concat(spec, text(rows)), ast::string(self.d, ":"));
+                concat(rows, text(checksum))
+            }
         }
     }
 }

@@ -89,6 +89,14 @@ impl Step for Impute {
         })
     }
 
+    fn sklearn_options(&self) -> serde_json::Value {
+        let mut options = serde_json::json!({"strategy": strategy_name(self.strategy)});
+        if let Some(fill) = &self.fill_value {
+            options["fill_value"] = crate::sklearn::scalar_json(Some(fill));
+        }
+        options
+    }
+
     fn lower(
         &self,
         f: &mut FeatureLowering,

@@ -19,6 +19,10 @@ impl Step for MaxAbs {
         Some(MaxAbs)
     }
 
+    fn sklearn_options(&self) -> serde_json::Value {
+        serde_json::json!({})
+    }
+
     fn lower(
         &self,
         f: &mut FeatureLowering,

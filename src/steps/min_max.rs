@@ -41,6 +41,10 @@ impl Step for MinMax {
         })
     }
 
+    fn sklearn_options(&self) -> serde_json::Value {
+        serde_json::json!({"feature_range": [self.min, self.max], "clip": self.clip})
+    }
+
     fn lower(
         &self,
         f: &mut FeatureLowering,

@@ -78,6 +78,10 @@ pub(crate) trait Step: Sized {
         value: &mut FeatureValue,
     ) -> Option<Vec<ApplyItem>>;
 
+    /// The keyword arguments of scikit-learn's transformer for this step,
+    /// as JSON (`prep_sklearn` builds the transformer with them).
+    fn sklearn_options(&self) -> serde_json::Value;
+
     /// What the feature's output is known to satisfy after this step, given
     /// what it satisfied `before` (dbt tests it). `fit_filtered`: the fit
     /// learns on rows `fit.where` keeps, not on every row the tests see.
@@ -178,15 +182,17 @@ impl CheckedStep {
         k: usize,
         value: &mut FeatureValue,
     ) -> Option<Vec<ApplyItem>> {
-        match self {
-            CheckedStep::Impute(s) => s.lower(f, k, value),
-            CheckedStep::Standard(s) => s.lower(f, k, value),
-            CheckedStep::MinMax(s) => s.lower(f, k, value),
-            CheckedStep::MaxAbs => MaxAbs.lower(f, k, value),
-            CheckedStep::Robust(s) => s.lower(f, k, value),
-            CheckedStep::OneHot(s) => s.lower(f, k, value),
-            CheckedStep::Ordinal(s) => s.lower(f, k, value),
-        }
+        let (items, options) = match self {
+            CheckedStep::Impute(s) => (s.lower(f, k, value), s.sklearn_options()),
+            CheckedStep::Standard(s) => (s.lower(f, k, value), s.sklearn_options()),
+            CheckedStep::MinMax(s) => (s.lower(f, k, value), s.sklearn_options()),
+            CheckedStep::MaxAbs => (MaxAbs.lower(f, k, value), MaxAbs.sklearn_options()),
+            CheckedStep::Robust(s) => (s.lower(f, k, value), s.sklearn_options()),
+            CheckedStep::OneHot(s) => (s.lower(f, k, value), s.sklearn_options()),
+            CheckedStep::Ordinal(s) => (s.lower(f, k, value), s.sklearn_options()),
+        };
+        f.record_options(k, options);
+        items
     }
 
     /// What the output satisfies after the step (see `Step::facts`).

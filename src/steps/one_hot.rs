@@ -79,6 +79,36 @@ impl Step for OneHotStep {
         })
     }
 
+    fn sklearn_options(&self) -> serde_json::Value {
+        use crate::sklearn::scalar_json;
+        let categories = match &self.categories {
+            Some(given) => serde_json::json!([given
+                .iter()
+                .map(|c| scalar_json(Some(c)))
+                .collect::<Vec<_>>()]),
+            None => "auto".into(),
+        };
+        let drop = match &self.drop {
+            None => serde_json::Value::Null,
+            Some(spec::Drop::First) => "first".into(),
+            Some(spec::Drop::IfBinary) => "if_binary".into(),
+            Some(spec::Drop::Category(c)) => serde_json::json!([scalar_json(Some(c))]),
+        };
+        let min_frequency = match self.min_frequency {
+            None => serde_json::Value::Null,
+            Some(Frequency::Count(n)) => n.into(),
+            Some(Frequency::Fraction(f)) => f.into(),
+        };
+        serde_json::json!({
+            "categories": categories,
+            "drop": drop,
+            "handle_unknown": self.handle_unknown,
+            "min_frequency": min_frequency,
+            "max_categories": self.max_categories,
+            "sparse_output": false,
+        })
+    }
+
     fn lower(
         &self,
         f: &mut FeatureLowering,

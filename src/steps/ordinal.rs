@@ -66,6 +66,27 @@ impl Step for OrdinalStep {
         })
     }
 
+    /// `unknown_value` and `encoded_missing_value` are JSON null for NaN.
+    fn sklearn_options(&self) -> serde_json::Value {
+        use crate::sklearn::scalar_json;
+        let categories = match &self.categories {
+            Some(given) => serde_json::json!([given
+                .iter()
+                .map(|c| scalar_json(Some(c)))
+                .collect::<Vec<_>>()]),
+            None => "auto".into(),
+        };
+        let mut options = serde_json::json!({
+            "categories": categories,
+            "handle_unknown": self.handle_unknown,
+            "encoded_missing_value": self.encoded_missing_value,
+        });
+        if self.handle_unknown == OrdinalUnknown::UseEncodedValue {
+            options["unknown_value"] = self.unknown_value.into();
+        }
+        options
+    }
+
     fn lower(
         &self,
         f: &mut FeatureLowering,

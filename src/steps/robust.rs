@@ -43,6 +43,14 @@ impl Step for Robust {
         })
     }
 
+    fn sklearn_options(&self) -> serde_json::Value {
+        serde_json::json!({
+            "with_centering": self.with_centering,
+            "with_scaling": self.with_scaling,
+            "quantile_range": [self.q_min, self.q_max],
+        })
+    }
+
     fn lower(
         &self,
         f: &mut FeatureLowering,

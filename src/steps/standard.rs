@@ -25,6 +25,10 @@ impl Step for Standard {
         })
     }
 
+    fn sklearn_options(&self) -> serde_json::Value {
+        serde_json::json!({"with_mean": self.with_mean, "with_std": self.with_std})
+    }
+
     fn lower(
         &self,
         f: &mut FeatureLowering,

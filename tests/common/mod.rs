@@ -122,7 +122,7 @@ pub fn dialect_diff(
 
 /// A line diff as the snapshots store it: hunks without context (the base
 /// is stored whole), and a line changed in place shown once, with only what
-/// changed marked: `[-old-]{+new+}`, unchanged stretches over 40 characters
+/// changed marked: `[-old-]{+new+}`, unchanged stretches over 28 characters
 /// cut to their ends around `…n…` (n characters left out), and a long run of
 /// removed lines cut to its ends. The new text is the old one replayed
 /// through the diff, so every byte stays pinned.
@@ -209,10 +209,10 @@ fn inline_diff(old: &str, new: &str) -> String {
         match tag {
             ChangeTag::Equal => {
                 let chars: Vec<char> = text.chars().collect();
-                if chars.len() > 40 {
-                    let head: String = chars[..16].iter().collect();
-                    let tail: String = chars[chars.len() - 16..].iter().collect();
-                    out.push_str(&format!("{head}…{}…{tail}", chars.len() - 32));
+                if chars.len() > 28 {
+                    let head: String = chars[..10].iter().collect();
+                    let tail: String = chars[chars.len() - 10..].iter().collect();
+                    out.push_str(&format!("{head}…{}…{tail}", chars.len() - 20));
                 } else {
                     out.push_str(&text);
                 }
@@ -274,22 +274,10 @@ pub fn smallest_diff<'a>(
         .expect("the reference comes first")
 }
 
-/// A dialect's text with its identifier quote and its type names swapped
-/// with the reference's, so the diff shows what differs beyond spelling.
-/// Quote characters are swapped both ways (a bijection: nothing is hidden);
-/// the swaps made are named in the diff's header.
-fn in_reference_spelling(text: &str, d: &Dialect) -> (String, String) {
+/// The swaps that spell dialect `d` as the reference: its identifier quote
+/// and type names, and its name in the header comments.
+fn spelling_pairs(d: &Dialect) -> Vec<(String, String)> {
     let reference = REFERENCE.get();
-    // A dialect that writes plain names in upper case: read back in lower
-    // case, as the reference writes them (a quoted name the spec wrote in
-    // upper case reads lower here too, and so differs from the reference).
-    let folded;
-    let (text, fold_note) = if d.plain_names == prep::dialect::PlainNames::Upper {
-        folded = plain_names_lowered(text, d.identifier_quote.open);
-        (folded.as_str(), "plain names lower-cased")
-    } else {
-        (text, "")
-    };
     let mut pairs: Vec<(String, String)> = Vec::new();
     // One quote character each: swapped (a pair like `[` `]` has no
     // one-to-one swap with `"`, so it stays as it is).
@@ -305,14 +293,46 @@ fn in_reference_spelling(text: &str, d: &Dialect) -> (String, String) {
             pairs.push((format!("AS {mine})"), format!("AS {theirs})")));
         }
     }
-    // The dialect's name in the header comments.
     if d.name != reference.name {
         pairs.push((
             format!(" for {}: ", d.name),
             format!(" for {}: ", reference.name),
         ));
     }
-    if pairs.is_empty() && fold_note.is_empty() {
+    pairs
+}
+
+/// What spelling dialect `d` as the reference swaps, in words: the same for
+/// every spec, so it is stored once (the `dialect_spellings` snapshot) and
+/// each diff's header only says that it is spelled so.
+#[allow(dead_code)]
+pub fn spelling_note(d: &Dialect) -> String {
+    let mut named: Vec<String> = (spelling_pairs(d).iter())
+        .map(|(a, b)| format!("{a} <-> {b}"))
+        .collect();
+    if d.plain_names == prep::dialect::PlainNames::Upper {
+        named.push("plain names lower-cased".to_string());
+    }
+    named.join(", ")
+}
+
+/// A dialect's text with its identifier quote and its type names swapped
+/// with the reference's (`spelling_pairs`), so the diff shows what differs
+/// beyond spelling. Quote characters are swapped both ways (a bijection:
+/// nothing is hidden); the diff's header says the text was spelled so.
+fn in_reference_spelling(text: &str, d: &Dialect) -> (String, String) {
+    // A dialect that writes plain names in upper case: read back in lower
+    // case, as the reference writes them (a quoted name the spec wrote in
+    // upper case reads lower here too, and so differs from the reference).
+    let folded;
+    let text = if d.plain_names == prep::dialect::PlainNames::Upper {
+        folded = plain_names_lowered(text, d.identifier_quote.open);
+        folded.as_str()
+    } else {
+        text
+    };
+    let pairs = spelling_pairs(d);
+    if spelling_note(d).is_empty() {
         return (text.to_string(), String::new());
     }
     let mut out = String::with_capacity(text.len());
@@ -330,14 +350,7 @@ fn in_reference_spelling(text: &str, d: &Dialect) -> (String, String) {
         out.push(c);
         rest = &rest[c.len_utf8()..];
     }
-    let mut named: Vec<String> = pairs.iter().map(|(a, b)| format!("{a} <-> {b}")).collect();
-    if !fold_note.is_empty() {
-        named.push(fold_note.to_string());
-    }
-    (
-        out,
-        format!(" (spelled as {REFERENCE}: {})", named.join(", ")),
-    )
+    (out, format!(" (spelled as {REFERENCE})"))
 }
 
 /// `text` with every quoted name made of upper-case letters, digits and `_`

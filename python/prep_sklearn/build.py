@@ -1,0 +1,221 @@
+"""Reading a fitted-parameters file and building its transformers."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import yaml
+from sklearn.compose import ColumnTransformer
+from sklearn.frozen import FrozenEstimator
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import (
+    FunctionTransformer,
+    MaxAbsScaler,
+    MinMaxScaler,
+    OneHotEncoder,
+    OrdinalEncoder,
+    RobustScaler,
+    StandardScaler,
+)
+
+TRANSFORMERS = {
+    c.__name__: c
+    for c in [SimpleImputer, StandardScaler, MinMaxScaler, MaxAbsScaler, RobustScaler, OneHotEncoder, OrdinalEncoder]
+}
+ENCODERS = (OneHotEncoder, OrdinalEncoder)
+
+
+@dataclass
+class FittedFile:
+    """What a fitted-parameters file says: the spec it belongs to, the fit's
+    id, and each feature's steps as scikit-learn transformers."""
+
+    spec: str
+    spec_hash: str
+    fit_id: str | None
+    fitted_at: str | None
+    features: list
+
+
+def read(path):
+    """Reads a fitted-parameters file written by `prep fit`."""
+    with open(path, encoding="utf-8") as f:
+        data = yaml.safe_load(f)
+    if not isinstance(data, dict) or "spec_hash" not in data:
+        raise ValueError(f"{path}: not a prep fitted-parameters file")
+    if "sklearn" not in data:
+        raise ValueError(f"{path}: no `sklearn:` section; it was written by an older prep: run `prep fit` again")
+    return FittedFile(
+        spec=data["spec"],
+        spec_hash=data["spec_hash"],
+        fit_id=data.get("parameters", {}).get("prep_fit_id"),
+        fitted_at=data.get("fitted_at"),
+        features=data["sklearn"],
+    )
+
+
+def load(path, spec=None):
+    """The fitted `ColumnTransformer` of a fitted-parameters file.
+
+    With `spec` (the spec file), checks that the file was fitted for a spec of
+    that name with the same features, in the same order. The spec's content
+    hash is checked by prep itself (`prep compile --params`)."""
+    fitted = read(path)
+    if spec is not None:
+        _check_spec(fitted, spec, path)
+    parts, example = [], {}
+    for feature in fitted.features:
+        name, steps = feature["feature"], feature["steps"]
+        reader = FunctionTransformer(_as_sklearn_reads, validate=False, feature_names_out="one-to-one")
+        transformers = [("read", reader.fit(pd.DataFrame({name: [_example_value(steps)]})))]
+        for step in steps:
+            transformers.append((f"step{step['step']}", _transformer(step, name)))
+        pipeline = Pipeline(transformers).set_output(transform="pandas")
+        parts.append((name, FrozenEstimator(pipeline), [name]))
+        example[name] = [_example_value(steps)]
+    columns = ColumnTransformer(parts, remainder="drop", verbose_feature_names_out=False)
+    columns.set_output(transform="pandas")
+    # Every part is frozen: this only records the input columns.
+    return columns.fit(pd.DataFrame(example))
+
+
+def _check_spec(fitted, spec_path, path):
+    with open(spec_path, encoding="utf-8") as f:
+        spec = yaml.safe_load(f)
+    if spec.get("name") != fitted.spec:
+        raise ValueError(f"{path} was fitted for spec `{fitted.spec}`, not `{spec.get('name')}` ({spec_path})")
+    names = set(spec.get("features") or {})
+    names.update(c for group in spec.get("groups") or [] for c in group.get("columns", []))
+    fitted_names = {f["feature"] for f in fitted.features}
+    if not fitted_names <= names:
+        raise ValueError(f"{path}: features {sorted(fitted_names - names)} are not in {spec_path}: run `prep fit` again")
+
+
+def _as_sklearn_reads(x):
+    """One column as scikit-learn reads it in prep's semantics: numbers as
+    float (NaN missing), anything else as objects with NaN for missing."""
+    name = x.columns[0]
+    values = x.iloc[:, 0]
+    if values.dtype.kind in "iufb" and values.dtype.kind != "b":
+        return pd.DataFrame({name: values.astype(float)}, index=x.index)
+    out = np.array([np.nan if pd.isna(v) else v for v in values], dtype=object)
+    return pd.DataFrame({name: pd.Series(out, index=x.index, dtype=object)})
+
+
+def _example_value(steps):
+    """A value any of the feature's transformers accepts (ColumnTransformer
+    needs one row to record its columns)."""
+    for step in steps:
+        categories = step["attributes"].get("categories_")
+        if categories:
+            return next((c for c in categories if c is not None), 0.0)
+    return 0.0
+
+
+def _array(value, dtype=float):
+    return None if value is None else np.array([np.nan if v is None else v for v in np.atleast_1d(value)], dtype=dtype)
+
+
+def _transformer(step, feature):
+    cls = TRANSFORMERS[step["transformer"]]
+    options = dict(step["options"])
+    attributes = step["attributes"]
+    if cls is OneHotEncoder:
+        return _one_hot(options, attributes, feature)
+    if cls is OrdinalEncoder:
+        return _ordinal(options, attributes, feature)
+    if "feature_range" in options:
+        options["feature_range"] = tuple(options["feature_range"])
+    if "quantile_range" in options:
+        options["quantile_range"] = tuple(options["quantile_range"])
+    transformer = cls(**options)
+    for name, value in attributes.items():
+        dtype = object if isinstance(value, (str, bool)) else float
+        if value is None and not _is_none(cls, name, options):
+            value = np.nan  # a statistic of a column with no values
+        setattr(transformer, name, None if value is None else _array(value, dtype))
+    transformer.n_features_in_ = 1
+    transformer.feature_names_in_ = np.array([feature], dtype=object)
+    if cls is SimpleImputer:
+        kind = transformer.statistics_.dtype
+        transformer._fit_dtype = kind
+        transformer._fill_dtype = kind
+        transformer.indicator_ = None
+    return transformer
+
+
+def _is_none(cls, name, options):
+    """Whether scikit-learn holds None (not NaN) for a fitted attribute: the
+    file writes both as null, and only the options tell them apart."""
+    if cls is StandardScaler:
+        with_std = options.get("with_std", True)
+        return (name in ("var_", "scale_") and not with_std) or (
+            name == "mean_" and not options.get("with_mean", True) and not with_std)
+    if cls is RobustScaler:
+        return (name == "center_" and not options.get("with_centering", True)) or (
+            name == "scale_" and not options.get("with_scaling", True))
+    return False
+
+
+def _categories(values):
+    """A categories_ list as scikit-learn holds it: numbers as floats, text as
+    objects, the missing value (null) as NaN, last."""
+    if all(v is None or isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        return np.array([np.nan if v is None else float(v) for v in values], dtype=float)
+    return np.array([np.nan if v is None else v for v in values], dtype=object)
+
+
+def _one_hot(options, attributes, feature):
+    """A OneHotEncoder holding prep's categories, infrequent groups and
+    dropped column: fitted on the category list alone, then given the
+    infrequent grouping prep learned from the counts."""
+    categories = _categories(attributes["categories_"])
+    given = dict(options, categories=[categories], min_frequency=None, max_categories=None)
+    if isinstance(given["drop"], list):
+        given["drop"] = _categories(given["drop"])
+    encoder = OneHotEncoder(**given).fit(pd.DataFrame({feature: categories}))
+    encoder.min_frequency, encoder.max_categories = options["min_frequency"], options["max_categories"]
+    encoder._check_infrequent_enabled()
+    infrequent = attributes.get("infrequent_categories_")
+    if encoder._infrequent_enabled:
+        missing = {0: len(categories) - 1} if attributes["categories_"][-1] is None else {}
+        known = list(attributes["categories_"])
+        positions = None if infrequent is None else np.array([known.index(c) for c in infrequent])
+        # scikit-learn decides which categories are infrequent from their
+        # counts; prep already decided (the same way): use its answer.
+        encoder._identify_infrequent = lambda *_: positions
+        encoder._fit_infrequent_category_mapping(0, [np.zeros(len(categories))], missing)
+        del encoder._identify_infrequent
+    encoder._set_drop_idx()
+    encoder._n_features_outs = encoder._compute_n_features_outs()
+    rebuilt = encoder.infrequent_categories_[0] if encoder._infrequent_enabled else None
+    _expect(_plain(rebuilt), infrequent, "infrequent_categories_")
+    drop = None if encoder.drop_idx_ is None else encoder.drop_idx_[0]
+    _expect(None if drop is None else int(drop), attributes["drop_idx_"], "drop_idx_")
+    return encoder
+
+
+def _ordinal(options, attributes, feature):
+    categories = _categories(attributes["categories_"])
+    # JSON null is NaN here; a whole number is scikit-learn's integer code.
+    for key in ("unknown_value", "encoded_missing_value"):
+        if key in options:
+            value = options[key]
+            options[key] = np.nan if value is None else int(value) if float(value).is_integer() else value
+    options["categories"] = [categories]
+    return OrdinalEncoder(**options).fit(pd.DataFrame({feature: categories}))
+
+
+def _plain(values):
+    """An array of categories as JSON holds them (NaN is null), or None."""
+    if values is None:
+        return None
+    return [None if isinstance(v, float) and np.isnan(v) else v.item() if isinstance(v, np.generic) else v
+            for v in values]
+
+
+def _expect(mine, prep_value, name):
+    """The rebuilt encoder holds what prep exported, or this is a bug."""
+    if mine != prep_value:
+        raise ValueError(f"prep_sklearn: the rebuilt encoder's {name} is {mine!r}, prep's is {prep_value!r}")

@@ -76,6 +76,17 @@ fn booleans(value: Json) -> Json {
     }
 }
 
+/// An encoder's `categories` option: the given list, or `auto`.
+pub(crate) fn categories_option(given: Option<&[Scalar]>) -> Json {
+    match given {
+        Some(given) => json!([given
+            .iter()
+            .map(|c| scalar_json(Some(c)))
+            .collect::<Vec<_>>()]),
+        None => "auto".into(),
+    }
+}
+
 /// A category or fill value as JSON (`None`: the missing value, null).
 pub(crate) fn scalar_json(value: Option<&Scalar>) -> Json {
     match value {

@@ -80,19 +80,14 @@ impl Step for OneHotStep {
     }
 
     fn sklearn_options(&self) -> serde_json::Value {
-        use crate::sklearn::scalar_json;
-        let categories = match &self.categories {
-            Some(given) => serde_json::json!([given
-                .iter()
-                .map(|c| scalar_json(Some(c)))
-                .collect::<Vec<_>>()]),
-            None => "auto".into(),
-        };
+        let categories = crate::sklearn::categories_option(self.categories.as_deref());
         let drop = match &self.drop {
             None => serde_json::Value::Null,
             Some(spec::Drop::First) => "first".into(),
             Some(spec::Drop::IfBinary) => "if_binary".into(),
-            Some(spec::Drop::Category(c)) => serde_json::json!([scalar_json(Some(c))]),
+            Some(spec::Drop::Category(c)) => {
+                serde_json::json!([crate::sklearn::scalar_json(Some(c))])
+            }
         };
         let min_frequency = match self.min_frequency {
             None => serde_json::Value::Null,

@@ -68,14 +68,7 @@ impl Step for OrdinalStep {
 
     /// `unknown_value` and `encoded_missing_value` are JSON null for NaN.
     fn sklearn_options(&self) -> serde_json::Value {
-        use crate::sklearn::scalar_json;
-        let categories = match &self.categories {
-            Some(given) => serde_json::json!([given
-                .iter()
-                .map(|c| scalar_json(Some(c)))
-                .collect::<Vec<_>>()]),
-            None => "auto".into(),
-        };
+        let categories = crate::sklearn::categories_option(self.categories.as_deref());
         let mut options = serde_json::json!({
             "categories": categories,
             "handle_unknown": self.handle_unknown,

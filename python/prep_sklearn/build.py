@@ -67,13 +67,13 @@ def load(path, spec=None):
     parts, example = [], {}
     for feature in fitted.features:
         name, steps = feature["feature"], feature["steps"]
+        example[name] = [_example_value(steps)]
         reader = FunctionTransformer(_as_sklearn_reads, validate=False, feature_names_out="one-to-one")
-        transformers = [("read", reader.fit(pd.DataFrame({name: [_example_value(steps)]})))]
+        transformers = [("read", reader.fit(pd.DataFrame({name: example[name]})))]
         for step in steps:
             transformers.append((f"step{step['step']}", _transformer(step, name)))
         pipeline = Pipeline(transformers).set_output(transform="pandas")
         parts.append((name, FrozenEstimator(pipeline), [name]))
-        example[name] = [_example_value(steps)]
     columns = ColumnTransformer(parts, remainder="drop", verbose_feature_names_out=False)
     columns.set_output(transform="pandas")
     # Every part is frozen: this only records the input columns.
@@ -97,7 +97,7 @@ def _as_sklearn_reads(x):
     float (NaN missing), anything else as objects with NaN for missing."""
     name = x.columns[0]
     values = x.iloc[:, 0]
-    if values.dtype.kind in "iufb" and values.dtype.kind != "b":
+    if values.dtype.kind in "iuf":
         return pd.DataFrame({name: values.astype(float)}, index=x.index)
     out = np.array([np.nan if pd.isna(v) else v for v in values], dtype=object)
     return pd.DataFrame({name: pd.Series(out, index=x.index, dtype=object)})

@@ -51,14 +51,15 @@ pub fn fit(args: &FitArgs) -> Result<(), Failure> {
         None => fit_on_data(&model, &ir, data)?,
     };
     let place = (from_result.clone()).unwrap_or_else(|| PathBuf::from(data.join(", ")));
-    let fitted = Fitted::from_rows(&ir, rows).map_err(|m| {
+    let not_this_fit = |m| {
         usage_failure(
             Code::ParamsMismatch,
             m,
             &place,
             "compile this spec's fit query again and rerun it",
         )
-    })?;
+    };
+    let fitted = Fitted::from_rows(&ir, rows).map_err(not_this_fit)?;
     fitted.check_matches(&ir).map_err(|m| {
         usage_failure(
             Code::ParamsMismatch,
@@ -70,14 +71,7 @@ pub fn fit(args: &FitArgs) -> Result<(), Failure> {
     let target = out.clone().unwrap_or_else(|| default_params_path(spec));
     // The encoders' layouts (infrequent groups, dropped columns) need the
     // fitted values: scikit-learn's view is written from the bound spec.
-    let bound = prep::bind(&model, &fitted).map_err(|m| {
-        usage_failure(
-            Code::ParamsMismatch,
-            m,
-            &place,
-            "compile this spec's fit query again and rerun it",
-        )
-    })?;
+    let bound = prep::bind(&model, &fitted).map_err(not_this_fit)?;
     let mut contents = fitted.to_yaml(&ir, &note);
     contents.push_str(&prep::sklearn::fitted_file_section(&bound, &fitted));
     let artifact = emit::Artifact {

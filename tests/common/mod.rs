@@ -332,7 +332,7 @@ fn in_reference_spelling(text: &str, d: &Dialect) -> (String, String) {
         text
     };
     let pairs = spelling_pairs(d);
-    if spelling_note(d).is_empty() {
+    if pairs.is_empty() && d.plain_names != prep::dialect::PlainNames::Upper {
         return (text.to_string(), String::new());
     }
     let mut out = String::with_capacity(text.len());

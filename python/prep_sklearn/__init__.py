@@ -12,9 +12,10 @@ warehouse uses:
     X = features.transform(df)
 
 `load` returns a fitted `ColumnTransformer` (pandas output, one column per
-output column of the SQL, in the same order).
+output column of the SQL, in the same order). `log_to_mlflow` records the
+fitted file, its spec hash and fit id on an MLflow run.
 """
 
-from .build import FittedFile, load, read
+from .build import FittedFile, load, log_to_mlflow, read
 
-__all__ = ["FittedFile", "load", "read"]
+__all__ = ["FittedFile", "load", "log_to_mlflow", "read"]

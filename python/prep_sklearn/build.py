@@ -80,6 +80,31 @@ def load(path, spec=None):
     return columns.fit(pd.DataFrame(example))
 
 
+def log_to_mlflow(path, spec=None):
+    """Logs a fitted-parameters file to the active MLflow run (one is
+    started if none is), so the model registry answers "which statistics
+    did this model's features use": params `prep.spec`, `prep.spec_hash`
+    and `prep.fit_id`, the same as tags (searchable on runs and, copied by
+    MLflow, on registered model versions), and the fitted file and the spec
+    as artifacts under `prep/`. Returns the run's id.
+
+    Needs `mlflow` (`pip install "./python[mlflow]"`); the tracking URI and
+    experiment are the caller's, as for any MLflow logging."""
+    import mlflow
+
+    fitted = read(path)
+    if spec is not None:
+        _check_spec(fitted, spec, path)
+    run = mlflow.active_run() or mlflow.start_run()
+    values = {"prep.spec": fitted.spec, "prep.spec_hash": fitted.spec_hash, "prep.fit_id": fitted.fit_id}
+    mlflow.log_params(values)
+    mlflow.set_tags(values)
+    mlflow.log_artifact(path, "prep")
+    if spec is not None:
+        mlflow.log_artifact(spec, "prep")
+    return run.info.run_id
+
+
 def _check_spec(fitted, spec_path, path):
     with open(spec_path, encoding="utf-8") as f:
         spec = yaml.safe_load(f)

@@ -39,9 +39,13 @@ def fresh_python(tmp_path_factory):
     subprocess.run([*uv, "venv", "--quiet", "--python", "python3", str(venv)], check=True)
     python = str(venv / "bin" / "python")
     constraints = os.path.join(ROOT, "tests", "python", "requirements.txt")
-    subprocess.run([*uv, "pip", "install", "--quiet", "--python", python, os.path.join(ROOT, "python"),
+    # With the MLflow extra, as the ML engineer installs it; the package
+    # itself imports mlflow only in log_to_mlflow (checked below).
+    subprocess.run([*uv, "pip", "install", "--quiet", "--python", python, os.path.join(ROOT, "python") + "[mlflow]",
                     "-c", constraints], check=True)
     assert subprocess.run([python, "-c", "import prep"], capture_output=True).returncode != 0, "no prep in it"
+    lazy = "import sys, prep_sklearn; assert 'mlflow' not in sys.modules"
+    assert subprocess.run([python, "-c", lazy], capture_output=True).returncode == 0, "mlflow imported eagerly"
     return python
 
 
@@ -81,3 +85,53 @@ def test_python_pipeline_equals_the_sql(prep_bin, fresh_python, spec_path):
         assert np.array_equal(np.isnan(want), np.isnan(got)), f"{theirs}: missing values differ"
         ok = ~np.isnan(want)
         assert np.allclose(got[ok], want[ok], rtol=TOL, atol=TOL), f"{theirs} ({ours})"
+
+
+MLFLOW_SCRIPT = """
+import os, sys, mlflow, yaml
+from prep_sklearn import load, log_to_mlflow, read
+fitted, spec, store = sys.argv[1:]
+mlflow.set_tracking_uri("file://" + store)
+mlflow.set_experiment("churn-model")
+with mlflow.start_run():
+    run_id = log_to_mlflow(fitted, spec=spec)
+# Later, someone holding only the registry: which statistics did this run use?
+wanted = read(fitted).spec_hash
+found = mlflow.search_runs(filter_string=f"params.`prep.spec_hash` = '{wanted}'", output_format="list")
+assert [r.info.run_id for r in found] == [run_id], found
+run = found[0]
+copy = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="prep/" + os.path.basename(fitted))
+load(copy, spec=spec)  # the logged file builds the pipeline again
+print(yaml.safe_dump({"params": dict(run.data.params), "tags": {k: v for k, v in run.data.tags.items() if k.startswith("prep.")},
+                      "artifacts": sorted(a.path for a in mlflow.MlflowClient().list_artifacts(run_id, "prep")),
+                      "same_file": open(copy).read() == open(fitted).read()}))
+"""
+
+
+def test_an_mlflow_run_holds_the_spec_hash_and_fit_id(prep_bin, fresh_python, tmp_path):
+    """`log_to_mlflow` in the fresh venv, to a local file store: the run is
+    found again by the spec hash, holds the fit id, and its artifact is the
+    fitted file itself (which builds the pipeline again)."""
+    spec_path = next(s for s in SPECS if os.path.basename(s) == "penguins_numeric.yml")
+    spec = yaml.safe_load(open(spec_path))
+    table = spec["source"]["table"]
+    df, types = datasets.TABLES[table]()
+    eng = engine("duckdb")
+    eng.load(table, df, types)
+    fit_through_result_file(prep_bin, eng, spec_path, str(tmp_path), as_json=True)
+    fitted = str(tmp_path / "params.fitted.yml")
+    # MLflow 3 refuses a file store unless told (it prefers a database); the
+    # logging itself is the same on any store.
+    env = dict(os.environ, MLFLOW_ALLOW_FILE_STORE="true")
+    done = subprocess.run([fresh_python, "-c", MLFLOW_SCRIPT, fitted, spec_path, str(tmp_path / "mlruns")],
+                          capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    logged = yaml.safe_load(done.stdout)
+    stored = yaml.safe_load(open(fitted))
+    expected = {"prep.spec": stored["spec"], "prep.spec_hash": stored["spec_hash"],
+                "prep.fit_id": stored["parameters"]["prep_fit_id"]}
+    assert stored["parameters"]["prep_fit_id"].startswith(stored["spec_hash"].split(":")[1][:12])
+    assert logged["params"] == expected
+    assert logged["tags"] == expected
+    assert logged["artifacts"] == ["prep/params.fitted.yml", "prep/" + os.path.basename(spec_path)]
+    assert logged["same_file"]

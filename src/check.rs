@@ -44,6 +44,9 @@ pub struct Model {
     /// content hash when false, so specs without it keep their hash.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub provenance: bool,
+    /// `drift:`; left out of the content hash when absent, as `provenance`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drift: Option<crate::spec::drift::Drift>,
 }
 
 /// `fit.where`, kept as text (it is parsed again per dialect) with its place.
@@ -94,6 +97,7 @@ pub fn check(spec: &Spec) -> Result<Model, Diagnostics> {
         }
     }
     let fit_filter = check_filter(spec, &mut diags);
+    let drift = (spec.drift.as_ref()).map(|d| crate::spec::drift::check(d, &mut diags));
     diags.into_result(Model {
         name: spec.name.value.clone(),
         description: spec.description.clone(),
@@ -112,6 +116,7 @@ pub fn check(spec: &Spec) -> Result<Model, Diagnostics> {
         fit_filter,
         features,
         provenance: spec.provenance,
+        drift,
     })
 }
 

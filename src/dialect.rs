@@ -231,6 +231,7 @@ pub enum Func {
     VarPop,
     Min,
     Max,
+    Sum,
     Abs,
     Sqrt,
     Ln,
@@ -246,13 +247,14 @@ pub enum Func {
 }
 
 impl Func {
-    const ALL: [Func; 18] = [
+    const ALL: [Func; 19] = [
         Func::CountRows,
         Func::Count,
         Func::Avg,
         Func::VarPop,
         Func::Min,
         Func::Max,
+        Func::Sum,
         Func::Abs,
         Func::Sqrt,
         Func::Ln,
@@ -277,6 +279,7 @@ impl Func {
             | Func::VarPop
             | Func::Min
             | Func::Max
+            | Func::Sum
             | Func::Abs
             | Func::Sqrt
             | Func::Ln
@@ -344,6 +347,7 @@ impl Func {
             Func::VarPop => "var_pop",
             Func::Min => "min",
             Func::Max => "max",
+            Func::Sum => "sum",
             Func::Abs => "abs",
             Func::Sqrt => "sqrt",
             Func::Ln => "ln",

@@ -5,7 +5,7 @@ use crate::diagnostic::Diagnostic;
 use crate::dialect::Dialect;
 use crate::fitted::Fitted;
 use crate::ir::Ir;
-use crate::render::{ParamsRelation, Renderer, SourceStyle, print, quote};
+use crate::render::{DriftParams, ParamsRelation, Renderer, SourceStyle, print, quote};
 use crate::spec::Source;
 
 pub use crate::text::HEADER_MARK;
@@ -25,6 +25,8 @@ pub enum EmitForm {
     FitSql,
     /// A dbt package for every adapter (one spec or a folder of specs; needs --out).
     DbtPackage,
+    /// The drift of the spec's source against the training statistics (the spec needs `drift:`), from `<name>__params`, or from --params as literals.
+    DriftSql,
 }
 
 /// One generated file: its name and contents.
@@ -56,6 +58,19 @@ pub fn emit(
     };
     let name = &ir.name;
     let params_model = format!("{name}__params");
+    if form == EmitForm::DriftSql {
+        let r = Renderer::new(d, ir, SourceStyle::Plain);
+        let (params, from) = match &bound {
+            Some(b) => (DriftParams::Pinned(b.fitted), b.params_file),
+            None => (DriftParams::Named(&params_model), params_model.as_str()),
+        };
+        let what = format!("drift of the source from the training statistics in {from}");
+        return Ok(vec![file(
+            format!("{name}.drift.sql"),
+            &what,
+            r.drift_query(params)?,
+        )]);
+    }
     if let Some(bound) = bound {
         return bound_apply(ir, d, form, bound, &header, &params_model);
     }
@@ -63,6 +78,7 @@ pub fn emit(
         EmitForm::DbtPackage => Err(Diagnostic::internal(
             "a dbt package is written by dbt::package, not emit::emit",
         )),
+        EmitForm::DriftSql => Err(Diagnostic::internal("the drift query is written above")),
         EmitForm::FitSql => {
             let fit = Renderer::new(d, ir, SourceStyle::Plain).fit_query()?;
             let what = format!("fitted parameters; store them as {params_model}");
@@ -127,7 +143,7 @@ fn bound_apply(
             file_name: format!("{name}.sql"),
             contents: dbt_model(&header(&what), "view", &sql, &r, &ir.source, params_model),
         },
-        EmitForm::Sql | EmitForm::FitSql | EmitForm::DbtPackage => Artifact {
+        EmitForm::Sql | EmitForm::FitSql | EmitForm::DbtPackage | EmitForm::DriftSql => Artifact {
             file_name: format!("{name}.apply.sql"),
             contents: header(&what) + &sql,
         },

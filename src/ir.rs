@@ -7,11 +7,14 @@
 //! warehouse spells anything: it speaks of "population variance of x after
 //! step 1", never of `STDDEV_POP`.
 
+mod drift_plan;
+
 use std::fmt;
 use std::sync::Arc;
 
 use crate::diagnostic::Span;
 use crate::spec::{ColumnType, Scalar, Source};
+pub use drift_plan::{DriftFeature, DriftPlan, Learned};
 
 pub type ParamId = usize;
 
@@ -268,6 +271,8 @@ pub struct Ir {
     pub steps: Vec<StepRecord>,
     /// Every let, each after the lets it reads.
     pub lets: Vec<Arc<Let>>,
+    /// What drift is measured against, with `drift:` in the spec.
+    pub drift: Option<DriftPlan>,
 }
 
 /// The parameter that carries the spec's content hash.

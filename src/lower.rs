@@ -8,13 +8,12 @@ use std::collections::BTreeSet;
 use crate::check::{Feature, Model};
 use crate::fitted::{Fitted, HASH_PARAM};
 use crate::ir::FIT_ID_PARAM;
-use crate::ir::build::*;
-use crate::ir::{Agg, ApplyItem, ApplyPlan, Cond, Expr, FitPlan, Ir, Output, ParamId};
-use crate::naming;
+use crate::ir::{Agg, ApplyItem, ApplyPlan, Expr, FitPlan, Ir, Output, ParamId};
+use crate::{lowering, naming};
 
 pub use crate::lowering::{EPS, ROWS_PARAM};
 use crate::lowering::{FeatureInfo, FeatureLowering, FeatureValue, Fit, Lineage};
-use crate::spec::{ColumnType, Scalar};
+use crate::spec::ColumnType;
 
 /// The fit id of `model`'s fit rows: their count and a checksum of the
 /// columns the spec reads (keys first), with the first 12 digits of the
@@ -86,6 +85,7 @@ pub fn lower(model: &Model, fitted: Option<&Fitted>) -> Ir {
         Some("the fit's id: the spec's hash, the number of rows and their checksum"),
     );
     let mut prefixes = BTreeSet::new();
+    let mut features = Vec::new();
     let mut items = Vec::new();
     for (index, feature) in model.features.iter().enumerate() {
         let prefix = param_prefix(&feature.column, index, &mut prefixes);
@@ -100,11 +100,14 @@ pub fn lower(model: &Model, fitted: Option<&Fitted>) -> Ir {
             fit: &mut fit,
             fitted,
             feature: &info,
-            prefix,
+            prefix: prefix.clone(),
             rows,
         };
         items.extend(lower_feature(&mut lowering, feature));
+        features.push((info, prefix));
     }
+    let drift =
+        (model.drift.as_ref()).map(|d| lowering::drift::lower(&mut fit, d, &features, rows));
     if model.provenance {
         items.extend(provenance(hash, fit_id));
     }
@@ -120,6 +123,7 @@ pub fn lower(model: &Model, fitted: Option<&Fitted>) -> Ir {
         },
         steps: fit.steps,
         lets: fit.lets,
+        drift,
         apply: ApplyPlan {
             passthrough: model
                 .keys
@@ -153,28 +157,7 @@ fn param_prefix(column: &str, index: usize, taken: &mut BTreeSet<String>) -> Str
 
 /// A feature's output columns, its steps lowered in turn.
 fn lower_feature(f: &mut FeatureLowering, feature: &Feature) -> Vec<ApplyItem> {
-    let column = Expr::Column(f.feature.column.clone());
-    let row = match (f.feature.column_type, f.feature.boolean) {
-        (ColumnType::Numeric, false) => Expr::ToDouble(Box::new(column)),
-        (ColumnType::String, false) => column,
-        // A bool column as scikit-learn reads it: 1.0/0.0, or the
-        // categories it names True/False; NULL stays missing.
-        (ty, true) => {
-            let [yes, no] = match ty {
-                ColumnType::Numeric => [num(1.0), num(0.0)],
-                ColumnType::String => {
-                    [true, false].map(|b| Expr::Text(Scalar::bool_text(b).into()))
-                }
-            };
-            Expr::Case(
-                vec![
-                    (Cond::IsTrue(column.clone()), yes),
-                    (Cond::IsFalse(column), no),
-                ],
-                Box::new(Expr::Null),
-            )
-        }
-    };
+    let row = f.feature.read();
     let mut value = FeatureValue {
         row,
         lineage: Lineage::Raw,

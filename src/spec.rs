@@ -12,6 +12,7 @@ use serde_saphyr::Spanned;
 
 use crate::diagnostic::Span;
 
+pub mod drift;
 mod yaml;
 pub use yaml::parse;
 
@@ -58,6 +59,9 @@ pub struct Spec {
     /// stored statistics' before any row is scored).
     #[serde(default)]
     pub provenance: bool,
+    /// Learn what drift and skew are measured against (see README, "Drift").
+    #[serde(default)]
+    pub drift: Option<drift::DriftSpec>,
 }
 
 /// Where the rows come from.

@@ -13,10 +13,11 @@ use proptest::prelude::*;
 use sqlparser::ast::{Expr, Value, visit_expressions};
 use sqlparser::tokenizer::{Token, Tokenizer};
 
-const FORMS: [(EmitForm, bool); 3] = [
+const FORMS: [(EmitForm, bool); 4] = [
     (EmitForm::Sql, false),
     (EmitForm::Sql, true),
     (EmitForm::DbtModel, false),
+    (EmitForm::DriftSql, false),
 ];
 
 /// Characters that have broken SQL or Jinja somewhere.
@@ -72,9 +73,13 @@ fn quoted_names(d: &Dialect, sql: &str) -> Vec<String> {
         .collect()
 }
 
+fn found_text(statement: &sqlparser::ast::Statement, text: &str) -> bool {
+    literals(statement).iter().any(|l| l == text)
+}
+
 fn spec(name: &str, value: &str) -> String {
     format!(
-        "name: hostile\nsource: {{table: t}}\nkeys: [id]\nfeatures:\n  plan: [{{impute: {{strategy: constant, fill_value: {}}}}}, {{one_hot: {{categories: [{}, plain], handle_unknown: error}}}}]\n  {}: [{{scale: standard}}]\n",
+        "name: hostile\nsource: {{table: t}}\nkeys: [id]\nfeatures:\n  plan: [{{impute: {{strategy: constant, fill_value: {}}}}}, {{one_hot: {{categories: [{}, plain], handle_unknown: error}}}}]\n  {}: [{{scale: standard}}]\ndrift: {{bins: 3}}\n",
         yaml(value),
         yaml(&format!("x{value}")),
         yaml(name),
@@ -118,6 +123,11 @@ proptest! {
                         _ => name.clone(),
                     };
                     prop_assert!(names.contains(&written), "{} {}: {written:?} not in {names:?}", d.name, a.file_name);
+                    // Only the apply writes the spec's values; the drift query names the feature.
+                    if form == EmitForm::DriftSql {
+                        prop_assert!(found_text(&statement, &name), "{} {}: {name:?} not a literal", d.name, a.file_name);
+                        continue;
+                    }
                     if a.file_name.contains(".fit.") || a.file_name.ends_with("__params.sql") {
                         continue;
                     }
@@ -220,7 +230,8 @@ fn output_grows_linearly() {
     ];
     for (what, make) in &cases {
         for d in DialectName::ALL {
-            for (form, inline) in FORMS {
+            // These specs have no `drift:`; a drift query is one block per feature.
+            for (form, inline) in FORMS.into_iter().filter(|f| f.0 != EmitForm::DriftSql) {
                 let (small, large) = (
                     size(&make(8), d, form, inline),
                     size(&make(16), d, form, inline),

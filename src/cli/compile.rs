@@ -117,6 +117,9 @@ fn refuse_conflicts(args: &CompileArgs) -> Result<(), Failure> {
         (EmitForm::FitSql, _, Some(_), _) | (EmitForm::FitSql, _, _, true) => {
             Some("--params and --inline: the fit query is the fit alone")
         }
+        (EmitForm::DriftSql, _, _, true) => {
+            Some("--inline: the drift query reads stored training statistics")
+        }
         (_, _, Some(_), true) => {
             Some("--inline with --params: with fitted values there is no fit to inline")
         }

@@ -92,6 +92,12 @@ impl Fit {
         self.named(name, expr, ColumnType::Numeric, doc, false)
     }
 
+    /// `expr` as a stored numeric parameter: itself if it is one, else a
+    /// derived one named `name`.
+    pub(crate) fn param_id(&mut self, name: String, expr: Expr, doc: &str) -> ParamId {
+        self.named_id(name, expr, ColumnType::Numeric, doc, true)
+    }
+
     fn named(
         &mut self,
         name: String,
@@ -100,23 +106,34 @@ impl Fit {
         doc: &str,
         stored: bool,
     ) -> Expr {
-        if let Expr::Param(_) = expr {
-            return expr;
+        Expr::Param(self.named_id(name, expr, value_type, doc, stored))
+    }
+
+    fn named_id(
+        &mut self,
+        name: String,
+        expr: Expr,
+        value_type: ColumnType,
+        doc: &str,
+        stored: bool,
+    ) -> ParamId {
+        if let Expr::Param(p) = expr {
+            return p;
         }
         if let Some(&i) = self.derived.get(&name)
             && matches!(&self.params[i].def, ParamDef::Derived(e) if *e == expr)
         {
-            return Expr::Param(i);
+            return i;
         }
         self.derived.insert(name.clone(), self.params.len());
         let level = self.level_of(&expr);
-        Expr::Param(self.push(Param {
+        self.push(Param {
             name,
             level,
             def: ParamDef::Derived(expr),
             value_type,
             doc: doc.to_string(),
             stored,
-        }))
+        })
     }
 }

@@ -16,6 +16,7 @@ use crate::ir::{Attr, Cond, Expr, ParamId, StepRecord};
 use crate::naming;
 use crate::spec::{ColumnType, Scalar};
 
+pub(crate) mod drift;
 mod encoders;
 pub(crate) mod fit_plan;
 mod moments;
@@ -37,6 +38,34 @@ pub(crate) struct FeatureInfo {
     pub span: Option<Span>,
     /// The position of its last step (an encoder is always last).
     pub last_step: usize,
+}
+
+impl FeatureInfo {
+    /// The column as the feature's first step sees it.
+    pub(crate) fn read(&self) -> Expr {
+        let column = Expr::Column(self.column.clone());
+        match (self.column_type, self.boolean) {
+            (ColumnType::Numeric, false) => Expr::ToDouble(Box::new(column)),
+            (ColumnType::String, false) => column,
+            // A bool column as scikit-learn reads it: 1.0/0.0, or the
+            // categories it names True/False; NULL stays missing.
+            (ty, true) => {
+                let [yes, no] = match ty {
+                    ColumnType::Numeric => [num(1.0), num(0.0)],
+                    ColumnType::String => {
+                        [true, false].map(|b| Expr::Text(Scalar::bool_text(b).into()))
+                    }
+                };
+                Expr::Case(
+                    vec![
+                        (Cond::IsTrue(column.clone()), yes),
+                        (Cond::IsFalse(column), no),
+                    ],
+                    Box::new(Expr::Null),
+                )
+            }
+        }
+    }
 }
 
 /// What is known about the values a step sees, to derive their moments.

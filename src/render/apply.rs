@@ -25,7 +25,7 @@ impl Renderer<'_> {
     /// parameters) stops the query with both hashes in the message, so
     /// stale statistics are never applied silently. The check is the
     /// row's filter, so no engine can prune it.
-    fn pivot_params(&self, long: Relation, read: &BTreeSet<ParamId>) -> Query {
+    pub(super) fn pivot_params(&self, long: Relation, read: &BTreeSet<ParamId>) -> Query {
         let d = self.d;
         let pick = |name: &str, value_type: ColumnType| {
             let column = match value_type {

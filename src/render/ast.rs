@@ -303,7 +303,7 @@ pub struct SelectBuilder {
     from: Vec<(Relation, Option<Ident>)>,
     filter: Option<Expr>,
     having: Option<Expr>,
-    group_by: Option<Expr>,
+    group_by: Vec<Expr>,
     order_by: Vec<(Expr, bool)>,
     first_row: Option<FirstRow>,
 }
@@ -378,7 +378,7 @@ impl SelectBuilder {
         order_by: Vec<(Expr, bool)>,
         style: FirstRow,
     ) -> Self {
-        self.group_by = Some(group_by);
+        self.group_by = vec![group_by];
         self.order_by = order_by;
         self.first_row = Some(style);
         self
@@ -386,15 +386,21 @@ impl SelectBuilder {
 
     /// Groups by one expression.
     pub fn group_by(mut self, e: Expr) -> Self {
-        self.group_by = Some(e);
+        self.group_by = vec![e];
+        self
+    }
+
+    /// Groups by several expressions.
+    pub fn group_by_each(mut self, exprs: Vec<Expr>) -> Self {
+        self.group_by = exprs;
         self
     }
 
     /// `GROUP BY GROUPING SETS ((e1), (e2), ...)`.
     pub fn grouping_sets(mut self, exprs: Vec<Expr>) -> Self {
-        self.group_by = Some(Expr::GroupingSets(
+        self.group_by = vec![Expr::GroupingSets(
             exprs.into_iter().map(|e| vec![e]).collect(),
-        ));
+        )];
         self
     }
 
@@ -454,10 +460,10 @@ impl SelectBuilder {
         };
         select.selection = self.filter;
         select.having = self.having;
-        if let Some(g) = self.group_by
+        if !self.group_by.is_empty()
             && let ast::GroupByExpr::Expressions(exprs, _) = &mut select.group_by
         {
-            *exprs = vec![g];
+            *exprs = self.group_by;
         }
         q
     }

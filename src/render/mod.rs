@@ -4,6 +4,7 @@
 
 mod apply;
 pub mod ast;
+mod drift;
 mod fan_out;
 pub mod filter;
 mod fit;
@@ -24,6 +25,7 @@ use crate::ir::{self, Agg, Ir, ParamId};
 use crate::spec::{ColumnType, Source};
 pub use apply::DeferredItem;
 use ast::{Relation, SelectBuilder};
+pub use drift::{DRIFT_COLUMNS, DriftParams};
 
 /// Alias of the row being read, in the fit and in the apply query.
 const ROW: &str = "prep_src";

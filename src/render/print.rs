@@ -48,6 +48,15 @@ impl Ctes {
     }
 }
 
+impl Ctes {
+    /// A CTE holding a printed statement without CTEs of its own (a UNION ALL).
+    pub fn push_sql(&mut self, name: Ident, sql: Sql) {
+        debug_assert!(sql.ctes.is_empty(), "a CTE's statement has no CTEs");
+        self.0
+            .push(format!("{name} AS (\n{}\n)", sql.body.trim_end()));
+    }
+}
+
 /// A printed statement: its CTEs, then its body.
 pub struct Sql {
     ctes: Vec<String>,

@@ -40,7 +40,7 @@ pub fn render_dbt(d: &Dialect, text: &str) -> String {
 /// Parses an artifact back with the dialect's own parser: exactly one statement.
 pub fn parse_back(d: &Dialect, form: EmitForm, artifact: &Artifact) -> Statement {
     let sql = match form {
-        EmitForm::Sql | EmitForm::FitSql => artifact.contents.clone(),
+        EmitForm::Sql | EmitForm::FitSql | EmitForm::DriftSql => artifact.contents.clone(),
         EmitForm::DbtModel | EmitForm::DbtPackage => render_dbt(d, &artifact.contents),
     };
     let parser = d.parser();

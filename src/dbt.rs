@@ -16,7 +16,9 @@ use crate::emit::{Artifact, HEADER_MARK, jinja_escape, jinja_string};
 use crate::fitted::Fitted;
 use crate::ir::DeferredEncoder;
 use crate::ir::{ApplyItem, Ir};
-use crate::render::{DeferredItem, ParamsRelation, Renderer, SourceStyle, ast, print, quote};
+use crate::render::{
+    DeferredItem, DriftParams, ParamsRelation, Renderer, SourceStyle, ast, print, quote,
+};
 use crate::spec::{Drop, OneHotUnknown, Scalar};
 
 /// dbt adapters and the dialect whose SQL each runs (each dialect names its
@@ -36,6 +38,8 @@ struct Macros {
     applies: Vec<Impl>,
     /// The params pinned to a fit (`--params`), if the spec has them.
     pinned: Vec<Impl>,
+    /// The drift query, if the spec has `drift:`.
+    drifts: Vec<Impl>,
 }
 
 /// The fit, apply (and pinned params) SQL of `spec` for every adapter, with
@@ -46,6 +50,7 @@ fn macros(spec: &PackageSpec, source: &str, names: &PackageNames) -> Result<Macr
         fits: Vec::new(),
         applies: Vec::new(),
         pinned: Vec::new(),
+        drifts: Vec::new(),
     };
     // Two-argument ref: the package's own params model, whatever the
     // project around it holds.
@@ -86,6 +91,13 @@ fn macros(spec: &PackageSpec, source: &str, names: &PackageNames) -> Result<Macr
             adapter,
             sql: apply_sql,
         });
+        if ir.drift.is_some() {
+            let drift = r.drift_query(DriftParams::Placeholder)?;
+            let sql = jinja_escape(&print::pretty(drift))
+                .replace(&r.source_placeholder, "{{ relation }}")
+                .replace(&r.params_placeholder, &format!("{{{{ {params_ref} }}}}"));
+            m.drifts.push(Impl { adapter, sql });
+        }
     }
     Ok(m)
 }
@@ -333,6 +345,7 @@ fn spec_files(
         fits,
         applies,
         pinned,
+        drifts,
     } = macros(spec, &source, names)?;
     let read: Vec<String> = (spec.model.keys.iter())
         .chain(&spec.model.passthrough)
@@ -361,6 +374,7 @@ fn spec_files(
                     fits => fits.iter().map(Impl::value).collect::<Vec<_>>(),
                     pinned => pinned.iter().map(Impl::value).collect::<Vec<_>>(),
                     applies => applies.iter().map(Impl::value).collect::<Vec<_>>(),
+                    drifts => drifts.iter().map(Impl::value).collect::<Vec<_>>(),
                     columns => format!("[{}]", read.join(", ")),
                 },
             ),

@@ -85,6 +85,20 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         rows: usize,
     },
+    /// How far a relation's values are from the training statistics, per
+    /// feature and measure (the spec needs `drift:`; embedded engine).
+    Drift {
+        spec: PathBuf,
+        /// The fitted-parameters file (default: beside the spec).
+        #[arg(long)]
+        params: Option<PathBuf>,
+        /// CSV or Parquet files of the rows to compare.
+        #[arg(long, required = true)]
+        data: Vec<String>,
+        /// Exit with 1 when a measure drifted.
+        #[arg(long)]
+        fail_on_drift: bool,
+    },
     /// Print the fitted parameters as JSON in scikit-learn's attribute names
     /// (mean_, scale_, categories_, ...), per feature and step.
     ExportSklearn(ExportArgs),
@@ -183,6 +197,12 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             let params = (params.clone()).unwrap_or_else(|| cli::files::default_params_path(spec));
             preview(spec, data, *rows, output.as_deref(), Some(&params))
         }
+        Command::Drift {
+            spec,
+            params,
+            data,
+            fail_on_drift,
+        } => cli::engine::drift(spec, data, params.as_deref(), *fail_on_drift),
         Command::ExportSklearn(args) => export_sklearn(args),
         Command::Diff { before, after } => cli::fit::diff(before, after),
     }

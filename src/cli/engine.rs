@@ -133,3 +133,78 @@ pub fn preview(
     write_stdout(&table::aligned(&names, &values));
     Ok(())
 }
+
+#[cfg(not(feature = "embedded"))]
+pub fn drift(_: &Path, _: &[String], _: Option<&Path>, _: bool) -> Result<(), Failure> {
+    Err(no_engine())
+}
+
+#[cfg(feature = "embedded")]
+/// The drift of `data` from the statistics of `params` (the spec's
+/// `drift:`), as a table in the spec's feature order; with `fail`, any
+/// measure that drifted is a failure (exit 1), for CI and schedulers.
+pub fn drift(
+    spec: &Path,
+    data: &[String],
+    params: Option<&Path>,
+    fail: bool,
+) -> Result<(), Failure> {
+    use prep::dialect::DialectName;
+    use prep::render::{DriftParams, Renderer, SourceStyle, print};
+    let (text, file) = read_spec(spec)?;
+    let model = prep::check_text(&text, &file).map_err(|d| spec_failure(d, &text))?;
+    let path = params.map_or_else(
+        || super::files::default_params_path(spec),
+        Path::to_path_buf,
+    );
+    let fitted = load_params(&path)?;
+    let ir = lower_with(&model, Some(&fitted), Some(&path))?;
+    let engine = open_data(&model, data)?;
+    let query = Renderer::new(DialectName::Duckdb.get(), &ir, SourceStyle::Plain)
+        .reading(prep::engine::DATA_RELATION)
+        .drift_query(DriftParams::Pinned(&fitted))
+        .map_err(|diag| spec_failure(diag.in_file(&file).into(), &text))?;
+    let (names, mut rows) = progress::while_slow("measuring drift", || {
+        engine.query_text(&print::pretty(query))
+    })
+    .map_err(engine_failure)?;
+    // The query's rows come in no promised order: the spec's, measure by measure.
+    let order = |r: &Vec<Option<String>>| {
+        let features = ir.drift.iter().flat_map(|p| &p.features);
+        features
+            .enumerate()
+            .find(|(_, f)| r[0].as_deref() == Some(f.feature.as_str()))
+            .map(|(i, f)| {
+                let measure = f
+                    .measures()
+                    .iter()
+                    .position(|m| r[1].as_deref() == Some(m.name()));
+                (i, measure)
+            })
+    };
+    rows.sort_by_key(order);
+    write_stdout(&table::aligned(&names, &rows));
+    let drifted: Vec<String> = (rows.iter())
+        .filter(|r| r[4].as_deref() == Some("drift"))
+        .map(|r| {
+            format!(
+                "{} {}",
+                r[0].as_deref().unwrap_or(""),
+                r[1].as_deref().unwrap_or("")
+            )
+        })
+        .collect();
+    if fail && !drifted.is_empty() {
+        return Err(usage_failure(
+            Code::Data,
+            format!(
+                "{} drifted from the training statistics: {}",
+                data.join(", "),
+                drifted.join(", ")
+            ),
+            spec,
+            "look at the rows marked `drift` above; refit, or raise the thresholds in `drift:` if the change is expected",
+        ));
+    }
+    Ok(())
+}

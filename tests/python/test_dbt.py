@@ -11,6 +11,7 @@ import json
 
 import duckdb
 import pytest
+import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PROJECT = os.path.join(ROOT, "examples", "dbt_project")
@@ -276,3 +277,33 @@ def test_the_package_tests_fail_on_bad_rows(project):
     for test in ("prep_unique_bad_rows_customer_id", "prep_not_null_bad_rows_usage", "prep_within_range_bad_rows_usage"):
         line = next((l for l in out.splitlines() if test in l and "FAIL 1" in l), None)
         assert line is not None, (test, out[-3000:])
+
+
+@pytest.mark.parametrize("target", ["duckdb", "postgres"])
+def test_the_drift_test_fails_on_a_shifted_relation_only(prep_bin, project, target):
+    """A spec with `drift:` gets `prep.drift_<spec>` (a macro and a data
+    test): on the training rows themselves it passes; on a relation with a
+    shifted number and an unseen category it fails, one row per drifted
+    measure."""
+    spec = yaml.safe_load((project / "specs" / "churn.yml").read_text())
+    spec.update(name="churn_drift", drift={"bins": 4})
+    (project / "specs" / "churn_drift.yml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    done = subprocess.run([prep_bin, "compile", "specs", "--emit", "dbt-package", "--out", "prep_features"],
+                          cwd=project, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    (project / "models" / "same_rows.sql").write_text("select * from {{ ref('train') }}\n")
+    (project / "models" / "shifted_rows.sql").write_text(
+        "select customer_id, signup_year, usage + 100 as usage, amount, tickets, 'enterprise' as plan_code, region\n"
+        "from {{ ref('train') }}\n")
+    (project / "models" / "drift_checks.yml").write_text(
+        "version: 2\nmodels:\n  - name: same_rows\n    data_tests: [prep.drift_churn_drift]\n"
+        "  - name: shifted_rows\n    data_tests: [prep.drift_churn_drift]\n")
+    dbt(project, "deps", target=target)
+    out = dbt(project, "build", "--exclude", "shifted_rows", target=target)
+    assert "drift_churn_drift_same_rows" in out and "ERROR=0" in out, out[-3000:]
+    done = dbt_run(project, "build", "--select", "shifted_rows", target=target)
+    assert done.returncode != 0 and "drift_churn_drift_shifted_rows" in done.stdout, done.stdout[-3000:]
+    # usage: js_divergence, mean_shift, out_of_range (its spread and missing
+    # share are unchanged); plan_code: l_infinity, unseen, and missing_share
+    # (the training rows miss 1 of 8, the shifted ones none).
+    assert "FAIL 6" in done.stdout, done.stdout[-3000:]

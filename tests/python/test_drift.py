@@ -4,6 +4,7 @@ drift on a shifted scoring set and none on an unshifted one."""
 
 import math
 import os
+import subprocess
 
 import numpy as np
 import pandas as pd
@@ -121,3 +122,35 @@ def test_drift_needs_the_fit_of_this_spec(prep_bin, tmp_path):
     # This spec's own fit, stored the same way, is read.
     eng.execute(f"CREATE OR REPLACE TABLE penguins_drift__params AS {compile_sql(prep_bin, SPEC, 'duckdb', '--emit', 'fit-sql')}")
     assert len(eng.query(compile_sql(prep_bin, SPEC, "duckdb", "--emit", "drift-sql"))) == 16
+
+
+def test_prep_drift_prints_the_same_measures_locally(prep_bin, tmp_path):
+    """`prep drift --data` on the embedded engine: the same numbers as the
+    hand computation, in the spec's order; `--fail-on-drift` exits 1 on the
+    shifted rows and 0 on the unshifted ones."""
+    spec = yaml.safe_load(open(SPEC))
+    df, _ = datasets.penguins()
+    train = df[df["split"] == "train"].reset_index(drop=True)
+    data = tmp_path / "penguins.csv"
+    df.to_csv(data, index=False)
+    fitted = tmp_path / "penguins_drift.fitted.yml"
+    done = subprocess.run([prep_bin, "fit", SPEC, "--data", str(data), "--out", str(fitted)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    for name, compared, drifted in (("same", train, False),
+                                    ("shifted", shifted(train, train["bill_length_mm"].std(ddof=0)), True)):
+        path = tmp_path / f"{name}.csv"
+        compared.to_csv(path, index=False)
+        run = subprocess.run([prep_bin, "drift", SPEC, "--params", str(fitted), "--data", str(path), "--fail-on-drift"],
+                             capture_output=True, text=True)
+        assert run.returncode == (1 if drifted else 0), run.stderr
+        lines = run.stdout.strip().splitlines()
+        assert [c.strip() for c in lines[0].split("|")] == ["feature", "measure", "value", "threshold", "status"]
+        rows = [[c.strip() for c in line.split("|")] for line in lines[2:]]
+        want = hand(train, compared, spec)
+        assert [(r[0], r[1]) for r in rows] == list(want), "the spec's order, measure by measure"
+        for feature, measure, value, threshold, status in rows:
+            expected, limit = want[(feature, measure)]
+            assert math.isclose(float(value), expected, rel_tol=TOL, abs_tol=TOL), (name, feature, measure)
+            assert status == ("drift" if abs(expected) > limit else "ok")
+        if drifted:
+            assert "drifted from the training statistics" in run.stderr and "island l_infinity" in run.stderr

@@ -174,12 +174,16 @@ impl Renderer<'_> {
                 Some(self.id(&self.drift_column(i, "outside"))),
             );
         }
-        b.from(self.source_relation(), Some(self.id(ROW)))
-            .from(
-                Relation::Table(vec![self.id(PARAMS)]),
-                Some(self.id(PARAMS)),
-            )
-            .build()
+        let b = b.from(self.source_relation(), Some(self.id(ROW)));
+        self.reading_rows(b, &[PARAMS]).build()
+    }
+
+    /// `b` reading each of the one-row CTEs `names`, each under its own name.
+    fn reading_rows(&self, mut b: SelectBuilder, names: &[&str]) -> SelectBuilder {
+        for name in names {
+            b = b.from(Relation::Table(vec![self.id(name)]), Some(self.id(name)));
+        }
+        b
     }
 
     fn div(&self, a: Expr, b: Expr) -> Expr {
@@ -224,15 +228,7 @@ impl Renderer<'_> {
                     .item(q, Some(self.id(&self.drift_column(i, &format!("q{k}")))));
             }
         }
-        b.from(
-            Relation::Table(vec![self.id(PARAMS)]),
-            Some(self.id(PARAMS)),
-        )
-        .from(
-            Relation::Table(vec![self.id(COMPARED)]),
-            Some(self.id(COMPARED)),
-        )
-        .build()
+        self.reading_rows(b, &[PARAMS, COMPARED]).build()
     }
 
     /// Per text feature (numbered), each training category with its count
@@ -345,52 +341,26 @@ impl Renderer<'_> {
                 .item(largest, Some(self.id(&self.drift_column(i, "linf"))))
                 .item(unseen, Some(self.id(&self.drift_column(i, "unseen"))));
         }
-        b.from(
-            Relation::Table(vec![self.id(SHARES)]),
-            Some(self.id(SHARES)),
-        )
-        .from(
-            Relation::Table(vec![self.id(PARAMS)]),
-            Some(self.id(PARAMS)),
-        )
-        .from(
-            Relation::Table(vec![self.id(COMPARED)]),
-            Some(self.id(COMPARED)),
-        )
-        .build()
+        self.reading_rows(b, &[SHARES, PARAMS, COMPARED]).build()
     }
 
     /// One row per feature and measure: its value and threshold.
     fn measures(&self, plan: &DriftPlan, numeric: bool, categorical: bool) -> print::Sql {
+        let mut rows = vec![PARAMS, COMPARED];
+        rows.extend(numeric.then_some(BINS));
+        rows.extend(categorical.then_some(CATEGORIES));
         let mut out = print::UnionAll::default();
         for (i, f) in plan.features.iter().enumerate() {
             for &m in f.measures() {
-                let mut b = SelectBuilder::default()
+                let b = SelectBuilder::default()
                     .item(ast::string(self.d, &f.feature), Some(self.id("feature")))
                     .item(ast::string(self.d, m.name()), Some(self.id("measure")))
                     .item(self.measure(plan, i, f, m), Some(self.id("value")))
                     .item(
                         ast::double(plan.drift.threshold(m), self.d),
                         Some(self.id("threshold")),
-                    )
-                    .from(
-                        Relation::Table(vec![self.id(PARAMS)]),
-                        Some(self.id(PARAMS)),
-                    )
-                    .from(
-                        Relation::Table(vec![self.id(COMPARED)]),
-                        Some(self.id(COMPARED)),
                     );
-                if numeric {
-                    b = b.from(Relation::Table(vec![self.id(BINS)]), Some(self.id(BINS)));
-                }
-                if categorical {
-                    b = b.from(
-                        Relation::Table(vec![self.id(CATEGORIES)]),
-                        Some(self.id(CATEGORIES)),
-                    );
-                }
-                out.push(b.build());
+                out.push(self.reading_rows(b, &rows).build());
             }
         }
         out.into()

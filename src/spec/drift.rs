@@ -74,8 +74,7 @@ pub struct SpecThresholds {
 }
 
 /// One measure of drift.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Measure {
     JsDivergence,
     MeanShift,
@@ -92,6 +91,15 @@ impl Measure {
         Measure::MeanShift,
         Measure::StdShift,
         Measure::OutOfRange,
+        Measure::MissingShare,
+    ];
+    pub const ALL: [Measure; 7] = [
+        Measure::JsDivergence,
+        Measure::MeanShift,
+        Measure::StdShift,
+        Measure::OutOfRange,
+        Measure::LInfinity,
+        Measure::Unseen,
         Measure::MissingShare,
     ];
     pub const CATEGORICAL: [Measure; 3] =
@@ -137,12 +145,14 @@ impl Measure {
 const DEFAULT_BINS: u32 = 10;
 const MAX_BINS: u32 = 100;
 
-/// A checked `drift:` section (part of the spec's content hash: `bins` is
-/// what the fit learns).
+/// A checked `drift:` section. `bins` is part of the spec's content hash
+/// (the fit learns the bins); the thresholds are not: they only judge the
+/// measures, so changing one needs no new fit.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Drift {
     pub bins: usize,
-    /// Every measure's threshold, in `Measure` order.
+    /// Every measure's threshold, in `Measure::ALL` order.
+    #[serde(skip)]
     pub thresholds: Vec<(Measure, f64)>,
 }
 
@@ -168,11 +178,7 @@ pub fn check(spec: &DriftSpec, diags: &mut Diagnostics) -> Drift {
                 )),
         );
     }
-    let all = [Measure::NUMERIC.as_slice(), Measure::CATEGORICAL.as_slice()].concat();
-    let mut measures: Vec<Measure> = all;
-    measures.sort();
-    measures.dedup();
-    let thresholds = (measures.into_iter())
+    let thresholds = (Measure::ALL.into_iter())
         .map(|m| {
             let value = match m.given(&spec.thresholds) {
                 Some(t) if !(t.value.is_finite() && t.value >= 0.0) => {
@@ -195,5 +201,26 @@ pub fn check(spec: &DriftSpec, diags: &mut Diagnostics) -> Drift {
     Drift {
         bins: bins as usize,
         thresholds,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    fn hash(drift: &str) -> String {
+        let spec = format!(
+            "name: s\nsource: {{table: t}}\nfeatures:\n  x: [{{scale: standard}}]\n{drift}"
+        );
+        crate::check_text(&spec, "s.yml").unwrap().content_hash()
+    }
+
+    #[test]
+    fn bins_change_the_spec_hash_thresholds_do_not() {
+        let four = hash("drift: {bins: 4}\n");
+        assert_eq!(
+            four,
+            hash("drift: {bins: 4, thresholds: {mean_shift: 2}}\n")
+        );
+        assert_ne!(four, hash("drift: {bins: 5}\n"));
+        assert_ne!(hash(""), hash("drift: {}\n"));
     }
 }

@@ -58,33 +58,28 @@ pub fn emit(
     };
     let name = &ir.name;
     let params_model = format!("{name}__params");
-    if form == EmitForm::DriftSql {
-        let r = Renderer::new(d, ir, SourceStyle::Plain);
-        let (params, from) = match &bound {
-            Some(b) => (DriftParams::Pinned(b.fitted), b.params_file),
-            None => (DriftParams::Named(&params_model), params_model.as_str()),
-        };
-        let what = format!("drift of the source from the training statistics in {from}");
-        return Ok(vec![file(
-            format!("{name}.drift.sql"),
-            &what,
-            r.drift_query(params)?,
-        )]);
-    }
-    if let Some(bound) = bound {
-        return bound_apply(ir, d, form, bound, &header, &params_model);
-    }
-    match form {
-        EmitForm::DbtPackage => Err(Diagnostic::internal(
+    match (form, bound) {
+        // The drift query reads the fitted values, bound or stored.
+        (EmitForm::DriftSql, bound) => {
+            let r = Renderer::new(d, ir, SourceStyle::Plain);
+            let (params, from) = match &bound {
+                Some(b) => (DriftParams::Pinned(b.fitted), b.params_file),
+                None => (DriftParams::Named(&params_model), params_model.as_str()),
+            };
+            let what = format!("drift of the source from the training statistics in {from}");
+            let sql = r.drift_query(params)?;
+            Ok(vec![file(format!("{name}.drift.sql"), &what, sql)])
+        }
+        (_, Some(bound)) => bound_apply(ir, d, form, bound, &header, &params_model),
+        (EmitForm::DbtPackage, None) => Err(Diagnostic::internal(
             "a dbt package is written by dbt::package, not emit::emit",
         )),
-        EmitForm::DriftSql => Err(Diagnostic::internal("the drift query is written above")),
-        EmitForm::FitSql => {
+        (EmitForm::FitSql, None) => {
             let fit = Renderer::new(d, ir, SourceStyle::Plain).fit_query()?;
             let what = format!("fitted parameters; store them as {params_model}");
             Ok(vec![file(format!("{name}.fit.sql"), &what, fit)])
         }
-        EmitForm::Sql => {
+        (EmitForm::Sql, None) => {
             let r = Renderer::new(d, ir, SourceStyle::Plain);
             if inline {
                 let q = r.inline_query()?;
@@ -100,7 +95,7 @@ pub fn emit(
                 file(format!("{name}.apply.sql"), &features, apply),
             ])
         }
-        EmitForm::DbtModel => dbt_models(ir, d, inline, &header, &params_model),
+        (EmitForm::DbtModel, None) => dbt_models(ir, d, inline, &header, &params_model),
     }
 }
 

@@ -202,7 +202,10 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             params,
             data,
             fail_on_drift,
-        } => cli::engine::drift(spec, data, params.as_deref(), *fail_on_drift),
+        } => {
+            let params = (params.clone()).unwrap_or_else(|| cli::files::default_params_path(spec));
+            cli::engine::drift(spec, data, &params, *fail_on_drift)
+        }
         Command::ExportSklearn(args) => export_sklearn(args),
         Command::Diff { before, after } => cli::fit::diff(before, after),
     }

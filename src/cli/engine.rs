@@ -135,7 +135,7 @@ pub fn preview(
 }
 
 #[cfg(not(feature = "embedded"))]
-pub fn drift(_: &Path, _: &[String], _: Option<&Path>, _: bool) -> Result<(), Failure> {
+pub fn drift(_: &Path, _: &[String], _: &Path, _: bool) -> Result<(), Failure> {
     Err(no_engine())
 }
 
@@ -143,22 +143,13 @@ pub fn drift(_: &Path, _: &[String], _: Option<&Path>, _: bool) -> Result<(), Fa
 /// The drift of `data` from the statistics of `params` (the spec's
 /// `drift:`), as a table in the spec's feature order; with `fail`, any
 /// measure that drifted is a failure (exit 1), for CI and schedulers.
-pub fn drift(
-    spec: &Path,
-    data: &[String],
-    params: Option<&Path>,
-    fail: bool,
-) -> Result<(), Failure> {
+pub fn drift(spec: &Path, data: &[String], params: &Path, fail: bool) -> Result<(), Failure> {
     use prep::dialect::DialectName;
     use prep::render::{DriftParams, Renderer, SourceStyle, print};
     let (text, file) = read_spec(spec)?;
     let model = prep::check_text(&text, &file).map_err(|d| spec_failure(d, &text))?;
-    let path = params.map_or_else(
-        || super::files::default_params_path(spec),
-        Path::to_path_buf,
-    );
-    let fitted = load_params(&path)?;
-    let ir = lower_with(&model, Some(&fitted), Some(&path))?;
+    let fitted = load_params(params)?;
+    let ir = lower_with(&model, Some(&fitted), Some(params))?;
     let engine = open_data(&model, data)?;
     let query = Renderer::new(DialectName::Duckdb.get(), &ir, SourceStyle::Plain)
         .reading(prep::engine::DATA_RELATION)

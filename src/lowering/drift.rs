@@ -88,14 +88,7 @@ fn numeric(f: &mut FeatureLowering, bins: usize) -> DriftFeature {
 
 /// Text, and booleans as their `True`/`False` categories.
 fn categorical(f: &mut FeatureLowering) -> DriftFeature {
-    let info = FeatureInfo {
-        column: f.feature.column.clone(),
-        column_type: ColumnType::String,
-        boolean: f.feature.boolean,
-        span: None,
-        last_step: 0,
-    };
-    let value = info.read();
+    let value = f.feature.read_as(ColumnType::String);
     let count = f.fit.aggregate(
         f.name("drift_n"),
         0,
@@ -111,7 +104,7 @@ fn categorical(f: &mut FeatureLowering) -> DriftFeature {
             let name = f.name("drift_categories");
             f.fit.vocabularies.push(Vocabulary {
                 name: name.clone(),
-                feature: info.column.clone(),
+                feature: f.feature.column.clone(),
                 level: 0,
                 expr: value.clone(),
                 value_type: ColumnType::String,
@@ -120,7 +113,7 @@ fn categorical(f: &mut FeatureLowering) -> DriftFeature {
         }
     };
     DriftFeature {
-        feature: info.column,
+        feature: f.feature.column.clone(),
         value,
         count,
         learned: Learned::Categorical { vocabulary },

@@ -84,29 +84,18 @@ impl Fit {
         value_type: ColumnType,
         doc: &str,
     ) -> Expr {
-        self.named(name, expr, value_type, doc, true)
+        Expr::Param(self.named_id(name, expr, value_type, doc, true))
     }
 
     /// A working value of the fit holding `expr` (see `Param::stored`).
     pub(super) fn working(&mut self, name: String, expr: Expr, doc: &str) -> Expr {
-        self.named(name, expr, ColumnType::Numeric, doc, false)
+        Expr::Param(self.named_id(name, expr, ColumnType::Numeric, doc, false))
     }
 
     /// `expr` as a stored numeric parameter: itself if it is one, else a
     /// derived one named `name`.
     pub(crate) fn param_id(&mut self, name: String, expr: Expr, doc: &str) -> ParamId {
         self.named_id(name, expr, ColumnType::Numeric, doc, true)
-    }
-
-    fn named(
-        &mut self,
-        name: String,
-        expr: Expr,
-        value_type: ColumnType,
-        doc: &str,
-        stored: bool,
-    ) -> Expr {
-        Expr::Param(self.named_id(name, expr, value_type, doc, stored))
     }
 
     fn named_id(

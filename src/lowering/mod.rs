@@ -43,8 +43,13 @@ pub(crate) struct FeatureInfo {
 impl FeatureInfo {
     /// The column as the feature's first step sees it.
     pub(crate) fn read(&self) -> Expr {
+        self.read_as(self.column_type)
+    }
+
+    /// The column read as a number or as a text (a boolean as 1/0 or `True`/`False`).
+    pub(crate) fn read_as(&self, column_type: ColumnType) -> Expr {
         let column = Expr::Column(self.column.clone());
-        match (self.column_type, self.boolean) {
+        match (column_type, self.boolean) {
             (ColumnType::Numeric, false) => Expr::ToDouble(Box::new(column)),
             (ColumnType::String, false) => column,
             // A bool column as scikit-learn reads it: 1.0/0.0, or the

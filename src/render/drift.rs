@@ -370,7 +370,7 @@ impl Renderer<'_> {
         let d = self.d;
         let at = |cte: &str, label: &str| ast::column(d, Some(cte), &self.drift_column(i, label));
         let param = |p| self.param(p, ParamScope::Row);
-        let sd = |var: Expr| self.expr_sqrt(var);
+        let sd = |var: Expr| self.sqrt(var);
         let missing = |rows: Expr, n: Expr| self.div(Self::sub(rows.clone(), n), rows);
         match (m, &f.learned) {
             (Measure::MissingShare, _) => Self::sub(
@@ -403,18 +403,6 @@ impl Renderer<'_> {
             // A measure of the other kind of feature: `DriftFeature::measures` never asks.
             _ => ast::null(),
         }
-    }
-
-    /// A standard deviation from a variance (a rounding error below zero is zero).
-    fn expr_sqrt(&self, var: Expr) -> Expr {
-        let zero = ast::double(0.0, self.d);
-        ast::case(
-            vec![(
-                ast::binary(BinaryOperator::Lt, var.clone(), zero.clone()),
-                zero,
-            )],
-            ast::call(self.d, Func::Sqrt, [("X", var)]),
-        )
     }
 
     /// Jensen–Shannon divergence in bits of the shares `p(k)` and `q(k)`,

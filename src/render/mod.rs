@@ -256,18 +256,7 @@ impl<'a> Renderer<'a> {
             E::Mul(a, b) => ast::binary(BinaryOperator::Multiply, r(a), r(b)),
             E::Product(a, b) => self.product(r(a), r(b)),
             E::Div(a, b) => ast::call(self.d, Func::SafeDivide, [("A", r(a)), ("B", r(b))]),
-            E::Sqrt(x) => {
-                // SQRT of a tiny negative rounding error would raise on some
-                // engines; NULL (nothing learned) stays NULL, as NaN does in numpy.
-                let v = r(x);
-                ast::case(
-                    vec![(
-                        ast::binary(BinaryOperator::Lt, v.clone(), ast::double(0.0, self.d)),
-                        ast::double(0.0, self.d),
-                    )],
-                    ast::call(self.d, Func::Sqrt, [("X", v)]),
-                )
-            }
+            E::Sqrt(x) => self.sqrt(r(x)),
             E::Abs(x) => ast::call(self.d, Func::Abs, [("X", r(x))]),
             E::Coalesce(a, b) => ast::call(self.d, Func::Coalesce, [("X", r(a)), ("Y", r(b))]),
             E::Case(arms, otherwise) => ast::case(
@@ -278,6 +267,19 @@ impl<'a> Renderer<'a> {
             ),
             E::Fail { message, value } => self.fail(message, r(value)),
         }
+    }
+
+    /// The square root of a variance. SQRT of a tiny negative rounding error
+    /// would raise on some engines: it is 0; NULL (nothing learned) stays
+    /// NULL, as NaN does in numpy.
+    fn sqrt(&self, v: Expr) -> Expr {
+        ast::case(
+            vec![(
+                ast::binary(BinaryOperator::Lt, v.clone(), ast::double(0.0, self.d)),
+                ast::double(0.0, self.d),
+            )],
+            ast::call(self.d, Func::Sqrt, [("X", v)]),
+        )
     }
 
     /// A numeric column read with NaN as missing, as scikit-learn reads it.

@@ -47,6 +47,9 @@ pub struct Model {
     /// `drift:`; left out of the content hash when absent, as `provenance`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub drift: Option<crate::spec::drift::Drift>,
+    /// `dbt:`: documentation and dbt configuration only, not hashed.
+    #[serde(skip)]
+    pub dbt: crate::spec::dbt::Dbt,
 }
 
 /// `fit.where`, kept as text (it is parsed again per dialect) with its place.
@@ -98,6 +101,12 @@ pub fn check(spec: &Spec) -> Result<Model, Diagnostics> {
     }
     let fit_filter = check_filter(spec, &mut diags);
     let drift = (spec.drift.as_ref()).map(|d| crate::spec::drift::check(d, &mut diags));
+    let copied: Vec<String> = (spec.keys.iter().chain(&spec.passthrough))
+        .map(|c| c.value.clone())
+        .collect();
+    let dbt = (spec.dbt.as_ref())
+        .map(|d| crate::spec::dbt::check(d, &copied, spec.owner.as_deref(), &mut diags))
+        .unwrap_or_default();
     diags.into_result(Model {
         name: spec.name.value.clone(),
         description: spec.description.clone(),
@@ -117,6 +126,7 @@ pub fn check(spec: &Spec) -> Result<Model, Diagnostics> {
         features,
         provenance: spec.provenance,
         drift,
+        dbt,
     })
 }
 

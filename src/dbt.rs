@@ -5,6 +5,8 @@
 
 use minijinja::{Environment, context, syntax::SyntaxConfig};
 
+mod docs;
+mod owner;
 mod schema;
 use schema::{mismatch_condition, model_configs, schema_entries};
 
@@ -28,6 +30,23 @@ pub fn adapters() -> Vec<(&'static str, DialectName)> {
     let mut all: Vec<(&'static str, DialectName)> = (DialectName::ALL.iter())
         .flat_map(|&d| d.get().dbt_adapters.iter().map(move |a| (a.as_str(), d)))
         .collect();
+    all.sort();
+    all
+}
+
+/// Adapters that run another's macros through dbt's dispatch (the adapter
+/// plugin declares it), and so need no macros of their own: child, parent.
+const DISPATCH_PARENTS: [(&str, &str); 1] = [("databricks", "spark")];
+
+/// Every adapter the package serves, with the dialect of its SQL: those
+/// with macros and those dispatching to them (`target.type` is any of them).
+pub(crate) fn served_adapters() -> Vec<(&'static str, DialectName)> {
+    let mut all = adapters();
+    for (child, parent) in DISPATCH_PARENTS {
+        if let Some(&(_, d)) = all.iter().find(|(a, _)| *a == parent) {
+            all.push((child, d));
+        }
+    }
     all.sort();
     all
 }
@@ -266,14 +285,28 @@ pub fn package(specs: &[PackageSpec], names: &PackageNames) -> Result<Vec<Artifa
     let mut schema_models = Vec::new();
     for spec in specs {
         files.extend(spec_files(&env, spec, names)?);
-        schema_models.push(schema_entries(spec, names));
+        let docs = docs::docs(spec, names);
+        let model = names.features_model(&spec.ir.name);
+        files.push(Artifact {
+            file_name: format!("models/{model}__docs.md"),
+            contents: docs::docs_file(
+                &header(&format!(
+                    "docs blocks of the features of spec {}",
+                    spec.file
+                )),
+                &docs,
+            ),
+        });
+        schema_models.push(schema_entries(spec, names, &docs));
     }
     files.push(Artifact {
         file_name: "models/schema.yml".into(),
         contents: format!(
-            "# {}\nversion: 2\nmodels:\n{}",
+            "# {}\nversion: 2\nmodels:\n{}{}{}",
             header("models of the prep package"),
-            schema_models.concat()
+            schema_models.concat(),
+            owner::groups(specs, names),
+            owner::exposures(specs, names),
         ),
     });
     Ok(files)
@@ -326,6 +359,20 @@ fn servable(spec: &PackageSpec) -> Result<String, Diagnostic> {
         )
         .at(span.clone())
         .hint("check the encoder's options against the categories the data holds")
+        .in_file(spec.file));
+    }
+    // A contract lists every column; learned ones are named only when dbt
+    // compiles the model, after dbt has read the contract.
+    if let Some(place) = &spec.model.dbt.contract
+        && let Some(ApplyItem::Learned { feature, .. }) =
+            (ir.apply.items.iter()).find(|i| matches!(i, ApplyItem::Learned { .. }))
+    {
+        return Err(Diagnostic::new(
+            Code::NeedsFittedValues,
+            format!("a dbt contract lists every column, and the columns of `{feature}` are named after the categories the fit learns"),
+        )
+        .at(place.clone())
+        .hint("pin the statistics (`prep fit`, then `prep compile --emit dbt-package --params FITTED`), or give the encoder its `categories`")
         .in_file(spec.file));
     }
     Ok(source)

@@ -186,6 +186,9 @@ pub struct Output {
     pub doc: String,
     /// Where the feature is declared, for diagnostics.
     pub span: Option<Span>,
+    /// A text column (an imputed string, the provenance columns); every
+    /// other output is a double.
+    pub text: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

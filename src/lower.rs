@@ -42,6 +42,7 @@ fn provenance(hash: Expr, fit_id: ParamId) -> [ApplyItem; 2] {
             expr,
             doc: doc.into(),
             span: None,
+            text: true,
         })
     };
     [
@@ -181,5 +182,7 @@ fn lower_feature(f: &mut FeatureLowering, feature: &Feature) -> Vec<ApplyItem> {
         expr: row,
         doc,
         span: f.feature.span.clone(),
+        // No encoder ended the steps: the value keeps the column's type.
+        text: f.feature.column_type == ColumnType::String,
     })]
 }

@@ -12,6 +12,7 @@ use serde_saphyr::Spanned;
 
 use crate::diagnostic::Span;
 
+pub mod dbt;
 pub mod drift;
 mod yaml;
 pub use yaml::parse;
@@ -62,6 +63,9 @@ pub struct Spec {
     /// Learn what drift and skew are measured against (see README, "Drift").
     #[serde(default)]
     pub drift: Option<drift::DriftSpec>,
+    /// The dbt package's contract, data types and exposure (README, "dbt package").
+    #[serde(default)]
+    pub dbt: Option<dbt::DbtSpec>,
 }
 
 /// Where the rows come from.

@@ -538,6 +538,7 @@ fn dbt_package_snapshot() {
         "macros/prep_churn.sql",
         "models/churn.sql",
         "models/churn__params.sql",
+        "models/churn__docs.md",
         "models/schema.yml",
     ] {
         let text = std::fs::read_to_string(dir.join(file)).unwrap();
@@ -810,5 +811,36 @@ fn dbt_package_drops_the_files_of_a_deleted_spec() {
     assert!(out.join("models/churn.sql").exists());
     let (code, _, stderr) = compile(&["--check"]);
     assert_eq!(code, 0, "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A dbt contract lists every column: a spec whose one-hot columns are
+/// named by the fit is refused, nothing written, until its statistics are
+/// pinned; pinned, every column has its data type.
+#[test]
+fn dbt_contract_needs_every_column_known() {
+    let dir = fresh_dir("contract");
+    std::fs::create_dir_all(&dir).unwrap();
+    let spec = dir.join("segments.yml");
+    let text = std::fs::read_to_string("examples/dbt_project/specs/segments.yml").unwrap();
+    let contract = "dbt: {contract: true, data_types: {customer_id: integer}}\n";
+    std::fs::write(&spec, format!("{text}{contract}")).unwrap();
+    let (spec, out) = (spec.to_string_lossy(), dir.join("pkg"));
+    let out_arg = out.to_string_lossy();
+    let args = ["compile", &spec, "--emit", "dbt-package", "--out", &out_arg];
+    let (code, _, stderr) = run(&args);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("a dbt contract lists every column") && stderr.contains("--params"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+    let fitted = "examples/dbt_project/specs/segments.fitted.yml";
+    let (code, _, stderr) = run(&[&args[..], &["--params", fitted]].concat());
+    assert_eq!(code, 0, "{stderr}");
+    let schema = std::fs::read_to_string(out.join("models/schema.yml")).unwrap();
+    assert!(schema.contains("contract: {enforced: true}"), "{schema}");
+    let columns = schema.matches("      - name: ").count() - 1; // the params model's `parameter`
+    assert_eq!(schema.matches("data_type: ").count(), columns, "{schema}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -7,14 +7,16 @@ use crate::ir::{ApplyItem, Output};
 use crate::render::ast;
 use crate::steps::{OutputFacts, output_facts};
 
-use super::{PackageNames, PackageSpec};
+use super::docs::Docs;
+use super::owner::group_name;
+use super::{PackageNames, PackageSpec, served_adapters};
 
 /// A YAML string that dbt's Jinja rendering of schema files leaves as it is.
-fn yaml_text(s: &str) -> String {
+pub(super) fn yaml_text(s: &str) -> String {
     crate::fitted::yaml_string(&jinja_escape(s))
 }
 
-pub(super) fn schema_entries(spec: &PackageSpec, names: &PackageNames) -> String {
+pub(super) fn schema_entries(spec: &PackageSpec, names: &PackageNames, docs: &Docs) -> String {
     use std::fmt::Write;
     let (ir, model) = (spec.ir, spec.model);
     let hash = ir.spec_hash().unwrap_or_default();
@@ -39,6 +41,10 @@ pub(super) fn schema_entries(spec: &PackageSpec, names: &PackageNames) -> String
         ))
     );
     let _ = writeln!(out, "    meta: {meta}");
+    let group = (model.owner.as_deref()).map(|o| group_name(&names.package, o));
+    if let Some(group) = &group {
+        let _ = writeln!(out, "    config: {{group: {group}, access: protected}}");
+    }
     let _ = writeln!(
         out,
         "    columns:\n      - name: parameter\n        data_tests: [not_null]"
@@ -54,11 +60,77 @@ pub(super) fn schema_entries(spec: &PackageSpec, names: &PackageNames) -> String
         .unwrap_or_else(|| format!("Features of spec `{}`.", ir.name));
     let _ = writeln!(out, "    description: {}", yaml_text(&description));
     let _ = writeln!(out, "    meta: {meta}");
+    let mut config = Vec::new();
+    if let Some(group) = &group {
+        config.push(format!("group: {group}, access: public"));
+    }
+    if model.dbt.contract.is_some() {
+        config.push("contract: {enforced: true}".into());
+    }
+    if !config.is_empty() {
+        let _ = writeln!(out, "    config: {{{}}}", config.join(", "));
+    }
     out.push_str(&one_hot_tests(spec, &names.package));
     let _ = writeln!(out, "    columns:");
     out.push_str(&copied_columns(model, &names.package));
-    out.push_str(&output_columns(spec, &names.package));
+    let mut types = TypeAnchors::new(&names.features_model(&ir.name));
+    out.push_str(&output_columns(spec, &names.package, docs, &mut types));
     out
+}
+
+/// The data types of prep's output columns, which one schema file gives
+/// for every adapter: a Jinja expression picking the adapter's spelling
+/// (dbt renders `data_type` with `target`), written once per spec as a
+/// YAML anchor and referred to by the other columns.
+struct TypeAnchors {
+    double: String,
+    text: String,
+    used: [bool; 2],
+}
+
+impl TypeAnchors {
+    fn new(model: &str) -> Self {
+        TypeAnchors {
+            double: format!("{model}__double"),
+            text: format!("{model}__text"),
+            used: [false; 2],
+        }
+    }
+
+    /// `data_type:`'s value for a text or double column.
+    fn of(&mut self, text: bool) -> String {
+        let (anchor, slot) = if text {
+            (&self.text, 1)
+        } else {
+            (&self.double, 0)
+        };
+        if std::mem::replace(&mut self.used[slot], true) {
+            return format!("*{anchor}");
+        }
+        let spellings: Vec<String> = (served_adapters().into_iter())
+            .map(|(adapter, dialect)| {
+                let d = dialect.get();
+                let ty = if text { &d.string_type } else { &d.double_type };
+                format!(
+                    "{}: {}",
+                    jinja_string(adapter),
+                    jinja_string(&ty.to_string())
+                )
+            })
+            .collect();
+        format!(
+            "&{anchor} {}",
+            yaml_text_raw(&format!(
+                "{{{{ {{{}}}[target.type] }}}}",
+                spellings.join(", ")
+            ))
+        )
+    }
+}
+
+/// A YAML string of Jinja prep wrote (not escaped: dbt is to render it).
+fn yaml_text_raw(s: &str) -> String {
+    crate::fitted::yaml_string(s)
 }
 
 /// The `models:` configs of the package's dbt_project.yml: the grants of
@@ -211,33 +283,55 @@ fn copied_columns(model: &Model, package: &str) -> String {
         };
         let _ = writeln!(
             out,
-            "      - name: {}\n        quote: false\n        description: \"Key, copied from the source.\"\n        data_tests: {tests}",
+            "      - name: {}\n        quote: false\n        description: \"Key, copied from the source.\"{}\n        data_tests: {tests}",
             yaml_text(key),
+            data_type(model, key),
         );
     }
     for column in &model.passthrough {
         let _ = writeln!(
             out,
-            "      - name: {}\n        quote: false\n        description: \"Copied from the source.\"",
+            "      - name: {}\n        quote: false\n        description: \"Copied from the source.\"{}",
             yaml_text(column),
+            data_type(model, column),
         );
     }
     out
 }
 
+/// The `data_type` line of a copied column, when the spec gives its type.
+fn data_type(model: &Model, column: &str) -> String {
+    (model.dbt.data_type(column))
+        .map(|t| format!("\n        data_type: {}", yaml_text(t)))
+        .unwrap_or_default()
+}
+
 /// Every output column known before the fit: its description and the
 /// tests its steps guarantee (never NULL, within a range).
-fn output_columns(spec: &PackageSpec, package: &str) -> String {
+fn output_columns(
+    spec: &PackageSpec,
+    package: &str,
+    docs: &Docs,
+    types: &mut TypeAnchors,
+) -> String {
     use std::fmt::Write;
     let (ir, model) = (spec.ir, spec.model);
     let mut out = String::new();
     for item in &ir.apply.items {
         let ApplyItem::Output(o) = item else { continue };
+        let description = match docs.of(&o.name) {
+            Some(doc) => yaml_text_raw(&format!(
+                "{{{{ doc({}, {}) }}}}",
+                jinja_string(package),
+                jinja_string(doc)
+            )),
+            None => yaml_text(&o.doc),
+        };
         let _ = writeln!(
             out,
-            "      - name: {}\n        quote: false\n        description: {}",
+            "      - name: {}\n        quote: false\n        description: {description}\n        data_type: {}",
             yaml_text(&o.name),
-            yaml_text(&o.doc)
+            types.of(o.text),
         );
         let Some(facts) = facts_of(model, o) else {
             continue;

@@ -149,6 +149,7 @@ impl FeatureLowering<'_> {
                 expr: case(arms, otherwise),
                 doc: format!("`{column}`: {prefix}1 where the value is {what}, else 0"),
                 span: feature.span.clone(),
+                text: false,
             })
         };
         let mut items = Vec::new();
@@ -282,6 +283,7 @@ impl FeatureLowering<'_> {
         };
         ApplyItem::Output(Output {
             name: column.clone(),
+            text: false,
             expr: case(arms, otherwise),
             doc: format!(
                 "`{column}`: {prefix}position of the value in [{}], from 0",

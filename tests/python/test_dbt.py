@@ -1,7 +1,9 @@
-"""The dbt package prep generates, built by real dbt on DuckDB and PostgreSQL
-(examples/dbt_project): the scored features equal scikit-learn's
-(seeds/expected_scored.csv, from generate_expected.py), and the parameters
-follow the training rows only."""
+"""The dbt packages prep generates, built by real dbt on DuckDB and PostgreSQL
+(examples/dbt_project: one package fitting in the warehouse, one pinned to a
+fit): the scored features equal scikit-learn's (seeds/expected_*.csv, from
+generate_expected.py), the parameters follow the training rows only where
+they are not pinned, and the package's contract, docs, group and exposure
+are what dbt reads."""
 
 import os
 import shutil
@@ -25,11 +27,13 @@ def pg_port():
 
 @pytest.fixture()
 def project(prep_bin, tmp_path):
-    """A copy of the example project with the package generated into it."""
+    """A copy of the example project with its packages written into it by
+    its own script."""
     dest = tmp_path / "project"
-    shutil.copytree(PROJECT, dest, ignore=shutil.ignore_patterns("prep_features", "dbt_packages", "target", "logs", "*.duckdb"))
-    done = subprocess.run([prep_bin, "compile", "specs", "--emit", "dbt-package", "--out", "prep_features"],
-                          cwd=dest, capture_output=True, text=True)
+    shutil.copytree(PROJECT, dest, ignore=shutil.ignore_patterns(
+        "prep_features", "pinned_features", "dbt_packages", "target", "logs", "*.duckdb"))
+    done = subprocess.run(["sh", "build_packages.sh"], cwd=dest, capture_output=True, text=True,
+                          env={**os.environ, "PREP": prep_bin})
     assert done.returncode == 0, done.stderr
     return dest
 
@@ -58,16 +62,24 @@ def table(project, name):
 
 @pytest.mark.parametrize("target", ["duckdb", "postgres"])
 def test_dbt_build_scores_with_the_training_statistics(project, target):
+    """Both packages build side by side, their scoring models equal
+    scikit-learn's, and dbt says nothing about prep's files."""
     dbt(project, "deps", target=target)
     out = dbt(project, "build", target=target)
     assert "scored_matches_scikit_learn" in out and "segments_match_scikit_learn" in out and "ERROR=0" in out
+    assert "pinned_segments__params" in out and "churn__params" in out
+    warnings = [line for line in out.splitlines() if "WARN" in line.upper() and "WARN=0" not in line]
+    assert not warnings, warnings
 
 
 def test_parameters_follow_training_rows_only(project):
+    """The warehouse-fitted package follows the training rows (and only
+    them); the pinned one follows nothing."""
     dbt(project, "deps")
     dbt(project, "build")
     fitted = [r for r in table(project, "churn__params") if r[0] != "prep_fitted_at"]
     scored = table(project, "scored")
+    pinned, scored_pinned = table(project, "pinned_segments__params"), table(project, "scored_segments")
     # A scoring row changes: the parameters do not.
     scoring = project / "seeds" / "scoring.csv"
     scoring.write_text(scoring.read_text().replace("101,2024,5.0,500.0", "101,2024,6.0,900.0"))
@@ -80,6 +92,8 @@ def test_parameters_follow_training_rows_only(project):
     dbt(project, "build", *exclude)
     assert [r for r in table(project, "churn__params") if r[0] != "prep_fitted_at"] != fitted
     assert table(project, "scored") != scored
+    assert table(project, "pinned_segments__params") == pinned
+    assert table(project, "scored_segments") == scored_pinned
 
 
 def test_scoring_relation_without_a_source_column_fails_at_compile_time(project):
@@ -91,51 +105,71 @@ def test_scoring_relation_without_a_source_column_fails_at_compile_time(project)
     assert "has no column `signup_year`" in done.stdout + done.stderr
 
 
-def test_pinned_parameters_do_not_follow_training_rows(prep_bin, project):
-    """`--params`: the package's params model holds one fit's statistics as
-    literals; training rows change, the parameters and the scores do not."""
-    for path in ("specs/segments.yml", "specs/segments.fitted.yml", "models/scored_segments.sql",
-                 "tests/segments_match_scikit_learn.sql"):
-        (project / path).unlink()
-    shutil.rmtree(project / "prep_features")
-    done = subprocess.run([prep_bin, "fit", "specs/churn.yml", "--data", "seeds/train.csv", "--out", "churn.fitted.yml"],
-                          cwd=project, capture_output=True, text=True)
+def test_the_pinned_fit_is_what_prep_fit_gives(prep_bin, project):
+    """The example's pinned statistics are those `prep fit` learns from the
+    training seed today (its comments and time aside), and the pinned
+    package holds them as literals."""
+    done = subprocess.run([prep_bin, "fit", "specs/segments.yml", "--data", "seeds/train.csv", "--out",
+                           "refit.fitted.yml"], cwd=project, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    done = subprocess.run([prep_bin, "compile", "specs/churn.yml", "--emit", "dbt-package", "--params",
-                           "churn.fitted.yml", "--out", "prep_features"], cwd=project, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    assert "prep.params_churn()" in (project / "prep_features" / "models" / "churn__params.sql").read_text()
+    def content(path):
+        return [l for l in (project / path).read_text().splitlines()
+                if not l.startswith("#") and not l.startswith("fitted_at")]
+    assert content("refit.fitted.yml") == content("specs/segments.fitted.yml")
+    model = (project / "pinned_features" / "models" / "pinned_segments__params.sql").read_text()
+    assert "pinned_features.params_segments()" in model
+
+
+def test_incremental_scoring_keeps_what_scored_each_row(project):
+    """scored_history adds the rows not scored before: after a refit, the
+    old rows keep their features and fit id, a new row gets the new fit's."""
     dbt(project, "deps")
-    out = dbt(project, "build")
-    assert "scored_matches_scikit_learn" in out and "ERROR=0" in out
-    fitted, scored = table(project, "churn__params"), table(project, "scored")
+    dbt(project, "build")
+    before = table(project, "scored_history")
+    fit_ids = {r[-1] for r in before}
+    assert len(fit_ids) == 1
     train = project / "seeds" / "train.csv"
     train.write_text(train.read_text().replace("1,2021,3.5,120.0", "1,2021,30.5,420.0"))
-    dbt(project, "build")
-    assert table(project, "churn__params") == fitted
-    assert table(project, "scored") == scored
+    scoring = project / "seeds" / "scoring.csv"
+    scoring.write_text(scoring.read_text().rstrip("\n") + "\n999,2024,5.0,500.0,1,basic,emea\n")
+    dbt(project, "build", "--exclude", "scored_matches_scikit_learn", "segments_match_scikit_learn")
+    after = table(project, "scored_history")
+    assert set(before) < set(after) and len(after) == len(before) + 1
+    (new,) = set(after) - set(before)
+    assert new[0] == 999 and new[-1] not in fit_ids
+    assert {r[-1] for r in table(project, "scored")} == {new[-1]}
 
 
-def test_two_packages_in_one_project_build_without_warnings(prep_bin, project):
-    """Each spec its own package, with its own name and model prefix: both
-    build in one project, and dbt says nothing about prep's files."""
-    shutil.rmtree(project / "prep_features")
-    for spec, package, prefix in (("churn", "features_a", "a_"), ("segments", "features_b", "b_")):
-        done = subprocess.run([prep_bin, "compile", f"specs/{spec}.yml", "--emit", "dbt-package", "--package-name",
-                               package, "--model-prefix", prefix, "--out", package], cwd=project,
-                              capture_output=True, text=True)
-        assert done.returncode == 0, done.stderr
-    (project / "packages.yml").write_text("packages:\n  - local: features_a\n  - local: features_b\n")
-    for model, call in (("scored", "features_a.apply_churn"), ("scored_segments", "features_b.apply_segments")):
-        path = project / "models" / f"{model}.sql"
-        path.write_text(path.read_text().replace(call.replace("features_a", "prep").replace("features_b", "prep"), call))
-    for target in ("duckdb", "postgres"):
-        dbt(project, "deps", target=target)
-        out = dbt(project, "build", target=target)
-        assert "scored_matches_scikit_learn" in out and "segments_match_scikit_learn" in out and "ERROR=0" in out
-        assert "a_churn__params" in out and "b_segments__params" in out
-        warnings = [line for line in out.splitlines() if "WARN" in line.upper() and "features_" in line]
-        assert not warnings, warnings
+def test_contract_docs_group_and_exposure_reach_dbt(prep_bin, project):
+    """What dbt reads of the package: the features model's contract with a
+    type per column (a wrong type fails the build), its columns described by
+    docs blocks the project's own model reuses, its owner as a group, the
+    exposure that reads it."""
+    dbt(project, "deps")
+    dbt(project, "parse")
+    manifest = json.loads((project / "target" / "manifest.json").read_text())
+    churn = manifest["nodes"]["model.prep.churn"]
+    assert churn["config"]["contract"]["enforced"] and churn["access"] == "public"
+    assert churn["group"] == "prep__growth_analytics"
+    assert manifest["nodes"]["model.prep.churn__params"]["access"] == "protected"
+    assert manifest["groups"]["group.prep.prep__growth_analytics"]["owner"]["name"] == "growth-analytics"
+    assert {c: v["data_type"] for c, v in churn["columns"].items()}["usage"] == "DOUBLE"
+    assert churn["columns"]["prep_fit_id"]["data_type"] == "VARCHAR"
+    assert manifest["exposures"]["exposure.prep.churn_classifier"]["depends_on"]["nodes"] == ["model.prep.churn"]
+    usage = churn["columns"]["usage"]["description"]
+    assert usage.startswith("`usage`: missing values replaced by the training median")
+    assert manifest["nodes"]["model.prep_example.scored"]["columns"]["usage"]["description"] == usage
+    # A one-hot column's category holds Jinja: its description shows it as text.
+    assert "O'Brien {{ x }}, else 0" in churn["columns"]["plan_code_obrien"]["description"]
+    # A column typed unlike the contract: dbt refuses to build the model.
+    spec = project / "specs" / "churn.yml"
+    spec.write_text(spec.read_text().replace("customer_id: integer", "customer_id: varchar"))
+    done = subprocess.run(["sh", "build_packages.sh"], cwd=project, capture_output=True, text=True,
+                          env={**os.environ, "PREP": prep_bin})
+    assert done.returncode == 0, done.stderr
+    dbt(project, "deps")
+    done = dbt_run(project, "build", "--select", "+churn")
+    assert done.returncode != 0 and "contract" in done.stdout and "customer_id" in done.stdout, done.stdout[-3000:]
 
 
 def test_ephemeral_inputs_empty_builds_and_unit_tests_work(project):
@@ -248,8 +282,7 @@ def test_a_scoring_model_is_checked_against_its_spec(project):
     (project / "models" / "broken_scored.sql").write_text(
         "select * replace (cast(null as double) as usage) from {{ ref('scored') }}\n")
     (project / "models" / "checks.yml").write_text(
-        "version: 2\nmodels:\n  - name: scored\n    data_tests: [prep.matches_churn]\n"
-        "  - name: broken_scored\n    data_tests: [prep.matches_churn]\n")
+        "version: 2\nmodels:\n  - name: broken_scored\n    data_tests: [prep.matches_churn]\n")
     dbt(project, "deps")
     dbt(project, "build", "--exclude", "broken_scored")
     done = dbt_run(project, "build", "--select", "broken_scored")
@@ -286,9 +319,12 @@ def test_the_drift_test_fails_on_a_shifted_relation_only(prep_bin, project, targ
     shifted number and an unseen category it fails, one row per drifted
     measure."""
     spec = yaml.safe_load((project / "specs" / "churn.yml").read_text())
+    del spec["dbt"]  # its exposure is churn's
     spec.update(name="churn_drift", drift={"bins": 4})
-    (project / "specs" / "churn_drift.yml").write_text(yaml.safe_dump(spec, sort_keys=False))
-    done = subprocess.run([prep_bin, "compile", "specs", "--emit", "dbt-package", "--out", "prep_features"],
+    (project / "drift_specs").mkdir()
+    shutil.copy(project / "specs" / "churn.yml", project / "drift_specs" / "churn.yml")
+    (project / "drift_specs" / "churn_drift.yml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    done = subprocess.run([prep_bin, "compile", "drift_specs", "--emit", "dbt-package", "--out", "prep_features"],
                           cwd=project, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     (project / "models" / "same_rows.sql").write_text("select * from {{ ref('train') }}\n")
@@ -307,3 +343,44 @@ def test_the_drift_test_fails_on_a_shifted_relation_only(prep_bin, project, targ
     # share are unchanged); plan_code: l_infinity, unseen, and missing_share
     # (the training rows miss 1 of 8, the shifted ones none).
     assert "FAIL 6" in done.stdout, done.stdout[-3000:]
+
+
+PWNED = "{{ exceptions.raise_compiler_error('pwned') }}"
+
+
+def test_hostile_texts_reach_dbt_as_text(prep_bin, project):
+    """Categories, an owner and an exposure's texts that are Jinja, YAML or
+    SQL syntax: dbt parses the package (any Jinja of theirs run would stop
+    it) and holds each text as it was written, in the docs blocks, the
+    group and the exposure."""
+    from test_hostile import HOSTILE
+    categories = [h for h in HOSTILE if h] + [PWNED, "{% enddocs %}", "{# x"]
+    names = {c: f"c{i}" for i, c in enumerate(categories)}
+    owner = "{% raw %}o'wner\": x"
+    spec = {
+        "name": "hostile", "owner": owner, "source": {"ref": "train"}, "keys": ["customer_id"],
+        "features": {"plan_code": [{"one_hot": {"categories": sorted(categories), "handle_unknown": "ignore",
+                                                "names": names}}]},
+        "dbt": {"exposure": {"name": "hostile_app", "type": "application", "url": PWNED,
+                             "description": "\n".join(categories)}},
+    }
+    (project / "hostile_specs").mkdir()
+    (project / "hostile_specs" / "hostile.yml").write_text(json.dumps(spec))
+    done = subprocess.run([prep_bin, "compile", "hostile_specs", "--emit", "dbt-package", "--package-name",
+                           "hostile_features", "--out", "hostile_features"], cwd=project, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    (project / "packages.yml").write_text((project / "packages.yml").read_text() + "  - local: hostile_features\n")
+    dbt(project, "deps")
+    out = dbt(project, "parse")
+    assert "pwned" not in out
+    manifest = json.loads((project / "target" / "manifest.json").read_text())
+    columns = manifest["nodes"]["model.hostile_features.hostile"]["columns"]
+    for category, column in names.items():
+        if not any(c in category for c in "\r\n\t"):  # written visibly escaped in descriptions
+            assert columns[f"plan_code_{column}"]["description"] == f"`plan_code`: 1 where the value is {category}, else 0"
+    exposure = manifest["exposures"]["exposure.hostile_features.hostile_app"]
+    # dbt renders descriptions with Jinja, which writes every line break as \n.
+    assert exposure["url"] == PWNED and exposure["description"] == "\n".join(categories).replace("\r\n", "\n")
+    assert exposure["owner"]["name"] == owner
+    (group,) = [g for g in manifest["groups"].values() if g["package_name"] == "hostile_features"]
+    assert group["owner"]["name"] == owner

@@ -1,4 +1,4 @@
--- Scoring rows encoded with the categories learned from the training seed.
+-- Scoring rows encoded with the categories of one pinned fit (specs/segments.fitted.yml).
 {{ config(materialized='table') }}
 
-{{ prep.apply_segments(ref('scoring')) }}
+{{ pinned_features.apply_segments(ref('scoring')) }}

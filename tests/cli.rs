@@ -844,3 +844,36 @@ fn dbt_contract_needs_every_column_known() {
     assert_eq!(schema.matches("data_type: ").count(), columns, "{schema}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Two packages written side by side under one dbt name (one per spec
+/// folder, both `prep`): dbt would refuse to install them together, so the
+/// second write says so; a distinct --package-name is quiet.
+#[test]
+fn dbt_package_beside_a_namesake_is_warned_about() {
+    let dir = fresh_dir("namesake");
+    let write = |spec: &str, out: &str, extra: &[&str]| {
+        let out = dir.join(out).to_string_lossy().into_owned();
+        let spec = format!("examples/dbt_project/specs/{spec}");
+        let args = [
+            &["compile", &spec, "--emit", "dbt-package", "--out", &out][..],
+            extra,
+        ]
+        .concat();
+        run(&args)
+    };
+    let (code, _, stderr) = write("churn.yml", "a", &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+    let (code, _, stderr) = write("segments.yml", "b", &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("warning:")
+            && stderr.contains("named `prep`")
+            && stderr.contains("--package-name"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = write("segments.yml", "c", &["--package-name", "segments_pkg"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -69,7 +69,33 @@ pub fn compile_package(
             .map_or("", |(_, _, _, t)| t.as_str());
         spec_failure(d.into(), source)
     })?;
-    write_package(out, &artifacts, check)
+    write_package(out, &artifacts, check)?;
+    if let Some(other) = namesake_package(out, &names.package) {
+        eprintln!(
+            "warning: {} holds another prep package named `{}`, and dbt refuses two packages of one name in a project; if both are installed together, give one of them --package-name",
+            other.display(),
+            names.package
+        );
+    }
+    Ok(())
+}
+
+/// A package prep wrote beside `out` under the same dbt name: the usual way
+/// to end with two packages `prep` (one per spec folder) that `dbt deps`
+/// refuses to install together.
+fn namesake_package(out: &Path, package: &str) -> Option<PathBuf> {
+    let parent = out.parent().filter(|p| !p.as_os_str().is_empty())?;
+    let here = out.canonicalize().ok()?;
+    let mut dirs: Vec<PathBuf> = (std::fs::read_dir(parent).ok()?)
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir() && p.canonicalize().ok().as_ref() != Some(&here))
+        .collect();
+    dirs.sort();
+    dirs.into_iter().find(|d| {
+        std::fs::read_to_string(d.join("dbt_project.yml")).is_ok_and(|text| {
+            prep::emit::is_generated(&text) && text.lines().any(|l| l == format!("name: {package}"))
+        })
+    })
 }
 
 /// The specs of `path`: the file itself, or a folder's `.yml` files (not

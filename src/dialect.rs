@@ -235,6 +235,7 @@ pub enum Func {
     Abs,
     Sqrt,
     Ln,
+    Exp,
     SafeDivide,
     Percentile,
     Concat,
@@ -247,7 +248,7 @@ pub enum Func {
 }
 
 impl Func {
-    const ALL: [Func; 19] = [
+    const ALL: [Func; 20] = [
         Func::CountRows,
         Func::Count,
         Func::Avg,
@@ -258,6 +259,7 @@ impl Func {
         Func::Abs,
         Func::Sqrt,
         Func::Ln,
+        Func::Exp,
         Func::SafeDivide,
         Func::Percentile,
         Func::Concat,
@@ -283,6 +285,7 @@ impl Func {
             | Func::Abs
             | Func::Sqrt
             | Func::Ln
+            | Func::Exp
             | Func::Grouping => &["X"],
             Func::SafeDivide => &["A", "B"],
             Func::Percentile => &["X", "P"],
@@ -351,6 +354,7 @@ impl Func {
             Func::Abs => "abs",
             Func::Sqrt => "sqrt",
             Func::Ln => "ln",
+            Func::Exp => "exp",
             Func::SafeDivide => "safe_divide",
             Func::Percentile => "percentile",
             Func::Concat => "concat",

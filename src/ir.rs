@@ -40,6 +40,10 @@ pub enum Expr {
     Div(Box<Expr>, Box<Expr>),
     Sqrt(Box<Expr>),
     Abs(Box<Expr>),
+    /// The natural logarithm of a positive value (the caller guards the domain).
+    Ln(Box<Expr>),
+    /// e to the power of a value below the overflow (the caller guards it).
+    Exp(Box<Expr>),
     Coalesce(Box<Expr>, Box<Expr>),
     Case(Vec<(Cond, Expr)>, Box<Expr>),
     /// Stops the query with a message that ends with the text of `value`.
@@ -355,7 +359,12 @@ impl Expr {
             | Expr::Text(_)
             | Expr::Null
             | Expr::Let(_) => {}
-            Expr::ToDouble(a) | Expr::ToText(a) | Expr::Sqrt(a) | Expr::Abs(a) => a.for_each(f),
+            Expr::ToDouble(a)
+            | Expr::ToText(a)
+            | Expr::Sqrt(a)
+            | Expr::Abs(a)
+            | Expr::Ln(a)
+            | Expr::Exp(a) => a.for_each(f),
             Expr::Fail { value, .. } => value.for_each(f),
             Expr::Add(a, b)
             | Expr::Sub(a, b)
@@ -453,6 +462,8 @@ impl fmt::Display for Expr {
             Expr::Div(a, b) => write!(f, "({a} / {b})"),
             Expr::Sqrt(e) => write!(f, "sqrt({e})"),
             Expr::Abs(e) => write!(f, "abs({e})"),
+            Expr::Ln(e) => write!(f, "ln({e})"),
+            Expr::Exp(e) => write!(f, "exp({e})"),
             Expr::Coalesce(a, b) => write!(f, "coalesce({a}, {b})"),
             Expr::Case(arms, otherwise) => {
                 f.write_str("case")?;

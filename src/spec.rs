@@ -2,10 +2,9 @@
 //! types with schemars), with source locations kept through `Spanned`.
 //! Validation beyond shape lives in `check.rs`.
 
-use std::borrow::Cow;
 use std::marker::PhantomData;
 
-use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use schemars::JsonSchema;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
@@ -14,6 +13,11 @@ use crate::diagnostic::Span;
 
 pub mod dbt;
 pub mod drift;
+mod ordered_map;
+mod row_steps;
+pub use ordered_map::OrderedMap;
+pub use row_steps::{BinarizeOptions, Function};
+use row_steps::{FunctionForm, name_shorthand};
 mod yaml;
 pub use yaml::parse;
 
@@ -201,7 +205,7 @@ impl Step {
                     (&mut v.value, place)
                 })
                 .collect(),
-            Step::Scale(_) => Vec::new(),
+            Step::Scale(_) | Step::Binarize(_) | Step::Function(_) => Vec::new(),
             Step::OneHot(o) => {
                 let mut out = Vec::new();
                 if let Some(d) = &mut o.drop {
@@ -238,6 +242,14 @@ pub enum Step {
     OneHot(OneHot),
     /// OrdinalEncoder.
     Ordinal(Ordinal),
+    /// Binarizer: `binarize: {threshold: 0.0}`, 1 where the value is above the threshold, else 0.
+    Binarize(BinarizeOptions),
+    /// FunctionTransformer with a NumPy function: `function: log` or `function: {clip: [lo, hi]}`.
+    Function(
+        #[serde(deserialize_with = "name_shorthand")]
+        #[schemars(with = "FunctionForm")]
+        Function,
+    ),
 }
 
 impl Step {
@@ -247,6 +259,8 @@ impl Step {
             Step::Scale(_) => "scale",
             Step::OneHot(_) => "one_hot",
             Step::Ordinal(_) => "ordinal",
+            Step::Binarize(_) => "binarize",
+            Step::Function(_) => "function",
         }
     }
 }
@@ -519,46 +533,6 @@ pub enum OrdinalUnknown {
     #[default]
     Error,
     UseEncodedValue,
-}
-
-/// A YAML mapping whose order is kept (it decides output column order) and
-/// whose keys keep their locations.
-#[derive(Debug, Clone)]
-pub struct OrderedMap<V>(pub Vec<(Spanned<String>, V)>);
-
-impl<V> Default for OrderedMap<V> {
-    fn default() -> Self {
-        OrderedMap(Vec::new())
-    }
-}
-
-impl<'de, V: Deserialize<'de>> Deserialize<'de> for OrderedMap<V> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct MapVisitor<V>(PhantomData<V>);
-        impl<'de, V: Deserialize<'de>> Visitor<'de> for MapVisitor<V> {
-            type Value = OrderedMap<V>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a map")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut entries = Vec::new();
-                while let Some(entry) = map.next_entry()? {
-                    entries.push(entry);
-                }
-                Ok(OrderedMap(entries))
-            }
-        }
-        d.deserialize_map(MapVisitor(PhantomData))
-    }
-}
-
-impl<V: JsonSchema> JsonSchema for OrderedMap<V> {
-    fn schema_name() -> Cow<'static, str> {
-        format!("Map_of_{}", V::schema_name()).into()
-    }
-    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
-        json_schema!({"type": "object", "additionalProperties": generator.subschema_for::<V>()})
-    }
 }
 
 /// `impute: median` is short for `impute: {strategy: median}`.

@@ -10,6 +10,7 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import (
+    Binarizer,
     FunctionTransformer,
     MaxAbsScaler,
     MinMaxScaler,
@@ -21,7 +22,8 @@ from sklearn.preprocessing import (
 
 TRANSFORMERS = {
     c.__name__: c
-    for c in [SimpleImputer, StandardScaler, MinMaxScaler, MaxAbsScaler, RobustScaler, OneHotEncoder, OrdinalEncoder]
+    for c in [SimpleImputer, StandardScaler, MinMaxScaler, MaxAbsScaler, RobustScaler, OneHotEncoder, OrdinalEncoder,
+              Binarizer, FunctionTransformer]
 }
 ENCODERS = (OneHotEncoder, OrdinalEncoder)
 
@@ -142,10 +144,25 @@ def _array(value, dtype=float):
     return None if value is None else np.array([np.nan if v is None else v for v in np.atleast_1d(value)], dtype=dtype)
 
 
+def numpy_function(x, func, kw_args=None):
+    """NumPy's `func` of each value, as prep computes it: a missing value
+    where NumPy's is NaN or infinite (prep's README, step `function`)."""
+    values = np.asarray(x, dtype=float)
+    with np.errstate(all="ignore"):
+        out = getattr(np, func)(values, **(kw_args or {}))
+    out = np.where(np.isfinite(out), out, np.nan)
+    if isinstance(x, pd.DataFrame):
+        return pd.DataFrame(out, index=x.index, columns=x.columns)
+    return out
+
+
 def _transformer(step, feature):
     cls = TRANSFORMERS[step["transformer"]]
     options = dict(step["options"])
     attributes = step["attributes"]
+    if cls is FunctionTransformer:
+        transformer = FunctionTransformer(numpy_function, kw_args=options, feature_names_out="one-to-one")
+        return transformer.fit(pd.DataFrame({feature: [0.0]}))
     if cls is OneHotEncoder:
         return _one_hot(options, attributes, feature)
     if cls is OrdinalEncoder:

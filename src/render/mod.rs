@@ -258,6 +258,8 @@ impl<'a> Renderer<'a> {
             E::Div(a, b) => ast::call(self.d, Func::SafeDivide, [("A", r(a)), ("B", r(b))]),
             E::Sqrt(x) => self.sqrt(r(x)),
             E::Abs(x) => ast::call(self.d, Func::Abs, [("X", r(x))]),
+            E::Ln(x) => ast::call(self.d, Func::Ln, [("X", r(x))]),
+            E::Exp(x) => ast::call(self.d, Func::Exp, [("X", r(x))]),
             E::Coalesce(a, b) => ast::call(self.d, Func::Coalesce, [("X", r(a)), ("Y", r(b))]),
             E::Case(arms, otherwise) => ast::case(
                 arms.iter()

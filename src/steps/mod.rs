@@ -6,7 +6,9 @@
 //! steps and the one place that dispatches on them. CONTRIBUTING.md says how
 //! to add one.
 
+mod binarize;
 mod categories;
+mod function;
 mod impute;
 mod max_abs;
 mod min_max;
@@ -23,7 +25,9 @@ pub use crate::encoding::{Frequency, OneHotStep, OrdinalStep};
 use crate::ir::ApplyItem;
 use crate::lowering::{FeatureLowering, FeatureValue};
 use crate::spec::{self, ColumnType, Scaler};
+pub use binarize::Binarize;
 pub(crate) use categories::scalar_type;
+pub use function::Function;
 pub use impute::Impute;
 pub use max_abs::MaxAbs;
 pub use min_max::MinMax;
@@ -33,7 +37,7 @@ pub use standard::Standard;
 /// Every step, as the spec writes it and as scikit-learn names it: the
 /// README's step table and the Python suite's coverage list are checked
 /// against this list.
-pub const STEPS: [(&str, &str); 7] = [
+pub const STEPS: [(&str, &str); 9] = [
     ("impute", "SimpleImputer"),
     ("scale: standard", "StandardScaler"),
     ("scale: min_max", "MinMaxScaler"),
@@ -41,6 +45,8 @@ pub const STEPS: [(&str, &str); 7] = [
     ("scale: robust", "RobustScaler"),
     ("one_hot", "OneHotEncoder"),
     ("ordinal", "OrdinalEncoder"),
+    ("binarize", "Binarizer"),
+    ("function", "FunctionTransformer"),
 ];
 
 /// A step of a feature, checked: one variant per step. It is part of the
@@ -56,6 +62,8 @@ pub enum CheckedStep {
     Robust(Robust),
     OneHot(OneHotStep),
     Ordinal(OrdinalStep),
+    Binarize(Binarize),
+    Function(Function),
 }
 
 /// What every step is.
@@ -171,6 +179,8 @@ pub(crate) fn check_step(
         }
         spec::Step::OneHot(o) => OneHotStep::check(o, &cx, diags).map(CheckedStep::OneHot),
         spec::Step::Ordinal(o) => OrdinalStep::check(o, &cx, diags).map(CheckedStep::Ordinal),
+        spec::Step::Binarize(o) => Binarize::check(o, &cx, diags).map(CheckedStep::Binarize),
+        spec::Step::Function(o) => Function::check(o, &cx, diags).map(CheckedStep::Function),
     }
 }
 
@@ -190,6 +200,8 @@ impl CheckedStep {
             CheckedStep::Robust(s) => (s.lower(f, k, value), s.sklearn_options()),
             CheckedStep::OneHot(s) => (s.lower(f, k, value), s.sklearn_options()),
             CheckedStep::Ordinal(s) => (s.lower(f, k, value), s.sklearn_options()),
+            CheckedStep::Binarize(s) => (s.lower(f, k, value), s.sklearn_options()),
+            CheckedStep::Function(s) => (s.lower(f, k, value), s.sklearn_options()),
         };
         f.record_options(k, options);
         items
@@ -205,6 +217,8 @@ impl CheckedStep {
             CheckedStep::Robust(s) => s.facts(before, fit_filtered),
             CheckedStep::OneHot(s) => s.facts(before, fit_filtered),
             CheckedStep::Ordinal(s) => s.facts(before, fit_filtered),
+            CheckedStep::Binarize(s) => s.facts(before, fit_filtered),
+            CheckedStep::Function(s) => s.facts(before, fit_filtered),
         }
     }
 

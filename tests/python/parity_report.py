@@ -20,6 +20,8 @@ REQUIRED_CELLS = [
     "one_hot:min_frequency", "one_hot:max_categories",
     "ordinal:categories=given", "ordinal:categories=learned",
     "ordinal:handle_unknown=error", "ordinal:handle_unknown=use_encoded_value", "ordinal:encoded_missing_value",
+    "binarize", "function:log", "function:log1p", "function:sqrt", "function:exp", "function:abs",
+    "function:sign", "function:square", "function:clip",
 ]
 
 
@@ -34,6 +36,10 @@ def cells(steps, declared=None):
             name, options = (opts, {}) if isinstance(opts, str) else next(iter(opts.items()))
             out.add(f"scale:{name}")
             out.update(f"scale:{name}:{k}" for k in (options or {}))
+        elif kind == "binarize":
+            out.add("binarize")
+        elif kind == "function":
+            out.add(f"function:{opts if isinstance(opts, str) else next(iter(opts))}")
         else:
             opts = opts or {}
             given = isinstance(opts.get("categories"), list)

@@ -11,7 +11,8 @@ import pandas as pd
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import (
-    MaxAbsScaler, MinMaxScaler, OneHotEncoder, OrdinalEncoder, RobustScaler, StandardScaler,
+    Binarizer, FunctionTransformer, MaxAbsScaler, MinMaxScaler, OneHotEncoder, OrdinalEncoder, RobustScaler,
+    StandardScaler,
 )
 
 
@@ -56,6 +57,17 @@ def _step(step):
         if isinstance(opts.get("categories"), list):
             opts["categories"] = [opts["categories"]]
         return OrdinalEncoder(**opts)
+    if kind == "binarize":
+        return Binarizer(**(opts or {}))
+    if kind == "function":
+        # NumPy's function; where NumPy's value is NaN or infinite, a missing
+        # value (the README's meaning of `function`).
+        name, kw = (opts, {}) if isinstance(opts, str) else ("clip", dict(zip(("a_min", "a_max"), opts["clip"])))
+        def finite(x, f=getattr(np, name), kw=kw):
+            with np.errstate(all="ignore"):
+                y = f(np.asarray(x, dtype=float), **kw)
+            return np.where(np.isfinite(y), y, np.nan)
+        return FunctionTransformer(finite)
     raise ValueError(f"unknown step {kind}")
 
 
@@ -120,7 +132,7 @@ def _numbers_only(steps):
 def _looks_numeric(steps):
     for s in steps:
         (kind, opts), = s.items()
-        if kind == "scale":
+        if kind in ("scale", "binarize", "function"):
             return True
         if kind == "impute":
             o = {"strategy": opts} if isinstance(opts, str) else opts

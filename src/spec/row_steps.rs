@@ -1,0 +1,55 @@
+//! Options of the steps that transform each value on its own (Binarizer,
+//! FunctionTransformer).
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer, Serialize};
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BinarizeOptions {
+    /// Values above it (strictly) become 1, the others 0; default 0.
+    #[serde(default)]
+    pub threshold: f64,
+}
+
+/// A NumPy function applied to each value (FunctionTransformer).
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Function {
+    Log,
+    Log1p,
+    Sqrt,
+    Exp,
+    Abs,
+    Sign,
+    Square,
+    /// `np.clip(x, lo, hi)`.
+    Clip([f64; 2]),
+}
+
+/// Schema of `function:`: a function name, or `{clip: [lo, hi]}`.
+#[derive(JsonSchema)]
+#[schemars(untagged)]
+#[allow(dead_code)]
+pub(super) enum FunctionForm {
+    Name(FunctionName),
+    Clip { clip: [f64; 2] },
+}
+
+#[derive(JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub(super) enum FunctionName {
+    Log,
+    Log1p,
+    Sqrt,
+    Exp,
+    Abs,
+    Sign,
+    Square,
+}
+
+/// `function: log` is the variant `log` itself.
+pub(super) fn name_shorthand<'de, D: Deserializer<'de>>(d: D) -> Result<Function, D::Error> {
+    super::shorthand(d, |s| serde_json::json!(s))
+}

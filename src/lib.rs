@@ -20,6 +20,7 @@ pub mod lower;
 pub mod lowering;
 pub mod name_check;
 pub mod naming;
+pub mod normal;
 pub mod plan;
 pub mod render;
 pub mod sklearn;

@@ -356,6 +356,11 @@ pub struct RobustOptions {
     #[serde(default)]
     #[schemars(with = "Option<[f64; 2]>")]
     pub quantile_range: Option<Spanned<[f64; 2]>>,
+    /// Divide the scale by Φ⁻¹(q_max) − Φ⁻¹(q_min), so that normally
+    /// distributed values get a unit variance; default false.
+    #[serde(default)]
+    #[schemars(with = "bool")]
+    pub unit_variance: Option<Spanned<bool>>,
 }
 
 fn yes() -> bool {

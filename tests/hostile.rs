@@ -212,11 +212,14 @@ fn categories(n: usize) -> String {
     )
 }
 
+/// A spec of size `n`, by what it repeats.
+type SpecOfSize = (&'static str, Box<dyn Fn(usize) -> String>);
+
 /// Doubling the input at most about doubles the output (every step and
 /// category is written once; an exponential or quadratic form would not).
 #[test]
 fn output_grows_linearly() {
-    let cases: [(&str, Box<dyn Fn(usize) -> String>); 4] = [
+    let cases: [SpecOfSize; 4] = [
         ("impute: mean", Box::new(|n| chained("{impute: mean}", n))),
         (
             "min_max clip",

@@ -14,6 +14,7 @@ REQUIRED_CELLS = [
     "scale:min_max", "scale:min_max:feature_range", "scale:min_max:clip",
     "scale:max_abs",
     "scale:robust", "scale:robust:with_centering", "scale:robust:with_scaling", "scale:robust:quantile_range",
+    "scale:robust:unit_variance",
     "one_hot:categories=given", "one_hot:categories=learned",
     "one_hot:drop=first", "one_hot:drop=if_binary", "one_hot:drop=category",
     "one_hot:handle_unknown=error", "one_hot:handle_unknown=ignore", "one_hot:handle_unknown=infrequent_if_exist",

@@ -301,6 +301,11 @@ pub struct Impute {
     #[serde(default, alias = "value")]
     #[schemars(with = "Option<Scalar>")]
     pub fill_value: Option<Spanned<Scalar>>,
+    /// Fill a column with no value in the training rows with 0 (or the
+    /// constant) instead of leaving it missing; default false.
+    #[serde(default)]
+    #[schemars(with = "bool")]
+    pub keep_empty_features: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]

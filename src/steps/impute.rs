@@ -16,6 +16,10 @@ pub struct Impute {
     pub strategy: ImputeStrategy,
     /// The constant to fill with (`strategy: constant` only; its default resolved).
     pub fill_value: Option<Scalar>,
+    /// A learned fill value of a column with no training value is 0.
+    /// Left out of the spec's hash when false, so specs without it keep theirs.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub keep_empty_features: bool,
 }
 
 impl Step for Impute {
@@ -86,6 +90,7 @@ impl Step for Impute {
         Some(Impute {
             strategy: o.strategy,
             fill_value,
+            keep_empty_features: keep_empty_features(o, cx, diags)?,
         })
     }
 
@@ -93,6 +98,9 @@ impl Step for Impute {
         let mut options = serde_json::json!({"strategy": strategy_name(self.strategy)});
         if let Some(fill) = &self.fill_value {
             options["fill_value"] = crate::sklearn::scalar_json(Some(fill));
+        }
+        if self.keep_empty_features {
+            options["keep_empty_features"] = true.into();
         }
         options
     }
@@ -112,6 +120,11 @@ impl Step for Impute {
             (ImputeStrategy::Constant, None) => {
                 unreachable!("check resolves the default fill value")
             }
+        };
+        // scikit-learn's statistic of a column with no value is then 0.
+        let fill = match self.keep_empty_features {
+            true if self.strategy != ImputeStrategy::Constant => coalesce(fill, Expr::Number(0.0)),
+            _ => fill,
         };
         // A constant stays a literal; a learned fill value is a named parameter.
         let fill = match fill {
@@ -144,6 +157,30 @@ impl Step for Impute {
             range: None,
         }
     }
+}
+
+/// `keep_empty_features`, or `None` where it cannot be: scikit-learn fills
+/// an empty text column's most frequent value with the number 0, which no
+/// text column can hold.
+fn keep_empty_features(o: &spec::Impute, cx: &Context, diags: &mut Diagnostics) -> Option<bool> {
+    let Some(keep) = o.keep_empty_features.as_ref().filter(|k| k.value) else {
+        return Some(false);
+    };
+    if o.strategy == ImputeStrategy::MostFrequent && cx.ty == ColumnType::String {
+        diags.push(
+            Diagnostic::new(
+                Code::StepConflict,
+                format!(
+                    "`keep_empty_features` fills the string column `{}` with the number 0 in scikit-learn",
+                    cx.column
+                ),
+            )
+            .at(span(keep))
+            .hint("use `strategy: constant` with a text `fill_value` to fill an empty text column"),
+        );
+        return None;
+    }
+    Some(true)
 }
 
 fn strategy_name(s: ImputeStrategy) -> &'static str {

@@ -9,7 +9,7 @@ REAL_TABLES = {"penguins", "diabetes"}
 # adversarial data on each of these engines.
 REQUIRED_ENGINES = ["duckdb", "postgres", "databricks-on-spark"]
 REQUIRED_CELLS = [
-    "impute:mean", "impute:median", "impute:most_frequent", "impute:constant",
+    "impute:mean", "impute:median", "impute:most_frequent", "impute:constant", "impute:keep_empty_features",
     "scale:standard", "scale:standard:with_mean", "scale:standard:with_std",
     "scale:min_max", "scale:min_max:feature_range", "scale:min_max:clip",
     "scale:max_abs",
@@ -33,6 +33,8 @@ def cells(steps, declared=None):
         (kind, opts), = step.items()
         if kind == "impute":
             out.add("impute:" + (opts if isinstance(opts, str) else opts["strategy"]))
+            if isinstance(opts, dict) and opts.get("keep_empty_features"):
+                out.add("impute:keep_empty_features")
         elif kind == "scale":
             name, options = (opts, {}) if isinstance(opts, str) else next(iter(opts.items()))
             out.add(f"scale:{name}")

@@ -12,7 +12,7 @@ use crate::check::Model;
 use crate::dialect::DialectName;
 use crate::fitted::LongRow;
 use crate::ir::Ir;
-use crate::render::{Renderer, SourceStyle, ast, print};
+use crate::render::{Renderer, SourceStyle, ast, print, quote};
 use crate::spec::ColumnType;
 
 /// The view the data files are read through.
@@ -153,7 +153,9 @@ impl Engine {
                 });
             };
             let numeric = is_numeric_type(ty);
+            // A `type: boolean` feature reads a BOOLEAN column, whatever its steps make of it.
             let fits = match f.column_type {
+                _ if f.boolean => ty == "BOOLEAN",
                 ColumnType::Numeric => numeric,
                 ColumnType::String => ty == "VARCHAR",
             };
@@ -162,15 +164,59 @@ impl Engine {
                     files: self.files.clone(),
                     column: f.column.clone(),
                     found: ty.clone(),
-                    expected: if f.column_type == ColumnType::Numeric {
-                        "numeric"
-                    } else {
-                        "string"
+                    expected: match f.column_type {
+                        _ if f.boolean => "boolean",
+                        ColumnType::Numeric => "numeric",
+                        ColumnType::String => "string",
                     },
                 });
             }
         }
         Ok(())
+    }
+
+    /// Each column of the data with its type and what its values are (for
+    /// `prep init`): missing values, distinct values, and the distinct
+    /// values of a text column that has few enough of them.
+    pub fn profile(&self) -> Result<Vec<crate::init::Column>, EngineError> {
+        use crate::init::{Column, Kind, ORDINAL_MAX, Seen, kind_of};
+        let d = DialectName::Duckdb.get();
+        let (_, described) = self.query_text(&format!("DESCRIBE {DATA_RELATION}"))?;
+        let mut columns = Vec::new();
+        for row in described {
+            let (Some(name), Some(sql_type)) = (row[0].clone(), row[1].clone()) else {
+                continue;
+            };
+            let q = quote::ident(d, &name);
+            let (_, counts) = self.query_text(&format!(
+                "SELECT COUNT(*), COUNT(*) - COUNT({q}), COUNT(DISTINCT {q}) FROM {DATA_RELATION}"
+            ))?;
+            let number = |i: usize| -> u64 {
+                (counts[0][i].as_deref())
+                    .and_then(|t| t.parse().ok())
+                    .unwrap_or(0)
+            };
+            let (rows, missing, distinct) = (number(0), number(1), number(2));
+            let mut values = Vec::new();
+            if kind_of(&sql_type) == Kind::Text && distinct <= ORDINAL_MAX {
+                // DuckDB orders text by its bytes: code-point order, as scikit-learn sorts.
+                let (_, found) = self.query_text(&format!(
+                    "SELECT DISTINCT {q} FROM {DATA_RELATION} WHERE {q} IS NOT NULL ORDER BY 1"
+                ))?;
+                values = found.into_iter().filter_map(|r| r[0].clone()).collect();
+            }
+            columns.push(Column {
+                name,
+                sql_type,
+                data: Some(Seen {
+                    rows,
+                    missing,
+                    distinct,
+                    values,
+                }),
+            });
+        }
+        Ok(columns)
     }
 
     /// Runs prep's DuckDB fit query over the data: the fitted parameters' rows.

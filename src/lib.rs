@@ -15,6 +15,7 @@ pub mod engine;
 pub mod explain;
 pub mod fitted;
 pub mod fitted_diff;
+pub mod init;
 pub mod ir;
 pub mod lower;
 pub mod lowering;

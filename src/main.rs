@@ -8,6 +8,7 @@ mod cli {
     pub mod failure;
     pub mod files;
     pub mod fit;
+    pub mod init;
     pub mod package;
     #[cfg(feature = "embedded")]
     pub mod progress;
@@ -121,6 +122,23 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Stage::All)]
         stage: Stage,
     },
+    /// Write a starter spec from a table's columns: each column's suggested
+    /// steps, explained in a comment (never over an existing file).
+    Init {
+        /// The spec's name; the file is NAME.yml in the current folder.
+        name: String,
+        /// Data to read the columns and their values from: CSV or Parquet
+        /// files, or globs (embedded engine).
+        #[arg(long, num_args = 1.., conflicts_with = "columns")]
+        data: Vec<String>,
+        /// The columns instead: "age DOUBLE, plan VARCHAR", or a CSV export
+        /// of information_schema.columns (column_name, data_type).
+        #[arg(long)]
+        columns: Option<String>,
+        /// Where to write the spec instead of NAME.yml.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Print the JSON Schema of the spec format.
     Schema,
 }
@@ -166,6 +184,12 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             write_stdout(&prep::spec::json_schema());
             Ok(())
         }
+        Command::Init {
+            name,
+            data,
+            columns,
+            out,
+        } => cli::init::init(name, data, columns.as_deref(), out.as_deref()),
         Command::Explain {
             spec,
             dialect,

@@ -25,7 +25,7 @@ use prep::explain::{self, Stage};
 
 use cli::compile::{CompileArgs, compile};
 use cli::engine::preview;
-use cli::failure::{Failure, Format, report, write_stdout};
+use cli::failure::{Color, Failure, Format, report, write_stdout};
 use cli::files::read_spec;
 use cli::fit::{ExportArgs, FitArgs, export_sklearn, fit};
 
@@ -37,6 +37,10 @@ struct Cli {
     /// How errors are printed: `human` (coloured on a terminal) or `json`.
     #[arg(long, value_enum, default_value_t = Format::Human, global = true)]
     format: Format,
+    /// Colours in human errors: `auto` (on a terminal, unless NO_COLOR is
+    /// set), `always` or `never`.
+    #[arg(long, value_enum, default_value_t = Color::Auto, global = true)]
+    color: Color,
     #[command(subcommand)]
     command: Command,
 }
@@ -141,6 +145,12 @@ enum Command {
     },
     /// Print the JSON Schema of the spec format.
     Schema,
+    /// Print a shell's completion script for prep, e.g.
+    /// `prep completions bash > ~/.local/share/bash-completion/completions/prep`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 /// mimalloc: a wide spec builds and frees millions of small nodes, and the
@@ -166,6 +176,7 @@ fn return_freed_memory_promptly() {
 fn main() -> ExitCode {
     return_freed_memory_promptly();
     let cli = Cli::parse();
+    cli::failure::set_color(cli.color);
     cli::failure::report_panics(cli.format);
     match std::panic::catch_unwind(|| run(&cli)) {
         Ok(Ok(())) => ExitCode::SUCCESS,
@@ -182,6 +193,13 @@ fn run(cli: &Cli) -> Result<(), Failure> {
     match &cli.command {
         Command::Schema => {
             write_stdout(&prep::spec::json_schema());
+            Ok(())
+        }
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "prep", &mut script);
+            write_stdout(&String::from_utf8_lossy(&script));
             Ok(())
         }
         Command::Init {

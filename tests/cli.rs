@@ -877,3 +877,101 @@ fn dbt_package_beside_a_namesake_is_warned_about() {
     assert!(!stderr.contains("warning"), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Several statements on standard output each end with `;`: the output is
+/// one script (the fit, then the apply), for every dialect's parser.
+#[test]
+fn statements_on_stdout_are_one_script() {
+    use sqlparser::parser::Parser;
+    for d in prep::dialect::DialectName::ALL {
+        let (code, stdout, stderr) = run(&[
+            "compile",
+            "examples/churn/churn_features.yml",
+            "--dialect",
+            d.as_str(),
+        ]);
+        assert_eq!(code, 0, "{stderr}");
+        let statements = Parser::parse_sql(d.get().parser().as_ref(), &stdout).unwrap();
+        assert_eq!(statements.len(), 2, "{d:?}");
+    }
+    // dbt models on stdout carry no `;`.
+    let (_, stdout, _) = run(&[
+        "compile",
+        "examples/churn/churn_features.yml",
+        "--dialect",
+        "duckdb",
+        "--emit",
+        "dbt-model",
+    ]);
+    assert!(!stdout.contains(";\n"), "{stdout}");
+}
+
+/// The commands the penguins example's comments give run from the
+/// repository's root on the data beside it, and the example's fitted file
+/// is what `prep fit` learns from that data.
+#[cfg(feature = "embedded")]
+#[test]
+fn the_penguins_example_commands_run_on_its_data() {
+    let spec = std::fs::read_to_string("examples/penguins/penguins.yml").unwrap();
+    let dir = fresh_dir("penguins");
+    std::fs::create_dir_all(&dir).unwrap();
+    let fitted = dir
+        .join("penguins.fitted.yml")
+        .to_string_lossy()
+        .into_owned();
+    let commands: Vec<&str> = spec
+        .lines()
+        .filter_map(|l| l.strip_prefix("#   prep "))
+        .collect();
+    assert!(commands.len() >= 3, "{spec}");
+    for command in commands {
+        let mut args: Vec<&str> = command.split_whitespace().collect();
+        if args[0] == "fit" {
+            args.extend(["--out", &fitted]); // not over the example's own file
+        }
+        let (code, _, stderr) = run(&args);
+        assert_eq!(code, 0, "prep {command}: {stderr}");
+    }
+    let content = |path: &str| -> Vec<String> {
+        (std::fs::read_to_string(path).unwrap().lines())
+            .filter(|l| !l.starts_with('#') && !l.starts_with("fitted_at"))
+            .map(String::from)
+            .collect()
+    };
+    assert_eq!(
+        content(&fitted),
+        content("examples/penguins/penguins.fitted.yml")
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `prep completions SHELL` prints a completion script naming every
+/// command; `--color` forces colours on or off, whatever the terminal.
+#[test]
+fn completions_and_colour_choices() {
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let (code, stdout, stderr) = run(&["completions", shell]);
+        assert_eq!(code, 0, "{stderr}");
+        for command in ["compile", "fit", "init", "drift"] {
+            assert!(stdout.contains(command), "{shell}: {command}");
+        }
+    }
+    let args = |color: &'static str| {
+        [
+            "--color",
+            color,
+            "compile",
+            "tests/errors/unknown_key.yml",
+            "--dialect",
+            "duckdb",
+        ]
+    };
+    let (code, _, stderr) = run(&args("always"));
+    assert_eq!(code, 1);
+    assert!(stderr.starts_with("\u{1b}["), "{stderr}");
+    let (_, _, stderr) = run(&args("never"));
+    assert!(
+        stderr.starts_with("error[E002]") && !stderr.contains('\u{1b}'),
+        "{stderr}"
+    );
+}

@@ -1,9 +1,9 @@
 """Rebuild fitted scikit-learn transformers from `prep export-sklearn` and
 check them against scikit-learn's own fit.
 
-    prep fit examples/penguins/penguins.yml --data train.csv
+    prep fit examples/penguins/penguins.yml --data examples/penguins/penguins.csv
     prep export-sklearn examples/penguins/penguins.yml > fitted.json
-    python examples/sklearn_export/rebuild.py fitted.json train.csv
+    python examples/sklearn_export/rebuild.py fitted.json examples/penguins/penguins.csv
 
 Each transformer is created unfitted, given prep's fitted attributes, and
 applied to the data; the same transformer fitted by scikit-learn on the same

@@ -97,7 +97,7 @@ pub fn compile(args: &CompileArgs) -> Result<(), Failure> {
         .map_err(|diag| spec_failure(diag.in_file(&file).into(), &text))?;
     match out {
         None => {
-            print_artifacts(&artifacts);
+            print_artifacts(&artifacts, args.emit != EmitForm::DbtModel);
             Ok(())
         }
         Some(dir) if *check => check_files(dir, &artifacts),
@@ -144,8 +144,10 @@ fn refuse_conflicts(args: &CompileArgs) -> Result<(), Failure> {
     }
 }
 
-/// Standard output: one artifact as it is, several each under a `-- file:` line.
-fn print_artifacts(artifacts: &[emit::Artifact]) {
+/// Standard output: one artifact as it is, several each under a `-- file:`
+/// line. Several SQL statements each end with `;`, so the output is one
+/// script a SQL client can take; dbt models never do (dbt wraps them).
+fn print_artifacts(artifacts: &[emit::Artifact], statements: bool) {
     for (i, a) in artifacts.iter().enumerate() {
         if artifacts.len() > 1 {
             write_stdout(&format!(
@@ -154,7 +156,11 @@ fn print_artifacts(artifacts: &[emit::Artifact]) {
                 a.file_name
             ));
         }
-        write_stdout(&a.contents);
+        if artifacts.len() > 1 && statements {
+            write_stdout(&format!("{};\n", a.contents.trim_end()));
+        } else {
+            write_stdout(&a.contents);
+        }
     }
 }
 

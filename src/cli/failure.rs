@@ -74,6 +74,40 @@ pub fn spec_failure(diagnostics: Diagnostics, source: &str) -> Failure {
     }
 }
 
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+static COLOR: std::sync::OnceLock<Color> = std::sync::OnceLock::new();
+
+/// Sets `--color` for every report (once, at start).
+pub fn set_color(color: Color) {
+    let _ = COLOR.set(color);
+    let choice = match color {
+        Color::Auto => anstream::ColorChoice::Auto,
+        Color::Always => anstream::ColorChoice::Always,
+        Color::Never => anstream::ColorChoice::Never,
+    };
+    choice.write_global();
+}
+
+/// Whether human errors are coloured: `--color`, or with `auto` a terminal
+/// and no NO_COLOR (https://no-color.org).
+fn styled() -> bool {
+    match COLOR.get().copied().unwrap_or(Color::Auto) {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => {
+            std::io::stderr().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    }
+}
+
 pub fn report(f: &Failure, format: Format) {
     match format {
         Format::Json => {
@@ -81,7 +115,7 @@ pub fn report(f: &Failure, format: Format) {
             eprintln!("{json}");
         }
         Format::Human => {
-            let styled = std::io::stderr().is_terminal();
+            let styled = styled();
             for d in &f.diagnostics.0 {
                 anstream::eprintln!("{}\n", d.render(&f.source, styled));
             }

@@ -4,21 +4,8 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
-fn prep(args: &[&str], dir: &Path) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_prep"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
+use common::prep;
 
 /// An empty scratch folder of this test run (removed if left from before).
 fn fresh_dir(tag: &str) -> std::path::PathBuf {

@@ -9,6 +9,21 @@ use prep::emit::{Artifact, EmitForm};
 use sqlparser::ast::Statement;
 use sqlparser::parser::Parser;
 
+/// Runs the prep binary in `dir`, without colours: exit code, stdout, stderr.
+pub fn prep(args: &[&str], dir: &Path) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_prep"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }

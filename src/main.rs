@@ -3,6 +3,7 @@
 //! library's stages.
 
 mod cli {
+    pub mod check;
     pub mod compile;
     pub mod engine;
     pub mod failure;
@@ -143,6 +144,17 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Check specs (files or folders) without printing SQL: every problem
+    /// with its place, and names every dialect can write; exit 1 if any
+    /// spec is invalid (for CI and pre-commit).
+    Check {
+        /// Spec files or folders of specs.
+        #[arg(required = true)]
+        specs: Vec<PathBuf>,
+        /// Check names for this dialect only (default: every dialect).
+        #[arg(long)]
+        dialect: Option<DialectName>,
+    },
     /// Print the JSON Schema of the spec format.
     Schema,
     /// Print a shell's completion script for prep, e.g.
@@ -195,6 +207,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             write_stdout(&prep::spec::json_schema());
             Ok(())
         }
+        Command::Check { specs, dialect } => cli::check::check(specs, *dialect, cli.format),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             let mut script = Vec::new();

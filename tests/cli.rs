@@ -962,3 +962,43 @@ fn completions_and_colour_choices() {
         "{stderr}"
     );
 }
+
+/// `prep check` prints no SQL: valid specs pass (a folder's every spec),
+/// and every invalid one is reported with its place, exit 1. The
+/// pre-commit hooks the repository offers are these commands.
+#[test]
+fn check_reports_every_invalid_spec() {
+    let (code, stdout, stderr) = run(&[
+        "check",
+        "examples/dbt_project/specs",
+        "examples/penguins/penguins.yml",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.is_empty() && stderr.matches("ok ").count() == 3,
+        "{stderr}"
+    );
+    let (code, stdout, stderr) = run(&[
+        "check",
+        "tests/errors/unknown_key.yml",
+        "examples/penguins/penguins.yml",
+        "tests/errors/drift_thresholds.yml",
+    ]);
+    assert_eq!(code, 1);
+    assert!(stdout.is_empty());
+    assert!(
+        stderr.contains("unknown_key.yml:3:1") && stderr.contains("drift_thresholds.yml:7:9"),
+        "{stderr}"
+    );
+    // A name one dialect cannot write, checked for that dialect only or all.
+    let long = "tests/errors/name_too_long_postgres.yml";
+    assert_eq!(run(&["check", long, "--dialect", "duckdb"]).0, 0);
+    assert_eq!(run(&["check", long]).0, 1);
+    let hooks = std::fs::read_to_string(".pre-commit-hooks.yaml").unwrap();
+    for entry in [
+        "entry: prep check",
+        "entry: prep compile --emit dbt-package --check",
+    ] {
+        assert!(hooks.contains(entry), "{hooks}");
+    }
+}

@@ -100,7 +100,7 @@ fn namesake_package(out: &Path, package: &str) -> Option<PathBuf> {
 
 /// The specs of `path`: the file itself, or a folder's `.yml` files (not
 /// fitted-parameter files), in name order.
-fn spec_files(path: &Path) -> Result<Vec<PathBuf>, Failure> {
+pub fn spec_files(path: &Path) -> Result<Vec<PathBuf>, Failure> {
     Ok(if path.is_dir() {
         let mut files: Vec<PathBuf> = std::fs::read_dir(path)
             .map_err(|e| {

@@ -49,13 +49,22 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Compile a spec to SQL for one dialect.
+    #[command(
+        after_help = "Examples:\n  prep compile examples/churn/churn_features.yml --dialect databricks\n  prep compile examples/dbt_project/specs --emit dbt-package --out dbt/prep_features\n  prep compile examples/penguins/penguins.yml --dialect duckdb --params examples/penguins/penguins.fitted.yml"
+    )]
     Compile(CompileArgs),
     /// Learn the spec's statistics and categories: on local data with the
     /// embedded engine, or from the fit query's result exported from a warehouse.
     /// Writes the fitted-parameters file (default: beside the spec, `<spec>.fitted.yml`).
+    #[command(
+        after_help = "Examples:\n  prep fit examples/penguins/penguins.yml --data examples/penguins/penguins.csv\n  prep fit spec.yml --from-result fit_result.csv"
+    )]
     Fit(FitArgs),
     /// Fit and apply on sample data with the embedded engine, and show the
     /// features (with --params, apply those fitted statistics instead).
+    #[command(
+        after_help = "Examples:\n  prep preview examples/penguins/penguins.yml --data examples/penguins/penguins.csv --rows 5"
+    )]
     Preview {
         /// The spec file (YAML).
         spec: PathBuf,
@@ -74,6 +83,9 @@ enum Command {
     },
     /// Score data with fitted statistics on the embedded engine, fitting
     /// nothing (as serving does): the features of every row.
+    #[command(
+        after_help = "Examples:\n  prep apply examples/penguins/penguins.yml --data examples/penguins/penguins.csv --output features.parquet"
+    )]
     Apply {
         /// The spec file (YAML).
         spec: PathBuf,
@@ -93,6 +105,9 @@ enum Command {
     },
     /// How far a relation's values are from the training statistics, per
     /// feature and measure (the spec needs `drift:`; embedded engine).
+    #[command(
+        after_help = "Examples:\n  prep drift spec.yml --data scoring.parquet --fail-on-drift"
+    )]
     Drift {
         spec: PathBuf,
         /// The fitted-parameters file (default: beside the spec).
@@ -107,9 +122,13 @@ enum Command {
     },
     /// Print the fitted parameters as JSON in scikit-learn's attribute names
     /// (mean_, scale_, categories_, ...), per feature and step.
+    #[command(
+        after_help = "Examples:\n  prep export-sklearn examples/penguins/penguins.yml > fitted.json"
+    )]
     ExportSklearn(ExportArgs),
     /// Show what changed between two fits of a spec: every parameter whose
     /// value differs and every learned category whose count differs.
+    #[command(after_help = "Examples:\n  prep diff before.fitted.yml after.fitted.yml")]
     Diff {
         /// The earlier fitted-parameters file.
         before: PathBuf,
@@ -117,6 +136,9 @@ enum Command {
         after: PathBuf,
     },
     /// Show the fit plan, the apply plan and how many scans the fit costs.
+    #[command(
+        after_help = "Examples:\n  prep explain examples/churn/churn_features.yml --dialect postgres --stage scans"
+    )]
     Explain {
         /// The spec file (YAML).
         spec: PathBuf,
@@ -129,6 +151,9 @@ enum Command {
     },
     /// Write a starter spec from a table's columns: each column's suggested
     /// steps, explained in a comment (never over an existing file).
+    #[command(
+        after_help = "Examples:\n  prep init churn --data train.parquet\n  prep init churn --columns \"customer_id BIGINT, usage DOUBLE, plan VARCHAR\""
+    )]
     Init {
         /// The spec's name; the file is NAME.yml in the current folder.
         name: String,
@@ -147,6 +172,9 @@ enum Command {
     /// Check specs (files or folders) without printing SQL: every problem
     /// with its place, and names every dialect can write; exit 1 if any
     /// spec is invalid (for CI and pre-commit).
+    #[command(
+        after_help = "Examples:\n  prep check specs/\n  prep check specs/churn.yml --dialect postgres"
+    )]
     Check {
         /// Spec files or folders of specs.
         #[arg(required = true)]
@@ -159,6 +187,9 @@ enum Command {
     Schema,
     /// Print a shell's completion script for prep, e.g.
     /// `prep completions bash > ~/.local/share/bash-completion/completions/prep`.
+    #[command(
+        after_help = "Examples:\n  prep completions bash > ~/.local/share/bash-completion/completions/prep\n  prep completions zsh > ~/.zfunc/_prep"
+    )]
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,

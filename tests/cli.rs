@@ -27,6 +27,9 @@ fn help_texts() {
         &["fit", "--help"],
         &["preview", "--help"],
         &["export-sklearn", "--help"],
+        &["init", "--help"],
+        &["check", "--help"],
+        &["completions", "--help"],
     ] {
         let (code, stdout, _) = run(args);
         assert_eq!(code, 0);
@@ -990,6 +993,7 @@ fn check_reports_every_invalid_spec() {
         stderr.contains("unknown_key.yml:3:1") && stderr.contains("drift_thresholds.yml:7:9"),
         "{stderr}"
     );
+    insta::assert_snapshot!("check output", stderr);
     // A name one dialect cannot write, checked for that dialect only or all.
     let long = "tests/errors/name_too_long_postgres.yml";
     assert_eq!(run(&["check", long, "--dialect", "duckdb"]).0, 0);

@@ -188,3 +188,56 @@ fn from_data_it_reads_types_categories_and_keys() {
     assert_eq!(code, 0, "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// On the three real data sets the repository ships, the suggestions (one
+/// line per column: what prep chose, categories counted) are reviewed as a
+/// snapshot; each spec compiles everywhere and fits its data.
+#[cfg(feature = "embedded")]
+#[test]
+fn suggestions_on_real_data() {
+    let dir = fresh_dir("real");
+    let mut all = String::new();
+    for (name, data) in [
+        ("penguins", "examples/penguins/penguins.csv"),
+        ("diabetes", "examples/data/diabetes.csv"),
+        ("iris", "examples/data/iris.csv"),
+    ] {
+        let data = common::root().join(data).to_string_lossy().into_owned();
+        let (code, _, stderr) = prep(&["init", name, "--data", &data], &dir);
+        assert_eq!(code, 0, "{stderr}");
+        let file = format!("{name}.yml");
+        compiles_everywhere(&file, &dir);
+        let (code, _, stderr) = prep(&["fit", &file, "--data", &data], &dir);
+        assert_eq!(code, 0, "{stderr}");
+        let spec = std::fs::read_to_string(dir.join(&file)).unwrap();
+        all.push_str(&format!("== {name}\n{}", summary(&spec)));
+    }
+    insta::assert_snapshot!(all);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The spec's lines that say what it does, with category lists counted.
+#[cfg(feature = "embedded")]
+fn summary(spec: &str) -> String {
+    let mut out = String::new();
+    for line in spec.lines().filter(|l| !l.trim_start().starts_with('#')) {
+        let line = match (line.find("categories: ["), line.find("]")) {
+            (Some(start), _) => {
+                let rest = &line[start + 13..];
+                let end = rest.find(']').unwrap();
+                let n = rest[..end].split(", ").count();
+                format!(
+                    "{}categories: [{n} values]{}",
+                    &line[..start],
+                    &rest[end + 1..]
+                )
+            }
+            _ => line.to_string(),
+        };
+        if !line.starts_with("source:") && !line.starts_with("features:") {
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
+    out
+}

@@ -219,6 +219,73 @@ impl Engine {
         Ok(columns)
     }
 
+    /// Runs statements that return nothing (a table of features, say).
+    pub fn run(&self, sql: &str) -> Result<(), EngineError> {
+        self.con.execute_batch(sql).map_err(query_error)
+    }
+
+    /// How the values of `column` of `relation` are spread: 20 equal-width
+    /// bins of a number, or the 20 most frequent texts (for the report).
+    pub fn distribution(
+        &self,
+        relation: &str,
+        column: &str,
+        numeric: bool,
+    ) -> Result<crate::report::Distribution, EngineError> {
+        use crate::report::{Distribution, Spread};
+        const BINS: u64 = 20;
+        let d = DialectName::Duckdb.get();
+        let q = quote::ident(d, column);
+        let r = quote::ident(d, relation);
+        let number = |t: &Option<String>| t.as_deref().and_then(|t| t.parse::<f64>().ok());
+        // NaN is missing, as everywhere in prep.
+        let value = if numeric {
+            format!("NULLIF(CAST({q} AS DOUBLE), 'NaN'::DOUBLE)")
+        } else {
+            format!("CAST({q} AS VARCHAR)")
+        };
+        let (_, totals) = self.query_text(&format!(
+            "SELECT COUNT(*), COUNT(*) - COUNT({value}), MIN({value}), MAX({value}) FROM {r}"
+        ))?;
+        let rows = number(&totals[0][0]).unwrap_or(0.0) as u64;
+        let missing = number(&totals[0][1]).unwrap_or(0.0) as u64;
+        let spread = match (numeric, number(&totals[0][2]), number(&totals[0][3])) {
+            (true, Some(min), Some(max)) => {
+                let (_, found) = self.query_text(&format!(
+                    "SELECT LEAST(CAST(FLOOR(({value} - {min:?}) / NULLIF({max:?} - {min:?}, 0) * {BINS}) AS BIGINT), {top}), COUNT(*)                      FROM {r} WHERE {value} IS NOT NULL GROUP BY 1",
+                    top = BINS - 1
+                ))?;
+                let mut counts = vec![0; BINS as usize];
+                for row in found {
+                    let bin = number(&row[0]).unwrap_or(0.0) as usize;
+                    counts[bin.min(BINS as usize - 1)] += number(&row[1]).unwrap_or(0.0) as u64;
+                }
+                Spread::Numeric { min, max, counts }
+            }
+            (false, _, _) if rows > missing => {
+                let (_, found) = self.query_text(&format!(
+                    "SELECT {value}, COUNT(*) FROM {r} WHERE {value} IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {BINS}"
+                ))?;
+                Spread::Categories(
+                    (found.into_iter())
+                        .map(|row| {
+                            (
+                                row[0].clone().unwrap_or_default(),
+                                number(&row[1]).unwrap_or(0.0) as u64,
+                            )
+                        })
+                        .collect(),
+                )
+            }
+            _ => Spread::Empty,
+        };
+        Ok(Distribution {
+            rows,
+            missing,
+            spread,
+        })
+    }
+
     /// Runs prep's DuckDB fit query over the data: the fitted parameters' rows.
     pub fn fit(&self, ir: &Ir) -> Result<Vec<LongRow>, EngineError> {
         let d = DialectName::Duckdb.get();

@@ -195,6 +195,14 @@ pub struct Output {
     pub text: bool,
 }
 
+impl Output {
+    /// Whether this is an output of the feature of source `column`: its
+    /// description starts with the column's name.
+    pub fn is_of(&self, column: &str) -> bool {
+        self.doc.starts_with(&format!("`{column}`"))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum ApplyItem {
     Output(Output),

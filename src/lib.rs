@@ -24,6 +24,7 @@ pub mod naming;
 pub mod normal;
 pub mod plan;
 pub mod render;
+pub mod report;
 pub mod sklearn;
 pub mod spec;
 pub mod steps;

@@ -13,6 +13,7 @@ mod cli {
     pub mod package;
     #[cfg(feature = "embedded")]
     pub mod progress;
+    pub mod report;
     pub mod table;
 }
 
@@ -169,6 +170,28 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Write one self-contained HTML page of what the spec does to the data:
+    /// per feature the steps, the learned statistics, the source's and each
+    /// output's distribution (embedded engine; no network needed to view it).
+    #[command(
+        after_help = "Examples:\n  prep report examples/penguins/penguins.yml --data examples/penguins/penguins.csv --out penguins.html"
+    )]
+    Report {
+        /// The spec file (YAML).
+        spec: PathBuf,
+        /// Data: CSV or Parquet files, or globs.
+        #[arg(long, num_args = 1.., required = true)]
+        data: Vec<String>,
+        /// A fitted-parameters file to score with (default: learn from --data).
+        #[arg(long)]
+        params: Option<PathBuf>,
+        /// Rows to compare with the training statistics (the spec's `drift:`).
+        #[arg(long, num_args = 1..)]
+        compare: Vec<String>,
+        /// The HTML file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Check specs (files or folders) without printing SQL: every problem
     /// with its place, and names every dialect can write; exit 1 if any
     /// spec is invalid (for CI and pre-commit).
@@ -238,6 +261,13 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             write_stdout(&prep::spec::json_schema());
             Ok(())
         }
+        Command::Report {
+            spec,
+            data,
+            params,
+            compare,
+            out,
+        } => cli::report::report(spec, data, params.as_deref(), compare, out),
         Command::Check { specs, dialect } => cli::check::check(specs, *dialect, cli.format),
         Command::Completions { shell } => {
             use clap::CommandFactory;

@@ -19,7 +19,7 @@ use super::{
 };
 
 #[cfg(feature = "embedded")]
-fn engine_failure(e: prep::engine::EngineError) -> Failure {
+pub(super) fn engine_failure(e: prep::engine::EngineError) -> Failure {
     Failure {
         diagnostics: Diagnostic::new(Code::Data, e.to_string())
             .hint(e.hint())
@@ -30,7 +30,10 @@ fn engine_failure(e: prep::engine::EngineError) -> Failure {
 }
 
 #[cfg(feature = "embedded")]
-fn open_data(model: &prep::check::Model, data: &[String]) -> Result<prep::engine::Engine, Failure> {
+pub(super) fn open_data(
+    model: &prep::check::Model,
+    data: &[String],
+) -> Result<prep::engine::Engine, Failure> {
     let engine = progress::while_slow("reading the data", || prep::engine::Engine::open(data))
         .map_err(engine_failure)?;
     engine.check_columns(model).map_err(engine_failure)?;
@@ -97,29 +100,11 @@ pub fn preview(
     output: Option<&Path>,
     params: Option<&Path>,
 ) -> Result<(), Failure> {
-    use prep::dialect::DialectName;
-    use prep::render::{Renderer, SourceStyle, print};
     let (text, file) = read_spec(spec)?;
     let model = prep::check_text(&text, &file).map_err(|d| spec_failure(d, &text))?;
     let engine = open_data(&model, data)?;
-    let fitted = match params {
-        Some(path) => load_params(path)?,
-        None => {
-            let plan = lower::lower(&model, None);
-            let long =
-                progress::while_slow("fitting", || engine.fit(&plan)).map_err(engine_failure)?;
-            Fitted::from_rows(&plan, long)
-                .map_err(|m| usage_failure(Code::Data, m, spec, "report this as a bug in prep"))?
-        }
-    };
-    let ir = lower_with(&model, Some(&fitted), params)?;
-    let d = DialectName::Duckdb.get();
-    let apply = Renderer::new(d, &ir, SourceStyle::Plain)
-        .reading(prep::engine::DATA_RELATION)
-        .bind(&fitted)
-        .apply_bound_query()
-        .map_err(|diag| spec_failure(diag.in_file(&file).into(), &text))?;
-    let sql = print::pretty(apply);
+    let (ir, fitted) = fitted_for(&model, &engine, params, spec)?;
+    let sql = apply_sql(&ir, &fitted, &file, &text)?;
     if let Some(path) = output {
         progress::while_slow("writing", || engine.export(&sql, path)).map_err(engine_failure)?;
         eprintln!("wrote {}", path.display());
@@ -132,6 +117,46 @@ pub fn preview(
         .map_err(engine_failure)?;
     write_stdout(&table::aligned(&names, &values));
     Ok(())
+}
+
+#[cfg(feature = "embedded")]
+/// The fitted statistics of `params`, or, without it, those learned from the
+/// engine's data; and the spec lowered with them.
+pub(super) fn fitted_for(
+    model: &prep::check::Model,
+    engine: &prep::engine::Engine,
+    params: Option<&Path>,
+    spec: &Path,
+) -> Result<(prep::ir::Ir, Fitted), Failure> {
+    let fitted = match params {
+        Some(path) => load_params(path)?,
+        None => {
+            let plan = lower::lower(model, None);
+            let long =
+                progress::while_slow("fitting", || engine.fit(&plan)).map_err(engine_failure)?;
+            Fitted::from_rows(&plan, long)
+                .map_err(|m| usage_failure(Code::Data, m, spec, "report this as a bug in prep"))?
+        }
+    };
+    Ok((lower_with(model, Some(&fitted), params)?, fitted))
+}
+
+#[cfg(feature = "embedded")]
+/// The apply of `ir` with `fitted`'s values as literals, over the engine's data.
+pub(super) fn apply_sql(
+    ir: &prep::ir::Ir,
+    fitted: &Fitted,
+    file: &str,
+    text: &str,
+) -> Result<String, Failure> {
+    use prep::dialect::DialectName;
+    use prep::render::{Renderer, SourceStyle, print};
+    let apply = Renderer::new(DialectName::Duckdb.get(), ir, SourceStyle::Plain)
+        .reading(prep::engine::DATA_RELATION)
+        .bind(fitted)
+        .apply_bound_query()
+        .map_err(|diag| spec_failure(diag.in_file(file).into(), text))?;
+    Ok(print::pretty(apply))
 }
 
 #[cfg(not(feature = "embedded"))]

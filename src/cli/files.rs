@@ -150,3 +150,22 @@ pub fn write_files(dir: &Path, artifacts: &[emit::Artifact]) -> Result<(), Failu
     }
     Ok(())
 }
+
+/// Writes a page prep generates (`prep report`) all at once, never over a
+/// file prep did not write.
+#[cfg_attr(not(feature = "embedded"), allow(dead_code))]
+pub fn write_report(out: &Path, contents: &str) -> Result<(), Failure> {
+    let dir = (out.parent())
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let file_name = (out.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let artifact = emit::Artifact {
+        file_name,
+        contents: contents.to_string(),
+    };
+    prep::write::write_all(dir, &[artifact])
+        .map_err(|e| Failure::about(EXIT_OUTPUT, Code::Io, e.to_string(), out, e.hint()))?;
+    Ok(())
+}

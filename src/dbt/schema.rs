@@ -1,7 +1,7 @@
 //! The package's `models/schema.yml` entries of one spec: descriptions,
 //! meta, grants, and the tests its steps guarantee.
 
-use crate::check::{CheckedStep, Feature, Model};
+use crate::check::{CheckedStep, Model};
 use crate::emit::{jinja_escape, jinja_string};
 use crate::ir::{ApplyItem, Output};
 use crate::render::ast;
@@ -168,17 +168,11 @@ pub(super) fn model_configs(specs: &[PackageSpec], names: &PackageNames) -> Stri
     )
 }
 
-/// Whether an output column is one of `feature`'s: its description starts
-/// with the feature's name.
-fn is_output_of(o: &Output, feature: &Feature) -> bool {
-    o.doc.starts_with(&format!("`{}`", feature.column))
-}
-
 /// What the steps of the output's feature guarantee of it (never NULL,
 /// within a range), for an output of a feature.
 fn facts_of(model: &Model, o: &Output) -> Option<OutputFacts> {
     (model.features.iter())
-        .find(|f| is_output_of(o, f))
+        .find(|f| o.is_of(&f.column))
         .map(|f| output_facts(&f.steps, model.fit_filter.is_some()))
 }
 
@@ -190,7 +184,7 @@ fn one_hot_groups(spec: &PackageSpec) -> Vec<Vec<String>> {
         .map(|f| {
             (ir.apply.items.iter())
                 .filter_map(|i| match i {
-                    ApplyItem::Output(o) if is_output_of(o, f) => Some(o.name.clone()),
+                    ApplyItem::Output(o) if o.is_of(&f.column) => Some(o.name.clone()),
                     _ => None,
                 })
                 .collect()

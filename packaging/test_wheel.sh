@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the newest wheel in dist/ (packaging/build_wheel.sh) into a fresh
-# venv and uses it with no Rust on PATH: prep --version, compile, fit --data
-# on the embedded engine, and the Python package on the fitted file. Prints
+# venv and uses it with no Rust on PATH: prep --version, init, check,
+# compile, fit --data and report on the embedded engine, and the Python
+# package on the fitted file. Prints
 # the wheel's size and prep's start-up time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,8 +19,12 @@ if command -v cargo >/dev/null || command -v rustc >/dev/null; then
 fi
 test "$(command -v prep)" = "$work/venv/bin/prep"
 prep --version
+prep init starter --data examples/data/iris.csv --out "$work/starter.yml"
+prep check "$work/starter.yml"
 prep compile examples/churn/churn_features.yml --dialect duckdb >/dev/null
 prep fit examples/penguins/penguins.yml --data examples/penguins/penguins.csv --out "$work/penguins.fitted.yml"
+prep report examples/penguins/penguins.yml --data examples/penguins/penguins.csv \
+  --params "$work/penguins.fitted.yml" --out "$work/penguins.html"
 python - "$work/penguins.fitted.yml" <<'PY'
 import sys
 import pandas as pd

@@ -1,5 +1,6 @@
 """Reading a fitted-parameters file and building its transformers."""
 
+import html
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,6 +39,23 @@ class FittedFile:
     fit_id: str | None
     fitted_at: str | None
     features: list
+
+    def _repr_html_(self):
+        """In a notebook: which spec and fit, and per feature its steps with
+        their options and fitted attributes (every text escaped)."""
+        e = html.escape
+        rows = []
+        for feature in self.features:
+            for step in feature["steps"]:
+                options = ", ".join(f"{k}={v!r}" for k, v in step["options"].items())
+                attributes = "<br>".join(f"{e(k)} = {e(repr(v))}" for k, v in step["attributes"].items())
+                rows.append(f"<tr><td>{e(feature['feature'])}</td><td>{e(step['transformer'])}({e(options)})</td>"
+                            f"<td>{attributes}</td></tr>")
+        head = (f"<p><b>prep fit of spec {e(self.spec)}</b><br>spec hash {e(self.spec_hash)}<br>"
+                f"fit id {e(str(self.fit_id))}<br>fitted at {e(str(self.fitted_at))}</p>")
+        table = ("<table><tr><th>feature</th><th>transformer</th><th>fitted attributes</th></tr>"
+                 + "".join(rows) + "</table>")
+        return f"<div class=\"prep-fitted\">{head}{table}</div>"
 
 
 def read(path):

@@ -135,3 +135,33 @@ def test_an_mlflow_run_holds_the_spec_hash_and_fit_id(prep_bin, fresh_python, tm
     assert logged["tags"] == expected
     assert logged["artifacts"] == ["prep/params.fitted.yml", "prep/" + os.path.basename(spec_path)]
     assert logged["same_file"]
+
+
+REPR_SCRIPT = """
+import sys
+from prep_sklearn import read
+page = read(sys.argv[1])._repr_html_()
+print(page)
+"""
+
+
+def test_a_fitted_file_shows_itself_in_a_notebook(prep_bin, fresh_python, tmp_path):
+    """`read(path)._repr_html_()` (what Jupyter shows): the spec hash, the fit
+    id, each feature's transformers with their fitted values, and learned
+    categories (quotes and Jinja among them) as escaped text."""
+    spec_path = next(s for s in SPECS if os.path.basename(s) == "adversarial_options.yml")
+    spec = yaml.safe_load(open(spec_path))
+    table = spec["source"]["table"]
+    df, types = datasets.TABLES[table]()
+    eng = engine("duckdb")
+    eng.load(table, df, types)
+    fit_through_result_file(prep_bin, eng, spec_path, str(tmp_path), as_json=True)
+    fitted = str(tmp_path / "params.fitted.yml")
+    done = subprocess.run([fresh_python, "-c", REPR_SCRIPT, fitted], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    page = done.stdout
+    stored = yaml.safe_load(open(fitted))
+    assert stored["spec_hash"] in page and stored["parameters"]["prep_fit_id"] in page
+    for feature in stored["sklearn"]:
+        assert f"<td>{feature['feature']}</td>" in page
+    assert "<script" not in page and "{{ x }}" in page and "O&#x27;Brien" in page

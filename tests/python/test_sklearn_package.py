@@ -53,15 +53,23 @@ def _has_uv(python):
     return subprocess.run([python, "-m", "uv", "--version"], capture_output=True).returncode == 0
 
 
-@pytest.mark.parametrize("spec_path", SPECS, ids=[os.path.basename(s)[:-4] for s in SPECS])
-def test_python_pipeline_equals_the_sql(prep_bin, fresh_python, spec_path):
+def fit_on_duckdb(prep_bin, spec_path, out):
+    """The spec's table loaded in DuckDB and fitted through a warehouse
+    result file in `out` (params.fitted.yml): the spec, the table and the
+    SQL features."""
     spec = yaml.safe_load(open(spec_path))
     table = spec["source"]["table"]
     df, types = datasets.TABLES[table]()
     eng = engine("duckdb")
     eng.load(table, df, types)
+    sql = fit_through_result_file(prep_bin, eng, spec_path, str(out), as_json=True)
+    return spec, df, sql
+
+
+@pytest.mark.parametrize("spec_path", SPECS, ids=[os.path.basename(s)[:-4] for s in SPECS])
+def test_python_pipeline_equals_the_sql(prep_bin, fresh_python, spec_path):
     with tempfile.TemporaryDirectory() as out:
-        sql = fit_through_result_file(prep_bin, eng, spec_path, out, as_json=True)
+        spec, df, sql = fit_on_duckdb(prep_bin, spec_path, out)
         data, result = os.path.join(out, "data.pkl"), os.path.join(out, "out.pkl")
         with open(data, "wb") as f:
             pickle.dump(df, f)
@@ -113,12 +121,7 @@ def test_an_mlflow_run_holds_the_spec_hash_and_fit_id(prep_bin, fresh_python, tm
     found again by the spec hash, holds the fit id, and its artifact is the
     fitted file itself (which builds the pipeline again)."""
     spec_path = next(s for s in SPECS if os.path.basename(s) == "penguins_numeric.yml")
-    spec = yaml.safe_load(open(spec_path))
-    table = spec["source"]["table"]
-    df, types = datasets.TABLES[table]()
-    eng = engine("duckdb")
-    eng.load(table, df, types)
-    fit_through_result_file(prep_bin, eng, spec_path, str(tmp_path), as_json=True)
+    fit_on_duckdb(prep_bin, spec_path, tmp_path)
     fitted = str(tmp_path / "params.fitted.yml")
     # MLflow 3 refuses a file store unless told (it prefers a database); the
     # logging itself is the same on any store.
@@ -150,12 +153,7 @@ def test_a_fitted_file_shows_itself_in_a_notebook(prep_bin, fresh_python, tmp_pa
     id, each feature's transformers with their fitted values, and learned
     categories (quotes and Jinja among them) as escaped text."""
     spec_path = next(s for s in SPECS if os.path.basename(s) == "adversarial_options.yml")
-    spec = yaml.safe_load(open(spec_path))
-    table = spec["source"]["table"]
-    df, types = datasets.TABLES[table]()
-    eng = engine("duckdb")
-    eng.load(table, df, types)
-    fit_through_result_file(prep_bin, eng, spec_path, str(tmp_path), as_json=True)
+    fit_on_duckdb(prep_bin, spec_path, tmp_path)
     fitted = str(tmp_path / "params.fitted.yml")
     done = subprocess.run([fresh_python, "-c", REPR_SCRIPT, fitted], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

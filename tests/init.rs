@@ -9,13 +9,6 @@ use prep::dialect::DialectName;
 
 use common::prep;
 
-fn fresh_dir(tag: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("prep-init-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 /// The spec compiles to SQL for every dialect.
 fn compiles_everywhere(spec: &str, dir: &Path) {
     for d in DialectName::ALL {
@@ -26,7 +19,7 @@ fn compiles_everywhere(spec: &str, dir: &Path) {
 
 #[test]
 fn from_a_column_list_it_writes_a_spec_that_compiles_and_never_overwrites() {
-    let dir = fresh_dir("columns");
+    let dir = common::scratch_dir("init-columns");
     let columns = "id BIGINT, age DOUBLE PRECISION, amount DECIMAL(10, 2), plan VARCHAR, \
                    active BOOLEAN, signup DATE, payload BLOB, \"odd \"\"name\"\", {{ x }}\" INTEGER";
     let (code, _, stderr) = prep(&["init", "starter", "--columns", columns], &dir);
@@ -89,7 +82,7 @@ fn from_a_column_list_it_writes_a_spec_that_compiles_and_never_overwrites() {
 
 #[test]
 fn bad_requests_are_refused_before_anything_is_written() {
-    let dir = fresh_dir("refused");
+    let dir = common::scratch_dir("init-refused");
     let long = format!("{} DOUBLE", "x".repeat(70));
     for (args, code, says) in [
         (
@@ -124,7 +117,7 @@ fn bad_requests_are_refused_before_anything_is_written() {
 #[cfg(feature = "embedded")]
 #[test]
 fn from_data_it_reads_types_categories_and_keys() {
-    let dir = fresh_dir("data");
+    let dir = common::scratch_dir("init-data");
     let mut csv = String::from("id,age,plan,city,active,signup,grade\n");
     let plans = ["basic", "pro", "O'Brien {{ x }}", "yes", "007"];
     for i in 0..60 {
@@ -195,7 +188,7 @@ fn from_data_it_reads_types_categories_and_keys() {
 #[cfg(feature = "embedded")]
 #[test]
 fn suggestions_on_real_data() {
-    let dir = fresh_dir("real");
+    let dir = common::scratch_dir("init-real");
     let mut all = String::new();
     for (name, data) in [
         ("penguins", "examples/penguins/penguins.csv"),

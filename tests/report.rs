@@ -6,20 +6,13 @@ mod common;
 
 use common::prep;
 
-fn fresh_dir(tag: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("prep-report-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 /// With the statistics of a fitted file, the page shows each of them as
 /// scikit-learn names it, the source's missing values as counted in the
 /// data, an SVG per column, and asks nothing of the network.
 #[test]
 fn the_page_holds_prep_s_numbers_and_nothing_from_elsewhere() {
     let root = common::root();
-    let dir = fresh_dir("numbers");
+    let dir = common::scratch_dir("report-numbers");
     let spec = root
         .join("examples/penguins/penguins.yml")
         .to_string_lossy()
@@ -100,7 +93,7 @@ fn the_page_holds_prep_s_numbers_and_nothing_from_elsewhere() {
 /// drift table of the spec's `drift:`.
 #[test]
 fn markup_in_the_data_stays_text_and_drift_is_shown() {
-    let dir = fresh_dir("hostile");
+    let dir = common::scratch_dir("report-hostile");
     std::fs::write(
         dir.join("d.csv"),
         "\"<script>x</script>\",plan\n1,<b>a</b>\n2,\"&amp; it's\"\n3,<b>a</b>\n",

@@ -36,9 +36,15 @@ pub fn check(
 
 fn check_one(file: &std::path::Path, dialects: &[DialectName]) -> Result<(), Failure> {
     let (text, name) = read_spec(file)?;
-    let ir = prep::compile_ir(&text, &name).map_err(|d| spec_failure(d, &text))?;
+    valid(&text, &name, dialects).map(|_| ())
+}
+
+/// A spec's text (named `file` in messages) lowered, with every name
+/// checked for each of `dialects`: what `prep check` and `prep init` ask.
+pub fn valid(text: &str, file: &str, dialects: &[DialectName]) -> Result<prep::ir::Ir, Failure> {
+    let ir = prep::compile_ir(text, file).map_err(|d| spec_failure(d, text))?;
     for d in dialects {
-        prep::check_names(&ir, d.get(), &name).map_err(|d| spec_failure(d, &text))?;
+        prep::check_names(&ir, d.get(), file).map_err(|d| spec_failure(d, text))?;
     }
-    Ok(())
+    Ok(ir)
 }

@@ -133,9 +133,8 @@ fn from_list(list: &str) -> Result<(Vec<Column>, String), Failure> {
 /// problem is shown in the spec's text.
 fn self_check(text: &str, target: &Path) -> Result<(), Failure> {
     let file = target.display().to_string();
-    let ir = prep::compile_ir(text, &file).map_err(|d| spec_failure(d, text))?;
+    let ir = super::check::valid(text, &file, &DialectName::ALL)?;
     for d in DialectName::ALL {
-        prep::check_names(&ir, d.get(), &file).map_err(|all| spec_failure(all, text))?;
         emit(&ir, d.get(), EmitForm::Sql, false, &file, None)
             .map_err(|e| spec_failure(e.into(), text))?;
     }

@@ -24,6 +24,14 @@ pub fn prep(args: &[&str], dir: &Path) -> (i32, String, String) {
     )
 }
 
+/// An empty folder of this test run, created (removed first if left from before).
+pub fn scratch_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("prep-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }

@@ -159,27 +159,27 @@ pub(super) fn apply_sql(
     Ok(print::pretty(apply))
 }
 
-#[cfg(not(feature = "embedded"))]
-pub fn drift(_: &Path, _: &[String], _: &Path, _: bool) -> Result<(), Failure> {
-    Err(no_engine())
-}
+#[cfg(feature = "embedded")]
+/// The drift table of `data` against `fitted` (the spec's `drift:`): its
+/// column names and rows, in the spec's order, measure by measure.
+pub(super) type DriftTable = (Vec<String>, Vec<Vec<Option<String>>>);
 
 #[cfg(feature = "embedded")]
-/// The drift of `data` from the statistics of `params` (the spec's
-/// `drift:`), as a table in the spec's feature order; with `fail`, any
-/// measure that drifted is a failure (exit 1), for CI and schedulers.
-pub fn drift(spec: &Path, data: &[String], params: &Path, fail: bool) -> Result<(), Failure> {
+pub(super) fn drift_rows(
+    model: &prep::check::Model,
+    ir: &prep::ir::Ir,
+    fitted: &Fitted,
+    data: &[String],
+    file: &str,
+    text: &str,
+) -> Result<DriftTable, Failure> {
     use prep::dialect::DialectName;
     use prep::render::{DriftParams, Renderer, SourceStyle, print};
-    let (text, file) = read_spec(spec)?;
-    let model = prep::check_text(&text, &file).map_err(|d| spec_failure(d, &text))?;
-    let fitted = load_params(params)?;
-    let ir = lower_with(&model, Some(&fitted), Some(params))?;
-    let engine = open_data(&model, data)?;
-    let query = Renderer::new(DialectName::Duckdb.get(), &ir, SourceStyle::Plain)
+    let engine = open_data(model, data)?;
+    let query = Renderer::new(DialectName::Duckdb.get(), ir, SourceStyle::Plain)
         .reading(prep::engine::DATA_RELATION)
-        .drift_query(DriftParams::Pinned(&fitted))
-        .map_err(|diag| spec_failure(diag.in_file(&file).into(), &text))?;
+        .drift_query(DriftParams::Pinned(fitted))
+        .map_err(|diag| spec_failure(diag.in_file(file).into(), text))?;
     let (names, mut rows) = progress::while_slow("measuring drift", || {
         engine.query_text(&print::pretty(query))
     })
@@ -199,6 +199,24 @@ pub fn drift(spec: &Path, data: &[String], params: &Path, fail: bool) -> Result<
             })
     };
     rows.sort_by_key(order);
+    Ok((names, rows))
+}
+
+#[cfg(not(feature = "embedded"))]
+pub fn drift(_: &Path, _: &[String], _: &Path, _: bool) -> Result<(), Failure> {
+    Err(no_engine())
+}
+
+#[cfg(feature = "embedded")]
+/// The drift of `data` from the statistics of `params` (the spec's
+/// `drift:`), as a table in the spec's feature order; with `fail`, any
+/// measure that drifted is a failure (exit 1), for CI and schedulers.
+pub fn drift(spec: &Path, data: &[String], params: &Path, fail: bool) -> Result<(), Failure> {
+    let (text, file) = read_spec(spec)?;
+    let model = prep::check_text(&text, &file).map_err(|d| spec_failure(d, &text))?;
+    let fitted = load_params(params)?;
+    let ir = lower_with(&model, Some(&fitted), Some(params))?;
+    let (names, rows) = drift_rows(&model, &ir, &fitted, data, &file, &text)?;
     write_stdout(&table::aligned(&names, &rows));
     let drifted: Vec<String> = (rows.iter())
         .filter(|r| r[4].as_deref() == Some("drift"))

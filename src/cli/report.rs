@@ -99,8 +99,6 @@ fn drift_table(
     file: &str,
     text: &str,
 ) -> Result<Option<prep::report::Table>, Failure> {
-    use prep::dialect::DialectName;
-    use prep::render::{DriftParams, Renderer, SourceStyle, print};
     if compare.is_empty() {
         return Ok(None);
     }
@@ -112,13 +110,7 @@ fn drift_table(
             "add `drift: {}` to the spec (see the README, \"Drift\")",
         ));
     }
-    let engine = super::engine::open_data(model, compare)?;
-    let query = Renderer::new(DialectName::Duckdb.get(), ir, SourceStyle::Plain)
-        .reading(prep::engine::DATA_RELATION)
-        .drift_query(DriftParams::Pinned(fitted))
-        .map_err(|diag| super::failure::spec_failure(diag.in_file(file).into(), text))?;
-    let (header, rows) =
-        (engine.query_text(&print::pretty(query))).map_err(super::engine::engine_failure)?;
+    let (header, rows) = super::engine::drift_rows(model, ir, fitted, compare, file, text)?;
     let mut rows: Vec<Vec<String>> = (rows.into_iter())
         .map(|r| r.into_iter().map(Option::unwrap_or_default).collect())
         .collect();

@@ -94,6 +94,10 @@ struct DialectFile {
     unpivot: UnpivotStyle,
     #[serde(default)]
     ctes: CteEvaluation,
+    /// A condition true on every row that the planner cannot see through
+    /// (see `Dialect::fence`).
+    #[serde(default)]
+    fence: Option<String>,
     #[serde(default)]
     first_row: FirstRow,
     #[serde(default)]
@@ -236,6 +240,8 @@ pub enum Func {
     Sqrt,
     Ln,
     Exp,
+    Floor,
+    RowNumber,
     SafeDivide,
     Percentile,
     Concat,
@@ -248,7 +254,7 @@ pub enum Func {
 }
 
 impl Func {
-    const ALL: [Func; 20] = [
+    const ALL: [Func; 22] = [
         Func::CountRows,
         Func::Count,
         Func::Avg,
@@ -260,6 +266,8 @@ impl Func {
         Func::Sqrt,
         Func::Ln,
         Func::Exp,
+        Func::Floor,
+        Func::RowNumber,
         Func::SafeDivide,
         Func::Percentile,
         Func::Concat,
@@ -286,6 +294,8 @@ impl Func {
             | Func::Sqrt
             | Func::Ln
             | Func::Exp
+            | Func::Floor
+            | Func::RowNumber
             | Func::Grouping => &["X"],
             Func::SafeDivide => &["A", "B"],
             Func::Percentile => &["X", "P"],
@@ -355,6 +365,8 @@ impl Func {
             Func::Sqrt => "sqrt",
             Func::Ln => "ln",
             Func::Exp => "exp",
+            Func::Floor => "floor",
+            Func::RowNumber => "row_number",
             Func::SafeDivide => "safe_divide",
             Func::Percentile => "percentile",
             Func::Concat => "concat",
@@ -397,6 +409,13 @@ pub struct Dialect {
     pub vocabularies: VocabularyStyle,
     pub unpivot: UnpivotStyle,
     pub ctes: CteEvaluation,
+    /// Where CTEs are inlined, a condition true on every row that the
+    /// planner cannot see through (it is not deterministic): a CTE filtered
+    /// by it is computed once and shared by its readers. prep filters each
+    /// level's fitted parameters by it, so that a later level reading them
+    /// three times does not compute them three times (and every level before
+    /// them 3^levels times, which Spark's planner runs out of memory on).
+    pub fence: Option<Expr>,
     pub first_row: FirstRow,
     pub plain_names: PlainNames,
     pub double_type: DataType,
@@ -474,6 +493,9 @@ impl Dialect {
             vocabularies: file.vocabularies,
             unpivot: file.unpivot,
             ctes: file.ctes,
+            fence: (file.fence.as_deref())
+                .map(|text| parse_fence(parser.as_ref(), text))
+                .transpose()?,
             first_row: file.first_row,
             plain_names: file.plain_names,
             double_type: parse_type(&file.types.double)?,
@@ -493,6 +515,25 @@ impl Dialect {
     pub fn parser(&self) -> Box<dyn ParserDialect> {
         dialect_from_str(&self.parser).expect("checked when the dialect loaded")
     }
+}
+
+/// A fence condition: an expression reading no column.
+fn parse_fence(parser: &dyn ParserDialect, text: &str) -> Result<Expr, String> {
+    let expr = Parser::new(parser)
+        .try_with_sql(text)
+        .and_then(|mut p| p.parse_expr())
+        .map_err(|e| format!("fence: {e}"))?;
+    let mut names = false;
+    let _ = sqlparser::ast::visit_expressions(&expr, |node| {
+        names |= matches!(node, Expr::Identifier(_) | Expr::CompoundIdentifier(_));
+        ControlFlow::<()>::Continue(())
+    });
+    if names {
+        return Err(format!(
+            "fence: {text:?} reads a column; it must hold on every row"
+        ));
+    }
+    Ok(expr)
 }
 
 /// A dialect file's fields as one mapping, over those of the dialect it

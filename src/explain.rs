@@ -167,14 +167,15 @@ fn write_scans(ir: &Ir, dialects: &[DialectName], out: &mut String) {
 }
 
 /// How many times the fit reads the source on dialect `d`. Where CTEs are
-/// evaluated once, once per scan. Where they are inlined, the parameters of
+/// evaluated once (or the parameters are fenced), once per scan. Where they are inlined, the parameters of
 /// level `l` are evaluated once for each evaluation of the next level's
 /// parameters (which read them) and once more for each of that level's
 /// scans (which read them through its staged rows); learned vocabularies are
 /// read once, by the long form.
 pub fn source_reads(ir: &Ir, d: DialectName, scans: &[Scan]) -> usize {
     let dialect = d.get();
-    if dialect.ctes == CteEvaluation::Once {
+    // A fence makes each level's parameters computed once, as where CTEs are.
+    if dialect.ctes == CteEvaluation::Once || dialect.fence.is_some() {
         return scans.len();
     }
     let levels = ir.fit.levels();

@@ -44,6 +44,13 @@ pub enum Expr {
     Ln(Box<Expr>),
     /// e to the power of a value below the overflow (the caller guards it).
     Exp(Box<Expr>),
+    /// The largest integer not above a value (as a double).
+    Floor(Box<Expr>),
+    /// The 1-based position of the row's value in ascending order among the
+    /// non-missing values of the fit rows (equal values in any order; NULL
+    /// rows are numbered apart). A window function: it only ever appears in
+    /// a let of the fit, read by an aggregate's argument.
+    Rank(Box<Expr>),
     Coalesce(Box<Expr>, Box<Expr>),
     Case(Vec<(Cond, Expr)>, Box<Expr>),
     /// Stops the query with a message that ends with the text of `value`.
@@ -253,6 +260,8 @@ pub enum Attr {
     Values(Vec<Option<Scalar>>),
     /// An index into a list, or None.
     Index(Option<usize>),
+    /// A list of values (bin edges).
+    List(Vec<Attr>),
 }
 
 /// The attributes scikit-learn's fitted transformer of one step would have
@@ -372,7 +381,9 @@ impl Expr {
             | Expr::Sqrt(a)
             | Expr::Abs(a)
             | Expr::Ln(a)
-            | Expr::Exp(a) => a.for_each(f),
+            | Expr::Exp(a)
+            | Expr::Floor(a)
+            | Expr::Rank(a) => a.for_each(f),
             Expr::Fail { value, .. } => value.for_each(f),
             Expr::Add(a, b)
             | Expr::Sub(a, b)
@@ -472,6 +483,8 @@ impl fmt::Display for Expr {
             Expr::Abs(e) => write!(f, "abs({e})"),
             Expr::Ln(e) => write!(f, "ln({e})"),
             Expr::Exp(e) => write!(f, "exp({e})"),
+            Expr::Floor(e) => write!(f, "floor({e})"),
+            Expr::Rank(e) => write!(f, "rank({e})"),
             Expr::Coalesce(a, b) => write!(f, "coalesce({a}, {b})"),
             Expr::Case(arms, otherwise) => {
                 f.write_str("case")?;

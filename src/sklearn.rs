@@ -115,5 +115,6 @@ fn attr_json(attr: &Attr, ir: &Ir, fitted: &Fitted) -> Json {
             Json::Array(values.iter().map(|v| scalar_json(v.as_ref())).collect())
         }
         Attr::Index(i) => i.map_or(Json::Null, |i| json!(i)),
+        Attr::List(items) => Json::Array(items.iter().map(|a| attr_json(a, ir, fitted)).collect()),
     }
 }

@@ -11,10 +11,12 @@ use serde_saphyr::Spanned;
 
 use crate::diagnostic::Span;
 
+mod bins;
 pub mod dbt;
 pub mod drift;
 mod ordered_map;
 mod row_steps;
+pub use bins::{BinEncode, BinStrategy, BinsOptions, QuantileMethod};
 pub use ordered_map::OrderedMap;
 pub use row_steps::{BinarizeOptions, Function};
 use row_steps::{FunctionForm, name_shorthand};
@@ -205,7 +207,7 @@ impl Step {
                     (&mut v.value, place)
                 })
                 .collect(),
-            Step::Scale(_) | Step::Binarize(_) | Step::Function(_) => Vec::new(),
+            Step::Scale(_) | Step::Binarize(_) | Step::Function(_) | Step::Bins(_) => Vec::new(),
             Step::OneHot(o) => {
                 let mut out = Vec::new();
                 if let Some(d) = &mut o.drop {
@@ -250,6 +252,8 @@ pub enum Step {
         #[schemars(with = "FunctionForm")]
         Function,
     ),
+    /// KBinsDiscretizer: `bins: {n_bins: 5, strategy: quantile, encode: ordinal}`.
+    Bins(BinsOptions),
 }
 
 impl Step {
@@ -261,6 +265,7 @@ impl Step {
             Step::Ordinal(_) => "ordinal",
             Step::Binarize(_) => "binarize",
             Step::Function(_) => "function",
+            Step::Bins(_) => "bins",
         }
     }
 }

@@ -78,6 +78,18 @@ fn a_broken_description_is_refused_with_its_reason() {
             ACME.replace("name: acme", "name: acme\nextends: nowhere"),
             "\"nowhere\" is not a dialect",
         ),
+        // A fence holds on every row: it reads no column.
+        (
+            ACME.replace("unpivot: union_all", "unpivot: union_all\nfence: \"x > 0\""),
+            "fence: \"x > 0\" reads a column",
+        ),
+        (
+            ACME.replace(
+                "unpivot: union_all",
+                "unpivot: union_all\nfence: \"rand( >\"",
+            ),
+            "fence:",
+        ),
     ];
     for (text, expected) in cases {
         let e = Dialect::from_yaml(&text).map(|_| ()).unwrap_err();

@@ -13,7 +13,7 @@ fn scans(spec: &str, d: DialectName) -> usize {
 /// All moments of all columns in one scan; the variances of all columns in
 /// a second (a pass over the values minus their mean, as numpy computes it).
 #[test]
-fn twenty_imputed_and_scaled_columns_cost_two_scans_everywhere() {
+fn imputed_and_scaled_groups_cost_two_scans_everywhere() {
     for d in DialectName::ALL {
         assert_eq!(scans("tests/specs/groups_wide.yml", d), 2, "{d}");
     }

@@ -13,6 +13,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import (
     Binarizer,
     FunctionTransformer,
+    KBinsDiscretizer,
     MaxAbsScaler,
     MinMaxScaler,
     OneHotEncoder,
@@ -24,7 +25,7 @@ from sklearn.preprocessing import (
 TRANSFORMERS = {
     c.__name__: c
     for c in [SimpleImputer, StandardScaler, MinMaxScaler, MaxAbsScaler, RobustScaler, OneHotEncoder, OrdinalEncoder,
-              Binarizer, FunctionTransformer]
+              Binarizer, FunctionTransformer, KBinsDiscretizer]
 }
 ENCODERS = (OneHotEncoder, OrdinalEncoder)
 
@@ -185,6 +186,8 @@ def _transformer(step, feature):
         return _one_hot(options, attributes, feature)
     if cls is OrdinalEncoder:
         return _ordinal(options, attributes, feature)
+    if cls is KBinsDiscretizer:
+        return _bins(options, attributes, feature)
     if "feature_range" in options:
         options["feature_range"] = tuple(options["feature_range"])
     if "quantile_range" in options:
@@ -202,6 +205,22 @@ def _transformer(step, feature):
         transformer._fit_dtype = kind
         transformer._fill_dtype = kind
         transformer.indicator_ = None
+    return transformer
+
+
+def _bins(options, attributes, feature):
+    """A KBinsDiscretizer with prep's edges: the file lists every edge numpy
+    computed, null where scikit-learn removed it; a constant column has one
+    bin, (-inf, inf)."""
+    transformer = KBinsDiscretizer(**options)
+    n_bins = int(attributes["n_bins_"])
+    edges = [e for e in attributes["bin_edges_"] if e is not None]
+    if n_bins == 1 and len(edges) == 1:
+        edges = [-np.inf, np.inf]
+    transformer.bin_edges_ = np.array([np.array(edges, dtype=float)] + [None], dtype=object)[:1]
+    transformer.n_bins_ = np.array([n_bins])
+    transformer.n_features_in_ = 1
+    transformer.feature_names_in_ = np.array([feature], dtype=object)
     return transformer
 
 

@@ -156,6 +156,29 @@ impl FeatureLowering<'_> {
         self.stat(level, &label, Agg::Percentile(row.clone(), p))
     }
 
+    /// The value at 1-based position `position` (a parameter, between 1 and
+    /// the count) of `row`'s non-missing values in ascending order: what
+    /// numpy's percentiles read from the sorted array, picked exactly, where
+    /// an engine's percentile function would choose its own position.
+    /// `rank` is `row`'s `Expr::Rank`, shared: one window for every position.
+    pub(crate) fn order_statistic(
+        &mut self,
+        row: &Expr,
+        rank: &Expr,
+        position: Expr,
+        label: &str,
+    ) -> Expr {
+        let rank = rank.clone();
+        let picked = case(vec![(Cond::Eq(rank, position), row.clone())], Expr::Null);
+        let level = self.stage_level(&Lineage::Opaque, &picked);
+        let value = self.stat(level, label, Agg::Max(picked));
+        // A working value: the edge derived from it is what is stored.
+        if let Expr::Param(id) = value {
+            self.fit.params[id].stored = false;
+        }
+        value
+    }
+
     pub(crate) fn most_frequent(&mut self, lineage: &Lineage, row: &Expr) -> Expr {
         let level = self.stage_level(lineage, row);
         let ty = self.feature.column_type;

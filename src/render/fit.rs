@@ -231,6 +231,10 @@ impl Renderer<'_> {
             for name in &from {
                 b = b.from(Relation::Table(vec![self.id(name)]), None);
             }
+            // Every later level reads the parameters so far: computed once.
+            if let (true, Some(fence)) = (round == last, &self.d.fence) {
+                b = b.filter(fence.clone());
+            }
             let name = match (round == last, level + 1 == fit.levels()) {
                 (true, true) => FITTED.to_string(),
                 (true, false) => format!("prep_params_{level}"),

@@ -5,7 +5,7 @@ use serde::Serialize;
 use super::{Context, OutputFacts, Step};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::ir::build::*;
-use crate::ir::{ApplyItem, Cond, Expr};
+use crate::ir::{ApplyItem, Cond};
 use crate::lowering::{FeatureLowering, FeatureValue, Lineage};
 use crate::spec::BinarizeOptions;
 
@@ -50,14 +50,8 @@ impl Step for Binarize {
         value: &mut FeatureValue,
     ) -> Option<Vec<ApplyItem>> {
         let FeatureValue { row, lineage, docs } = value;
-        let column = &f.feature.column;
         let x = f.fit.shared(row.clone());
-        let fail = Expr::ToDouble(Box::new(Expr::Fail {
-            message: format!(
-                "prep: a missing value of column {column} reaches binarize (scikit-learn's Binarizer refuses NaN: impute it first): "
-            ),
-            value: Box::new(x.clone()),
-        }));
+        let fail = super::missing_stops(f, &x, "binarize", "Binarizer");
         *row = case(
             vec![
                 (Cond::IsNull(x.clone()), fail),

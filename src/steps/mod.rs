@@ -7,6 +7,7 @@
 //! to add one.
 
 mod binarize;
+mod bins;
 mod categories;
 mod function;
 mod impute;
@@ -22,10 +23,11 @@ use serde_saphyr::Spanned;
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, Span};
 pub use crate::encoding::{Frequency, OneHotStep, OrdinalStep};
-use crate::ir::ApplyItem;
+use crate::ir::{ApplyItem, Expr};
 use crate::lowering::{FeatureLowering, FeatureValue};
 use crate::spec::{self, ColumnType, Scaler};
 pub use binarize::Binarize;
+pub use bins::Bins;
 pub(crate) use categories::scalar_type;
 pub use function::Function;
 pub use impute::Impute;
@@ -37,7 +39,7 @@ pub use standard::Standard;
 /// Every step, as the spec writes it and as scikit-learn names it: the
 /// README's step table and the Python suite's coverage list are checked
 /// against this list.
-pub const STEPS: [(&str, &str); 9] = [
+pub const STEPS: [(&str, &str); 10] = [
     ("impute", "SimpleImputer"),
     ("scale: standard", "StandardScaler"),
     ("scale: min_max", "MinMaxScaler"),
@@ -47,6 +49,7 @@ pub const STEPS: [(&str, &str); 9] = [
     ("ordinal", "OrdinalEncoder"),
     ("binarize", "Binarizer"),
     ("function", "FunctionTransformer"),
+    ("bins", "KBinsDiscretizer"),
 ];
 
 /// A step of a feature, checked: one variant per step. It is part of the
@@ -64,6 +67,7 @@ pub enum CheckedStep {
     Ordinal(OrdinalStep),
     Binarize(Binarize),
     Function(Function),
+    Bins(Bins),
 }
 
 /// What every step is.
@@ -116,6 +120,18 @@ pub fn output_facts(steps: &[CheckedStep], fit_filtered: bool) -> OutputFacts {
     (steps.iter()).fold(OutputFacts::default(), |before, s| {
         s.facts(before, fit_filtered)
     })
+}
+
+/// What a step scikit-learn refuses NaN in gives a missing value `x`: a
+/// value that stops the query, naming the column and the step.
+pub(crate) fn missing_stops(f: &FeatureLowering, x: &Expr, step: &str, transformer: &str) -> Expr {
+    let column = &f.feature.column;
+    Expr::ToDouble(Box::new(Expr::Fail {
+        message: format!(
+            "prep: a missing value of column {column} reaches {step} (scikit-learn's {transformer} refuses NaN: impute it first): "
+        ),
+        value: Box::new(x.clone()),
+    }))
 }
 
 /// The place of a spec value, if it has one.
@@ -181,6 +197,7 @@ pub(crate) fn check_step(
         spec::Step::Ordinal(o) => OrdinalStep::check(o, &cx, diags).map(CheckedStep::Ordinal),
         spec::Step::Binarize(o) => Binarize::check(o, &cx, diags).map(CheckedStep::Binarize),
         spec::Step::Function(o) => Function::check(o, &cx, diags).map(CheckedStep::Function),
+        spec::Step::Bins(o) => Bins::check(o, &cx, diags).map(CheckedStep::Bins),
     }
 }
 
@@ -202,6 +219,7 @@ impl CheckedStep {
             CheckedStep::Ordinal(s) => (s.lower(f, k, value), s.sklearn_options()),
             CheckedStep::Binarize(s) => (s.lower(f, k, value), s.sklearn_options()),
             CheckedStep::Function(s) => (s.lower(f, k, value), s.sklearn_options()),
+            CheckedStep::Bins(s) => (s.lower(f, k, value), s.sklearn_options()),
         };
         f.record_options(k, options);
         items
@@ -219,6 +237,7 @@ impl CheckedStep {
             CheckedStep::Ordinal(s) => s.facts(before, fit_filtered),
             CheckedStep::Binarize(s) => s.facts(before, fit_filtered),
             CheckedStep::Function(s) => s.facts(before, fit_filtered),
+            CheckedStep::Bins(s) => s.facts(before, fit_filtered),
         }
     }
 

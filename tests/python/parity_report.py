@@ -23,6 +23,7 @@ REQUIRED_CELLS = [
     "ordinal:handle_unknown=error", "ordinal:handle_unknown=use_encoded_value", "ordinal:encoded_missing_value",
     "binarize", "function:log", "function:log1p", "function:sqrt", "function:exp", "function:abs",
     "function:sign", "function:square", "function:clip",
+    "bins:quantile", "bins:uniform", "bins:quantile_method=inverted_cdf", "bins:quantile_method=linear",
 ]
 
 
@@ -41,6 +42,9 @@ def cells(steps, declared=None):
             out.update(f"scale:{name}:{k}" for k in (options or {}))
         elif kind == "binarize":
             out.add("binarize")
+        elif kind == "bins":
+            out.add(f"bins:{opts.get('strategy', 'quantile')}")
+            out.update(f"bins:{k}={v}" for k, v in opts.items() if k == "quantile_method")
         elif kind == "function":
             out.add(f"function:{opts if isinstance(opts, str) else next(iter(opts))}")
         else:

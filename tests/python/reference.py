@@ -11,7 +11,7 @@ import pandas as pd
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import (
-    Binarizer, FunctionTransformer, MaxAbsScaler, MinMaxScaler, OneHotEncoder, OrdinalEncoder, RobustScaler,
+    Binarizer, FunctionTransformer, KBinsDiscretizer, MaxAbsScaler, MinMaxScaler, OneHotEncoder, OrdinalEncoder, RobustScaler,
     StandardScaler,
 )
 
@@ -59,6 +59,8 @@ def _step(step):
         return OrdinalEncoder(**opts)
     if kind == "binarize":
         return Binarizer(**(opts or {}))
+    if kind == "bins":
+        return KBinsDiscretizer(**opts)
     if kind == "function":
         # NumPy's function; where NumPy's value is NaN or infinite, a missing
         # value (the README's meaning of `function`).
@@ -132,7 +134,7 @@ def _numbers_only(steps):
 def _looks_numeric(steps):
     for s in steps:
         (kind, opts), = s.items()
-        if kind in ("scale", "binarize", "function"):
+        if kind in ("scale", "binarize", "function", "bins"):
             return True
         if kind == "impute":
             o = {"strategy": opts} if isinstance(opts, str) else opts

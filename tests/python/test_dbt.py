@@ -52,6 +52,18 @@ def dbt(project, *args, target="duckdb"):
     return done.stdout
 
 
+def add_package(prep_bin, project, spec, package):
+    """One more package in the project: `spec` (a dict) written by prep as
+    dbt package `package` and listed in packages.yml."""
+    specs = project / f"{package}_specs"
+    specs.mkdir()
+    (specs / f"{spec['name']}.yml").write_text(json.dumps(spec))
+    done = subprocess.run([prep_bin, "compile", specs.name, "--emit", "dbt-package", "--package-name", package,
+                           "--out", package], cwd=project, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    (project / "packages.yml").write_text((project / "packages.yml").read_text() + f"  - local: {package}\n")
+
+
 def table(project, name):
     con = duckdb.connect(str(project / "example.duckdb"), read_only=True)
     try:
@@ -364,12 +376,7 @@ def test_hostile_texts_reach_dbt_as_text(prep_bin, project):
         "dbt": {"exposure": {"name": "hostile_app", "type": "application", "url": PWNED,
                              "description": "\n".join(categories)}},
     }
-    (project / "hostile_specs").mkdir()
-    (project / "hostile_specs" / "hostile.yml").write_text(json.dumps(spec))
-    done = subprocess.run([prep_bin, "compile", "hostile_specs", "--emit", "dbt-package", "--package-name",
-                           "hostile_features", "--out", "hostile_features"], cwd=project, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    (project / "packages.yml").write_text((project / "packages.yml").read_text() + "  - local: hostile_features\n")
+    add_package(prep_bin, project, spec, "hostile_features")
     dbt(project, "deps")
     out = dbt(project, "parse")
     assert "pwned" not in out
@@ -384,3 +391,34 @@ def test_hostile_texts_reach_dbt_as_text(prep_bin, project):
     assert exposure["owner"]["name"] == owner
     (group,) = [g for g in manifest["groups"].values() if g["package_name"] == "hostile_features"]
     assert group["owner"]["name"] == owner
+
+
+@pytest.mark.parametrize("target", ["duckdb", "postgres"])
+def test_bin_edges_are_learned_in_the_warehouse(prep_bin, project, target):
+    """KBinsDiscretizer's edges (equal-count ones read as order statistics,
+    equal-width ones) are learned by the package's params model in the
+    warehouse and read by its features model: the features equal
+    scikit-learn's on the training seed (a data test comparing them)."""
+    import numpy as np
+    import pandas as pd
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import KBinsDiscretizer
+
+    steps = {"usage": ("median", {"n_bins": 3}), "amount": ("mean", {"n_bins": 4, "strategy": "uniform"}),
+             "tickets": ("median", {"n_bins": 2, "quantile_method": "linear"})}
+    spec = {"name": "binned", "source": {"ref": "train"}, "keys": ["customer_id"],
+            "features": {c: [{"impute": s}, {"bins": dict(o, encode="ordinal")}] for c, (s, o) in steps.items()}}
+    add_package(prep_bin, project, spec, "binned_features")
+    train = pd.read_csv(project / "seeds" / "train.csv")
+    expected = pd.DataFrame({"customer_id": train["customer_id"]})
+    for column, (strategy, options) in steps.items():
+        pipe = make_pipeline(SimpleImputer(strategy=strategy), KBinsDiscretizer(encode="ordinal", **options))
+        expected[column] = pipe.fit_transform(train[[column]].to_numpy(dtype=float))[:, 0]
+    assert len(set(expected["usage"])) == 3 and len(set(expected["amount"])) > 1  # the bins tell rows apart
+    expected.to_csv(project / "seeds" / "expected_binned.csv", index=False)
+    (project / "tests" / "binned_matches_scikit_learn.sql").write_text(
+        "{{ matches_expected(ref('binned_features', 'binned'), ref('expected_binned'), 'customer_id') }}\n")
+    dbt(project, "deps", target=target)
+    out = dbt(project, "build", target=target)
+    assert "binned_matches_scikit_learn" in out and "binned__params" in out and "ERROR=0" in out, out[-6000:]

@@ -1,0 +1,313 @@
+//! KBinsDiscretizer: `bins: {n_bins: 5, strategy: uniform|quantile, encode: ordinal}`.
+//!
+//! The edges are scikit-learn's: `uniform` is `np.linspace(min, max, n_bins + 1)`
+//! with numpy's own arithmetic; `quantile` is `np.percentile` at
+//! `np.linspace(0, 100, n_bins + 1)`, each percentile read as numpy reads it:
+//! the values at two positions of the sorted column (order statistics picked
+//! by rank, never an engine's percentile function, whose positions differ by
+//! one where `n * q` rounds) and numpy's interpolation between them. Edges
+//! closer than 1e-8 to the one before are removed, as scikit-learn does; a
+//! constant column has one bin. A value's bin is how many kept edges after
+//! the first it reaches, at most `n_bins_ - 1` (`np.searchsorted` over the
+//! inner edges, `side="right"`).
+
+use serde::Serialize;
+
+use super::{Context, OutputFacts, Step, span};
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::ir::build::*;
+use crate::ir::{ApplyItem, Attr, Cond, Expr};
+use crate::lowering::{FeatureLowering, FeatureValue, Lineage, Moment, attr};
+use crate::spec::{BinEncode, BinStrategy, BinsOptions, QuantileMethod};
+
+/// At most this many bins: each is a parameter and a comparison per row.
+const MAX_BINS: i64 = 1000;
+
+/// scikit-learn removes bins whose width is not above this.
+const MIN_WIDTH: f64 = 1e-8;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Bins {
+    pub n_bins: usize,
+    pub strategy: BinStrategy,
+    pub encode: BinEncode,
+    pub quantile_method: QuantileMethod,
+    pub subsample: Option<u64>,
+}
+
+impl Step for Bins {
+    type Options = BinsOptions;
+
+    fn check(o: &BinsOptions, cx: &Context, diags: &mut Diagnostics) -> Option<Bins> {
+        if !cx.needs_numeric("bins", diags) {
+            return None;
+        }
+        let n_bins = o.n_bins.as_ref().map_or(5, |n| n.value);
+        let mut ok = true;
+        if !(2..=MAX_BINS).contains(&n_bins) {
+            ok = false;
+            diags.push(
+                Diagnostic::new(Code::InvalidValue, format!("n_bins is {n_bins}"))
+                    .at(o.n_bins.as_ref().and_then(span).or(cx.at.clone()))
+                    .hint(format!("give a whole number from 2 to {MAX_BINS}")),
+            );
+        }
+        let strategy = o
+            .strategy
+            .as_ref()
+            .map_or(BinStrategy::Quantile, |s| s.value);
+        if strategy == BinStrategy::Kmeans {
+            ok = false;
+            diags.push(
+                Diagnostic::new(Code::InvalidValue, "`strategy: kmeans` cannot be computed exactly in SQL")
+                    .at(o.strategy.as_ref().and_then(span))
+                    .hint("scikit-learn's edges come from Lloyd's k-means, repeated until the centres move less than a tolerance (up to 300 passes over the data, as many as the data needs); one SQL query cannot repeat a scan a number of times the data decides. Use `strategy: quantile` or `strategy: uniform`"),
+            );
+        }
+        let encode = o.encode.as_ref().map_or(BinEncode::Onehot, |e| e.value);
+        if encode != BinEncode::Ordinal {
+            ok = false;
+            diags.push(
+                Diagnostic::new(Code::InvalidValue, "prep does not yet one-hot encode bins (scikit-learn's default `encode: onehot`)")
+                    .at(o.encode.as_ref().and_then(span).or(cx.at.clone()))
+                    .hint("write `encode: ordinal` (the bin's index, 0 to n_bins - 1); the number of one-hot columns is learned (narrow bins are removed, a constant column has one), which prep does not support for bins yet"),
+            );
+        }
+        ok.then(|| Bins {
+            n_bins: n_bins as usize,
+            strategy,
+            encode,
+            quantile_method: o
+                .quantile_method
+                .unwrap_or(QuantileMethod::AveragedInvertedCdf),
+            subsample: o.subsample.unwrap_or(Some(200_000)),
+        })
+    }
+
+    fn sklearn_options(&self) -> serde_json::Value {
+        serde_json::json!({
+            "n_bins": self.n_bins,
+            "strategy": self.strategy,
+            "encode": self.encode,
+            "quantile_method": self.quantile_method,
+            "subsample": self.subsample,
+        })
+    }
+
+    fn lower(
+        &self,
+        f: &mut FeatureLowering,
+        k: usize,
+        value: &mut FeatureValue,
+    ) -> Option<Vec<ApplyItem>> {
+        let FeatureValue { row, lineage, docs } = value;
+        let n_bins = self.n_bins;
+        let min = f.moment(lineage, row, Moment::Min);
+        let max = f.moment(lineage, row, Moment::Max);
+        let min = f.statistic(k, "edge0", min, "first bin edge: the training minimum");
+        let max = f.working(k, "max", max, "the training maximum");
+        // Every edge as numpy computes it, before narrow bins are removed.
+        let mut raw = vec![min.clone()];
+        // Equal counts: one ranking of the values, read at every edge.
+        let rank = (self.strategy == BinStrategy::Quantile)
+            .then(|| f.fit.shared(Expr::Rank(Box::new(row.clone()))));
+        for i in 1..n_bins {
+            let edge = match &rank {
+                None => uniform_edge(f, k, &min, &max, i, n_bins),
+                Some(rank) => self.quantile_edge(f, k, lineage, row, rank, i),
+            };
+            raw.push(f.working(
+                k,
+                &format!("raw_edge{i}"),
+                edge,
+                "a bin edge before narrow bins are removed",
+            ));
+        }
+        raw.push(max.clone());
+        let constant = Cond::Eq(min.clone(), max.clone());
+        let mut edges = vec![min.clone()];
+        let mut kept = Vec::new();
+        for i in 1..=n_bins {
+            let mut arms = vec![(constant.clone(), Expr::Null)];
+            if self.strategy == BinStrategy::Quantile {
+                let width = sub(raw[i].clone(), raw[i - 1].clone());
+                arms.push((Cond::Le(width, num(MIN_WIDTH)), Expr::Null));
+            }
+            let edge = case(arms, raw[i].clone());
+            let edge = f.statistic(k, &format!("edge{i}"), edge, "a bin edge (NULL: removed)");
+            kept.push(case(vec![(Cond::IsNull(edge.clone()), num(0.0))], num(1.0)));
+            edges.push(edge);
+        }
+        let kept = kept.into_iter().reduce(add).unwrap_or(num(0.0));
+        let bins = f.statistic(
+            k,
+            "n_bins",
+            case(vec![(constant, num(1.0))], kept),
+            "number of bins (n_bins_)",
+        );
+        f.record(
+            k,
+            "KBinsDiscretizer",
+            vec![
+                ("bin_edges_", Attr::List(edges.iter().map(attr).collect())),
+                ("n_bins_", attr(&bins)),
+            ],
+        );
+        *row = binned(f, row, &edges[1..], bins);
+        docs.push(format!(
+            "the index of its bin among {n_bins} {} bins of the training values",
+            match self.strategy {
+                BinStrategy::Uniform => "equal-width",
+                _ => "equal-count",
+            }
+        ));
+        *lineage = Lineage::Opaque;
+        None
+    }
+
+    /// A bin index, never NULL (a missing value stops the query).
+    fn facts(&self, _: OutputFacts, _: bool) -> OutputFacts {
+        OutputFacts {
+            not_null: true,
+            range: Some((0.0, (self.n_bins - 1) as f64)),
+        }
+    }
+}
+
+impl Bins {
+    /// `np.percentile(column, 100 * i / n_bins, method=...)`: numpy's virtual
+    /// index into the sorted values, the values at its floor and the next
+    /// position (clipped to the array), and numpy's interpolation between them.
+    fn quantile_edge(
+        &self,
+        f: &mut FeatureLowering,
+        k: usize,
+        lineage: &Lineage,
+        row: &Expr,
+        rank: &Expr,
+        i: usize,
+    ) -> Expr {
+        let n = f.moment(lineage, row, Moment::Count);
+        let q = linspace_point(0.0, 100.0, i, self.n_bins) / 100.0;
+        let index = match self.quantile_method {
+            QuantileMethod::Linear => mul(sub(n.clone(), num(1.0)), num(q)),
+            _ => sub(mul(n.clone(), num(q)), num(1.0)),
+        };
+        let index = f.working(k, &format!("q{i}_index"), index, "numpy's virtual index");
+        let floor = Expr::Floor(Box::new(index.clone()));
+        let floor = f.working(k, &format!("q{i}_floor"), floor, "its whole part");
+        // 1-based positions of the two values, within 1..n.
+        let clip = |p: Expr| {
+            case(
+                vec![
+                    (Cond::Lt(p.clone(), num(1.0)), num(1.0)),
+                    (Cond::Gt(p.clone(), n.clone()), n.clone()),
+                ],
+                p,
+            )
+        };
+        let below = clip(add(floor.clone(), num(1.0)));
+        let above = clip(add(floor.clone(), num(2.0)));
+        let below = f.working(
+            k,
+            &format!("q{i}_below_at"),
+            below,
+            "position of the value below",
+        );
+        let above = f.working(
+            k,
+            &format!("q{i}_above_at"),
+            above,
+            "position of the value above",
+        );
+        let a = f.order_statistic(row, rank, below, &format!("s{k}_q{i}_below"));
+        let b = f.order_statistic(row, rank, above, &format!("s{k}_q{i}_above"));
+        let gamma = sub(index.clone(), floor.clone());
+        let whole = Cond::Eq(index, floor);
+        let diff = sub(b.clone(), a.clone());
+        // numpy's _lerp(a, b, t): a + d·t below t = 0.5, b − d·(1 − t) from
+        // it; with t = 0 or 1 that is a or b itself (d is finite).
+        match self.quantile_method {
+            // t is 0.5 where the index is whole, else 1.
+            QuantileMethod::AveragedInvertedCdf => {
+                case(vec![(whole, sub(b.clone(), product(diff, num(0.5))))], b)
+            }
+            // t is 0 where the index is whole, else 1.
+            QuantileMethod::InvertedCdf => case(vec![(whole, a)], b),
+            QuantileMethod::Linear => case(
+                vec![(
+                    Cond::Lt(gamma.clone(), num(0.5)),
+                    add(a, product(diff.clone(), gamma.clone())),
+                )],
+                sub(b, product(diff, sub(num(1.0), gamma))),
+            ),
+        }
+    }
+}
+
+/// The `i`-th of `np.linspace(start, stop, n + 1)`, as numpy computes it.
+fn linspace_point(start: f64, stop: f64, i: usize, n: usize) -> f64 {
+    if i == n {
+        return stop;
+    }
+    let step = (stop - start) / n as f64;
+    if step == 0.0 {
+        (i as f64 / n as f64) * (stop - start) + start
+    } else {
+        i as f64 * step + start
+    }
+}
+
+/// The `i`-th inner edge of `np.linspace(min, max, n + 1)`, in SQL with
+/// numpy's operations (a zero step, from a subnormal range, as numpy's
+/// special case).
+fn uniform_edge(
+    f: &mut FeatureLowering,
+    k: usize,
+    min: &Expr,
+    max: &Expr,
+    i: usize,
+    n: usize,
+) -> Expr {
+    let delta = sub(max.clone(), min.clone());
+    let step = f.working(
+        k,
+        "step",
+        div(delta.clone(), num(n as f64)),
+        "(max - min) / n_bins",
+    );
+    case(
+        vec![(
+            Cond::Eq(step.clone(), num(0.0)),
+            add(product(num(i as f64 / n as f64), delta), min.clone()),
+        )],
+        add(product(num(i as f64), step), min.clone()),
+    )
+}
+
+/// The bin of `row`: how many of `edges` (all but the first; NULL where
+/// removed) it reaches, at most `bins - 1` (and 0). scikit-learn refuses a missing
+/// value, so the query stops on one, naming the column.
+fn binned(f: &mut FeatureLowering, row: &Expr, edges: &[Expr], bins: Expr) -> Expr {
+    let x = f.fit.shared(row.clone());
+    let fail = super::missing_stops(f, &x, "bins", "KBinsDiscretizer");
+    let reached = (edges.iter())
+        .map(|e| case(vec![(Cond::Le(e.clone(), x.clone()), num(1.0))], num(0.0)))
+        .reduce(add)
+        .unwrap_or(num(0.0));
+    let reached = f.fit.shared(reached);
+    // It reaches at most every kept edge (n_bins_ of them): at the last one
+    // it is in the last bin; with no kept edge (n_bins_ 0: every edge after
+    // the first removed) numpy's search over no inner edges gives 0.
+    case(
+        vec![
+            (Cond::IsNull(x), fail),
+            (Cond::Lt(reached.clone(), bins), reached.clone()),
+            (
+                Cond::Gt(reached.clone(), num(0.0)),
+                sub(reached.clone(), num(1.0)),
+            ),
+        ],
+        reached,
+    )
+}

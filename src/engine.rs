@@ -238,12 +238,7 @@ impl Engine {
         let q = quote::ident(d, column);
         let r = quote::ident(d, relation);
         let number = |t: &Option<String>| t.as_deref().and_then(|t| t.parse::<f64>().ok());
-        // NaN is missing, as everywhere in prep.
-        let value = if numeric {
-            format!("NULLIF(CAST({q} AS DOUBLE), 'NaN'::DOUBLE)")
-        } else {
-            format!("CAST({q} AS VARCHAR)")
-        };
+        let value = value_read(&q, numeric);
         let (_, totals) = self.query_text(&format!(
             "SELECT COUNT(*), COUNT(*) - COUNT({value}), MIN({value}), MAX({value}) FROM {r}"
         ))?;
@@ -284,6 +279,28 @@ impl Engine {
             missing,
             spread,
         })
+    }
+
+    /// Every non-missing value of `column` of `relation` with its count: as
+    /// a number where `numeric` (NaN is missing), else as text.
+    pub fn value_counts(
+        &self,
+        relation: &str,
+        column: &str,
+        numeric: bool,
+    ) -> Result<Vec<(String, u64)>, EngineError> {
+        let d = DialectName::Duckdb.get();
+        let value = value_read(&quote::ident(d, column), numeric);
+        let (_, found) = self.query_text(&format!(
+            "SELECT {value}, COUNT(*) FROM {} WHERE {value} IS NOT NULL GROUP BY 1 ORDER BY 1",
+            quote::ident(d, relation)
+        ))?;
+        Ok((found.into_iter())
+            .map(|row| {
+                let count = row[1].as_deref().and_then(|n| n.parse().ok()).unwrap_or(0);
+                (row[0].clone().unwrap_or_default(), count)
+            })
+            .collect())
     }
 
     /// Runs prep's DuckDB fit query over the data: the fitted parameters' rows.
@@ -388,4 +405,14 @@ fn text_of(v: Db) -> Option<String> {
         Db::Text(s) => s,
         other => format!("{other:?}"),
     })
+}
+
+/// A column's value as the report reads it: a number (NaN is missing, as
+/// everywhere in prep) or a text.
+fn value_read(quoted: &str, numeric: bool) -> String {
+    if numeric {
+        format!("NULLIF(CAST({quoted} AS DOUBLE), 'NaN'::DOUBLE)")
+    } else {
+        format!("CAST({quoted} AS VARCHAR)")
+    }
 }

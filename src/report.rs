@@ -42,7 +42,17 @@ pub struct FeatureReport {
     /// (step, transformer, attribute, value as text).
     pub statistics: Vec<(String, String, String, String)>,
     pub source: Distribution,
+    /// With an encoder: of the source's non-missing values, how many hold a
+    /// category it did not learn (unknown) and how many one it groups as
+    /// infrequent.
+    pub categories: Option<CategoryShares>,
     pub outputs: Vec<OutputReport>,
+}
+
+/// See `FeatureReport::categories`.
+pub struct CategoryShares {
+    pub unknown: u64,
+    pub infrequent: u64,
 }
 
 /// Text as HTML: nothing in it can open a tag or an entity.
@@ -137,6 +147,20 @@ fn feature_section(f: &FeatureReport) -> String {
         out.push_str(&html_table(&table));
     }
     out.push_str(&figure(&format!("source {}", f.column), &f.source));
+    if let Some(c) = &f.categories {
+        let rows = f.source.rows;
+        let share = |n: u64| {
+            format!(
+                "{n} of {rows} rows ({:.1}%)",
+                100.0 * n as f64 / rows.max(1) as f64
+            )
+        };
+        out.push_str(&format!(
+            "<p class=\"shares\">Encoder: {} hold a category it did not learn (unknown); {} one it groups as infrequent.</p>\n",
+            share(c.unknown),
+            share(c.infrequent)
+        ));
+    }
     for o in &f.outputs {
         out.push_str(&format!(
             "<p><code>{}</code>: {}</p>\n",
@@ -224,6 +248,10 @@ mod tests {
                 missing: 1,
                 spread: Spread::Categories(vec![("<i>".into(), 1)]),
             },
+            categories: Some(CategoryShares {
+                unknown: 1,
+                infrequent: 0,
+            }),
             outputs: Vec::new(),
         };
         let html = page("x", "d", &[f], None);

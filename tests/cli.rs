@@ -30,6 +30,7 @@ fn help_texts() {
         &["init", "--help"],
         &["check", "--help"],
         &["completions", "--help"],
+        &["report", "--help"],
     ] {
         let (code, stdout, _) = run(args);
         assert_eq!(code, 0);
@@ -964,6 +965,76 @@ fn completions_and_colour_choices() {
         stderr.starts_with("error[E002]") && !stderr.contains('\u{1b}'),
         "{stderr}"
     );
+}
+
+/// A bins count outside 2..=1000 is refused at its place.
+#[test]
+fn bins_count_is_checked() {
+    let dir = fresh_dir("bins-count");
+    std::fs::create_dir_all(&dir).unwrap();
+    for n in ["1", "1001"] {
+        let spec = dir.join("b.yml");
+        std::fs::write(
+            &spec,
+            format!("name: b\nsource: {{table: t}}\nfeatures:\n  x: [{{bins: {{n_bins: {n}, encode: ordinal}}}}]\n"),
+        )
+        .unwrap();
+        let (code, _, stderr) = run(&["check", &spec.to_string_lossy()]);
+        assert_eq!(code, 1);
+        assert!(
+            stderr.contains(&format!("n_bins is {n}")) && stderr.contains("b.yml:4:"),
+            "{stderr}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The bash completion script, sourced in bash and asked what it offers
+/// after each of a few command lines (a golden: subcommands, a command's
+/// flags, and the values of `--dialect`, `--emit` and the shells).
+#[test]
+fn bash_completion_offers_commands_flags_and_values() {
+    let dir = fresh_dir("completions");
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("prep.bash");
+    let (code, stdout, stderr) = run(&["completions", "bash"]);
+    assert_eq!(code, 0, "{stderr}");
+    std::fs::write(&script, stdout).unwrap();
+    let mut golden = String::new();
+    for line in [
+        "prep ",
+        "prep compile --dialect ",
+        "prep compile --emit ",
+        "prep compile --",
+        "prep fit --",
+        "prep completions ",
+    ] {
+        // COMP_WORDS as bash splits the line; the word under the cursor is
+        // the last one (empty after a space).
+        let words: Vec<&str> = line.split(' ').collect();
+        let asked = format!(
+            "source '{}'; COMP_WORDS=({}); COMP_CWORD={}; _prep prep \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"; echo \"${{COMPREPLY[*]}}\"",
+            script.display(),
+            words
+                .iter()
+                .map(|w| format!("'{w}'"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            words.len() - 1
+        );
+        let out = std::process::Command::new("bash")
+            .args(["-c", &asked])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{line}");
+        golden.push_str(&format!(
+            "{line}<TAB>\n  {}",
+            String::from_utf8_lossy(&out.stdout)
+        ));
+    }
+    assert!(golden.contains("bigquery databricks duckdb postgres redshift snowflake"));
+    insta::assert_snapshot!(golden);
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// `prep check` prints no SQL: valid specs pass (a folder's every spec),

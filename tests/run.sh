@@ -3,6 +3,7 @@
 # need on a fresh machine, idempotently, then runs every test.
 #   - a Python venv with pinned packages (scikit-learn, DuckDB, psycopg2, ...)
 #   - a PostgreSQL 15 server on 127.0.0.1, stopped again on exit
+#   - Java 17 (Spark) and Debian's headless Chromium (the report page test)
 #   - the Rust tests (snapshots, CLI goldens, planner), then the Python suites
 #     (parity against scikit-learn on DuckDB and PostgreSQL; fit/preview/export)
 # Set PREP_PG_DSN to use a PostgreSQL server of your own instead.
@@ -27,6 +28,17 @@ if ! command -v java >/dev/null 2>&1; then
   fi
 fi
 java -version 2>&1 | head -n 1
+
+step "Chromium for the report page test"
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+  else
+    echo "Debian's chromium and chromium-driver are needed for the report page test: install them" >&2
+    exit 1
+  fi
+fi
+/usr/bin/chromium --version
 
 start_postgres
 

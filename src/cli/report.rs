@@ -48,9 +48,12 @@ pub fn report(
                 });
             }
         }
+        let values = (engine.value_counts(prep::engine::DATA_RELATION, &f.column, numeric))
+            .map_err(engine_failure)?;
         features.push(FeatureReport {
             column: f.column.clone(),
             statistics: statistics(&learned, &f.column),
+            categories: category_shares(&learned, &f.column, &values),
             source,
             outputs,
         });
@@ -86,6 +89,46 @@ fn statistics(learned: &serde_json::Value, column: &str) -> Vec<(String, String,
         }
     }
     out
+}
+
+/// Of a feature's non-missing source values (with their counts), how many
+/// its encoder did not learn and how many it groups as infrequent; `None`
+/// without an encoder.
+#[cfg(feature = "embedded")]
+fn category_shares(
+    learned: &serde_json::Value,
+    column: &str,
+    values: &[(String, u64)],
+) -> Option<prep::report::CategoryShares> {
+    use serde_json::Value as Json;
+    let steps = learned["features"][column].as_array()?;
+    let encoder = steps
+        .iter()
+        .find(|s| s["attributes"].get("categories_").is_some())?;
+    let listed = |name: &str| {
+        encoder["attributes"][name]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    let (categories, infrequent) = (listed("categories_"), listed("infrequent_categories_"));
+    // A value as the engine printed it, against a category as JSON.
+    let is = |value: &str, c: &Json| match c {
+        Json::Number(n) => value.parse::<f64>().ok() == n.as_f64(),
+        Json::String(s) => s == value,
+        Json::Bool(b) => value.eq_ignore_ascii_case(&b.to_string()),
+        _ => false,
+    };
+    let count = |among: &[Json], want: bool| -> u64 {
+        (values.iter())
+            .filter(|(v, _)| among.iter().any(|c| is(v, c)) == want)
+            .map(|(_, n)| n)
+            .sum()
+    };
+    Some(prep::report::CategoryShares {
+        unknown: count(&categories, false),
+        infrequent: count(&infrequent, true),
+    })
 }
 
 /// With `--compare`, the drift of those rows from the training statistics

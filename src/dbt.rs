@@ -459,6 +459,7 @@ fn deferred_call(item: &DeferredItem, params_ref: &str, package: &str) -> String
             options.extend(one_hot_options(oh));
             "_one_hot"
         }
+        DeferredEncoder::Bins { .. } => "_bins_one_hot",
         DeferredEncoder::Ordinal(_) => {
             options.extend([
                 format!("'missing': {}", s(&item.missing)),

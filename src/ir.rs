@@ -237,6 +237,11 @@ pub struct Deferred {
 pub enum DeferredEncoder {
     OneHot(crate::encoding::OneHotStep),
     Ordinal(crate::encoding::OrdinalStep),
+    /// KBinsDiscretizer's one-hot encoding: a column per learned bin, from
+    /// 0 to the fitted number of bins (at most `n_bins`) minus one.
+    Bins {
+        n_bins: usize,
+    },
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -109,16 +109,18 @@ fn quoted(ir: &ir::Ir) -> Vec<(String, Option<Span>)> {
                 ..
             } => {
                 quoted.push((feature.clone(), span.clone()));
-                if let Some(ir::Deferred {
-                    encoder: ir::DeferredEncoder::OneHot(oh),
-                    ..
-                }) = deferred
-                {
-                    quoted.extend(
-                        (oh.names.values()).map(|suffix| {
+                match deferred.as_ref().map(|d| &d.encoder) {
+                    Some(ir::DeferredEncoder::OneHot(oh)) => {
+                        quoted.extend((oh.names.values()).map(|suffix| {
                             (naming::one_hot_column(feature, suffix), oh.span.clone())
-                        }),
-                    );
+                        }))
+                    }
+                    // The longest name a learned bin can get.
+                    Some(ir::DeferredEncoder::Bins { n_bins }) => quoted.push((
+                        naming::one_hot_column(feature, &(n_bins - 1).to_string()),
+                        span.clone(),
+                    )),
+                    _ => {}
                 }
             }
         }

@@ -212,6 +212,9 @@ def _bins(options, attributes, feature):
     """A KBinsDiscretizer with prep's edges: the file lists every edge numpy
     computed, null where scikit-learn removed it; a constant column has one
     bin, (-inf, inf)."""
+    # prep's one-hot columns are dense (pandas output cannot hold a sparse matrix).
+    if options.get("encode") == "onehot":
+        options = dict(options, encode="onehot-dense")
     transformer = KBinsDiscretizer(**options)
     n_bins = int(attributes["n_bins_"])
     edges = [e for e in attributes["bin_edges_"] if e is not None]
@@ -221,6 +224,10 @@ def _bins(options, attributes, feature):
     transformer.n_bins_ = np.array([n_bins])
     transformer.n_features_in_ = 1
     transformer.feature_names_in_ = np.array([feature], dtype=object)
+    if transformer.encode != "ordinal":
+        # As scikit-learn's fit makes it: categories 0 .. n_bins_ - 1.
+        transformer._encoder = OneHotEncoder(categories=[np.arange(n_bins)], sparse_output=False,
+                                             dtype=np.float64).fit(np.zeros((1, 1)))
     return transformer
 
 

@@ -73,6 +73,9 @@ pub(super) fn docs(spec: &PackageSpec, names: &PackageNames) -> Docs {
                     Some(DeferredEncoder::Ordinal(_)) => {
                         "position of the value in the categories learned by the fit, from 0"
                     }
+                    Some(DeferredEncoder::Bins { .. }) => {
+                        "one column per bin learned by the fit (`_0`, `_1`, ...), 1 where the value falls in that bin, else 0"
+                    }
                     _ => {
                         "one column per category learned by the fit (named after it), 1 where the value is that category, else 0"
                     }

@@ -212,7 +212,7 @@ impl FeatureLowering<'_> {
         }
     }
 
-    fn learned(&self, reason: &str, deferred: Option<Deferred>) -> ApplyItem {
+    pub(crate) fn learned(&self, reason: &str, deferred: Option<Deferred>) -> ApplyItem {
         ApplyItem::Learned {
             feature: self.feature.column.clone(),
             reason: reason.to_string(),

@@ -108,16 +108,27 @@ impl Renderer<'_> {
 
     // ---- the apply ---------------------------------------------------------
 
-    fn learned_error(&self, feature: &str, reason: &str, span: &Option<Span>) -> Diagnostic {
+    /// Output columns that need fitted values; `bins`: a number of bins, not categories.
+    fn learned_error(
+        &self,
+        feature: &str,
+        reason: &str,
+        span: &Option<Span>,
+        bins: bool,
+    ) -> Diagnostic {
+        let instead = if bins {
+            "use `encode: ordinal` (one column), "
+        } else {
+            "list the categories in the spec (`categories: [a, b, c]`, without min_frequency/max_categories), "
+        };
         Diagnostic::new(
             Code::NeedsFittedValues,
             format!("feature `{feature}` cannot be compiled to plain SQL: {reason}, and the output columns depend on them"),
         )
-        .hint(
-            "list the categories in the spec (`categories: [a, b, c]`, without min_frequency/max_categories), \
-             or learn them first: `prep fit` then `prep compile --params FILE`; \
-             `--emit dbt-package` reads them when dbt compiles",
-        )
+        .hint(format!(
+            "{instead}or learn them first: `prep fit` then `prep compile --params FILE`; \
+             `--emit dbt-package` reads them when dbt compiles"
+        ))
         .at(span.clone())
     }
 
@@ -175,10 +186,16 @@ impl Renderer<'_> {
                         feature,
                         reason,
                         span,
-                        ..
+                        deferred,
                     },
                     _,
-                ) => return Err(self.learned_error(feature, reason, span)),
+                ) => {
+                    let bins = matches!(
+                        deferred.as_ref().map(|d| &d.encoder),
+                        Some(ir::DeferredEncoder::Bins { .. })
+                    );
+                    return Err(self.learned_error(feature, reason, span, bins));
+                }
             }
         }
         let read = self.applied_exprs();
@@ -224,7 +241,9 @@ impl Renderer<'_> {
                     }
                 },
             ),
-            ir::DeferredEncoder::OneHot(_) => (String::new(), String::new()),
+            ir::DeferredEncoder::OneHot(_) | ir::DeferredEncoder::Bins { .. } => {
+                (String::new(), String::new())
+            }
         };
         DeferredItem {
             placeholder,

@@ -17,8 +17,8 @@ pub struct BinsOptions {
     #[serde(default)]
     #[schemars(with = "Option<BinStrategy>")]
     pub strategy: Option<Spanned<BinStrategy>>,
-    /// `ordinal` (the bin's index, 0 to n_bins - 1) or `onehot` /
-    /// `onehot-dense` (scikit-learn's default; not yet: see the README).
+    /// `onehot` (the default) or `onehot-dense`: a column `<column>_<i>` per
+    /// bin the fit kept; `ordinal`: the bin's index, 0 to n_bins - 1.
     #[serde(default)]
     #[schemars(with = "Option<BinEncode>")]
     pub encode: Option<Spanned<BinEncode>>,

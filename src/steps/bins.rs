@@ -1,4 +1,4 @@
-//! KBinsDiscretizer: `bins: {n_bins: 5, strategy: uniform|quantile, encode: ordinal}`.
+//! KBinsDiscretizer: `bins: {n_bins: 5, strategy: uniform|quantile, encode: onehot|ordinal}`.
 //!
 //! The edges are scikit-learn's: `uniform` is `np.linspace(min, max, n_bins + 1)`
 //! with numpy's own arithmetic; `quantile` is `np.percentile` at
@@ -16,8 +16,9 @@ use serde::Serialize;
 use super::{Context, OutputFacts, Step, span};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::ir::build::*;
-use crate::ir::{ApplyItem, Attr, Cond, Expr};
+use crate::ir::{ApplyItem, Attr, Cond, Deferred, DeferredEncoder, Expr, Output, ParamId};
 use crate::lowering::{FeatureLowering, FeatureValue, Lineage, Moment, attr};
+use crate::naming;
 use crate::spec::{BinEncode, BinStrategy, BinsOptions, QuantileMethod};
 
 /// At most this many bins: each is a parameter and a comparison per row.
@@ -65,14 +66,6 @@ impl Step for Bins {
             );
         }
         let encode = o.encode.as_ref().map_or(BinEncode::Onehot, |e| e.value);
-        if encode != BinEncode::Ordinal {
-            ok = false;
-            diags.push(
-                Diagnostic::new(Code::InvalidValue, "prep does not yet one-hot encode bins (scikit-learn's default `encode: onehot`)")
-                    .at(o.encode.as_ref().and_then(span).or(cx.at.clone()))
-                    .hint("write `encode: ordinal` (the bin's index, 0 to n_bins - 1); the number of one-hot columns is learned (narrow bins are removed, a constant column has one), which prep does not support for bins yet"),
-            );
-        }
         ok.then(|| Bins {
             n_bins: n_bins as usize,
             strategy,
@@ -139,12 +132,12 @@ impl Step for Bins {
             edges.push(edge);
         }
         let kept = kept.into_iter().reduce(add).unwrap_or(num(0.0));
-        let bins = f.statistic(
-            k,
-            "n_bins",
+        let bins_id = f.fit.param_id(
+            f.name(&format!("s{k}_n_bins")),
             case(vec![(constant, num(1.0))], kept),
             "number of bins (n_bins_)",
         );
+        let bins = Expr::Param(bins_id);
         f.record(
             k,
             "KBinsDiscretizer",
@@ -153,28 +146,88 @@ impl Step for Bins {
                 ("n_bins_", attr(&bins)),
             ],
         );
-        *row = binned(f, row, &edges[1..], bins);
-        docs.push(format!(
-            "the index of its bin among {n_bins} {} bins of the training values",
-            match self.strategy {
-                BinStrategy::Uniform => "equal-width",
-                _ => "equal-count",
-            }
-        ));
+        *row = binned(f, row, &edges[1..], bins.clone());
+        let kind = match self.strategy {
+            BinStrategy::Uniform => "equal-width",
+            _ => "equal-count",
+        };
         *lineage = Lineage::Opaque;
-        None
+        if self.encode == BinEncode::Ordinal {
+            docs.push(format!(
+                "the index of its bin among {n_bins} {kind} bins of the training values"
+            ));
+            return None;
+        }
+        docs.push(format!(
+            "binned into {n_bins} {kind} bins of the training values"
+        ));
+        let bin = f.fit.shared(row.clone());
+        Some(self.one_hot(f, &bin, bins_id, docs))
     }
 
-    /// A bin index, never NULL (a missing value stops the query).
+    /// A bin index, never NULL (a missing value stops the query); one-hot: 0 or 1.
     fn facts(&self, _: OutputFacts, _: bool) -> OutputFacts {
+        let top = match self.encode {
+            BinEncode::Ordinal => (self.n_bins - 1) as f64,
+            _ => 1.0,
+        };
         OutputFacts {
             not_null: true,
-            range: Some((0.0, (self.n_bins - 1) as f64)),
+            range: Some((0.0, top)),
         }
     }
 }
 
 impl Bins {
+    /// scikit-learn's one-hot encoding of the bins: a column `<column>_<i>`
+    /// per bin the fit kept (categories `0 .. n_bins_`). Their number is
+    /// learned: with fitted values the columns are written; without, the
+    /// dbt package writes them when its model compiles, from the fitted
+    /// `n_bins_`.
+    fn one_hot(
+        &self,
+        f: &FeatureLowering,
+        bin: &Expr,
+        bins: ParamId,
+        docs: &[String],
+    ) -> Vec<ApplyItem> {
+        let parameter = f.fit.params[bins].name.clone();
+        let Some(fitted) = f.fitted else {
+            let deferred = Deferred {
+                vocabulary: parameter,
+                row: bin.clone(),
+                encoder: DeferredEncoder::Bins {
+                    n_bins: self.n_bins,
+                },
+            };
+            let reason = "the number of its bins is learned (bins narrower than 1e-8 are removed, a constant column has one)";
+            return vec![f.learned(reason, Some(deferred))];
+        };
+        let learned = fitted.number(&parameter).unwrap_or(0.0);
+        if learned < 1.0 {
+            // scikit-learn's fit fails on it (its one-hot encoder gets no category).
+            let reason = "every bin is narrower than 1e-8, and scikit-learn cannot one-hot encode no bins: use fewer bins or `encode: ordinal`";
+            return vec![f.learned(reason, None)];
+        }
+        let feature = f.feature;
+        let column = &feature.column;
+        let steps = docs.join("; then ");
+        (0..learned as usize)
+            .map(|i| {
+                ApplyItem::Output(Output {
+                    name: naming::one_hot_column(column, &i.to_string()),
+                    expr: case(
+                        vec![(Cond::Eq(bin.clone(), num(i as f64)), num(1.0))],
+                        num(0.0),
+                    ),
+                    doc: format!("`{column}`: {steps}; 1 where the value is in bin {i}, else 0"),
+                    span: feature.span.clone(),
+                    text: false,
+                })
+            })
+            .collect()
+    }
+
     /// `np.percentile(column, 100 * i / n_bins, method=...)`: numpy's virtual
     /// index into the sorted values, the values at its floor and the next
     /// position (clipped to the array), and numpy's interpolation between them.

@@ -243,6 +243,10 @@ impl CheckedStep {
 
     /// Whether the step encodes (its feature's last step then).
     pub fn is_encoder(&self) -> bool {
-        matches!(self, CheckedStep::OneHot(_) | CheckedStep::Ordinal(_))
+        match self {
+            CheckedStep::OneHot(_) | CheckedStep::Ordinal(_) => true,
+            CheckedStep::Bins(b) => b.encode != crate::spec::BinEncode::Ordinal,
+            _ => false,
+        }
     }
 }

@@ -24,6 +24,7 @@ REQUIRED_CELLS = [
     "binarize", "function:log", "function:log1p", "function:sqrt", "function:exp", "function:abs",
     "function:sign", "function:square", "function:clip",
     "bins:quantile", "bins:uniform", "bins:quantile_method=inverted_cdf", "bins:quantile_method=linear",
+    "bins:encode=ordinal", "bins:encode=onehot",
 ]
 
 
@@ -45,6 +46,7 @@ def cells(steps, declared=None):
         elif kind == "bins":
             out.add(f"bins:{opts.get('strategy', 'quantile')}")
             out.update(f"bins:{k}={v}" for k, v in opts.items() if k == "quantile_method")
+            out.add(f"bins:encode={'ordinal' if opts.get('encode') == 'ordinal' else 'onehot'}")
         elif kind == "function":
             out.add(f"function:{opts if isinstance(opts, str) else next(iter(opts))}")
         else:

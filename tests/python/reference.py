@@ -60,6 +60,10 @@ def _step(step):
     if kind == "binarize":
         return Binarizer(**(opts or {}))
     if kind == "bins":
+        # prep's columns are dense: the same values as scikit-learn's default sparse one-hot.
+        opts = dict(opts or {})
+        if opts.get("encode", "onehot") == "onehot":
+            opts["encode"] = "onehot-dense"
         return KBinsDiscretizer(**opts)
     if kind == "function":
         # NumPy's function; where NumPy's value is NaN or infinite, a missing
@@ -118,6 +122,10 @@ def reference(spec, train, score):
                 if text != "infrequent_sklearn":
                     text = _suffix(_number_or_text(text) if numeric else text, names)
                 out[f"{col}_{text}"] = result[:, j]
+        elif "bins" in last and (last["bins"] or {}).get("encode", "onehot") != "ordinal":
+            # Bins are numeric categories (0.0, 1.0, ...): named as one-hot names them.
+            for j, name in enumerate(pipe[-1].get_feature_names_out([col])):
+                out[f"{col}_{_suffix(float(name[len(col) + 1:]), {})}"] = result[:, j]
         else:
             out[col] = result[:, 0]
     return pd.DataFrame(out)

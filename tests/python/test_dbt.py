@@ -405,20 +405,30 @@ def test_bin_edges_are_learned_in_the_warehouse(prep_bin, project, target):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import KBinsDiscretizer
 
-    steps = {"usage": ("median", {"n_bins": 3}), "amount": ("mean", {"n_bins": 4, "strategy": "uniform"}),
-             "tickets": ("median", {"n_bins": 2, "quantile_method": "linear"})}
+    steps = {"usage": ("median", {"n_bins": 3, "encode": "ordinal"}),
+             "amount": ("mean", {"n_bins": 4, "strategy": "uniform", "encode": "ordinal"}),
+             # scikit-learn's default encoding: a column per bin, their number learned.
+             "tickets": ("median", {"n_bins": 3, "quantile_method": "linear"})}
     spec = {"name": "binned", "source": {"ref": "train"}, "keys": ["customer_id"],
-            "features": {c: [{"impute": s}, {"bins": dict(o, encode="ordinal")}] for c, (s, o) in steps.items()}}
+            "features": {c: [{"impute": s}, {"bins": o}] for c, (s, o) in steps.items()}}
     add_package(prep_bin, project, spec, "binned_features")
     train = pd.read_csv(project / "seeds" / "train.csv")
     expected = pd.DataFrame({"customer_id": train["customer_id"]})
     for column, (strategy, options) in steps.items():
-        pipe = make_pipeline(SimpleImputer(strategy=strategy), KBinsDiscretizer(encode="ordinal", **options))
-        expected[column] = pipe.fit_transform(train[[column]].to_numpy(dtype=float))[:, 0]
-    assert len(set(expected["usage"])) == 3 and len(set(expected["amount"])) > 1  # the bins tell rows apart
+        options = dict(options, encode=options.get("encode", "onehot-dense"))
+        pipe = make_pipeline(SimpleImputer(strategy=strategy), KBinsDiscretizer(**options))
+        binned = pipe.fit_transform(train[[column]].to_numpy(dtype=float))
+        if options["encode"] == "ordinal":
+            expected[column] = binned[:, 0]
+        else:
+            for j in range(binned.shape[1]):
+                expected[f"{column}_{j}"] = binned[:, j]
+    # The bins tell rows apart; tickets keeps 3 bins.
+    assert len(set(expected["usage"])) == 3 and len(set(expected["amount"])) > 1 and "tickets_2" in expected
     expected.to_csv(project / "seeds" / "expected_binned.csv", index=False)
     (project / "tests" / "binned_matches_scikit_learn.sql").write_text(
         "{{ matches_expected(ref('binned_features', 'binned'), ref('expected_binned'), 'customer_id') }}\n")
     dbt(project, "deps", target=target)
-    out = dbt(project, "build", target=target)
+    # A full refresh: the seed's columns are this test's, whatever a database kept.
+    out = dbt(project, "build", "--full-refresh", target=target)
     assert "binned_matches_scikit_learn" in out and "binned__params" in out and "ERROR=0" in out, out[-6000:]

@@ -74,6 +74,9 @@ struct DialectFile {
     /// The dbt adapters whose dispatch runs this dialect's SQL.
     #[serde(default)]
     dbt_adapters: Vec<String>,
+    /// Other names `--dialect` takes for it (read by build.rs).
+    #[serde(default, rename = "aliases")]
+    _aliases: Vec<String>,
     identifier_quote: QuoteSpec,
     #[serde(default)]
     identifier_refuse: Vec<String>,
@@ -560,6 +563,8 @@ fn with_extended(text: &str, depth: usize) -> Result<serde_json::Value, String> 
     let inherited = base
         .as_object_mut()
         .ok_or("a dialect's description is a mapping")?;
+    // A name on the command line belongs to one dialect: aliases are not inherited.
+    inherited.remove("aliases");
     for (key, v) in std::mem::take(own) {
         match (inherited.get_mut(&key), v) {
             (Some(serde_json::Value::Object(theirs)), serde_json::Value::Object(mine))

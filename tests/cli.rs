@@ -967,6 +967,23 @@ fn completions_and_colour_choices() {
     );
 }
 
+/// A dialect's aliases (its file's `aliases:`) give its own SQL, which names
+/// the dialect by its canonical name.
+#[test]
+fn dialect_aliases_are_the_dialect() {
+    for (alias, dialect) in [
+        ("spark", "databricks"),
+        ("pg", "postgres"),
+        ("postgresql", "postgres"),
+    ] {
+        let compile = |d: &str| run(&["compile", "tests/specs/min_max.yml", "--dialect", d]);
+        let (code, sql, stderr) = compile(alias);
+        assert_eq!(code, 0, "{stderr}");
+        assert_eq!(sql, compile(dialect).1, "{alias}");
+        assert!(sql.contains(&format!("for {dialect}:")), "{alias}");
+    }
+}
+
 /// A bins count outside 2..=1000 is refused at its place.
 #[test]
 fn bins_count_is_checked() {

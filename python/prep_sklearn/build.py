@@ -30,6 +30,15 @@ TRANSFORMERS = {
 ENCODERS = (OneHotEncoder, OrdinalEncoder)
 
 
+# `prep report`'s look (src/report.rs), scoped to the notebook output.
+_STYLE = (".prep-fitted{font-family:system-ui,sans-serif;color:#222}"
+          ".prep-fitted h4{border-top:1px solid #ccc;padding-top:.5em}"
+          ".prep-fitted table{border-collapse:collapse;margin:.5em 0}"
+          ".prep-fitted td,.prep-fitted th{border:1px solid #ddd;padding:.2em .5em;text-align:left}"
+          ".prep-fitted td.n{text-align:right;font-variant-numeric:tabular-nums}"
+          ".prep-fitted .muted{color:#777}")
+
+
 @dataclass
 class FittedFile:
     """What a fitted-parameters file says: the spec it belongs to, the fit's
@@ -42,21 +51,28 @@ class FittedFile:
     features: list
 
     def _repr_html_(self):
-        """In a notebook: which spec and fit, and per feature its steps with
-        their options and fitted attributes (every text escaped)."""
+        """In a notebook: which spec and fit, and per feature its steps and
+        fitted values, laid out as `prep report` lays out a page (its
+        tables and colours, scoped to this output); every text escaped."""
         e = html.escape
-        rows = []
+        parts = [f"<div class=\"prep-fitted\"><style>{_STYLE}</style>",
+                 f"<h3>Spec <code>{e(self.spec)}</code></h3>",
+                 f"<p class=\"muted\">spec hash {e(self.spec_hash)}; fit id {e(str(self.fit_id))}; "
+                 f"fitted at {e(str(self.fitted_at))}</p>"]
         for feature in self.features:
-            for step in feature["steps"]:
-                options = ", ".join(f"{k}={v!r}" for k, v in step["options"].items())
-                attributes = "<br>".join(f"{e(k)} = {e(repr(v))}" for k, v in step["attributes"].items())
-                rows.append(f"<tr><td>{e(feature['feature'])}</td><td>{e(step['transformer'])}({e(options)})</td>"
-                            f"<td>{attributes}</td></tr>")
-        head = (f"<p><b>prep fit of spec {e(self.spec)}</b><br>spec hash {e(self.spec_hash)}<br>"
-                f"fit id {e(str(self.fit_id))}<br>fitted at {e(str(self.fitted_at))}</p>")
-        table = ("<table><tr><th>feature</th><th>transformer</th><th>fitted attributes</th></tr>"
-                 + "".join(rows) + "</table>")
-        return f"<div class=\"prep-fitted\">{head}{table}</div>"
+            parts.append(f"<h4>Feature <code>{e(feature['feature'])}</code></h4><table><tr><th>step</th>"
+                         "<th>scikit-learn</th><th>attribute</th><th>learned value</th></tr>")
+            for k, step in enumerate(feature["steps"], start=1):
+                options = ", ".join(f"{name}={value!r}" for name, value in step["options"].items())
+                transformer = f"{step['transformer']}({options})"
+                for name, value in step["attributes"].items():
+                    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+                    cell = "<td class=\"n\">" if number else "<td>"
+                    parts.append(f"<tr><td class=\"n\">{k}</td><td>{e(transformer)}</td><td>{e(name)}</td>"
+                                 f"{cell}{e(repr(value) if not isinstance(value, str) else value)}</td></tr>")
+            parts.append("</table>")
+        parts.append("</div>")
+        return "".join(parts)
 
 
 def read(path):

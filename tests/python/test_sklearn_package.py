@@ -3,6 +3,7 @@ no prep), then `prep_sklearn.load` builds from a fitted-parameters file the
 fitted scikit-learn transformers whose output equals the SQL's, on every
 parity spec (fitted in DuckDB through the warehouse path)."""
 
+import html
 import os
 import pickle
 import subprocess
@@ -160,6 +161,13 @@ def test_a_fitted_file_shows_itself_in_a_notebook(prep_bin, fresh_python, tmp_pa
     page = done.stdout
     stored = yaml.safe_load(open(fitted))
     assert stored["spec_hash"] in page and stored["parameters"]["prep_fit_id"] in page
+    # Laid out as `prep report` lays out its page: a section per feature, a
+    # table of step, transformer, attribute and learned value.
     for feature in stored["sklearn"]:
-        assert f"<td>{feature['feature']}</td>" in page
+        assert f"<h4>Feature <code>{html.escape(feature['feature'])}</code></h4>" in page
+        for step in feature["steps"]:
+            for name, value in step["attributes"].items():
+                if isinstance(value, float):
+                    assert f"<td>{name}</td><td class=\"n\">{value!r}</td>" in page
+    assert "<th>learned value</th>" in page and page.count("<style>") == 1
     assert "<script" not in page and "{{ x }}" in page and "O&#x27;Brien" in page

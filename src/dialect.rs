@@ -97,10 +97,11 @@ struct DialectFile {
     unpivot: UnpivotStyle,
     #[serde(default)]
     ctes: CteEvaluation,
-    /// A condition true on every row that the planner cannot see through
-    /// (see `Dialect::fence`).
+    /// See `Dialect::fence` and `Dialect::materialized`.
     #[serde(default)]
     fence: Option<String>,
+    #[serde(default)]
+    materialized: bool,
     #[serde(default)]
     first_row: FirstRow,
     #[serde(default)]
@@ -413,12 +414,14 @@ pub struct Dialect {
     pub unpivot: UnpivotStyle,
     pub ctes: CteEvaluation,
     /// Where CTEs are inlined, a condition true on every row that the
-    /// planner cannot see through (it is not deterministic): a CTE filtered
-    /// by it is computed once and shared by its readers. prep filters each
-    /// level's fitted parameters by it, so that a later level reading them
-    /// three times does not compute them three times (and every level before
-    /// them 3^levels times, which Spark's planner runs out of memory on).
+    /// planner cannot fold (not deterministic): each level's fitted
+    /// parameters filtered by it are computed once, not once per reader
+    /// (3^levels times: Spark's planner ran out of memory on that).
     pub fence: Option<Expr>,
+    /// Each level's fitted parameters are written `AS MATERIALIZED`, so an
+    /// engine that inlines a CTE read once (PostgreSQL) does not recompute
+    /// them on every row of `--inline` (100 features: 29 s, not 2.3 s).
+    pub materialized: bool,
     pub first_row: FirstRow,
     pub plain_names: PlainNames,
     pub double_type: DataType,
@@ -499,6 +502,7 @@ impl Dialect {
             fence: (file.fence.as_deref())
                 .map(|text| parse_fence(parser.as_ref(), text))
                 .transpose()?,
+            materialized: file.materialized,
             first_row: file.first_row,
             plain_names: file.plain_names,
             double_type: parse_type(&file.types.double)?,

@@ -110,6 +110,7 @@ first_row: top
 binary_collation: null
 unpivot: union_all
 percentiles: per_expression
+materialized: false
 "#;
 
 #[test]

@@ -231,7 +231,8 @@ impl Renderer<'_> {
             for name in &from {
                 b = b.from(Relation::Table(vec![self.id(name)]), None);
             }
-            // Every later level reads the parameters so far: computed once.
+            // Every later level (and the apply) reads the parameters so far:
+            // computed once, however the engine treats a CTE.
             if let (true, Some(fence)) = (round == last, &self.d.fence) {
                 b = b.filter(fence.clone());
             }
@@ -240,7 +241,11 @@ impl Renderer<'_> {
                 (true, false) => format!("prep_params_{level}"),
                 (false, _) => format!("prep_derive_{level}_{}", round + 1),
             };
-            ctes.push(self.id(&name), b.build());
+            ctes.push_as(
+                self.id(&name),
+                b.build(),
+                round == last && self.d.materialized,
+            );
             from = vec![name];
         }
         from.remove(0)

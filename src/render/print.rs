@@ -41,7 +41,17 @@ pub struct Ctes(Vec<String>);
 
 impl Ctes {
     pub fn push(&mut self, name: Ident, query: Query) {
-        let mut text = format!("{name} AS (\n");
+        self.push_as(name, query, false);
+    }
+
+    /// A CTE, `AS MATERIALIZED` where asked: computed once, never inlined.
+    pub fn push_as(&mut self, name: Ident, query: Query, materialized: bool) {
+        let keyword = if materialized {
+            "AS MATERIALIZED"
+        } else {
+            "AS"
+        };
+        let mut text = format!("{name} {keyword} (\n");
         pretty_query_into(&mut text, &query, "  ");
         text.push(')');
         self.0.push(text);

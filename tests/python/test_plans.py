@@ -76,3 +76,44 @@ def test_spark_reads_the_source_as_often_as_explain_says(prep_bin, spec_path):
     scans = len(re.findall(r"Scan (?!OneRowRelation)", plan))
     _, explained_scans, explained_reads = explained(prep_bin, spec_path)
     assert scans == explained_scans == explained_reads, plan[:4000]
+
+
+def _nodes(plan):
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from _nodes(child)
+
+
+@pytest.mark.parametrize("spec_name, read_once", [
+    ("penguins_numeric.yml", True), ("penguins_chains.yml", False), ("diabetes_groups.yml", False)])
+def test_postgres_computes_the_fitted_row_once_in_one_statement(prep_bin, spec_name, read_once):
+    """`--inline` on PostgreSQL: each level's fitted parameters are a
+    materialized CTE (`AS MATERIALIZED`), computed once, and the rows'
+    projection only reads them. Without it (the same statement with the
+    keyword taken out), where the apply reads the fitted row once,
+    PostgreSQL inlines it and every row computes the standard scalers'
+    square roots again (29 s instead of 2.3 s for 100 features on 100,000
+    rows); where the apply reads it more than once, PostgreSQL materializes
+    it by itself."""
+    from engines import Postgres
+
+    spec_path = os.path.join(ROOT, "tests", "parity", spec_name)
+    spec = yaml.safe_load(open(spec_path))
+    eng = Postgres()
+    df, types = datasets.TABLES[spec["source"]["table"]]()
+    eng.load(spec["source"]["table"], df, types)
+    done = subprocess.run([prep_bin, "compile", spec_path, "--dialect", "postgres", "--inline"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    sql = "\n".join(line for line in done.stdout.splitlines() if not line.startswith("--")).rstrip(";\n")
+
+    def plan_of(statement):
+        plan = eng.query("EXPLAIN (VERBOSE, FORMAT JSON) " + statement).iloc[0, 0][0]["Plan"]
+        ctes = {p["Subplan Name"][4:] for p in _nodes(plan) if p.get("Subplan Name", "").startswith("CTE ")}
+        return ctes, " ".join(plan["Output"])
+
+    ctes, per_row = plan_of(sql)
+    assert {"prep_params_0", "prep_fitted"} <= ctes, ctes
+    assert "sqrt(" not in per_row, per_row
+    ctes, per_row = plan_of(sql.replace("AS MATERIALIZED (", "AS ("))
+    assert ("prep_fitted" not in ctes and "sqrt(" in per_row) == read_once, (ctes, per_row)

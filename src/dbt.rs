@@ -460,11 +460,16 @@ fn deferred_call(item: &DeferredItem, params_ref: &str, package: &str) -> String
             "_one_hot"
         }
         DeferredEncoder::Bins { .. } => "_bins_one_hot",
-        DeferredEncoder::Ordinal(_) => {
+        DeferredEncoder::Ordinal(o) => {
             options.extend([
                 format!("'missing': {}", s(&item.missing)),
                 format!("'unknown': {}", s(&item.unknown)),
             ]);
+            options.extend(grouping_options(
+                o.categories.as_deref(),
+                o.min_frequency,
+                o.max_categories,
+            ));
             "_ordinal"
         }
     };
@@ -518,31 +523,16 @@ fn dialect_options(item: &DeferredItem) -> Vec<String> {
 /// A learned one-hot encoder's options (as Jinja dictionary entries).
 fn one_hot_options(oh: &crate::encoding::OneHotStep) -> Vec<String> {
     let s = |text: &str| jinja_string(text);
-    let number = |v: f64| ast::float_text(v);
-    let value = |c: &Scalar| match c {
-        Scalar::Number(n) => number(*n),
-        Scalar::String(t) => s(t),
-        Scalar::Bool(b) => s(Scalar::bool_text(*b)),
-    };
-    let category = |c: &Scalar| {
-        let is_number = matches!(c, Scalar::Number(_));
-        format!("{{'value': {}, 'number': {is_number}}}", value(c))
-    };
     let (drop, drop_category) = match &oh.drop {
         None => ("none".to_string(), "none".to_string()),
         Some(Drop::First) => (s("first"), "none".into()),
         Some(Drop::IfBinary) => (s("if_binary"), "none".into()),
-        Some(Drop::Category(c)) => (s("category"), value(c)),
-    };
-    let (min_frequency, is_count) = match oh.min_frequency {
-        None => ("none".to_string(), "false"),
-        Some(Frequency::Count(n)) => (n.to_string(), "true"),
-        Some(Frequency::Fraction(f)) => (number(f), "false"),
+        Some(Drop::Category(c)) => (s("category"), jinja_value(c)),
     };
     let names: Vec<String> = (oh.names.iter())
         .map(|(k, v)| format!("{}: {}", s(k), s(v)))
         .collect();
-    vec![
+    let mut options = vec![
         format!(
             "'handle_unknown': {}",
             s(match oh.handle_unknown {
@@ -553,19 +543,54 @@ fn one_hot_options(oh: &crate::encoding::OneHotStep) -> Vec<String> {
         ),
         format!("'drop': {drop}"),
         format!("'drop_category': {drop_category}"),
+        format!("'names': {{{}}}", names.join(", ")),
+    ];
+    options.extend(grouping_options(
+        oh.categories.as_deref(),
+        oh.min_frequency,
+        oh.max_categories,
+    ));
+    options
+}
+
+/// An encoder's given categories and infrequent grouping (as Jinja
+/// dictionary entries), read by the package's `_infrequent` macro.
+fn grouping_options(
+    categories: Option<&[Scalar]>,
+    min_frequency: Option<Frequency>,
+    max_categories: Option<u32>,
+) -> Vec<String> {
+    let category = |c: &Scalar| {
+        let is_number = matches!(c, Scalar::Number(_));
+        format!("{{'value': {}, 'number': {is_number}}}", jinja_value(c))
+    };
+    let (min_frequency, is_count) = match min_frequency {
+        None => ("none".to_string(), "false"),
+        Some(Frequency::Count(n)) => (n.to_string(), "true"),
+        Some(Frequency::Fraction(f)) => (ast::float_text(f), "false"),
+    };
+    vec![
         format!("'min_frequency': {min_frequency}"),
         format!("'min_frequency_is_count': {is_count}"),
         format!(
             "'max_categories': {}",
-            oh.max_categories.map_or("none".into(), |m| m.to_string())
+            max_categories.map_or("none".into(), |m| m.to_string())
         ),
-        format!("'names': {{{}}}", names.join(", ")),
         format!(
             "'categories': {}",
-            oh.categories.as_ref().map_or("none".into(), |c| format!(
+            categories.map_or("none".into(), |c| format!(
                 "[{}]",
                 c.iter().map(category).collect::<Vec<_>>().join(", ")
             ))
         ),
     ]
+}
+
+/// A category or value as a Jinja literal.
+fn jinja_value(c: &Scalar) -> String {
+    match c {
+        Scalar::Number(n) => ast::float_text(*n),
+        Scalar::String(t) => jinja_string(t),
+        Scalar::Bool(b) => jinja_string(Scalar::bool_text(*b)),
+    }
 }

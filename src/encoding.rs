@@ -52,8 +52,20 @@ pub struct OrdinalStep {
     /// `None` is NaN, written as NULL.
     pub unknown_value: Option<f64>,
     pub encoded_missing_value: Option<f64>,
+    /// Left out of the spec's hash when absent, so specs without them keep theirs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_frequency: Option<Frequency>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_categories: Option<u32>,
     #[serde(skip)]
     pub span: Option<Span>,
+}
+
+impl OrdinalStep {
+    /// Infrequent grouping needs category counts from the data.
+    pub fn groups_infrequent(&self) -> bool {
+        self.min_frequency.is_some() || self.max_categories.is_some()
+    }
 }
 
 /// The category whose column `drop` removes, for known categories.

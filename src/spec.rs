@@ -540,6 +540,13 @@ pub struct Ordinal {
     #[serde(default)]
     #[schemars(with = "Option<f64>")]
     pub encoded_missing_value: Option<Spanned<f64>>,
+    /// As in `one_hot`: infrequent categories share the code after the frequent ones.
+    #[serde(default)]
+    #[schemars(with = "Option<f64>")]
+    pub min_frequency: Option<Spanned<f64>>,
+    #[serde(default)]
+    #[schemars(with = "Option<u32>")]
+    pub max_categories: Option<Spanned<u32>>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]

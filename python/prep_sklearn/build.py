@@ -277,22 +277,9 @@ def _one_hot(options, attributes, feature):
     if isinstance(given["drop"], list):
         given["drop"] = _categories(given["drop"])
     encoder = OneHotEncoder(**given).fit(pd.DataFrame({feature: categories}))
-    encoder.min_frequency, encoder.max_categories = options["min_frequency"], options["max_categories"]
-    encoder._check_infrequent_enabled()
-    infrequent = attributes.get("infrequent_categories_")
-    if encoder._infrequent_enabled:
-        missing = {0: len(categories) - 1} if attributes["categories_"][-1] is None else {}
-        known = list(attributes["categories_"])
-        positions = None if infrequent is None else np.array([known.index(c) for c in infrequent])
-        # scikit-learn decides which categories are infrequent from their
-        # counts; prep already decided (the same way): use its answer.
-        encoder._identify_infrequent = lambda *_: positions
-        encoder._fit_infrequent_category_mapping(0, [np.zeros(len(categories))], missing)
-        del encoder._identify_infrequent
+    _group_infrequent(encoder, options, attributes)
     encoder._set_drop_idx()
     encoder._n_features_outs = encoder._compute_n_features_outs()
-    rebuilt = encoder.infrequent_categories_[0] if encoder._infrequent_enabled else None
-    _expect(_plain(rebuilt), infrequent, "infrequent_categories_")
     drop = None if encoder.drop_idx_ is None else encoder.drop_idx_[0]
     _expect(None if drop is None else int(drop), attributes["drop_idx_"], "drop_idx_")
     return encoder
@@ -305,8 +292,30 @@ def _ordinal(options, attributes, feature):
         if key in options:
             value = options[key]
             options[key] = np.nan if value is None else int(value) if float(value).is_integer() else value
-    options["categories"] = [categories]
-    return OrdinalEncoder(**options).fit(pd.DataFrame({feature: categories}))
+    given = dict(options, categories=[categories], min_frequency=None, max_categories=None)
+    encoder = OrdinalEncoder(**given).fit(pd.DataFrame({feature: categories}))
+    if "min_frequency" in options or "max_categories" in options:
+        _group_infrequent(encoder, options, attributes)
+    return encoder
+
+
+def _group_infrequent(encoder, options, attributes):
+    """An encoder fitted on its category list alone, given the infrequent
+    grouping prep learned from the counts (checked against the file)."""
+    encoder.min_frequency, encoder.max_categories = options.get("min_frequency"), options.get("max_categories")
+    encoder._check_infrequent_enabled()
+    infrequent = attributes.get("infrequent_categories_")
+    if encoder._infrequent_enabled:
+        known = list(attributes["categories_"])
+        missing = {0: len(known) - 1} if known[-1] is None else {}
+        positions = None if infrequent is None else np.array([known.index(c) for c in infrequent])
+        # scikit-learn decides which categories are infrequent from their
+        # counts; prep already decided (the same way): use its answer.
+        encoder._identify_infrequent = lambda *_: positions
+        encoder._fit_infrequent_category_mapping(0, [np.zeros(len(known))], missing)
+        del encoder._identify_infrequent
+    rebuilt = encoder.infrequent_categories_[0] if encoder._infrequent_enabled else None
+    _expect(_plain(rebuilt), infrequent, "infrequent_categories_")
 
 
 def _plain(values):

@@ -9,7 +9,7 @@ use crate::ir::{ApplyItem, Attr, Cond, Deferred, DeferredEncoder, Expr, Output, 
 use crate::naming;
 use crate::spec::{ColumnType, OneHotUnknown, OrdinalUnknown, Scalar};
 
-use super::one_hot_layout::{Dropped, OneHotLayout};
+use super::one_hot_layout::{Dropped, OneHotLayout, infrequent_flags};
 use super::{FeatureLowering, Lineage, ROWS_PARAM, literal, member, scalar_of};
 
 impl FeatureLowering<'_> {
@@ -224,40 +224,27 @@ impl FeatureLowering<'_> {
     pub(crate) fn ordinal(&mut self, ord: &OrdinalStep, row: &Expr, docs: &[String]) -> ApplyItem {
         let feature = self.feature;
         let column = &feature.column;
-        let learned: Vec<Scalar>;
-        let mut missing_seen = false;
-        let categories = match &ord.categories {
-            Some(given) => given,
-            None => {
-                let vocabulary = self.vocabulary(row);
-                let Some(entries) = self.fitted.and_then(|f| f.vocabularies.get(&vocabulary))
-                else {
-                    let deferred = Deferred {
-                        vocabulary,
-                        row: row.clone(),
-                        encoder: DeferredEncoder::Ordinal(ord.clone()),
-                    };
-                    return self.learned(
-                        "its ordinal categories are learned from the data",
-                        Some(deferred),
-                    );
-                };
-                // The missing value is a category of scikit-learn's, sorted last, but it is
-                // always encoded as encoded_missing_value: it needs no code of its own.
-                learned = entries.iter().filter_map(|c| scalar_of(&c.value)).collect();
-                missing_seen = entries.iter().any(|c| c.value == Value::Null);
-                &learned
-            }
+        let layout = match self.ordinal_layout(ord, row) {
+            Ok(layout) => layout,
+            Err(learned) => return *learned,
         };
-        let mut categories_: Vec<Option<Scalar>> = categories.iter().cloned().map(Some).collect();
+        let OrdinalLayout {
+            frequent,
+            infrequent,
+            missing_seen,
+            categories,
+        } = layout;
+        let mut categories_: Vec<Option<Scalar>> = categories.into_iter().map(Some).collect();
         if missing_seen {
             categories_.push(None);
         }
-        self.record(
-            feature.last_step,
-            "OrdinalEncoder",
-            vec![("categories_", Attr::Values(categories_))],
-        );
+        let mut attributes = vec![("categories_", Attr::Values(categories_))];
+        if ord.groups_infrequent() {
+            let listed = (!infrequent.is_empty())
+                .then(|| Attr::Values(infrequent.iter().cloned().map(Some).collect()));
+            attributes.push(("infrequent_categories_", listed.unwrap_or(Attr::Null)));
+        }
+        self.record(feature.last_step, "OrdinalEncoder", attributes);
         let code = |v: Option<f64>| v.map_or(Expr::Null, num);
         // As scikit-learn: a missing value gets encoded_missing_value only when
         // it is among the categories (seen in training); otherwise it is unknown.
@@ -266,11 +253,14 @@ impl FeatureLowering<'_> {
             arms.push((Cond::IsNull(row.clone()), code(ord.encoded_missing_value)));
         }
         arms.extend(
-            categories
-                .iter()
-                .enumerate()
+            (frequent.iter().enumerate())
                 .map(|(i, c)| (Cond::Eq(row.clone(), literal(c)), num(i as f64))),
         );
+        // The infrequent categories share the code after the frequent ones.
+        let listed: Vec<Option<Scalar>> = infrequent.iter().cloned().map(Some).collect();
+        if let Some(is_infrequent) = member(row, &listed) {
+            arms.push((is_infrequent, num(frequent.len() as f64)));
+        }
         let otherwise = match ord.handle_unknown {
             // In place of a code.
             OrdinalUnknown::Error => self.fail(row, ColumnType::Numeric),
@@ -281,19 +271,107 @@ impl FeatureLowering<'_> {
         } else {
             format!("{}; then ", docs.join("; then "))
         };
+        let texts = |cs: &[Scalar]| {
+            cs.iter()
+                .map(naming::category_text)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let grouped = if infrequent.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ", {} where infrequent ({})",
+                frequent.len(),
+                texts(&infrequent)
+            )
+        };
         ApplyItem::Output(Output {
             name: column.clone(),
             text: false,
             expr: case(arms, otherwise),
             doc: format!(
-                "`{column}`: {prefix}position of the value in [{}], from 0",
-                categories
-                    .iter()
-                    .map(naming::category_text)
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                "`{column}`: {prefix}position of the value in [{}], from 0{grouped}",
+                texts(&frequent)
             ),
             span: self.feature.span.clone(),
         })
     }
+
+    /// The ordinal categories: given, or learned (sorted, the missing value
+    /// apart), and with `min_frequency`/`max_categories` which are infrequent,
+    /// decided from the learned counts (the missing value never is, as in
+    /// scikit-learn's OrdinalEncoder). Without fitted values, a learned item.
+    fn ordinal_layout(
+        &mut self,
+        ord: &OrdinalStep,
+        row: &Expr,
+    ) -> Result<OrdinalLayout, Box<ApplyItem>> {
+        if let (Some(given), false) = (&ord.categories, ord.groups_infrequent()) {
+            return Ok(OrdinalLayout {
+                frequent: given.clone(),
+                infrequent: Vec::new(),
+                missing_seen: false,
+                categories: given.clone(),
+            });
+        }
+        let vocabulary = self.vocabulary(row);
+        let fitted = self.fitted;
+        let Some((fitted, entries)) =
+            fitted.and_then(|f| f.vocabularies.get(&vocabulary).map(|v| (f, v)))
+        else {
+            let reason = if ord.categories.is_none() {
+                "its ordinal categories are learned from the data"
+            } else {
+                "min_frequency / max_categories decide from the data which categories are infrequent"
+            };
+            let deferred = Deferred {
+                vocabulary,
+                row: row.clone(),
+                encoder: DeferredEncoder::Ordinal(ord.clone()),
+            };
+            return Err(Box::new(self.learned(reason, Some(deferred))));
+        };
+        let count = |c: &Scalar| -> f64 {
+            (entries.iter())
+                .filter(|e| scalar_of(&e.value).as_ref() == Some(c))
+                .map(|e| e.frequency)
+                .sum()
+        };
+        let categories: Vec<Scalar> = match &ord.categories {
+            Some(given) => given.clone(),
+            None => entries.iter().filter_map(|c| scalar_of(&c.value)).collect(),
+        };
+        // Learned, the missing value is a category of scikit-learn's, sorted
+        // last, but always encoded as encoded_missing_value: no code of its own.
+        let missing_seen =
+            ord.categories.is_none() && entries.iter().any(|c| c.value == Value::Null);
+        let counts: Vec<f64> = categories.iter().map(count).collect();
+        let rows = fitted.number(ROWS_PARAM).unwrap_or(0.0);
+        let flags = infrequent_flags(ord.min_frequency, ord.max_categories, &counts, rows);
+        let (mut frequent, mut infrequent) = (Vec::new(), Vec::new());
+        for (c, rare) in categories.iter().zip(flags) {
+            if rare {
+                infrequent.push(c.clone());
+            } else {
+                frequent.push(c.clone());
+            }
+        }
+        Ok(OrdinalLayout {
+            frequent,
+            infrequent,
+            missing_seen,
+            categories,
+        })
+    }
+}
+
+/// An ordinal encoder's categories: all of them (in order), the frequent
+/// ones (codes 0..), the infrequent ones (one code after them), and whether
+/// the missing value was seen in training.
+struct OrdinalLayout {
+    categories: Vec<Scalar>,
+    frequent: Vec<Scalar>,
+    infrequent: Vec<Scalar>,
+    missing_seen: bool,
 }

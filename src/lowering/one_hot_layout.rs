@@ -55,7 +55,7 @@ impl OneHotLayout {
             return Err("no categories were seen in the training rows".into());
         }
         let counts: Vec<f64> = categories.iter().map(|(_, n)| *n).collect();
-        let infrequent = infrequent_flags(oh, &counts, rows);
+        let infrequent = infrequent_flags(oh.min_frequency, oh.max_categories, &counts, rows);
         let (mut frequent, mut rare) = (Vec::new(), Vec::new());
         for ((c, _), is_rare) in categories.iter().zip(&infrequent) {
             if *is_rare {
@@ -95,14 +95,19 @@ fn counted(oh: &OneHotStep, entries: &[Category]) -> Vec<(Option<Scalar>, f64)> 
 
 /// scikit-learn's `_identify_infrequent`: below `min_frequency`, then the
 /// least frequent beyond `max_categories - 1`.
-fn infrequent_flags(oh: &OneHotStep, counts: &[f64], rows: f64) -> Vec<bool> {
-    let mut infrequent: Vec<bool> = match oh.min_frequency {
+pub(super) fn infrequent_flags(
+    min_frequency: Option<Frequency>,
+    max_categories: Option<u32>,
+    counts: &[f64],
+    rows: f64,
+) -> Vec<bool> {
+    let mut infrequent: Vec<bool> = match min_frequency {
         Some(Frequency::Count(min)) => counts.iter().map(|&n| n < min as f64).collect(),
         Some(Frequency::Fraction(f)) => counts.iter().map(|&n| n < rows * f).collect(),
         None => vec![false; counts.len()],
     };
     let n_current = counts.len() - infrequent.iter().filter(|&&x| x).count() + 1;
-    if let Some(max) = oh.max_categories.map(|m| m as usize)
+    if let Some(max) = max_categories.map(|m| m as usize)
         && max < n_current
     {
         let keep = max - 1;

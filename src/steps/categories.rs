@@ -1,8 +1,11 @@
 //! Checks of values a spec gives steps: categories and fill values must be
 //! writable as SQL literals and of their column's type.
 
+use serde_saphyr::Spanned;
+
 use super::span;
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::encoding::Frequency;
 use crate::spec::{Categories, ColumnType, Scalar};
 
 /// Why a value cannot be a literal (numbers must be finite: no warehouse has a literal for NaN or infinity).
@@ -103,4 +106,54 @@ pub(super) fn check_categories(
         }
     }
     (diags.0.len() == before).then(|| Some(given.iter().map(|c| c.value.clone()).collect()))
+}
+
+/// An encoder's infrequent grouping (`min_frequency`: a count of rows or a
+/// fraction of them; `max_categories`: at least 1), or `None` (reported).
+pub(super) fn check_grouping(
+    min_frequency: &Option<Spanned<f64>>,
+    max_categories: &Option<Spanned<u32>>,
+    diags: &mut Diagnostics,
+) -> Option<(Option<Frequency>, Option<u32>)> {
+    let min_frequency = match min_frequency {
+        None => None,
+        Some(f) if f.value > 0.0 && f.value < 1.0 => Some(Frequency::Fraction(f.value)),
+        Some(f) if f.value >= 1.0 && f.value.fract() == 0.0 => {
+            Some(Frequency::Count(f.value as u64))
+        }
+        Some(f) => {
+            diags.push(
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    format!(
+                        "min_frequency {} is neither a count nor a fraction",
+                        f.value
+                    ),
+                )
+                .at(span(f))
+                .hint("give a whole number of rows (>= 1) or a fraction of rows between 0 and 1"),
+            );
+            return None;
+        }
+    };
+    if let Some(m) = max_categories
+        && m.value < 1
+    {
+        diags.push(
+            Diagnostic::new(Code::InvalidValue, "max_categories must be at least 1")
+                .at(span(m))
+                .hint("it counts the categories kept, including the infrequent group"),
+        );
+        return None;
+    }
+    Some((min_frequency, max_categories.as_ref().map(|m| m.value)))
+}
+
+/// `min_frequency` as scikit-learn takes it.
+pub(super) fn frequency_json(f: Option<Frequency>) -> serde_json::Value {
+    match f {
+        None => serde_json::Value::Null,
+        Some(Frequency::Count(n)) => n.into(),
+        Some(Frequency::Fraction(f)) => f.into(),
+    }
 }

@@ -3,8 +3,8 @@
 //! output columns, infrequent grouping, learned categories) is in
 //! `lower/encoders.rs` and `lower/one_hot_layout.rs`.
 
-use super::categories::check_categories;
-use super::{Context, Frequency, OneHotStep, OutputFacts, Step, span};
+use super::categories::{check_categories, check_grouping, frequency_json};
+use super::{Context, OneHotStep, OutputFacts, Step, span};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::ir::ApplyItem;
 use crate::lowering::{FeatureLowering, FeatureValue};
@@ -29,39 +29,8 @@ impl Step for OneHotStep {
             );
             return None;
         }
-        let min_frequency = match &oh.min_frequency {
-            None => None,
-            Some(f) if f.value > 0.0 && f.value < 1.0 => Some(Frequency::Fraction(f.value)),
-            Some(f) if f.value >= 1.0 && f.value.fract() == 0.0 => {
-                Some(Frequency::Count(f.value as u64))
-            }
-            Some(f) => {
-                diags.push(
-                    Diagnostic::new(
-                        Code::InvalidValue,
-                        format!(
-                            "min_frequency {} is neither a count nor a fraction",
-                            f.value
-                        ),
-                    )
-                    .at(span(f))
-                    .hint(
-                        "give a whole number of rows (>= 1) or a fraction of rows between 0 and 1",
-                    ),
-                );
-                return None;
-            }
-        };
-        if let Some(m) = &oh.max_categories
-            && m.value < 1
-        {
-            diags.push(
-                Diagnostic::new(Code::InvalidValue, "max_categories must be at least 1")
-                    .at(span(m))
-                    .hint("it counts the output columns kept, including the infrequent one"),
-            );
-            return None;
-        }
+        let (min_frequency, max_categories) =
+            check_grouping(&oh.min_frequency, &oh.max_categories, diags)?;
         let names = oh
             .names
             .0
@@ -73,7 +42,7 @@ impl Step for OneHotStep {
             drop,
             handle_unknown: oh.handle_unknown,
             min_frequency,
-            max_categories: oh.max_categories.as_ref().map(|m| m.value),
+            max_categories,
             names,
             span: cx.at.clone(),
         })
@@ -89,11 +58,7 @@ impl Step for OneHotStep {
                 serde_json::json!([crate::sklearn::scalar_json(Some(c))])
             }
         };
-        let min_frequency = match self.min_frequency {
-            None => serde_json::Value::Null,
-            Some(Frequency::Count(n)) => n.into(),
-            Some(Frequency::Fraction(f)) => f.into(),
-        };
+        let min_frequency = frequency_json(self.min_frequency);
         serde_json::json!({
             "categories": categories,
             "drop": drop,

@@ -1,9 +1,9 @@
 //! OrdinalEncoder: `ordinal: {categories, handle_unknown, unknown_value,
-//! encoded_missing_value}`. Its lowering is in `lower/encoders.rs`.
+//! encoded_missing_value, min_frequency, max_categories}`. Its lowering is in `lower/encoders.rs`.
 
 use serde_saphyr::Spanned;
 
-use super::categories::check_categories;
+use super::categories::{check_categories, check_grouping, frequency_json};
 use super::{Context, OrdinalStep, OutputFacts, Step, span};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::ir::ApplyItem;
@@ -57,11 +57,15 @@ impl Step for OrdinalStep {
             );
             return None;
         }
+        let (min_frequency, max_categories) =
+            check_grouping(&o.min_frequency, &o.max_categories, diags)?;
         Some(OrdinalStep {
             categories,
             handle_unknown: o.handle_unknown,
             unknown_value,
             encoded_missing_value: o.encoded_missing_value.as_ref().and_then(nan_to_none),
+            min_frequency,
+            max_categories,
             span: cx.at.clone(),
         })
     }
@@ -76,6 +80,11 @@ impl Step for OrdinalStep {
         });
         if self.handle_unknown == OrdinalUnknown::UseEncodedValue {
             options["unknown_value"] = self.unknown_value.into();
+        }
+        // Only when set: fitted files written before the options stay as they were.
+        if self.groups_infrequent() {
+            options["min_frequency"] = frequency_json(self.min_frequency);
+            options["max_categories"] = self.max_categories.into();
         }
         options
     }

@@ -21,6 +21,7 @@ REQUIRED_CELLS = [
     "one_hot:min_frequency", "one_hot:max_categories",
     "ordinal:categories=given", "ordinal:categories=learned",
     "ordinal:handle_unknown=error", "ordinal:handle_unknown=use_encoded_value", "ordinal:encoded_missing_value",
+    "ordinal:min_frequency", "ordinal:max_categories",
     "binarize", "function:log", "function:log1p", "function:sqrt", "function:exp", "function:abs",
     "function:sign", "function:square", "function:clip",
     "bins:quantile", "bins:uniform", "bins:quantile_method=inverted_cdf", "bins:quantile_method=linear",

@@ -396,14 +396,16 @@ def test_hostile_texts_reach_dbt_as_text(prep_bin, project):
 @pytest.mark.parametrize("target", ["duckdb", "postgres"])
 def test_bin_edges_are_learned_in_the_warehouse(prep_bin, project, target):
     """KBinsDiscretizer's edges (equal-count ones read as order statistics,
-    equal-width ones) are learned by the package's params model in the
-    warehouse and read by its features model: the features equal
-    scikit-learn's on the training seed (a data test comparing them)."""
+    equal-width ones) and its learned number of one-hot columns, and an
+    ordinal encoder's infrequent grouping, are learned by the package's
+    params model in the warehouse and read by its features model when it
+    compiles: the features equal scikit-learn's on the training seed (a data
+    test comparing them)."""
     import numpy as np
     import pandas as pd
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import KBinsDiscretizer
+    from sklearn.preprocessing import KBinsDiscretizer, OrdinalEncoder
 
     steps = {"usage": ("median", {"n_bins": 3, "encode": "ordinal"}),
              "amount": ("mean", {"n_bins": 4, "strategy": "uniform", "encode": "ordinal"}),
@@ -411,6 +413,8 @@ def test_bin_edges_are_learned_in_the_warehouse(prep_bin, project, target):
              "tickets": ("median", {"n_bins": 3, "quantile_method": "linear"})}
     spec = {"name": "binned", "source": {"ref": "train"}, "keys": ["customer_id"],
             "features": {c: [{"impute": s}, {"bins": o}] for c, (s, o) in steps.items()}}
+    # And an ordinal encoder's infrequent grouping, decided from the learned counts.
+    spec["features"]["region"] = [{"ordinal": {"min_frequency": 3}}]
     add_package(prep_bin, project, spec, "binned_features")
     train = pd.read_csv(project / "seeds" / "train.csv")
     expected = pd.DataFrame({"customer_id": train["customer_id"]})
@@ -423,6 +427,10 @@ def test_bin_edges_are_learned_in_the_warehouse(prep_bin, project, target):
         else:
             for j in range(binned.shape[1]):
                 expected[f"{column}_{j}"] = binned[:, j]
+    region = train[["region"]].astype(object).where(train[["region"]].notna(), np.nan).to_numpy()
+    grouped = OrdinalEncoder(min_frequency=3).fit(region)
+    assert list(grouped.infrequent_categories_[0]) == ["amer", "apac"]
+    expected["region"] = grouped.transform(region)[:, 0]
     # The bins tell rows apart; tickets keeps 3 bins.
     assert len(set(expected["usage"])) == 3 and len(set(expected["amount"])) > 1 and "tickets_2" in expected
     expected.to_csv(project / "seeds" / "expected_binned.csv", index=False)

@@ -498,7 +498,11 @@ fn infer_type(steps: &[Spanned<Step>]) -> ColumnType {
                 (_, Some(v)) => return scalar_type(&v.value),
                 _ => {}
             },
-            Step::Scale(_) | Step::Binarize(_) | Step::Function(_) | Step::Bins(_) => {
+            Step::Scale(_)
+            | Step::Binarize(_)
+            | Step::Function(_)
+            | Step::Bins(_)
+            | Step::Cyclical(_) => {
                 return ColumnType::Numeric;
             }
             Step::OneHot(spec::OneHot {

@@ -2,7 +2,7 @@
 //! `dialects/*.yml`, embedded at build time. Rust code here only loads it and
 //! answers questions about it; it never spells SQL itself.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 use std::sync::OnceLock;
 
@@ -10,6 +10,9 @@ use serde::Deserialize;
 use sqlparser::ast::{DataType, Expr};
 use sqlparser::dialect::{Dialect as ParserDialect, dialect_from_str};
 use sqlparser::parser::Parser;
+
+mod func;
+pub use func::Func;
 
 // `DialectName`: one variant per file of `dialects/` (see build.rs), with
 // `ALL`, `as_str` and the file's text.
@@ -228,160 +231,6 @@ struct Types {
 #[serde(deny_unknown_fields)]
 struct Defaults {
     templates: BTreeMap<String, String>,
-}
-
-/// Functions whose spelling lives in the dialect files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Func {
-    CountRows,
-    Count,
-    Avg,
-    VarPop,
-    Min,
-    Max,
-    Sum,
-    Abs,
-    Sqrt,
-    Ln,
-    Exp,
-    Floor,
-    RowNumber,
-    SafeDivide,
-    Percentile,
-    Concat,
-    Coalesce,
-    Grouping,
-    RaiseError,
-    NanToNull,
-    RowHash,
-    Checksum,
-}
-
-impl Func {
-    const ALL: [Func; 22] = [
-        Func::CountRows,
-        Func::Count,
-        Func::Avg,
-        Func::VarPop,
-        Func::Min,
-        Func::Max,
-        Func::Sum,
-        Func::Abs,
-        Func::Sqrt,
-        Func::Ln,
-        Func::Exp,
-        Func::Floor,
-        Func::RowNumber,
-        Func::SafeDivide,
-        Func::Percentile,
-        Func::Concat,
-        Func::Coalesce,
-        Func::Grouping,
-        Func::RaiseError,
-        Func::NanToNull,
-        Func::RowHash,
-        Func::Checksum,
-    ];
-
-    /// The operands its template must read, each at least once (the header
-    /// of `dialects/_defaults.yml` says what each one is).
-    fn placeholders(self) -> &'static [&'static str] {
-        match self {
-            Func::CountRows => &[],
-            Func::Count
-            | Func::Avg
-            | Func::VarPop
-            | Func::Min
-            | Func::Max
-            | Func::Sum
-            | Func::Abs
-            | Func::Sqrt
-            | Func::Ln
-            | Func::Exp
-            | Func::Floor
-            | Func::RowNumber
-            | Func::Grouping => &["X"],
-            Func::SafeDivide => &["A", "B"],
-            Func::Percentile => &["X", "P"],
-            Func::Concat | Func::Coalesce => &["X", "Y"],
-            Func::RaiseError => &["MSG"],
-            Func::NanToNull | Func::Checksum => &["X"],
-            // A fold over the row's columns (or XS, see `check_placeholders`).
-            Func::RowHash => &["X", "H"],
-        }
-    }
-
-    /// Operands its template may read: the dialect's NaN, for a template that
-    /// compares with it.
-    fn optional_placeholders(self) -> &'static [&'static str] {
-        match self {
-            Func::NanToNull => &["NAN"],
-            _ => &[],
-        }
-    }
-
-    /// A template reads each of its placeholders and no other name.
-    fn check_placeholders(self, expr: &Expr) -> Result<(), String> {
-        let mut used = BTreeSet::new();
-        let _ = sqlparser::ast::visit_expressions(expr, |node| {
-            if let Expr::Identifier(id) = node
-                && id.quote_style.is_none()
-            {
-                used.insert(id.value.clone());
-            }
-            ControlFlow::<()>::Continue(())
-        });
-        // A row hash reads all the columns at once (XS, an argument list) or
-        // folds them one by one (X, and H: the hash of the columns before).
-        let required: &[&str] = match self {
-            Func::RowHash if used.contains("XS") => &["XS"],
-            _ => self.placeholders(),
-        };
-        let known = |p: &String| {
-            (required.iter())
-                .chain(self.optional_placeholders())
-                .any(|k| k == p)
-        };
-        let missing = (required.iter()).find(|p| !used.contains(**p));
-        let unknown = used.iter().find(|p| !known(p));
-        match (missing, unknown) {
-            (None, None) => Ok(()),
-            _ => Err(format!(
-                "template {}: its placeholders are {:?} (and may be {:?}), it uses {:?}",
-                self.key(),
-                required,
-                self.optional_placeholders(),
-                used
-            )),
-        }
-    }
-
-    fn key(self) -> &'static str {
-        match self {
-            Func::CountRows => "count_rows",
-            Func::Count => "count",
-            Func::Avg => "avg",
-            Func::VarPop => "var_pop",
-            Func::Min => "min",
-            Func::Max => "max",
-            Func::Sum => "sum",
-            Func::Abs => "abs",
-            Func::Sqrt => "sqrt",
-            Func::Ln => "ln",
-            Func::Exp => "exp",
-            Func::Floor => "floor",
-            Func::RowNumber => "row_number",
-            Func::SafeDivide => "safe_divide",
-            Func::Percentile => "percentile",
-            Func::Concat => "concat",
-            Func::Coalesce => "coalesce",
-            Func::Grouping => "grouping",
-            Func::RaiseError => "raise_error",
-            Func::NanToNull => "nan_to_null",
-            Func::RowHash => "row_hash",
-            Func::Checksum => "checksum",
-        }
-    }
 }
 
 /// How each special character of a text is written inside a string literal,

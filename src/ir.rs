@@ -46,6 +46,9 @@ pub enum Expr {
     Exp(Box<Expr>),
     /// The largest integer not above a value (as a double).
     Floor(Box<Expr>),
+    /// Sine and cosine of an angle in radians.
+    Sin(Box<Expr>),
+    Cos(Box<Expr>),
     /// The 1-based position of the row's value in ascending order among the
     /// non-missing values of the fit rows (equal values in any order; NULL
     /// rows are numbered apart). A window function: it only ever appears in
@@ -388,6 +391,8 @@ impl Expr {
             | Expr::Ln(a)
             | Expr::Exp(a)
             | Expr::Floor(a)
+            | Expr::Sin(a)
+            | Expr::Cos(a)
             | Expr::Rank(a) => a.for_each(f),
             Expr::Fail { value, .. } => value.for_each(f),
             Expr::Add(a, b)
@@ -489,6 +494,8 @@ impl fmt::Display for Expr {
             Expr::Ln(e) => write!(f, "ln({e})"),
             Expr::Exp(e) => write!(f, "exp({e})"),
             Expr::Floor(e) => write!(f, "floor({e})"),
+            Expr::Sin(e) => write!(f, "sin({e})"),
+            Expr::Cos(e) => write!(f, "cos({e})"),
             Expr::Rank(e) => write!(f, "rank({e})"),
             Expr::Coalesce(a, b) => write!(f, "coalesce({a}, {b})"),
             Expr::Case(arms, otherwise) => {

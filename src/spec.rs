@@ -14,11 +14,13 @@ use crate::diagnostic::Span;
 mod bins;
 pub mod dbt;
 pub mod drift;
+mod encoders;
 mod ordered_map;
 mod row_steps;
 pub use bins::{BinEncode, BinStrategy, BinsOptions, QuantileMethod};
+pub use encoders::{Drop, OneHot, OneHotUnknown, Ordinal, OrdinalUnknown};
 pub use ordered_map::OrderedMap;
-pub use row_steps::{BinarizeOptions, Function};
+pub use row_steps::{BinarizeOptions, CyclicalOptions, Function};
 use row_steps::{FunctionForm, name_shorthand};
 mod yaml;
 pub use yaml::parse;
@@ -207,7 +209,11 @@ impl Step {
                     (&mut v.value, place)
                 })
                 .collect(),
-            Step::Scale(_) | Step::Binarize(_) | Step::Function(_) | Step::Bins(_) => Vec::new(),
+            Step::Scale(_)
+            | Step::Binarize(_)
+            | Step::Function(_)
+            | Step::Bins(_)
+            | Step::Cyclical(_) => Vec::new(),
             Step::OneHot(o) => {
                 let mut out = Vec::new();
                 if let Some(d) = &mut o.drop {
@@ -254,6 +260,8 @@ pub enum Step {
     ),
     /// KBinsDiscretizer: `bins: {n_bins: 5, strategy: quantile, encode: ordinal}`.
     Bins(BinsOptions),
+    /// `cyclical: {period: 24}`: columns `<column>_sin` and `<column>_cos`.
+    Cyclical(CyclicalOptions),
 }
 
 impl Step {
@@ -266,6 +274,7 @@ impl Step {
             Step::Binarize(_) => "binarize",
             Step::Function(_) => "function",
             Step::Bins(_) => "bins",
+            Step::Cyclical(_) => "cyclical",
         }
     }
 }
@@ -482,79 +491,6 @@ impl<'de> Deserialize<'de> for Categories {
         }
         d.deserialize_any(V)
     }
-}
-
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct OneHot {
-    #[serde(default)]
-    pub categories: Categories,
-    /// `first`, `if_binary`, or `{category: value}`; absent or null keeps every column.
-    #[serde(default)]
-    #[schemars(with = "Option<Drop>")]
-    pub drop: Option<Spanned<Drop>>,
-    #[serde(default)]
-    pub handle_unknown: OneHotUnknown,
-    /// Categories seen fewer times become infrequent: a count (integer) or a fraction of rows (0 < f < 1).
-    #[serde(default)]
-    #[schemars(with = "Option<f64>")]
-    pub min_frequency: Option<Spanned<f64>>,
-    /// Keep at most this many output columns per feature, counting the infrequent column.
-    #[serde(default)]
-    #[schemars(with = "Option<u32>")]
-    pub max_categories: Option<Spanned<u32>>,
-    /// Output column suffix per category, replacing the derived one: `{"Pro Plus": pro_plus}`.
-    #[serde(default)]
-    pub names: OrderedMap<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum Drop {
-    First,
-    IfBinary,
-    Category(Scalar),
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum OneHotUnknown {
-    #[default]
-    Error,
-    Ignore,
-    InfrequentIfExist,
-}
-
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Ordinal {
-    #[serde(default)]
-    pub categories: Categories,
-    #[serde(default)]
-    pub handle_unknown: OrdinalUnknown,
-    /// Code for unknown categories with `handle_unknown: use_encoded_value`; `.nan` means NULL.
-    #[serde(default)]
-    #[schemars(with = "Option<f64>")]
-    pub unknown_value: Option<Spanned<f64>>,
-    /// Code for missing values; default `.nan` (NULL).
-    #[serde(default)]
-    #[schemars(with = "Option<f64>")]
-    pub encoded_missing_value: Option<Spanned<f64>>,
-    /// As in `one_hot`: infrequent categories share the code after the frequent ones.
-    #[serde(default)]
-    #[schemars(with = "Option<f64>")]
-    pub min_frequency: Option<Spanned<f64>>,
-    #[serde(default)]
-    #[schemars(with = "Option<u32>")]
-    pub max_categories: Option<Spanned<u32>>,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum OrdinalUnknown {
-    #[default]
-    Error,
-    UseEncodedValue,
 }
 
 /// `impute: median` is short for `impute: {strategy: median}`.

@@ -191,10 +191,30 @@ def numpy_function(x, func, kw_args=None):
     return out
 
 
+def cyclical(x, period):
+    """The sine and cosine of each value's angle on a circle of `period`
+    (prep's step `cyclical`): scikit-learn's recipe for time features,
+    `np.sin(x / period * 2 * np.pi)` and its cosine."""
+    values = np.asarray(x, dtype=float)
+    angle = values / period * 2 * np.pi
+    out = np.hstack([np.sin(angle), np.cos(angle)])
+    if isinstance(x, pd.DataFrame):
+        columns = [f"{x.columns[0]}_sin", f"{x.columns[0]}_cos"]
+        return pd.DataFrame(out, index=x.index, columns=columns)
+    return out
+
+
+def _cyclical_names(transformer, names):
+    return np.array([f"{names[0]}_sin", f"{names[0]}_cos"], dtype=object)
+
+
 def _transformer(step, feature):
     cls = TRANSFORMERS[step["transformer"]]
     options = dict(step["options"])
     attributes = step["attributes"]
+    if cls is FunctionTransformer and options.get("func") == "cyclical":
+        transformer = FunctionTransformer(cyclical, kw_args=options["kw_args"], feature_names_out=_cyclical_names)
+        return transformer.fit(pd.DataFrame({feature: [0.0]}))
     if cls is FunctionTransformer:
         transformer = FunctionTransformer(numpy_function, kw_args=options, feature_names_out="one-to-one")
         return transformer.fit(pd.DataFrame({feature: [0.0]}))

@@ -10,7 +10,7 @@ use crate::naming;
 use crate::spec::{ColumnType, OneHotUnknown, OrdinalUnknown, Scalar};
 
 use super::one_hot_layout::{Dropped, OneHotLayout, infrequent_flags};
-use super::{FeatureLowering, Lineage, ROWS_PARAM, literal, member, scalar_of};
+use super::{FeatureLowering, Lineage, ROWS_PARAM, literal, member, scalar_of, steps_before};
 
 impl FeatureLowering<'_> {
     /// Learns the categories of `row` (and their counts) from data; returns the vocabulary's name.
@@ -138,11 +138,7 @@ impl FeatureLowering<'_> {
     ) -> Vec<ApplyItem> {
         let feature = self.feature;
         let column = &feature.column;
-        let prefix = if docs.is_empty() {
-            String::new()
-        } else {
-            format!("{}; then ", docs.join("; then "))
-        };
+        let prefix = steps_before(docs);
         let output = |name: String, arms: Vec<(Cond, Expr)>, otherwise: Expr, what: String| {
             ApplyItem::Output(Output {
                 name,
@@ -266,11 +262,7 @@ impl FeatureLowering<'_> {
             OrdinalUnknown::Error => self.fail(row, ColumnType::Numeric),
             OrdinalUnknown::UseEncodedValue => code(ord.unknown_value),
         };
-        let prefix = if docs.is_empty() {
-            String::new()
-        } else {
-            format!("{}; then ", docs.join("; then "))
-        };
+        let prefix = steps_before(docs);
         let texts = |cs: &[Scalar]| {
             cs.iter()
                 .map(naming::category_text)

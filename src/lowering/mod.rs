@@ -229,6 +229,16 @@ pub(crate) fn handle_zero_scale(scale: Expr) -> Expr {
     )
 }
 
+/// What the steps before did, in words, to start an output's description
+/// with (empty when none did anything).
+pub(crate) fn steps_before(docs: &[String]) -> String {
+    if docs.is_empty() {
+        String::new()
+    } else {
+        format!("{}; then ", docs.join("; then "))
+    }
+}
+
 pub(crate) fn literal(v: &Scalar) -> Expr {
     match v {
         Scalar::Number(n) => num(*n),

@@ -261,6 +261,8 @@ impl<'a> Renderer<'a> {
             E::Ln(x) => ast::call(self.d, Func::Ln, [("X", r(x))]),
             E::Exp(x) => ast::call(self.d, Func::Exp, [("X", r(x))]),
             E::Floor(x) => ast::call(self.d, Func::Floor, [("X", r(x))]),
+            E::Sin(x) => ast::call(self.d, Func::Sin, [("X", r(x))]),
+            E::Cos(x) => ast::call(self.d, Func::Cos, [("X", r(x))]),
             E::Rank(x) => ast::call(self.d, Func::RowNumber, [("X", r(x))]),
             E::Coalesce(a, b) => ast::call(self.d, Func::Coalesce, [("X", r(a)), ("Y", r(b))]),
             E::Case(arms, otherwise) => ast::case(

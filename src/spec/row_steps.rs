@@ -1,5 +1,5 @@
 //! Options of the steps that transform each value on its own (Binarizer,
-//! FunctionTransformer).
+//! FunctionTransformer, cyclical encoding).
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -52,4 +52,13 @@ pub(super) enum FunctionName {
 /// `function: log` is the variant `log` itself.
 pub(super) fn name_shorthand<'de, D: Deserializer<'de>>(d: D) -> Result<Function, D::Error> {
     super::shorthand(d, |s| serde_json::json!(s))
+}
+
+/// `cyclical: {period: 24}`: sine and cosine of the value's angle on a
+/// circle of `period` (hours of a day, days of a week, months).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CyclicalOptions {
+    /// The length of one turn, in the value's unit (positive).
+    pub period: f64,
 }

@@ -9,6 +9,7 @@
 mod binarize;
 mod bins;
 mod categories;
+mod cyclical;
 mod function;
 mod impute;
 mod max_abs;
@@ -29,6 +30,7 @@ use crate::spec::{self, ColumnType, Scaler};
 pub use binarize::Binarize;
 pub use bins::Bins;
 pub(crate) use categories::scalar_type;
+pub use cyclical::Cyclical;
 pub use function::Function;
 pub use impute::Impute;
 pub use max_abs::MaxAbs;
@@ -39,7 +41,7 @@ pub use standard::Standard;
 /// Every step, as the spec writes it and as scikit-learn names it: the
 /// README's step table and the Python suite's coverage list are checked
 /// against this list.
-pub const STEPS: [(&str, &str); 10] = [
+pub const STEPS: [(&str, &str); 11] = [
     ("impute", "SimpleImputer"),
     ("scale: standard", "StandardScaler"),
     ("scale: min_max", "MinMaxScaler"),
@@ -50,6 +52,7 @@ pub const STEPS: [(&str, &str); 10] = [
     ("binarize", "Binarizer"),
     ("function", "FunctionTransformer"),
     ("bins", "KBinsDiscretizer"),
+    ("cyclical", "FunctionTransformer"),
 ];
 
 /// A step of a feature, checked: one variant per step. It is part of the
@@ -68,6 +71,7 @@ pub enum CheckedStep {
     Binarize(Binarize),
     Function(Function),
     Bins(Bins),
+    Cyclical(Cyclical),
 }
 
 /// What every step is.
@@ -198,6 +202,7 @@ pub(crate) fn check_step(
         spec::Step::Binarize(o) => Binarize::check(o, &cx, diags).map(CheckedStep::Binarize),
         spec::Step::Function(o) => Function::check(o, &cx, diags).map(CheckedStep::Function),
         spec::Step::Bins(o) => Bins::check(o, &cx, diags).map(CheckedStep::Bins),
+        spec::Step::Cyclical(o) => Cyclical::check(o, &cx, diags).map(CheckedStep::Cyclical),
     }
 }
 
@@ -220,6 +225,7 @@ impl CheckedStep {
             CheckedStep::Binarize(s) => (s.lower(f, k, value), s.sklearn_options()),
             CheckedStep::Function(s) => (s.lower(f, k, value), s.sklearn_options()),
             CheckedStep::Bins(s) => (s.lower(f, k, value), s.sklearn_options()),
+            CheckedStep::Cyclical(s) => (s.lower(f, k, value), s.sklearn_options()),
         };
         f.record_options(k, options);
         items
@@ -238,13 +244,14 @@ impl CheckedStep {
             CheckedStep::Binarize(s) => s.facts(before, fit_filtered),
             CheckedStep::Function(s) => s.facts(before, fit_filtered),
             CheckedStep::Bins(s) => s.facts(before, fit_filtered),
+            CheckedStep::Cyclical(s) => s.facts(before, fit_filtered),
         }
     }
 
     /// Whether the step encodes (its feature's last step then).
     pub fn is_encoder(&self) -> bool {
         match self {
-            CheckedStep::OneHot(_) | CheckedStep::Ordinal(_) => true,
+            CheckedStep::OneHot(_) | CheckedStep::Ordinal(_) | CheckedStep::Cyclical(_) => true,
             CheckedStep::Bins(b) => b.encode != crate::spec::BinEncode::Ordinal,
             _ => false,
         }

@@ -25,7 +25,7 @@ REQUIRED_CELLS = [
     "binarize", "function:log", "function:log1p", "function:sqrt", "function:exp", "function:abs",
     "function:sign", "function:square", "function:clip",
     "bins:quantile", "bins:uniform", "bins:quantile_method=inverted_cdf", "bins:quantile_method=linear",
-    "bins:encode=ordinal", "bins:encode=onehot",
+    "bins:encode=ordinal", "bins:encode=onehot", "cyclical",
 ]
 
 
@@ -44,6 +44,8 @@ def cells(steps, declared=None):
             out.update(f"scale:{name}:{k}" for k in (options or {}))
         elif kind == "binarize":
             out.add("binarize")
+        elif kind == "cyclical":
+            out.add("cyclical")
         elif kind == "bins":
             out.add(f"bins:{opts.get('strategy', 'quantile')}")
             out.update(f"bins:{k}={v}" for k, v in opts.items() if k == "quantile_method")

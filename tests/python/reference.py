@@ -65,6 +65,11 @@ def _step(step):
         if opts.get("encode", "onehot") == "onehot":
             opts["encode"] = "onehot-dense"
         return KBinsDiscretizer(**opts)
+    if kind == "cyclical":
+        # scikit-learn's recipe for time features: sine and cosine of x / period * 2 * pi.
+        period = opts["period"]
+        return FunctionTransformer(lambda x: np.hstack([np.sin(x / period * 2 * np.pi),
+                                                        np.cos(x / period * 2 * np.pi)]))
     if kind == "function":
         # NumPy's function; where NumPy's value is NaN or infinite, a missing
         # value (the README's meaning of `function`).
@@ -122,6 +127,8 @@ def reference(spec, train, score):
                 if text != "infrequent_sklearn":
                     text = _suffix(_number_or_text(text) if numeric else text, names)
                 out[f"{col}_{text}"] = result[:, j]
+        elif "cyclical" in last:
+            out[f"{col}_sin"], out[f"{col}_cos"] = result[:, 0], result[:, 1]
         elif "bins" in last and (last["bins"] or {}).get("encode", "onehot") != "ordinal":
             # Bins are numeric categories (0.0, 1.0, ...): named as one-hot names them.
             for j, name in enumerate(pipe[-1].get_feature_names_out([col])):
@@ -142,7 +149,7 @@ def _numbers_only(steps):
 def _looks_numeric(steps):
     for s in steps:
         (kind, opts), = s.items()
-        if kind in ("scale", "binarize", "function", "bins"):
+        if kind in ("scale", "binarize", "function", "bins", "cyclical"):
             return True
         if kind == "impute":
             o = {"strategy": opts} if isinstance(opts, str) else opts

@@ -106,6 +106,10 @@ struct DialectFile {
     #[serde(default)]
     materialized: bool,
     #[serde(default)]
+    max_columns: Option<usize>,
+    #[serde(default)]
+    max_select_columns: Option<usize>,
+    #[serde(default)]
     first_row: FirstRow,
     #[serde(default)]
     plain_names: PlainNames,
@@ -271,6 +275,10 @@ pub struct Dialect {
     /// engine that inlines a CTE read once (PostgreSQL) does not recompute
     /// them on every row of `--inline` (100 features: 29 s, not 2.3 s).
     pub materialized: bool,
+    /// The most columns a table, and a query's row, may have where the
+    /// engine has limits a wide spec reaches (PostgreSQL: 1,600 and 1,664).
+    pub max_columns: Option<usize>,
+    pub max_select_columns: Option<usize>,
     pub first_row: FirstRow,
     pub plain_names: PlainNames,
     pub double_type: DataType,
@@ -352,6 +360,8 @@ impl Dialect {
                 .map(|text| parse_fence(parser.as_ref(), text))
                 .transpose()?,
             materialized: file.materialized,
+            max_columns: file.max_columns,
+            max_select_columns: file.max_select_columns,
             first_row: file.first_row,
             plain_names: file.plain_names,
             double_type: parse_type(&file.types.double)?,

@@ -2,6 +2,8 @@
 //! (ignoring case) within the output and within the parameters, quotable
 //! safely, and within the dialect's length limit. Learned categories add
 //! names only known after a fit; those are checked when they are written.
+//! Also the widths: the output and the fitted row within the dialect's
+//! column limit.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -14,6 +16,7 @@ use crate::{naming, render, spec};
 pub fn check_names(ir: &ir::Ir, d: &Dialect, file: &str) -> Result<(), Diagnostics> {
     let mut diags = Diagnostics::default();
     distinct(ir, d, file, &mut diags);
+    widths(ir, d, file, &mut diags);
     let mut reported = BTreeSet::new();
     for (name, span) in quoted(ir) {
         let too_long = (d.max_identifier_bytes)
@@ -44,6 +47,53 @@ pub fn check_names(ir: &ir::Ir, d: &Dialect, file: &str) -> Result<(), Diagnosti
         }
     }
     diags.into_result(())
+}
+
+/// The output and the fitted row (a column per parameter) within the
+/// dialect's column limit: a located error saying how to stay within it,
+/// where the engine would fail at run time.
+fn widths(ir: &ir::Ir, d: &Dialect, file: &str, diags: &mut Diagnostics) {
+    let fix = "split the spec in two (each its own model), or leave features out";
+    if let Some(max) = d.max_select_columns
+        && ir.fit.params.len() > max
+    {
+        diags.push(
+            Diagnostic::new(
+                Code::InvalidValue,
+                format!(
+                    "the fit computes {} statistics in one row, and {} holds at most {max} columns in a query's row",
+                    ir.fit.params.len(),
+                    d.name
+                ),
+            )
+            .at(ir.source_span.clone())
+            .hint(fix)
+            .in_file(file),
+        );
+    }
+    let Some(max) = d.max_columns else { return };
+    let outputs: Vec<Option<Span>> = copied(ir)
+        .map(|(_, span)| span)
+        .chain(ir.apply.items.iter().map(|i| match i {
+            ApplyItem::Output(o) => o.span.clone(),
+            ApplyItem::Learned { span, .. } => span.clone(),
+        }))
+        .collect();
+    if outputs.len() > max {
+        diags.push(
+            Diagnostic::new(
+                Code::InvalidValue,
+                format!(
+                    "the output has {} columns, and {} holds at most {max} in a table; this feature's output is past the limit",
+                    outputs.len(),
+                    d.name
+                ),
+            )
+            .at(outputs[max].clone())
+            .hint(fix)
+            .in_file(file),
+        );
+    }
 }
 
 /// The key and passthrough columns, with where the spec names them.

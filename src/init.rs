@@ -141,25 +141,29 @@ fn column(name: &str, sql_type: &str) -> Column {
 }
 
 /// The CSV form: a header naming `column_name` and `data_type`, a row per
-/// column (fields without quotes or commas inside, as these exports are).
+/// column (read by the csv crate: a quoted type such as `"NUMERIC(10, 2)"`
+/// keeps its comma).
 fn parse_schema_csv(text: &str) -> Result<Vec<Column>, String> {
-    let mut lines = text.lines();
-    let header: Vec<String> = (lines.next().unwrap_or("").split(','))
-        .map(|h| h.trim().trim_matches('"').to_ascii_lowercase())
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let header: Vec<String> = (reader.headers().map_err(|e| e.to_string())?.iter())
+        .map(str::to_ascii_lowercase)
         .collect();
     let at = |name: &str| header.iter().position(|h| h == name);
     let (Some(n), Some(t)) = (at("column_name"), at("data_type")) else {
         return Err("the CSV header needs `column_name` and `data_type`".into());
     };
     let mut columns = Vec::new();
-    for line in lines.filter(|l| !l.trim().is_empty()) {
-        let fields: Vec<&str> = line
-            .split(',')
-            .map(|f| f.trim().trim_matches('"'))
-            .collect();
-        match (fields.get(n), fields.get(t)) {
+    for record in reader.records() {
+        let record = record.map_err(|e| e.to_string())?;
+        match (record.get(n), record.get(t)) {
             (Some(name), Some(ty)) => columns.push(column(name, ty)),
-            _ => return Err(format!("the CSV line `{line}` lacks a field")),
+            _ => {
+                let line = record.iter().collect::<Vec<_>>().join(",");
+                return Err(format!("the CSV line `{line}` lacks a field"));
+            }
         }
     }
     Ok(columns)
@@ -440,6 +444,10 @@ mod tests {
         .unwrap();
         assert_eq!(kind_of(&c[0].sql_type), Kind::Numeric);
         assert_eq!(kind_of(&c[1].sql_type), Kind::Text);
+        // A quoted field keeps its comma; a short line is an error.
+        let c = parse_columns("column_name,data_type\namount,\"NUMERIC(10, 2)\"\n").unwrap();
+        assert_eq!(c[0].sql_type, "NUMERIC(10, 2)");
+        assert!(parse_columns("column_name,data_type\nonly_a_name\n").is_err());
         assert!(parse_columns("age").is_err());
         let c = parse_columns("\"a \"\"b\"\" c\" TEXT, x INT").unwrap();
         assert_eq!(

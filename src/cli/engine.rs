@@ -100,11 +100,7 @@ pub fn preview(
     output: Option<&Path>,
     params: Option<&Path>,
 ) -> Result<(), Failure> {
-    let (text, file) = read_spec(spec)?;
-    let model = prep::check_text(&text, &file).map_err(|d| spec_failure(d, &text))?;
-    let engine = open_data(&model, data)?;
-    let (ir, fitted) = fitted_for(&model, &engine, params, spec)?;
-    let sql = apply_sql(&ir, &fitted, &file, &text)?;
+    let Scored { engine, sql, .. } = scored(spec, data, params)?;
     if let Some(path) = output {
         progress::while_slow("writing", || engine.export(&sql, path)).map_err(engine_failure)?;
         eprintln!("wrote {}", path.display());
@@ -120,9 +116,45 @@ pub fn preview(
 }
 
 #[cfg(feature = "embedded")]
+/// How `prep preview` and `prep report` start: the spec read and checked,
+/// the data opened, the statistics (of `params`, or learned from the data),
+/// and their apply over the data as SQL.
+pub(super) struct Scored {
+    pub text: String,
+    pub file: String,
+    pub model: prep::check::Model,
+    pub engine: prep::engine::Engine,
+    pub ir: prep::ir::Ir,
+    pub fitted: Fitted,
+    pub sql: String,
+}
+
+#[cfg(feature = "embedded")]
+pub(super) fn scored(
+    spec: &Path,
+    data: &[String],
+    params: Option<&Path>,
+) -> Result<Scored, Failure> {
+    let (text, file) = read_spec(spec)?;
+    let model = prep::check_text(&text, &file).map_err(|d| spec_failure(d, &text))?;
+    let engine = open_data(&model, data)?;
+    let (ir, fitted) = fitted_for(&model, &engine, params, spec)?;
+    let sql = apply_sql(&ir, &fitted, &file, &text)?;
+    Ok(Scored {
+        text,
+        file,
+        model,
+        engine,
+        ir,
+        fitted,
+        sql,
+    })
+}
+
+#[cfg(feature = "embedded")]
 /// The fitted statistics of `params`, or, without it, those learned from the
 /// engine's data; and the spec lowered with them.
-pub(super) fn fitted_for(
+fn fitted_for(
     model: &prep::check::Model,
     engine: &prep::engine::Engine,
     params: Option<&Path>,
@@ -143,7 +175,7 @@ pub(super) fn fitted_for(
 
 #[cfg(feature = "embedded")]
 /// The apply of `ir` with `fitted`'s values as literals, over the engine's data.
-pub(super) fn apply_sql(
+fn apply_sql(
     ir: &prep::ir::Ir,
     fitted: &Fitted,
     file: &str,

@@ -17,15 +17,17 @@ pub fn report(
     use prep::report::{FeatureReport, OutputReport};
     use prep::spec::ColumnType;
 
-    use super::engine::{apply_sql, engine_failure, fitted_for, open_data};
-    use super::failure::spec_failure;
-    use super::files::read_spec;
+    use super::engine::{Scored, engine_failure, scored};
 
-    let (text, file) = read_spec(spec)?;
-    let model = prep::check_text(&text, &file).map_err(|d| spec_failure(d, &text))?;
-    let engine = open_data(&model, data)?;
-    let (ir, fitted) = fitted_for(&model, &engine, params, spec)?;
-    let sql = apply_sql(&ir, &fitted, &file, &text)?;
+    let Scored {
+        text,
+        file,
+        model,
+        engine,
+        ir,
+        fitted,
+        sql,
+    } = scored(spec, data, params)?;
     engine
         .run(&format!("CREATE TEMP TABLE prep_report_features AS {sql}"))
         .map_err(engine_failure)?;
@@ -48,12 +50,19 @@ pub fn report(
                 });
             }
         }
-        let values = (engine.value_counts(prep::engine::DATA_RELATION, &f.column, numeric))
-            .map_err(engine_failure)?;
+        // Every value counted only where an encoder's categories are to check.
+        let categories = match encoder_categories(&learned, &f.column) {
+            Some(known) => {
+                let values = (engine.value_counts(prep::engine::DATA_RELATION, &f.column, numeric))
+                    .map_err(engine_failure)?;
+                Some(category_shares(&known, &values))
+            }
+            None => None,
+        };
         features.push(FeatureReport {
             column: f.column.clone(),
             statistics: statistics(&learned, &f.column),
-            categories: category_shares(&learned, &f.column, &values),
+            categories,
             source,
             outputs,
         });
@@ -91,16 +100,13 @@ fn statistics(learned: &serde_json::Value, column: &str) -> Vec<(String, String,
     out
 }
 
-/// Of a feature's non-missing source values (with their counts), how many
-/// its encoder did not learn and how many it groups as infrequent; `None`
-/// without an encoder.
+/// The `categories_` and `infrequent_categories_` of a feature's encoder;
+/// `None` without an encoder.
 #[cfg(feature = "embedded")]
-fn category_shares(
+fn encoder_categories(
     learned: &serde_json::Value,
     column: &str,
-    values: &[(String, u64)],
-) -> Option<prep::report::CategoryShares> {
-    use serde_json::Value as Json;
+) -> Option<[Vec<serde_json::Value>; 2]> {
     let steps = learned["features"][column].as_array()?;
     let encoder = steps
         .iter()
@@ -111,7 +117,17 @@ fn category_shares(
             .cloned()
             .unwrap_or_default()
     };
-    let (categories, infrequent) = (listed("categories_"), listed("infrequent_categories_"));
+    Some([listed("categories_"), listed("infrequent_categories_")])
+}
+
+/// Of a feature's non-missing source values (with their counts), how many
+/// its encoder did not learn and how many it groups as infrequent.
+#[cfg(feature = "embedded")]
+fn category_shares(
+    [categories, infrequent]: &[Vec<serde_json::Value>; 2],
+    values: &[(String, u64)],
+) -> prep::report::CategoryShares {
+    use serde_json::Value as Json;
     // A value as the engine printed it, against a category as JSON.
     let is = |value: &str, c: &Json| match c {
         Json::Number(n) => value.parse::<f64>().ok() == n.as_f64(),
@@ -125,10 +141,10 @@ fn category_shares(
             .map(|(_, n)| n)
             .sum()
     };
-    Some(prep::report::CategoryShares {
-        unknown: count(&categories, false),
-        infrequent: count(&infrequent, true),
-    })
+    prep::report::CategoryShares {
+        unknown: count(categories, false),
+        infrequent: count(infrequent, true),
+    }
 }
 
 /// With `--compare`, the drift of those rows from the training statistics

@@ -686,8 +686,7 @@ fn dbt_package_names_and_model_prefix() {
 /// fits, nothing else; the same file twice has no change.
 #[test]
 fn diff_lists_what_changed_between_two_fits() {
-    let dir = fresh_dir("diff");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::scratch_dir("cli-diff");
     let before = "examples/penguins/penguins.fitted.yml";
     let text = std::fs::read_to_string(before).unwrap();
     let changed = text
@@ -810,8 +809,7 @@ fn dbt_package_drops_the_files_of_a_deleted_spec() {
 /// pinned; pinned, every column has its data type.
 #[test]
 fn dbt_contract_needs_every_column_known() {
-    let dir = fresh_dir("contract");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::scratch_dir("cli-contract");
     let spec = dir.join("segments.yml");
     let text = std::fs::read_to_string("examples/dbt_project/specs/segments.yml").unwrap();
     let contract = "dbt: {contract: true, data_types: {customer_id: integer}}\n";
@@ -904,8 +902,7 @@ fn statements_on_stdout_are_one_script() {
 #[test]
 fn the_penguins_example_commands_run_on_its_data() {
     let spec = std::fs::read_to_string("examples/penguins/penguins.yml").unwrap();
-    let dir = fresh_dir("penguins");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::scratch_dir("cli-penguins");
     let fitted = dir
         .join("penguins.fitted.yml")
         .to_string_lossy()
@@ -990,8 +987,7 @@ fn dialect_aliases_are_the_dialect() {
 /// run time; other dialects take it.
 #[test]
 fn wider_than_the_engine_holds_is_a_located_error() {
-    let dir = fresh_dir("wide");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::scratch_dir("cli-wide");
     let categories: Vec<String> = (0..1601).map(|i| format!("c{i}")).collect();
     let wide_output = format!(
         "name: w\nsource: {{table: t}}\nfeatures:\n  plan: [{{one_hot: {{categories: [{}]}}}}]\n",
@@ -1032,8 +1028,7 @@ fn wider_than_the_engine_holds_is_a_located_error() {
 /// A bins count outside 2..=1000 is refused at its place.
 #[test]
 fn bins_count_is_checked() {
-    let dir = fresh_dir("bins-count");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::scratch_dir("cli-bins-count");
     for n in ["1", "1001"] {
         let spec = dir.join("b.yml");
         std::fs::write(
@@ -1056,8 +1051,7 @@ fn bins_count_is_checked() {
 /// flags, and the values of `--dialect`, `--emit` and the shells).
 #[test]
 fn bash_completion_offers_commands_flags_and_values() {
-    let dir = fresh_dir("completions");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::scratch_dir("cli-completions");
     let script = dir.join("prep.bash");
     let (code, stdout, stderr) = run(&["completions", "bash"]);
     assert_eq!(code, 0, "{stderr}");

@@ -3,7 +3,7 @@
 //! the deferred form the dbt package writes when categories are learned.
 
 use crate::encoding::{OneHotStep, OrdinalStep};
-use crate::fitted::Value;
+use crate::fitted::{Category, Fitted, Value};
 use crate::ir::build::*;
 use crate::ir::{ApplyItem, Attr, Cond, Deferred, DeferredEncoder, Expr, Output, Vocabulary};
 use crate::naming;
@@ -76,28 +76,11 @@ impl FeatureLowering<'_> {
                 oh.categories.as_deref().unwrap_or_default(),
             ));
         }
-        let vocabulary = self.vocabulary(row);
-        let fitted = self.fitted;
-        match fitted.and_then(|f| f.vocabularies.get(&vocabulary).map(|v| (f, v))) {
-            None => {
-                let reason = if oh.categories.is_none() {
-                    "its one_hot categories are learned from the data"
-                } else {
-                    "min_frequency / max_categories decide from the data which categories are infrequent"
-                };
-                let deferred = Deferred {
-                    vocabulary,
-                    row: row.clone(),
-                    encoder: DeferredEncoder::OneHot(oh.clone()),
-                };
-                Err(Box::new(self.learned(reason, Some(deferred))))
-            }
-            Some((fitted, entries)) => {
-                let rows = fitted.number(ROWS_PARAM).unwrap_or(0.0);
-                OneHotLayout::fitted(oh, entries, rows)
-                    .map_err(|reason| Box::new(self.learned(&reason, None)))
-            }
-        }
+        let encoder = DeferredEncoder::OneHot(oh.clone());
+        let (fitted, entries) = self.counted(row, encoder, oh.categories.is_some())?;
+        let rows = fitted.number(ROWS_PARAM).unwrap_or(0.0);
+        OneHotLayout::fitted(oh, entries, rows)
+            .map_err(|reason| Box::new(self.learned(&reason, None)))
     }
 
     /// scikit-learn's fitted attributes of the encoder.
@@ -307,23 +290,8 @@ impl FeatureLowering<'_> {
                 categories: given.clone(),
             });
         }
-        let vocabulary = self.vocabulary(row);
-        let fitted = self.fitted;
-        let Some((fitted, entries)) =
-            fitted.and_then(|f| f.vocabularies.get(&vocabulary).map(|v| (f, v)))
-        else {
-            let reason = if ord.categories.is_none() {
-                "its ordinal categories are learned from the data"
-            } else {
-                "min_frequency / max_categories decide from the data which categories are infrequent"
-            };
-            let deferred = Deferred {
-                vocabulary,
-                row: row.clone(),
-                encoder: DeferredEncoder::Ordinal(ord.clone()),
-            };
-            return Err(Box::new(self.learned(reason, Some(deferred))));
-        };
+        let encoder = DeferredEncoder::Ordinal(ord.clone());
+        let (fitted, entries) = self.counted(row, encoder, ord.categories.is_some())?;
         let count = |c: &Scalar| -> f64 {
             (entries.iter())
                 .filter(|e| scalar_of(&e.value).as_ref() == Some(c))
@@ -355,6 +323,41 @@ impl FeatureLowering<'_> {
             missing_seen,
             categories,
         })
+    }
+}
+
+impl<'a> FeatureLowering<'a> {
+    /// The categories of `row` with their counts, as the fit learned them,
+    /// for `encoder`; without fitted values, the learned item the encoder
+    /// becomes (the dbt package writes it when its model compiles).
+    /// `given`: the spec lists the categories, and only their infrequent
+    /// grouping needs the counts.
+    fn counted(
+        &mut self,
+        row: &Expr,
+        encoder: DeferredEncoder,
+        given: bool,
+    ) -> Result<(&'a Fitted, &'a [Category]), Box<ApplyItem>> {
+        let vocabulary = self.vocabulary(row);
+        let fitted = self.fitted;
+        if let Some(found) = fitted.and_then(|f| f.vocabularies.get(&vocabulary).map(|v| (f, v))) {
+            return Ok((found.0, found.1.as_slice()));
+        }
+        let reason = match (&encoder, given) {
+            (_, true) => {
+                "min_frequency / max_categories decide from the data which categories are infrequent"
+            }
+            (DeferredEncoder::Ordinal(_), false) => {
+                "its ordinal categories are learned from the data"
+            }
+            _ => "its one_hot categories are learned from the data",
+        };
+        let deferred = Deferred {
+            vocabulary,
+            row: row.clone(),
+            encoder,
+        };
+        Err(Box::new(self.learned(reason, Some(deferred))))
     }
 }
 

@@ -101,13 +101,16 @@ impl Step for Bins {
         let max = f.working(k, "max", max, "the training maximum");
         // Every edge as numpy computes it, before narrow bins are removed.
         let mut raw = vec![min.clone()];
-        // Equal counts: one ranking of the values, read at every edge.
-        let rank = (self.strategy == BinStrategy::Quantile)
-            .then(|| f.fit.shared(Expr::Rank(Box::new(row.clone()))));
+        // Equal counts: one ranking of the values and their count, read at every edge.
+        let ranked = (self.strategy == BinStrategy::Quantile).then(|| {
+            let rank = f.fit.shared(Expr::Rank(Box::new(row.clone())));
+            let n = f.moment(lineage, row, Moment::Count);
+            (rank, f.working(k, "n", n, "how many values there are"))
+        });
         for i in 1..n_bins {
-            let edge = match &rank {
+            let edge = match &ranked {
                 None => uniform_edge(f, k, &min, &max, i, n_bins),
-                Some(rank) => self.quantile_edge(f, k, lineage, row, rank, i),
+                Some((rank, n)) => self.quantile_edge(f, k, row, rank, n, i),
             };
             raw.push(f.working(
                 k,
@@ -235,12 +238,11 @@ impl Bins {
         &self,
         f: &mut FeatureLowering,
         k: usize,
-        lineage: &Lineage,
         row: &Expr,
         rank: &Expr,
+        n: &Expr,
         i: usize,
     ) -> Expr {
-        let n = f.moment(lineage, row, Moment::Count);
         let q = linspace_point(0.0, 100.0, i, self.n_bins) / 100.0;
         let index = match self.quantile_method {
             QuantileMethod::Linear => mul(sub(n.clone(), num(1.0)), num(q)),

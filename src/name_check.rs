@@ -2,8 +2,8 @@
 //! (ignoring case) within the output and within the parameters, quotable
 //! safely, and within the dialect's length limit. Learned categories add
 //! names only known after a fit; those are checked when they are written.
-//! Also the widths: the output and the fitted row within the dialect's
-//! column limit.
+//! Also the widths: the output and the drift statistics within the
+//! dialect's column limits.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -49,27 +49,31 @@ pub fn check_names(ir: &ir::Ir, d: &Dialect, file: &str) -> Result<(), Diagnosti
     diags.into_result(())
 }
 
-/// The output and the fitted row (a column per parameter) within the
-/// dialect's column limit: a located error saying how to stay within it,
-/// where the engine would fail at run time.
+/// The output, and the drift statistics read in one row, within the
+/// dialect's column limits: a located error saying how to stay within them,
+/// where the engine would fail at run time. The fit's parameters have no
+/// limit: a dialect that holds fewer columns in a row than a fit has
+/// parameters keeps them in chunks (`plan::chunks`).
 fn widths(ir: &ir::Ir, d: &Dialect, file: &str, diags: &mut Diagnostics) {
     let fix = "split the spec in two (each its own model), or leave features out";
-    if let Some(max) = d.max_select_columns
-        && ir.fit.params.len() > max
-    {
-        diags.push(
-            Diagnostic::new(
-                Code::InvalidValue,
-                format!(
-                    "the fit computes {} statistics in one row, and {} holds at most {max} columns in a query's row",
-                    ir.fit.params.len(),
-                    d.name
-                ),
-            )
-            .at(ir.source_span.clone())
-            .hint(fix)
-            .in_file(file),
-        );
+    if let (Some(max), Some(drift)) = (d.max_select_columns, &ir.drift) {
+        let read: BTreeSet<ir::ParamId> = drift.features.iter().flat_map(|f| f.params()).collect();
+        // The drift query's parameters row holds the spec hash too.
+        if read.len() + 2 > max {
+            diags.push(
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    format!(
+                        "the drift query reads {} training statistics in one row, and {} holds at most {max} columns in a query's row",
+                        read.len() + 2,
+                        d.name
+                    ),
+                )
+                .at(ir.source_span.clone())
+                .hint("measure drift on fewer features (fewer `drift: {bins}` each), or split the spec")
+                .in_file(file),
+            );
+        }
     }
     let Some(max) = d.max_columns else { return };
     let outputs: Vec<Option<Span>> = copied(ir)

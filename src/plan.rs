@@ -22,8 +22,87 @@ pub struct Scan {
     pub vocabularies: Vec<usize>,
 }
 
-/// How this dialect scans the fit rows: one entry per scan.
+/// How many parameters one row may hold when the dialect's row cannot hold
+/// every parameter of this fit (PostgreSQL: 1,664 columns): the fit and the
+/// apply then keep them in several one-row relations, the chunks, each at
+/// most this wide. None: one row holds them all, as on every engine without
+/// such a limit.
+pub fn chunk_width(ir: &Ir, d: &Dialect) -> Option<usize> {
+    let max = d.max_select_columns?;
+    // One column more for the time of fitting, stamped on the fitted row.
+    (ir.fit.params.len() + 1 > max).then(|| max.saturating_sub(1).max(1))
+}
+
+/// A one-row relation of the fit holding `params` when the parameters are
+/// chunked (see `chunk_width`): a scan's aggregates, or a round of derived
+/// parameters, at most the chunk width. Chunks are CTEs `name`, and the
+/// apply reads the same parameters from relations of the same names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chunk {
+    pub level: usize,
+    pub name: String,
+    pub params: Vec<ParamId>,
+    /// A scan (its index in `scans`), or a round of derived parameters.
+    pub from: ChunkFrom,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChunkFrom {
+    /// Scans (their indices in `scans`): one, or several narrow ones (each
+    /// most frequent value is a scan of its own) packed together.
+    Scans(Vec<usize>),
+    Round(usize),
+}
+
+/// The chunks of a fit, in the order they are computed, or None where one
+/// row holds every parameter.
+pub fn chunks(ir: &Ir, d: &Dialect) -> Option<Vec<Chunk>> {
+    let width = chunk_width(ir, d)?;
+    let scans = scans(ir, d);
+    let mut chunks = Vec::new();
+    for level in 0..ir.fit.levels() {
+        let named = |params: Vec<ParamId>, from: ChunkFrom, chunks: &mut Vec<Chunk>| {
+            let n = chunks.iter().filter(|c: &&Chunk| c.level == level).count();
+            chunks.push(Chunk {
+                level,
+                name: format!("prep_params_{level}_{}", n + 1),
+                params,
+                from,
+            });
+        };
+        // Scans in packs of at most the chunk width.
+        let mut pack: (Vec<ParamId>, Vec<usize>) = Default::default();
+        for (i, scan) in scans.iter().enumerate() {
+            if scan.level != level || !scan.vocabularies.is_empty() {
+                continue;
+            }
+            if !pack.1.is_empty() && pack.0.len() + scan.params.len() > width {
+                let (params, packed) = std::mem::take(&mut pack);
+                named(params, ChunkFrom::Scans(packed), &mut chunks);
+            }
+            pack.0.extend(&scan.params);
+            pack.1.push(i);
+        }
+        if !pack.1.is_empty() {
+            named(pack.0, ChunkFrom::Scans(pack.1), &mut chunks);
+        }
+        let rounds = derivation_rounds(ir, level);
+        for round in 0..=rounds.values().copied().max().unwrap_or(0) {
+            let this_round: Vec<ParamId> = (rounds.iter())
+                .filter_map(|(&id, &r)| (r == round).then_some(id))
+                .collect();
+            for part in this_round.chunks(width) {
+                named(part.to_vec(), ChunkFrom::Round(round), &mut chunks);
+            }
+        }
+    }
+    Some(chunks)
+}
+
+/// How this dialect scans the fit rows: one entry per scan. Where the
+/// parameters are chunked, a scan computes at most a chunk's width of them.
 pub fn scans(ir: &Ir, d: &Dialect) -> Vec<Scan> {
+    let width = chunk_width(ir, d).unwrap_or(usize::MAX);
     let mut scans = Vec::new();
     for level in 0..ir.fit.levels() {
         let aggs: Vec<(ParamId, &Agg)> = ir
@@ -59,28 +138,19 @@ pub fn scans(ir: &Ir, d: &Dialect) -> Vec<Scan> {
                 _ => moments.push(id),
             }
         }
-        if !moments.is_empty() {
-            scans.push(Scan {
+        let mut push = |what: &str, params: Vec<ParamId>| {
+            scans.extend(params.chunks(width).map(|part| Scan {
                 level,
-                what: "aggregates".into(),
-                params: moments,
+                what: what.into(),
+                params: part.to_vec(),
                 vocabularies: vec![],
-            });
+            }))
+        };
+        push("aggregates", moments);
+        for params in per_expression.into_values() {
+            push("percentiles of one expression", params);
         }
-        scans.extend(per_expression.into_values().map(|params| Scan {
-            level,
-            what: "percentiles of one expression".into(),
-            params,
-            vocabularies: vec![],
-        }));
-        if !analytic.is_empty() {
-            scans.push(Scan {
-                level,
-                what: ANALYTIC.into(),
-                params: analytic,
-                vocabularies: vec![],
-            });
-        }
+        push(ANALYTIC, analytic);
         scans.extend(modes);
         scans.extend(vocabulary_scans(ir, d, level));
     }

@@ -9,7 +9,7 @@ use sqlparser::ast::{BinaryOperator, Ident, Query};
 
 use super::ast::{self, Relation, SelectBuilder};
 use super::fit::FitCtes;
-use super::{FITTED, PARAMS, ParamScope, ParamsRelation, ROW, Renderer, print, quote};
+use super::{FITTED, PARAMS, ParamScope, ParamsFrom, ParamsRelation, ROW, Renderer, print, quote};
 use crate::diagnostic::{Code, Diagnostic, Span};
 use crate::dialect::Func;
 use crate::ir::{self, ApplyItem, HASH_PARAM, ParamId};
@@ -144,7 +144,7 @@ impl Renderer<'_> {
     }
 
     /// The SELECT producing the features from the source row and the parameters row.
-    fn apply_select(&self, params: Option<Relation>) -> Result<print::Sql, Diagnostic> {
+    fn apply_select(&self, params: Option<ParamsFrom>) -> Result<print::Sql, Diagnostic> {
         self.apply_select_deferring(params, None)
     }
 
@@ -152,7 +152,7 @@ impl Renderer<'_> {
     /// learned becomes a placeholder select item, described in `deferred`.
     fn apply_select_deferring(
         &self,
-        params: Option<Relation>,
+        params: Option<ParamsFrom>,
         mut deferred: Option<&mut Vec<DeferredItem>>,
     ) -> Result<print::Sql, Diagnostic> {
         let mut b = SelectBuilder::default();
@@ -202,7 +202,7 @@ impl Renderer<'_> {
         let mut ctes = print::Ctes::default();
         let (rows, _) = self.with_lets(
             self.source_relation(),
-            params.clone(),
+            params.as_ref(),
             &read,
             &mut Default::default(),
             &mut ctes,
@@ -210,7 +210,7 @@ impl Renderer<'_> {
         );
         b = b.from(rows, Some(self.id(ROW)));
         if let Some(params) = params {
-            b = b.from(params, Some(self.id(PARAMS)));
+            b = self.join_params(b, &params, self.apply_reads());
         }
         Ok(print::with_ctes(ctes, b.build()))
     }
@@ -293,10 +293,17 @@ impl Renderer<'_> {
         if read.is_empty() && self.ir.spec_hash().is_none() {
             return self.apply_select_deferring(None, deferred);
         }
-        let body =
-            self.apply_select_deferring(Some(Relation::Table(vec![self.id(PARAMS)])), deferred)?;
         let mut ctes = print::Ctes::default();
-        ctes.push(self.id(PARAMS), self.pivot_params(long, &read));
+        let params = match &self.chunked {
+            Some(chunked) => {
+                ParamsFrom::Chunks(self.pivot_chunks(&long, &read, chunked, &mut ctes))
+            }
+            None => {
+                ctes.push(self.id(PARAMS), self.pivot_params(long, &read));
+                ParamsFrom::One(Relation::Table(vec![self.id(PARAMS)]))
+            }
+        };
+        let body = self.apply_select_deferring(Some(params), deferred)?;
         Ok(print::with_ctes(ctes, body))
     }
 
@@ -325,7 +332,11 @@ impl Renderer<'_> {
     /// One statement: the fit in CTEs, then the apply reading its parameter row.
     pub fn inline_query(&self) -> Result<print::Sql, Diagnostic> {
         let FitCtes { ctes, .. } = self.fit_ctes()?;
-        let body = self.apply_select(Some(Relation::Table(vec![self.id(FITTED)])))?;
+        let params = match self.chunked {
+            Some(_) => ParamsFrom::Chunks(Default::default()),
+            None => ParamsFrom::One(Relation::Table(vec![self.id(FITTED)])),
+        };
+        let body = self.apply_select(Some(params))?;
         Ok(print::with_ctes(ctes, body))
     }
 }

@@ -48,6 +48,13 @@ pub const DRIFT_COLUMNS: [&str; 5] = ["feature", "measure", "value", "threshold"
 
 impl Renderer<'_> {
     pub fn drift_query(&self, params: DriftParams) -> Result<print::Sql, Diagnostic> {
+        // The drift query pivots only the drift statistics, in one row
+        // (`name_check` refuses a spec whose drift statistics do not fit).
+        if self.chunked.is_some() {
+            let mut one_row = self.fork();
+            one_row.chunked = None;
+            return one_row.drift_query(params);
+        }
         let Some(plan) = &self.ir.drift else {
             return Err(Diagnostic::new(
                 Code::InvalidValue,

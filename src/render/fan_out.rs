@@ -14,7 +14,7 @@ const WIDE: usize = 512;
 
 impl Renderer<'_> {
     /// A renderer for another thread: the same settings, its own caches.
-    fn fork(&self) -> Self {
+    pub(super) fn fork(&self) -> Self {
         Renderer {
             d: self.d,
             ir: self.ir,
@@ -26,6 +26,7 @@ impl Renderer<'_> {
             params_placeholder: self.params_placeholder.clone(),
             let_prefix: self.let_prefix.clone(),
             reads: Default::default(),
+            chunked: self.chunked.clone(),
         }
     }
 

@@ -8,7 +8,7 @@ use sqlparser::ast::{Expr, Query};
 use super::ast::{self, Relation, SelectBuilder};
 use super::long_form::LearnedIn;
 use super::print;
-use super::{ANALYTIC, FIT_ROWS, FITTED, FITTED_AT, PARAMS, ParamScope, ROW, Renderer, Scan};
+use super::{ANALYTIC, FIT_ROWS, FITTED, FITTED_AT, ParamScope, ParamsFrom, ROW, Renderer, Scan};
 use crate::diagnostic::Diagnostic;
 use crate::dialect::Func;
 use crate::ir::{self, Agg, Param, ParamDef, ParamId};
@@ -41,7 +41,10 @@ impl Renderer<'_> {
                 self.source_relation()
             }
         };
-        self.fit_levels(ctes, &fit_rows)
+        match &self.chunked {
+            Some(chunked) => Ok(self.fit_chunked(ctes, &fit_rows, chunked)),
+            None => self.fit_levels(ctes, &fit_rows),
+        }
     }
 
     fn fit_levels(
@@ -51,13 +54,12 @@ impl Renderer<'_> {
     ) -> Result<FitCtes<'_>, Diagnostic> {
         let fit = &self.ir.fit;
         let scans = crate::plan::scans(self.ir, self.d);
-        let levels = fit.levels();
         let table = |name: &str| Relation::Table(vec![self.id(name)]);
         let mut vocabularies = Vec::new();
         let mut previous_params: Option<String> = None;
         let mut rows_name: Option<String> = None;
         let mut computed = std::collections::BTreeSet::new();
-        for level in 0..levels {
+        for level in 0..fit.levels() {
             // The relation this level reads: the fit rows, or a stage holding
             // each distinct expression to aggregate as a column `v<i>`.
             let arguments = self.level_arguments(level);
@@ -67,14 +69,11 @@ impl Renderer<'_> {
             };
             // The fit rows with the lets this level reads, each computed once:
             // a level builds on the rows of the level before it.
-            let params_table = previous_params.as_deref().map(table);
-            let rows_now = match &rows_name {
-                Some(name) => table(name),
-                None => fit_rows(),
-            };
+            let params_table = (previous_params.as_deref()).map(|p| ParamsFrom::One(table(p)));
+            let rows_now = rows_name.as_deref().map_or_else(fit_rows, table);
             let (rows, last) = self.with_lets(
                 rows_now,
-                params_table,
+                params_table.as_ref(),
                 &arguments,
                 &mut computed,
                 &mut ctes,
@@ -88,7 +87,8 @@ impl Renderer<'_> {
                 None => Box::new(fit_rows),
                 Some(params) => {
                     let name = format!("prep_stage_{level}");
-                    let stage = self.stage_query(&stage_columns, fit_rows(), table(params));
+                    let params = ParamsFrom::One(table(params));
+                    let stage = self.stage_query(&stage_columns, fit_rows(), &params);
                     ctes.push(self.id(&name), stage);
                     Box::new(move || table(&name))
                 }
@@ -126,25 +126,25 @@ impl Renderer<'_> {
 
     /// A level's stage: each distinct expression to aggregate computed once
     /// per fit row, as a column `v<i>`, from the rows and the parameters so far.
-    fn stage_query(
+    pub(super) fn stage_query(
         &self,
         columns: &[(String, &ir::Expr)],
         rows: Relation,
-        params: Relation,
+        params: &ParamsFrom,
     ) -> Query {
         let items = self.items(columns, |r, (name, e)| {
             Some((r.expr(e, ParamScope::Row), Some(r.id(name))))
         });
-        SelectBuilder::default()
+        let b = SelectBuilder::default()
             .printed_items(items.into_iter().flatten())
-            .from(rows, Some(self.id(ROW)))
-            .from(params, Some(self.id(PARAMS)))
-            .build()
+            .from(rows, Some(self.id(ROW)));
+        let reads = columns.iter().flat_map(|(_, e)| e.params());
+        self.join_params(b, params, reads).build()
     }
 
     /// What the scans of `level` aggregate or count: the argument of every
     /// aggregate parameter, then every vocabulary's expression.
-    fn level_arguments(&self, level: usize) -> Vec<&ir::Expr> {
+    pub(super) fn level_arguments(&self, level: usize) -> Vec<&ir::Expr> {
         let fit = &self.ir.fit;
         let aggregated = (fit.params.iter())
             .filter(|p| p.level == level)
@@ -161,7 +161,7 @@ impl Renderer<'_> {
     /// The categories and counts of a vocabulary scan (`GROUP BY`, or
     /// `GROUPING SETS` with a set column per vocabulary when there are
     /// several), each vocabulary recorded in `learned` as read from `cte`.
-    fn vocabulary_query<'a>(
+    pub(super) fn vocabulary_query<'a>(
         &'a self,
         scan: &Scan,
         cte: &str,
@@ -252,7 +252,7 @@ impl Renderer<'_> {
     }
 
     /// One scan: aggregates over the level's rows, always exactly one row.
-    fn scan_query(
+    pub(super) fn scan_query(
         &self,
         scan: &Scan,
         input: &dyn Fn() -> Relation,
@@ -344,24 +344,55 @@ impl Renderer<'_> {
         let mut params: Vec<(&str, ColumnType)> = Param::stored(&self.ir.fit.params)
             .map(|p| (p.name.as_str(), p.value_type))
             .collect();
+        let mut branches = print::UnionAll::default();
+        if let Some(chunked) = &self.chunked {
+            // Each chunk in long form, and the time of fitting in a row of its own.
+            for chunk in &chunked.list {
+                let mine: Vec<(&str, ColumnType)> = (chunk.params.iter())
+                    .map(|&id| &self.ir.fit.params[id])
+                    .filter(|p| p.stored)
+                    .map(|p| (p.name.as_str(), p.value_type))
+                    .collect();
+                if !mine.is_empty() {
+                    self.parameter_rows(&chunk.name, &mine, &mut branches);
+                }
+            }
+            if let Some(now) = now {
+                let first = chunked.list.first().map_or(FITTED, |c| c.name.as_str());
+                ctes.push(self.id(STAMPED), self.stamped(now, first, false));
+                let at = [(FITTED_AT, ColumnType::String)];
+                self.parameter_rows(STAMPED, &at, &mut branches);
+            }
+            self.category_rows(&vocabularies, &mut branches);
+            return Ok(print::with_ctes(ctes, branches));
+        }
         let mut fitted = FITTED;
         if let Some(now) = now {
-            let stamped = SelectBuilder::default()
-                .wildcard()
-                .item(
-                    ast::cast(now, &self.d.string_type),
-                    Some(self.id(FITTED_AT)),
-                )
-                .from(Relation::Table(vec![self.id(FITTED)]), None)
-                .build();
-            ctes.push(self.id(STAMPED), stamped);
+            ctes.push(self.id(STAMPED), self.stamped(now, FITTED, true));
             fitted = STAMPED;
             params.push((FITTED_AT, ColumnType::String));
         }
-        let mut branches = print::UnionAll::default();
         self.parameter_rows(fitted, &params, &mut branches);
         self.category_rows(&vocabularies, &mut branches);
         Ok(print::with_ctes(ctes, branches))
+    }
+}
+
+impl Renderer<'_> {
+    /// The time of fitting, `now` as text, read from the one-row `from`
+    /// (and every column of it with `all`).
+    fn stamped(&self, now: Expr, from: &str, all: bool) -> Query {
+        let b = if all {
+            SelectBuilder::default().wildcard()
+        } else {
+            SelectBuilder::default()
+        };
+        b.item(
+            ast::cast(now, &self.d.string_type),
+            Some(self.id(FITTED_AT)),
+        )
+        .from(Relation::Table(vec![self.id(from)]), None)
+        .build()
     }
 }
 
@@ -372,7 +403,7 @@ pub(super) struct FitCtes<'a> {
 }
 
 /// Each distinct expression of `arguments` (by its text), named `v1`, `v2`, ...
-fn distinct_columns<'a>(arguments: &[&'a ir::Expr]) -> Vec<(String, &'a ir::Expr)> {
+pub(super) fn distinct_columns<'a>(arguments: &[&'a ir::Expr]) -> Vec<(String, &'a ir::Expr)> {
     let mut seen = std::collections::BTreeSet::new();
     let mut columns = Vec::new();
     for arg in arguments {

@@ -4,6 +4,7 @@
 
 mod apply;
 pub mod ast;
+mod chunks;
 mod drift;
 mod fan_out;
 pub mod filter;
@@ -67,6 +68,9 @@ pub struct Renderer<'a> {
     /// Each numeric column's read (NaN as missing), printed once: a wide
     /// spec reads every column several times (see `nan_read`).
     reads: std::cell::RefCell<std::collections::HashMap<String, String>>,
+    /// Where the dialect's row cannot hold every parameter: the chunks
+    /// holding them (see `plan::chunks`).
+    chunked: Option<Arc<chunks::Chunked>>,
 }
 
 fn unused_name(texts: &[String], base: &str) -> String {
@@ -88,10 +92,20 @@ pub enum ParamsRelation<'a> {
     Placeholder,
 }
 
+/// The one-row relations a query reads fitted parameters from.
+enum ParamsFrom {
+    /// One relation, read as `PARAMS`.
+    One(Relation),
+    /// The chunks (see `plan::chunks`), each read by its own name: those
+    /// holding a parameter read, and these (by index) in any case.
+    Chunks(std::collections::BTreeSet<usize>),
+}
+
 /// Where parameter references point while rendering an expression.
 #[derive(Clone, Copy)]
 enum ParamScope {
-    /// Columns of the parameters row, qualified with `PARAMS` (apply, stages).
+    /// Columns of the parameters row, qualified with `PARAMS` (apply,
+    /// stages), or with the name of the chunk holding each.
     Row,
     /// Inside the fit's parameter rows: bare columns of the relations read.
     Fit,
@@ -114,6 +128,7 @@ impl<'a> Renderer<'a> {
             params_placeholder,
             let_prefix,
             reads: Default::default(),
+            chunked: chunks::Chunked::of(ir, d).map(Arc::new),
         }
     }
 
@@ -129,7 +144,7 @@ impl<'a> Renderer<'a> {
     fn with_lets(
         &self,
         base: Relation,
-        params: Option<Relation>,
+        params: Option<&ParamsFrom>,
         exprs: &[&ir::Expr],
         computed: &mut std::collections::BTreeSet<usize>,
         ctes: &mut print::Ctes,
@@ -167,8 +182,11 @@ impl<'a> Renderer<'a> {
                 }
             }
             b = b.from(relation, Some(self.id(ROW)));
-            if let Some(p) = &params {
-                b = b.from(p.clone(), Some(self.id(PARAMS)));
+            if let Some(p) = params {
+                let reads = (needed.iter())
+                    .filter(|(id, _)| depth[*id] == level)
+                    .flat_map(|(_, l)| l.params.iter().copied());
+                b = self.join_params(b, p, reads);
             }
             let name = format!("{prefix}_{level}");
             ctes.push(self.id(&name), b.build());
@@ -393,7 +411,7 @@ impl<'a> Renderer<'a> {
         let p = &self.ir.fit.params[id];
         match scope {
             ParamScope::Row => match self.bound {
-                None => ast::column(self.d, Some(PARAMS), &p.name),
+                None => ast::column(self.d, Some(self.params_alias(id)), &p.name),
                 Some(fitted) => self.literal(fitted.parameters.get(&p.name), p.value_type),
             },
             ParamScope::Fit => ast::column(self.d, None, &p.name),

@@ -92,8 +92,18 @@ impl Fitted {
                 ));
             }
         }
-        for entries in vocabularies.values_mut() {
+        for (name, entries) in vocabularies.iter_mut() {
             entries.sort_by(|a, b| category_order(&a.value, &b.value));
+            if let Some(pair) =
+                (entries.windows(2)).find(|pair| same_category(&pair[0].value, &pair[1].value))
+            {
+                let value = match &pair[0].value {
+                    Value::Number(n) => n.to_string(),
+                    Value::Text(t) => format!("'{}'", t.escape_debug()),
+                    Value::Null => "the missing value".into(),
+                };
+                return Err(format!("a category of `{name}` appears twice: {value}"));
+            }
         }
         let spec_hash = match parameters.get(HASH_PARAM) {
             Some(Value::Text(h)) => h.clone(),
@@ -438,9 +448,7 @@ fn read_category(
             row.parameter
         ));
     }
-    if entries.iter().any(|e| same_category(&e.value, &value)) {
-        return Err(format!("a category of `{}` appears twice", row.parameter));
-    }
+    // Repeats are found once every row is read (sorted, they are neighbours).
     entries.push(Category { value, frequency });
     Ok(())
 }

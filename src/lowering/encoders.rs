@@ -292,12 +292,6 @@ impl FeatureLowering<'_> {
         }
         let encoder = DeferredEncoder::Ordinal(ord.clone());
         let (fitted, entries) = self.counted(row, encoder, ord.categories.is_some())?;
-        let count = |c: &Scalar| -> f64 {
-            (entries.iter())
-                .filter(|e| scalar_of(&e.value).as_ref() == Some(c))
-                .map(|e| e.frequency)
-                .sum()
-        };
         let categories: Vec<Scalar> = match &ord.categories {
             Some(given) => given.clone(),
             None => entries.iter().filter_map(|c| scalar_of(&c.value)).collect(),
@@ -306,7 +300,7 @@ impl FeatureLowering<'_> {
         // last, but always encoded as encoded_missing_value: no code of its own.
         let missing_seen =
             ord.categories.is_none() && entries.iter().any(|c| c.value == Value::Null);
-        let counts: Vec<f64> = categories.iter().map(count).collect();
+        let counts = super::one_hot_layout::counts_of(&categories, entries);
         let rows = fitted.number(ROWS_PARAM).unwrap_or(0.0);
         let flags = infrequent_flags(ord.min_frequency, ord.max_categories, &counts, rows);
         let (mut frequent, mut infrequent) = (Vec::new(), Vec::new());

@@ -78,19 +78,34 @@ impl OneHotLayout {
 /// category never seen counts 0), or the learned ones as learned.
 fn counted(oh: &OneHotStep, entries: &[Category]) -> Vec<(Option<Scalar>, f64)> {
     match &oh.categories {
-        Some(given) => (given.iter())
-            .map(|c| {
-                let count = (entries.iter())
-                    .filter(|e| scalar_of(&e.value).as_ref() == Some(c))
-                    .map(|e| e.frequency)
-                    .sum();
-                (Some(c.clone()), count)
-            })
+        Some(given) => (given.iter().cloned().map(Some))
+            .zip(counts_of(given, entries))
             .collect(),
         None => (entries.iter())
             .map(|e| (scalar_of(&e.value), e.frequency))
             .collect(),
     }
+}
+
+/// The learned count of each of `categories` (0 for one never seen), found
+/// by a lookup, not a scan of the learned entries per category (20,000
+/// learned categories made that 400 million comparisons).
+pub(super) fn counts_of(categories: &[Scalar], entries: &[Category]) -> Vec<f64> {
+    // Equal as `Scalar`s compare: numbers by value (-0 is 0), texts exactly.
+    let key = |s: &Scalar| match s {
+        Scalar::Number(n) => (0u8, (n + 0.0).to_bits().to_string()),
+        Scalar::String(t) => (1, t.clone()),
+        Scalar::Bool(b) => (2, b.to_string()),
+    };
+    let mut learned: std::collections::HashMap<(u8, String), f64> = Default::default();
+    for e in entries {
+        if let Some(value) = scalar_of(&e.value) {
+            *learned.entry(key(&value)).or_default() += e.frequency;
+        }
+    }
+    (categories.iter())
+        .map(|c| learned.get(&key(c)).copied().unwrap_or(0.0))
+        .collect()
 }
 
 /// scikit-learn's `_identify_infrequent`: below `min_frequency`, then the

@@ -4,7 +4,10 @@
 The table: N rows, 20 numeric columns (5% NULL) and 3 text columns of 5
 categories (5% NULL), generated inside each engine. The spec: every numeric
 column imputed with its mean and standard-scaled, every text column imputed
-with a constant and one-hot encoded (given categories).
+with a constant and one-hot encoded (given categories). Then the same at
+widths of 200, 800, 1,000 and 2,000 numeric columns on fewer rows (a
+PostgreSQL row holds at most 8,160 bytes, so its widest run is 800), with
+the one statement (`--inline`) timed against fit + apply.
 
 The floor is what a person would write by hand for the same output: a fit of
 one aggregate pass with exactly the statistics needed (AVG, VAR_POP, COUNT),
@@ -36,6 +39,15 @@ PREP = sys.argv[1] if len(sys.argv) > 1 else "target/release/prep"
 ROWS = int(sys.argv[2]) if len(sys.argv) > 2 else 1_000_000
 REPEATS = 5
 NUMERIC = [f"x{i:02d}" for i in range(1, 21)]
+# (numeric columns, rows, engines) of the wide runs.
+# PostgreSQL stores at most 8,160 bytes in a row: about 1,000 doubles, less
+# the one-hot columns of the output, so its widest run is 800.
+WIDE = [
+    (200, 100_000, ("duckdb", "postgres")),
+    (800, 20_000, ("postgres",)),
+    (1000, 20_000, ("duckdb",)),
+    (2000, 10_000, ("duckdb",)),
+]
 TEXT = ["c1", "c2", "c3"]
 CATEGORIES = ["k0", "k1", "k2", "k3", "k4", "missing"]
 
@@ -52,7 +64,7 @@ def spec():
 
 
 def compiled(dialect):
-    """prep's fit and apply for `dialect`."""
+    """prep's fit, apply and one statement for `dialect`."""
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "bench.yml")
         with open(path, "w") as f:
@@ -62,7 +74,11 @@ def compiled(dialect):
             check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         read = lambda name: open(os.path.join(d, name)).read()
-        return read("bench.fit.sql"), read("bench.apply.sql")
+        inline = subprocess.run(
+            [PREP, "compile", path, "--dialect", dialect, "--inline"],
+            check=True, capture_output=True, text=True,
+        ).stdout
+        return read("bench.fit.sql"), read("bench.apply.sql"), inline
 
 
 def generate(random, nulls):
@@ -111,10 +127,11 @@ def floor_apply(stats):
 class Duck:
     name = "duckdb"
 
-    def __init__(self):
+    def __init__(self, rows=ROWS):
+        self.rows = rows
         self.con = duckdb.connect()
         self.con.execute("SELECT setseed(0.42)")
-        self.con.execute(f"CREATE TABLE bench_src AS SELECT {generate('random()', 'NULL')} FROM range({ROWS}) t(i)")
+        self.con.execute(f"CREATE TABLE bench_src AS SELECT {generate('random()', 'NULL')} FROM range({rows}) t(i)")
 
     def run(self, sql):
         self.con.execute(sql)
@@ -128,14 +145,15 @@ class Duck:
 class Postgres:
     name = "postgres"
 
-    def __init__(self):
+    def __init__(self, rows=ROWS):
+        self.rows = rows
         self.con = psycopg2.connect(os.environ["PREP_PG_DSN"])
         self.con.autocommit = True
         self.cur = self.con.cursor()
         self.cur.execute("DROP TABLE IF EXISTS bench_src")
         self.cur.execute("SELECT setseed(0.42)")
         self.cur.execute(
-            f"CREATE TABLE bench_src AS SELECT {generate('random()', 'NULL')} FROM generate_series(1, {ROWS}) t(i)"
+            f"CREATE TABLE bench_src AS SELECT {generate('random()', 'NULL')} FROM generate_series(1, {rows}) t(i)"
         )
         self.cur.execute("ANALYZE bench_src")
 
@@ -154,22 +172,24 @@ def timed(engine, sql):
     return time.perf_counter() - start
 
 
-def measure(engine):
-    fit, apply = compiled(engine.name)
+def measure(engine, repeats=REPEATS):
+    fit, apply, inline = compiled(engine.name)
     floor_stats = engine.stats(floor_fit())
-    times = {k: [] for k in ("prep fit", "floor fit", "two-pass fit", "prep apply", "floor apply")}
-    for _ in range(REPEATS):
-        for table in ("bench__params", "floor_params", "floor_params_2", "prep_out", "floor_out"):
+    kinds = ("prep fit", "floor fit", "two-pass fit", "prep apply", "floor apply", "prep inline")
+    times = {k: [] for k in kinds}
+    for _ in range(repeats):
+        for table in ("bench__params", "floor_params", "floor_params_2", "prep_out", "floor_out", "prep_inline"):
             engine.run(f"DROP TABLE IF EXISTS {table}")
         times["prep fit"].append(timed(engine, f"CREATE TABLE bench__params AS {fit}"))
         times["floor fit"].append(timed(engine, f"CREATE TABLE floor_params AS {floor_fit()}"))
         times["two-pass fit"].append(timed(engine, f"CREATE TABLE floor_params_2 AS {floor_fit_two_pass()}"))
         times["prep apply"].append(timed(engine, f"CREATE TABLE prep_out AS {apply}"))
         times["floor apply"].append(timed(engine, f"CREATE TABLE floor_out AS {floor_apply(floor_stats)}"))
+        times["prep inline"].append(timed(engine, f"CREATE TABLE prep_inline AS {inline}"))
     med = {k: statistics.median(v) for k, v in times.items()}
     total = (med["prep fit"] + med["prep apply"]) / (med["floor fit"] + med["floor apply"])
     print(
-        f"{engine.name:9} {ROWS:>10,} rows  fit {med['prep fit']:.3f} s / {med['floor fit']:.3f} s = "
+        f"{engine.name:9} {len(NUMERIC):>5} columns {engine.rows:>10,} rows  fit {med['prep fit']:.3f} s / {med['floor fit']:.3f} s = "
         f"{med['prep fit'] / med['floor fit']:.2f}   apply {med['prep apply']:.3f} s / {med['floor apply']:.3f} s = "
         f"{med['prep apply'] / med['floor apply']:.2f}   total {total:.2f}"
     )
@@ -177,6 +197,8 @@ def measure(engine):
         f"{'':9} {'':>10}       fit against a two-pass floor (the variance as numpy computes it): "
         f"{med['prep fit']:.3f} s / {med['two-pass fit']:.3f} s = {med['prep fit'] / med['two-pass fit']:.2f}"
     )
+    both = med["prep fit"] + med["prep apply"]
+    print(f"{'':9} {'':>28}  --inline against fit + apply: {med['prep inline']:.3f} s / {both:.3f} s = {med['prep inline'] / both:.2f}")
 
 
 def compile_wide(features=1000):
@@ -203,8 +225,14 @@ def compile_wide(features=1000):
 
 def main():
     print("prep / floor (median of", REPEATS, "interleaved runs; below 1 is faster than the floor)")
+    global NUMERIC
     for engine in (Duck, Postgres):
         measure(engine())
+    for width, rows, engines in WIDE:
+        NUMERIC = [f"x{i:04d}" for i in range(1, width + 1)]
+        for engine in (Duck, Postgres):
+            if engine.name in engines:
+                measure(engine(rows), repeats=3)
     compile_wide()
 
 

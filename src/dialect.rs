@@ -110,6 +110,8 @@ struct DialectFile {
     #[serde(default)]
     max_select_columns: Option<usize>,
     #[serde(default)]
+    chunk_columns: Option<usize>,
+    #[serde(default)]
     first_row: FirstRow,
     #[serde(default)]
     plain_names: PlainNames,
@@ -279,6 +281,10 @@ pub struct Dialect {
     /// engine has limits a wide spec reaches (PostgreSQL: 1,600 and 1,664).
     pub max_columns: Option<usize>,
     pub max_select_columns: Option<usize>,
+    /// The widest row of statistics prep writes where the engine takes a
+    /// wider one but plans it slowly (DuckDB: a 16,000-column unpivot took
+    /// 20 s to plan); a fit with more is kept in chunks (`plan::chunks`).
+    pub chunk_columns: Option<usize>,
     pub first_row: FirstRow,
     pub plain_names: PlainNames,
     pub double_type: DataType,
@@ -362,6 +368,7 @@ impl Dialect {
             materialized: file.materialized,
             max_columns: file.max_columns,
             max_select_columns: file.max_select_columns,
+            chunk_columns: file.chunk_columns,
             first_row: file.first_row,
             plain_names: file.plain_names,
             double_type: parse_type(&file.types.double)?,

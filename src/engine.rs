@@ -3,7 +3,7 @@
 //! CSV or Parquet files. No statistic is computed in Rust: the fit is the
 //! same query prep emits for DuckDB.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use duckdb::Connection;
 use duckdb::types::Value as Db;
@@ -65,17 +65,52 @@ pub struct Engine {
     files: String,
 }
 
+/// How much of the machine the engine may use. Data larger than the memory
+/// limit is spilled to `temp_directory` instead of failing (sorts, groups
+/// and windows all spill in DuckDB).
+#[derive(Debug, Clone, Default)]
+pub struct Limits {
+    /// DuckDB's size syntax (`4GB`, `512MiB`: checked by the CLI); default: DuckDB's own, 80% of
+    /// the machine's memory.
+    pub memory_limit: Option<String>,
+    /// Default: a folder of its own in the system's temporary folder (DuckDB
+    /// would otherwise spill into `.tmp` in the current folder).
+    pub temp_directory: Option<PathBuf>,
+}
+
+impl Limits {
+    /// The statements that set these limits, and progress tracking (read by
+    /// `Engine::progress`, never printed by the engine itself).
+    fn settings(&self) -> String {
+        let d = DialectName::Duckdb.get();
+        let text = |t: &str| ast::string(d, t).to_string();
+        let spill = self.temp_directory.clone().unwrap_or_else(|| {
+            std::env::temp_dir().join(format!("prep-spill-{}", std::process::id()))
+        });
+        let mut sql = format!(
+            "SET temp_directory = {}; SET enable_progress_bar = true; SET enable_progress_bar_print = false;",
+            text(&spill.to_string_lossy())
+        );
+        if let Some(limit) = &self.memory_limit {
+            sql.push_str(&format!(" SET memory_limit = {};", text(limit)));
+        }
+        sql
+    }
+}
+
 fn query_error(e: duckdb::Error) -> EngineError {
     EngineError::Query(e.to_string())
 }
 
 impl Engine {
-    /// Opens the data files (paths or globs; all CSV or all Parquet) as one relation.
-    pub fn open(files: &[String]) -> Result<Engine, EngineError> {
+    /// Opens the data files (paths or globs; all CSV or all Parquet) as one
+    /// relation, within `limits`.
+    pub fn open(files: &[String], limits: &Limits) -> Result<Engine, EngineError> {
         let con = Connection::open_in_memory().map_err(query_error)?;
         // One thread: aggregates then sum in the order of the rows, so the same
         // data always gives the same bits (parallel sums differ in the last digit).
         con.execute_batch("SET threads = 1").map_err(query_error)?;
+        con.execute_batch(&limits.settings()).map_err(query_error)?;
         let d = DialectName::Duckdb.get();
         let mut format = None;
         for f in files {
@@ -123,6 +158,21 @@ impl Engine {
             con,
             files: files_text,
         })
+    }
+
+    /// What the running query has done so far: a line for a progress bar
+    /// (share done and rows read), asked from any thread.
+    pub fn progress(&self) -> impl Fn() -> Option<String> + Send + 'static {
+        let handle = self.con.progress_handle();
+        move || {
+            let p = handle.query_progress();
+            let share = p.percentage()?;
+            Some(format!(
+                "{share:.0}%, {} of {} rows",
+                p.rows_processed(),
+                p.total_rows_to_process()
+            ))
+        }
     }
 
     /// Every column the spec reads exists, with a type that fits its use.

@@ -81,6 +81,8 @@ enum Command {
         /// A fitted-parameters file: score the data with it, fitting nothing.
         #[arg(long)]
         params: Option<PathBuf>,
+        #[command(flatten)]
+        engine: cli::engine::EngineArgs,
     },
     /// Score data with fitted statistics on the embedded engine, fitting
     /// nothing (as serving does): the features of every row.
@@ -103,6 +105,8 @@ enum Command {
         /// How many rows to show without --output.
         #[arg(long, default_value_t = 20)]
         rows: usize,
+        #[command(flatten)]
+        engine: cli::engine::EngineArgs,
     },
     /// How far a relation's values are from the training statistics, per
     /// feature and measure (the spec needs `drift:`; embedded engine).
@@ -120,6 +124,8 @@ enum Command {
         /// Exit with 1 when a measure drifted.
         #[arg(long)]
         fail_on_drift: bool,
+        #[command(flatten)]
+        engine: cli::engine::EngineArgs,
     },
     /// Print the fitted parameters as JSON in scikit-learn's attribute names
     /// (mean_, scale_, categories_, ...), per feature and step.
@@ -169,6 +175,8 @@ enum Command {
         /// Where to write the spec instead of NAME.yml.
         #[arg(long)]
         out: Option<PathBuf>,
+        #[command(flatten)]
+        engine: cli::engine::EngineArgs,
     },
     /// Write one self-contained HTML page of what the spec does to the data:
     /// per feature the steps, the learned statistics, the source's and each
@@ -191,6 +199,8 @@ enum Command {
         /// The HTML file to write.
         #[arg(long)]
         out: PathBuf,
+        #[command(flatten)]
+        engine: cli::engine::EngineArgs,
     },
     /// Check specs (files or folders) without printing SQL: every problem
     /// with its place, and names every dialect can write; exit 1 if any
@@ -256,6 +266,9 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: &Cli) -> Result<(), Failure> {
+    if let Some(engine) = engine_args(&cli.command) {
+        cli::engine::set_limits(engine);
+    }
     match &cli.command {
         Command::Schema => {
             write_stdout(&prep::spec::json_schema());
@@ -267,6 +280,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             params,
             compare,
             out,
+            ..
         } => cli::report::report(spec, data, params.as_deref(), compare, out),
         Command::Check { specs, dialect } => cli::check::check(specs, *dialect, cli.format),
         Command::Completions { shell } => {
@@ -281,6 +295,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             data,
             columns,
             out,
+            ..
         } => cli::init::init(name, data, columns.as_deref(), out.as_deref()),
         Command::Explain {
             spec,
@@ -302,6 +317,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             rows,
             output,
             params,
+            ..
         } => preview(spec, data, *rows, output.as_deref(), params.as_deref()),
         Command::Apply {
             spec,
@@ -309,6 +325,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             data,
             output,
             rows,
+            ..
         } => {
             let params = (params.clone()).unwrap_or_else(|| cli::files::default_params_path(spec));
             preview(spec, data, *rows, output.as_deref(), Some(&params))
@@ -318,12 +335,26 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             params,
             data,
             fail_on_drift,
+            ..
         } => {
             let params = (params.clone()).unwrap_or_else(|| cli::files::default_params_path(spec));
             cli::engine::drift(spec, data, &params, *fail_on_drift)
         }
         Command::ExportSklearn(args) => export_sklearn(args),
         Command::Diff { before, after } => cli::fit::diff(before, after),
+    }
+}
+
+/// The embedded engine's limits, for the commands that run it.
+fn engine_args(command: &Command) -> Option<&cli::engine::EngineArgs> {
+    match command {
+        Command::Fit(args) => Some(args.engine()),
+        Command::Preview { engine, .. }
+        | Command::Apply { engine, .. }
+        | Command::Drift { engine, .. }
+        | Command::Init { engine, .. }
+        | Command::Report { engine, .. } => Some(engine),
+        _ => None,
     }
 }
 

@@ -23,14 +23,18 @@ pub struct Scan {
 }
 
 /// How many parameters one row may hold when the dialect's row cannot hold
-/// every parameter of this fit (PostgreSQL: 1,664 columns): the fit and the
-/// apply then keep them in several one-row relations, the chunks, each at
-/// most this wide. None: one row holds them all, as on every engine without
-/// such a limit.
+/// every parameter of this fit (PostgreSQL: 1,664 columns, and a column more
+/// for the time of fitting), or plans so wide a row slowly (the dialect's
+/// `chunk_columns`): the fit and the apply then keep them in several one-row
+/// relations, the chunks, each at most this wide. None: one row holds them
+/// all.
 pub fn chunk_width(ir: &Ir, d: &Dialect) -> Option<usize> {
-    let max = d.max_select_columns?;
-    // One column more for the time of fitting, stamped on the fitted row.
-    (ir.fit.params.len() + 1 > max).then(|| max.saturating_sub(1).max(1))
+    let hard = d.max_select_columns.map(|max| max.saturating_sub(1).max(1));
+    let width = match (hard, d.chunk_columns) {
+        (Some(a), Some(b)) => a.min(b),
+        (a, b) => a.or(b)?,
+    };
+    (ir.fit.params.len() > width).then_some(width)
 }
 
 /// A one-row relation of the fit holding `params` when the parameters are

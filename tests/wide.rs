@@ -86,9 +86,12 @@ fn a_fit_wider_than_the_row_is_held_in_chunks_in_every_form() {
                     "{}: a SELECT of {widest} items",
                     a.file_name
                 );
-                // Chunked exactly where the row is narrower than the fit.
+                // Chunked exactly where the dialect's row is narrower than the
+                // fit, or plans it slowly (DuckDB, past 1,000 statistics).
                 let chunked = names_a_chunk(&a.contents);
-                assert_eq!(chunked, d.max_select_columns.is_some(), "{}", a.file_name);
+                let width = prep::plan::chunk_width(&ir, d);
+                assert_eq!(chunked, width.is_some(), "{}", a.file_name);
+                assert_eq!(width.is_some(), name != DialectName::Databricks);
             }
         }
     }
@@ -111,6 +114,7 @@ fn explain_counts_the_chunked_scans() {
             .filter(|s| s.level == 0 && s.what == "aggregates")
             .count()
     };
-    assert_eq!(aggregates(DialectName::Duckdb), 1);
+    assert_eq!(aggregates(DialectName::Databricks), 1);
     assert!(aggregates(DialectName::Postgres) > 1);
+    assert!(aggregates(DialectName::Duckdb) > 1);
 }

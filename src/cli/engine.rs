@@ -1,7 +1,8 @@
 //! `prep fit --data` and `prep preview`: the commands that run on the
 //! embedded engine, and what they say when prep was built without it.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use prep::diagnostic::{Code, Diagnostic};
 use prep::fitted;
@@ -17,6 +18,52 @@ use super::{
     files::{file_name, load_params, lower_with, read_spec},
     progress, table,
 };
+
+/// How much of the machine the embedded engine may use.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct EngineArgs {
+    /// The embedded engine's memory limit, such as `4GB` or `512MiB`
+    /// (default: 80% of the machine's memory); what does not fit is spilled
+    /// to --temp-dir instead of failing.
+    #[arg(long, value_parser = memory_size, value_name = "SIZE")]
+    pub memory_limit: Option<String>,
+    /// Where the embedded engine spills what does not fit in memory
+    /// (default: a folder of its own in the system's temporary folder).
+    #[arg(long, value_name = "DIR")]
+    pub temp_dir: Option<PathBuf>,
+}
+
+/// The limits of this run, set once by the command (see `EngineArgs`).
+static LIMITS: OnceLock<EngineArgs> = OnceLock::new();
+
+pub fn set_limits(args: &EngineArgs) {
+    let _ = LIMITS.set(args.clone());
+}
+
+#[cfg(feature = "embedded")]
+pub(super) fn limits() -> prep::engine::Limits {
+    let args = LIMITS.get().cloned().unwrap_or_default();
+    prep::engine::Limits {
+        memory_limit: args.memory_limit,
+        temp_directory: args.temp_dir,
+    }
+}
+
+/// A memory size DuckDB reads: a number and a unit (`B`, `KB`, `MB`, `GB`,
+/// `TB`, or `KiB` ... `TiB`).
+fn memory_size(text: &str) -> Result<String, String> {
+    let t = text.trim();
+    let split = (t.find(|c: char| !(c.is_ascii_digit() || c == '.'))).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let units = ["b", "kb", "mb", "gb", "tb", "kib", "mib", "gib", "tib"];
+    if number.parse::<f64>().is_ok_and(|n| n > 0.0)
+        && units.contains(&unit.trim().to_ascii_lowercase().as_str())
+    {
+        Ok(t.to_string())
+    } else {
+        Err("a number and a unit, such as 4GB or 512MiB".into())
+    }
+}
 
 #[cfg(feature = "embedded")]
 pub(super) fn engine_failure(e: prep::engine::EngineError) -> Failure {
@@ -34,8 +81,10 @@ pub(super) fn open_data(
     model: &prep::check::Model,
     data: &[String],
 ) -> Result<prep::engine::Engine, Failure> {
-    let engine = progress::while_slow("reading the data", || prep::engine::Engine::open(data))
-        .map_err(engine_failure)?;
+    let engine = progress::while_slow("reading the data", || {
+        prep::engine::Engine::open(data, &limits())
+    })
+    .map_err(engine_failure)?;
     engine.check_columns(model).map_err(engine_failure)?;
     Ok(engine)
 }
@@ -47,7 +96,8 @@ pub fn fit_on_data(
     data: &[String],
 ) -> Result<(Vec<fitted::LongRow>, String), Failure> {
     let engine = open_data(model, data)?;
-    let rows = progress::while_slow("fitting", || engine.fit(ir)).map_err(engine_failure)?;
+    let rows = progress::while_slow_showing("fitting", engine.progress(), || engine.fit(ir))
+        .map_err(engine_failure)?;
     let files: Vec<String> = data.iter().map(|d| file_name(Path::new(d))).collect();
     Ok((
         rows,
@@ -102,7 +152,8 @@ pub fn preview(
 ) -> Result<(), Failure> {
     let Scored { engine, sql, .. } = scored(spec, data, params)?;
     if let Some(path) = output {
-        progress::while_slow("writing", || engine.export(&sql, path)).map_err(engine_failure)?;
+        progress::while_slow_showing("writing", engine.progress(), || engine.export(&sql, path))
+            .map_err(engine_failure)?;
         eprintln!("wrote {}", path.display());
         return Ok(());
     }

@@ -31,6 +31,14 @@ pub struct FitArgs {
     /// Where to write the fitted-parameters file.
     #[arg(long)]
     out: Option<PathBuf>,
+    #[command(flatten)]
+    engine: super::engine::EngineArgs,
+}
+
+impl FitArgs {
+    pub fn engine(&self) -> &super::engine::EngineArgs {
+        &self.engine
+    }
 }
 
 pub fn fit(args: &FitArgs) -> Result<(), Failure> {
@@ -39,6 +47,7 @@ pub fn fit(args: &FitArgs) -> Result<(), Failure> {
         data,
         from_result,
         out,
+        ..
     } = args;
     let (text, file) = read_spec(spec)?;
     let model = prep::check_text(&text, &file).map_err(|d| spec_failure(d, &text))?;

@@ -84,7 +84,7 @@ fn from_data(data: &[String]) -> Result<(Vec<Column>, String), Failure> {
             hint,
         )
     };
-    let engine = prep::engine::Engine::open(data).map_err(fail)?;
+    let engine = prep::engine::Engine::open(data, &super::engine::limits()).map_err(fail)?;
     let columns = engine.profile().map_err(fail)?;
     let rows = columns
         .first()

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use sqlparser::ast::Query;
 
 use super::ast::{Relation, SelectBuilder};
-use super::fit::{FitCtes, distinct_columns};
+use super::fit::{FitCtes, LevelRows, distinct_columns};
 use super::{PARAMS, ParamScope, ParamsFrom, ROW, Renderer, print};
 use crate::dialect::Dialect;
 use crate::ir::{self, Ir, ParamDef, ParamId};
@@ -95,23 +95,12 @@ impl Renderer<'_> {
         let table = |name: &str| Relation::Table(vec![self.id(name)]);
         let every = ParamsFrom::Chunks(BTreeSet::new());
         let mut vocabularies = Vec::new();
-        let mut rows_name: Option<String> = None;
-        let mut computed = BTreeSet::new();
+        let mut read = LevelRows::default();
         let mut stages = 0;
         for level in 0..fit.levels() {
             let arguments = self.level_arguments(level);
-            let rows_now = rows_name.as_deref().map_or_else(fit_rows, table);
-            let (rows, last) = self.with_lets(
-                rows_now,
-                (level > 0).then_some(&every),
-                &arguments,
-                &mut computed,
-                &mut ctes,
-                &format!("prep_rows_{level}"),
-            );
-            if last.is_some() {
-                rows_name = last;
-            }
+            let params = (level > 0).then_some(&every);
+            let rows = self.level_rows(level, &arguments, params, &mut read, &mut ctes, fit_rows);
             for (i, scan) in scans.iter().enumerate().filter(|(_, s)| s.level == level) {
                 // A later level's scan reads each distinct argument once per
                 // row, from a stage holding only its own arguments.

@@ -57,8 +57,7 @@ impl Renderer<'_> {
         let table = |name: &str| Relation::Table(vec![self.id(name)]);
         let mut vocabularies = Vec::new();
         let mut previous_params: Option<String> = None;
-        let mut rows_name: Option<String> = None;
-        let mut computed = std::collections::BTreeSet::new();
+        let mut read = LevelRows::default();
         for level in 0..fit.levels() {
             // The relation this level reads: the fit rows, or a stage holding
             // each distinct expression to aggregate as a column `v<i>`.
@@ -70,18 +69,14 @@ impl Renderer<'_> {
             // The fit rows with the lets this level reads, each computed once:
             // a level builds on the rows of the level before it.
             let params_table = (previous_params.as_deref()).map(|p| ParamsFrom::One(table(p)));
-            let rows_now = rows_name.as_deref().map_or_else(fit_rows, table);
-            let (rows, last) = self.with_lets(
-                rows_now,
-                params_table.as_ref(),
+            let rows = self.level_rows(
+                level,
                 &arguments,
-                &mut computed,
+                params_table.as_ref(),
+                &mut read,
                 &mut ctes,
-                &format!("prep_rows_{level}"),
+                fit_rows,
             );
-            if last.is_some() {
-                rows_name = last;
-            }
             let fit_rows = move || rows.clone();
             let input: Box<dyn Fn() -> Relation + '_> = match &previous_params {
                 None => Box::new(fit_rows),
@@ -122,6 +117,35 @@ impl Renderer<'_> {
             previous_params = Some(self.derived_ctes(level, from, &mut ctes));
         }
         Ok(FitCtes { ctes, vocabularies })
+    }
+
+    /// The rows `level` reads: the fit rows, or the rows of the level before
+    /// it, with every let its `arguments` read added (each computed once,
+    /// in CTEs `prep_rows_<level>_<depth>`).
+    pub(super) fn level_rows(
+        &self,
+        level: usize,
+        arguments: &[&ir::Expr],
+        params: Option<&ParamsFrom>,
+        read: &mut LevelRows,
+        ctes: &mut print::Ctes,
+        fit_rows: &dyn Fn() -> Relation,
+    ) -> Relation {
+        let table = |name: &str| Relation::Table(vec![self.id(name)]);
+        let rows_now = read.name.as_deref().map_or_else(fit_rows, table);
+        let prefix = format!("prep_rows_{level}");
+        let (rows, last) = self.with_lets(
+            rows_now,
+            params,
+            arguments,
+            &mut read.computed,
+            ctes,
+            &prefix,
+        );
+        if last.is_some() {
+            read.name = last;
+        }
+        rows
     }
 
     /// A level's stage: each distinct expression to aggregate computed once
@@ -394,6 +418,14 @@ impl Renderer<'_> {
         .from(Relation::Table(vec![self.id(from)]), None)
         .build()
     }
+}
+
+/// What the levels so far added to the fit rows: the last CTE of lets, and
+/// which lets are columns of it.
+#[derive(Default)]
+pub(super) struct LevelRows {
+    name: Option<String>,
+    computed: std::collections::BTreeSet<usize>,
 }
 
 /// The fit's CTEs, and where each learned vocabulary is.

@@ -84,14 +84,6 @@ impl Fitted {
                 }
             }
         }
-        for p in Param::stored(&ir.fit.params) {
-            if !parameters.contains_key(&p.name) {
-                return Err(format!(
-                    "parameter `{}` is missing: was the result produced by this spec's fit query?",
-                    p.name
-                ));
-            }
-        }
         for (name, entries) in vocabularies.iter_mut() {
             entries.sort_by(|a, b| category_order(&a.value, &b.value));
             if let Some(pair) =
@@ -103,6 +95,14 @@ impl Fitted {
                     Value::Null => "the missing value".into(),
                 };
                 return Err(format!("a category of `{name}` appears twice: {value}"));
+            }
+        }
+        for p in Param::stored(&ir.fit.params) {
+            if !parameters.contains_key(&p.name) {
+                return Err(format!(
+                    "parameter `{}` is missing: was the result produced by this spec's fit query?",
+                    p.name
+                ));
             }
         }
         let spec_hash = match parameters.get(HASH_PARAM) {

@@ -210,7 +210,7 @@ impl Renderer<'_> {
         );
         b = b.from(rows, Some(self.id(ROW)));
         if let Some(params) = params {
-            b = self.join_params(b, &params, self.apply_reads());
+            b = self.join_params(b, &params, read.iter().flat_map(|e| e.params()));
         }
         Ok(print::with_ctes(ctes, b.build()))
     }

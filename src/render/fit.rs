@@ -365,41 +365,52 @@ impl Renderer<'_> {
             mut ctes,
             vocabularies,
         } = self.fit_ctes()?;
-        let mut params: Vec<(&str, ColumnType)> = Param::stored(&self.ir.fit.params)
-            .map(|p| (p.name.as_str(), p.value_type))
-            .collect();
-        let mut branches = print::UnionAll::default();
-        if let Some(chunked) = &self.chunked {
-            // Each chunk in long form, and the time of fitting in a row of its own.
-            for chunk in &chunked.list {
-                let mine: Vec<(&str, ColumnType)> = (chunk.params.iter())
-                    .map(|&id| &self.ir.fit.params[id])
-                    .filter(|p| p.stored)
-                    .map(|p| (p.name.as_str(), p.value_type))
-                    .collect();
-                if !mine.is_empty() {
-                    self.parameter_rows(&chunk.name, &mine, &mut branches);
+        // The relations holding the stored parameters (the fitted row, or
+        // each chunk), each with its parameters.
+        let mut rows: Vec<(&str, Vec<(&str, ColumnType)>)> = match &self.chunked {
+            None => vec![(
+                FITTED,
+                Param::stored(&self.ir.fit.params).map(typed).collect(),
+            )],
+            Some(chunked) => (chunked.list.iter())
+                .map(|chunk| {
+                    let params = chunk.params.iter().map(|&id| &self.ir.fit.params[id]);
+                    (
+                        chunk.name.as_str(),
+                        params.filter(|p| p.stored).map(typed).collect(),
+                    )
+                })
+                .collect(),
+        };
+        if let Some(now) = now {
+            let at = (FITTED_AT, ColumnType::String);
+            match self.chunked {
+                // One more column of the fitted row.
+                None => {
+                    ctes.push(self.id(STAMPED), self.stamped(now, FITTED, true));
+                    rows[0].0 = STAMPED;
+                    rows[0].1.push(at);
+                }
+                // A row of its own, read beside the first chunk.
+                Some(_) => {
+                    let first = rows.first().map_or(FITTED, |r| r.0);
+                    ctes.push(self.id(STAMPED), self.stamped(now, first, false));
+                    rows.push((STAMPED, vec![at]));
                 }
             }
-            if let Some(now) = now {
-                let first = chunked.list.first().map_or(FITTED, |c| c.name.as_str());
-                ctes.push(self.id(STAMPED), self.stamped(now, first, false));
-                let at = [(FITTED_AT, ColumnType::String)];
-                self.parameter_rows(STAMPED, &at, &mut branches);
-            }
-            self.category_rows(&vocabularies, &mut branches);
-            return Ok(print::with_ctes(ctes, branches));
         }
-        let mut fitted = FITTED;
-        if let Some(now) = now {
-            ctes.push(self.id(STAMPED), self.stamped(now, FITTED, true));
-            fitted = STAMPED;
-            params.push((FITTED_AT, ColumnType::String));
+        let mut branches = print::UnionAll::default();
+        for (relation, params) in rows.iter().filter(|r| !r.1.is_empty()) {
+            self.parameter_rows(relation, params, &mut branches);
         }
-        self.parameter_rows(fitted, &params, &mut branches);
         self.category_rows(&vocabularies, &mut branches);
         Ok(print::with_ctes(ctes, branches))
     }
+}
+
+/// A parameter's name and the column of the long form holding it.
+fn typed(p: &Param) -> (&str, ColumnType) {
+    (p.name.as_str(), p.value_type)
 }
 
 impl Renderer<'_> {

@@ -16,7 +16,10 @@ use crate::spec::{
     self, Categories, ColumnType, DeclaredType, ImputeStrategy, Scalar, Source, Spec, Step,
 };
 pub use crate::steps::CheckedStep;
-use crate::steps::{check_step, scalar_type, span};
+use crate::steps::{Context, check_step, scalar_type, span};
+
+mod features;
+pub use features::Combination;
 
 /// A checked spec, ready to lower.
 #[derive(Debug, Clone, Serialize)]
@@ -40,6 +43,10 @@ pub struct Model {
     pub source_span: Option<Span>,
     pub fit_filter: Option<Filter>,
     pub features: Vec<Feature>,
+    /// The steps across a group's columns; left out of the content hash when
+    /// there are none, so specs without them keep their hash.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub combinations: Vec<Combination>,
     /// `provenance: true`: the features carry the spec hash. Left out of the
     /// content hash when false, so specs without it keep their hash.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -92,7 +99,7 @@ pub fn check(spec: &Spec) -> Result<Model, Diagnostics> {
     for column in spec.keys.iter().chain(&spec.passthrough) {
         names.add(&column.value, span(column), "an input column", &mut diags);
     }
-    let features = check_features(spec, &mut names, &mut diags);
+    let (features, combinations) = features::check_features(spec, &mut names, &mut diags);
     if spec.provenance {
         for column in [crate::ir::HASH_PARAM, crate::ir::FIT_ID_PARAM] {
             let place = span(&spec.name);
@@ -124,6 +131,7 @@ pub fn check(spec: &Spec) -> Result<Model, Diagnostics> {
         source_span: span(&spec.source),
         fit_filter,
         features,
+        combinations,
         provenance: spec.provenance,
         drift,
         dbt,
@@ -176,58 +184,6 @@ fn check_source(spec: &Spec, diags: &mut Diagnostics) {
                 .hint(format!("names starting with `{RESERVED_PREFIX}` are prep's: qualify the relation with its schema, e.g. `{{table: analytics.{name}}}`")),
         );
     }
-}
-
-/// `features:` and `groups:`: each column once, its steps checked, and
-/// every output name unique.
-fn check_features(spec: &Spec, names: &mut NameSet, diags: &mut Diagnostics) -> Vec<Feature> {
-    let mut features = Vec::new();
-    let entries = spec
-        .features
-        .0
-        .iter()
-        .map(|(name, f)| (name, f.column_type(), f.steps()))
-        .chain(spec.groups.iter().flat_map(|g| {
-            g.columns
-                .iter()
-                .map(move |c| (c, g.column_type.as_ref(), g.steps.as_slice()))
-        }));
-    let mut declared_features: BTreeMap<&str, Option<Span>> = BTreeMap::new();
-    for (column, declared, steps) in entries {
-        if let Some(first) = declared_features.get(column.value.as_str()) {
-            let place = first
-                .as_ref()
-                .map_or(String::new(), |s| format!(" (line {})", s.line));
-            diags.push(
-                Diagnostic::new(
-                    Code::NameCollision,
-                    format!("feature `{}` is already defined{place}", column.value),
-                )
-                .at(span(column))
-                .hint("a column has one list of steps: merge the two definitions"),
-            );
-            continue;
-        }
-        declared_features.insert(&column.value, span(column));
-        if let Some(feature) = check_feature(column, declared, steps, diags) {
-            for output in outputs_of(&feature) {
-                names.add(
-                    &output,
-                    feature.span.clone(),
-                    &format!("an output of feature `{}`", feature.column),
-                    diags,
-                );
-            }
-            features.push(feature);
-        }
-    }
-    if features.is_empty() && diags.is_empty() {
-        diags.push(
-            Diagnostic::new(Code::InvalidValue, "the spec has no features")
-                .hint("add `features:` with at least one column and its steps, e.g. `age: [{impute: median}]`"),
-        );
-    }
-    features
 }
 
 /// `fit.where`: one SQL expression (how it is written per dialect is checked
@@ -353,10 +309,16 @@ fn reserved_relation(source: &Source) -> Option<&str> {
 
 /// Names already taken, compared case-insensitively.
 #[derive(Default)]
-struct NameSet(BTreeMap<String, String>);
+pub(crate) struct NameSet(BTreeMap<String, String>);
 
 impl NameSet {
-    fn add(&mut self, name: &str, at: Option<Span>, what: &str, diags: &mut Diagnostics) {
+    pub(crate) fn add(
+        &mut self,
+        name: &str,
+        at: Option<Span>,
+        what: &str,
+        diags: &mut Diagnostics,
+    ) {
         if name.is_empty() {
             diags.push(
                 Diagnostic::new(Code::InvalidValue, "a column name is empty")
@@ -377,14 +339,15 @@ impl NameSet {
                 .at(at)
                 .hint(
                     "names are compared ignoring case, as most warehouses do: rename one of them \
-                     (for one-hot outputs, give a suffix with `names: {category: suffix}`)",
+                     (for one-hot outputs, give a suffix with `names: {category: suffix}`; a \
+                     polynomial's bias column `1` is left out with `include_bias: false`)",
                 ),
             );
         }
     }
 }
 
-fn check_feature(
+pub(crate) fn check_feature(
     column: &Spanned<String>,
     declared: Option<&Spanned<DeclaredType>>,
     steps: &[Spanned<Step>],
@@ -413,8 +376,18 @@ fn check_feature(
     let before = diags.0.len();
     let mut checked = Vec::new();
     let mut encoded_by: Option<&'static str> = None;
-    for step in steps {
+    for (k, step) in steps.iter().enumerate() {
         let at = span(step);
+        if step.value.is_across() {
+            check_across_place(
+                &column.value,
+                column_type,
+                step,
+                k + 1 == steps.len(),
+                diags,
+            );
+            continue;
+        }
         if let Some(encoder) = encoded_by {
             diags.push(
                 Diagnostic::new(
@@ -444,6 +417,35 @@ fn check_feature(
         boolean,
         steps: checked,
     })
+}
+
+/// A step across columns is its group's last, on numbers (it is checked
+/// with its whole group: `features::check_features`).
+fn check_across_place(
+    column: &str,
+    ty: ColumnType,
+    step: &Spanned<Step>,
+    last: bool,
+    diags: &mut Diagnostics,
+) {
+    let kind = step.value.kind();
+    let cx = Context {
+        column,
+        ty,
+        at: span(step),
+    };
+    if !last {
+        diags.push(
+            Diagnostic::new(
+                Code::StepConflict,
+                format!("`{kind}` works across the columns of its group, so it must be the last step (feature `{column}`)"),
+            )
+            .at(cx.at.clone())
+            .hint(format!("move `{kind}` to the end of the steps; steps before it run on each column alone")),
+        );
+    } else {
+        cx.needs_numeric(kind, diags);
+    }
 }
 
 /// The steps with every boolean value as the category scikit-learn names it
@@ -502,7 +504,9 @@ fn infer_type(steps: &[Spanned<Step>]) -> ColumnType {
             | Step::Binarize(_)
             | Step::Function(_)
             | Step::Bins(_)
-            | Step::Cyclical(_) => {
+            | Step::Cyclical(_)
+            | Step::Normalize(_)
+            | Step::Polynomial(_) => {
                 return ColumnType::Numeric;
             }
             Step::OneHot(spec::OneHot {

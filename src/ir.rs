@@ -286,6 +286,9 @@ pub struct StepRecord {
     /// The feature reads a BOOLEAN column: its `True`/`False` texts are
     /// scikit-learn's booleans.
     pub boolean: bool,
+    /// A step across columns: the columns it reads (each after its own
+    /// steps, recorded before it); empty for a step of one feature.
+    pub columns: Vec<String>,
 }
 
 /// Everything the renderer needs.

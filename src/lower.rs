@@ -11,6 +11,8 @@ use crate::ir::FIT_ID_PARAM;
 use crate::ir::{Agg, ApplyItem, ApplyPlan, Expr, FitPlan, Ir, Output, ParamId};
 use crate::{lowering, naming};
 
+mod across;
+
 pub use crate::lowering::{EPS, ROWS_PARAM};
 use crate::lowering::{FeatureInfo, FeatureLowering, FeatureValue, Fit, Lineage};
 use crate::spec::ColumnType;
@@ -85,28 +87,7 @@ pub fn lower(model: &Model, fitted: Option<&Fitted>) -> Ir {
         ColumnType::String,
         Some("the fit's id: the spec's hash, the number of rows and their checksum"),
     );
-    let mut prefixes = BTreeSet::new();
-    let mut features = Vec::new();
-    let mut items = Vec::new();
-    for (index, feature) in model.features.iter().enumerate() {
-        let prefix = param_prefix(&feature.column, index, &mut prefixes);
-        let info = FeatureInfo {
-            column: feature.column.clone(),
-            column_type: feature.column_type,
-            boolean: feature.boolean,
-            span: feature.span.clone(),
-            last_step: feature.steps.len(),
-        };
-        let mut lowering = FeatureLowering {
-            fit: &mut fit,
-            fitted,
-            feature: &info,
-            prefix: prefix.clone(),
-            rows,
-        };
-        items.extend(lower_feature(&mut lowering, feature));
-        features.push((info, prefix));
-    }
+    let (features, mut items) = lower_features(model, &mut fit, fitted, rows);
     let drift =
         (model.drift.as_ref()).map(|d| lowering::drift::lower(&mut fit, d, &features, rows));
     if model.provenance {
@@ -138,6 +119,56 @@ pub fn lower(model: &Model, fitted: Option<&Fitted>) -> Ir {
     }
 }
 
+/// Each feature's steps lowered, in the spec's order: the features (with
+/// their parameters' prefixes) and the output columns.
+fn lower_features(
+    model: &Model,
+    fit: &mut Fit,
+    fitted: Option<&Fitted>,
+    rows: ParamId,
+) -> (Vec<(FeatureInfo, String)>, Vec<ApplyItem>) {
+    let mut prefixes = BTreeSet::new();
+    let mut features = Vec::new();
+    let mut items = Vec::new();
+    // The inputs of each step across columns, lowered until its last one.
+    let mut across: Vec<Vec<across::Input>> =
+        model.combinations.iter().map(|_| Vec::new()).collect();
+    for (index, feature) in model.features.iter().enumerate() {
+        let prefix = param_prefix(&feature.column, index, &mut prefixes);
+        let info = FeatureInfo {
+            column: feature.column.clone(),
+            column_type: feature.column_type,
+            boolean: feature.boolean,
+            span: feature.span.clone(),
+            last_step: feature.steps.len(),
+        };
+        let mut lowering = FeatureLowering {
+            fit,
+            fitted,
+            feature: &info,
+            prefix: prefix.clone(),
+            rows,
+        };
+        let combination =
+            (model.combinations.iter()).position(|c| c.columns.contains(&feature.column));
+        match (lower_steps(&mut lowering, feature), combination) {
+            (Ok(value), Some(c)) => {
+                let fit_filtered = model.fit_filter.is_some();
+                across[c].push(across::Input::new(feature, value, fit_filtered));
+                let combination = &model.combinations[c];
+                if across[c].len() == combination.columns.len() {
+                    let inputs = std::mem::take(&mut across[c]);
+                    items.extend(across::lower(lowering.fit, combination, inputs));
+                }
+            }
+            (Ok(value), None) => items.push(output(&info, value)),
+            (Err(outputs), _) => items.extend(outputs),
+        }
+        features.push((info, prefix));
+    }
+    (features, items)
+}
+
 /// Parameter names are `<prefix>__<label>`: the column made safe and short
 /// (identifier limits apply to them too), made unique with its position.
 fn param_prefix(column: &str, index: usize, taken: &mut BTreeSet<String>) -> String {
@@ -156,8 +187,9 @@ fn param_prefix(column: &str, index: usize, taken: &mut BTreeSet<String>) -> Str
     prefix
 }
 
-/// A feature's output columns, its steps lowered in turn.
-fn lower_feature(f: &mut FeatureLowering, feature: &Feature) -> Vec<ApplyItem> {
+/// A feature's steps lowered in turn: its value after the last, or the
+/// output columns of the encoder that ended them.
+fn lower_steps(f: &mut FeatureLowering, feature: &Feature) -> Result<FeatureValue, Vec<ApplyItem>> {
     let row = f.feature.read();
     let mut value = FeatureValue {
         row,
@@ -172,17 +204,22 @@ fn lower_feature(f: &mut FeatureLowering, feature: &Feature) -> Vec<ApplyItem> {
             value.row = f.fit.shared(value.row);
         }
         if let Some(outputs) = step.lower(f, k + 1, &mut value) {
-            return outputs;
+            return Err(outputs);
         }
     }
+    Ok(value)
+}
+
+/// The output column of a feature that no encoder ended.
+fn output(feature: &FeatureInfo, value: FeatureValue) -> ApplyItem {
     let FeatureValue { row, docs, .. } = value;
-    let doc = format!("`{}`: {}", f.feature.column, docs.join("; then "));
-    vec![ApplyItem::Output(Output {
-        name: f.feature.column.clone(),
+    let doc = format!("`{}`: {}", feature.column, docs.join("; then "));
+    ApplyItem::Output(Output {
+        name: feature.column.clone(),
         expr: row,
         doc,
-        span: f.feature.span.clone(),
+        span: feature.span.clone(),
         // No encoder ended the steps: the value keeps the column's type.
-        text: f.feature.column_type == ColumnType::String,
-    })]
+        text: feature.column_type == ColumnType::String,
+    })
 }

@@ -41,6 +41,26 @@ pub fn one_hot_column(feature: &str, suffix: &str) -> String {
     format!("{feature}_{suffix}")
 }
 
+/// A polynomial term's column: scikit-learn's `get_feature_names_out` name
+/// (`a`, `a^2`, `a b`, `1` for the bias) with `^` and the space written `_`
+/// (`a_2`, `a_b`), as one-hot suffixes are made safe; the columns' own
+/// names are kept, as in one-hot names. `term` lists the columns' indices,
+/// ascending, repeated for a power.
+pub fn polynomial_term(columns: &[String], term: &[usize]) -> String {
+    if term.is_empty() {
+        return "1".into();
+    }
+    let mut factors: Vec<String> = Vec::new();
+    for (i, column) in columns.iter().enumerate() {
+        match term.iter().filter(|&&t| t == i).count() {
+            0 => {}
+            1 => factors.push(column.clone()),
+            power => factors.push(format!("{column}_{power}")),
+        }
+    }
+    factors.join("_")
+}
+
 /// The suffix of the missing value's one-hot column (scikit-learn prints NaN as `nan`).
 pub const MISSING_SUFFIX: &str = "nan";
 
@@ -70,5 +90,14 @@ mod tests {
         assert_eq!(category_suffix(&Scalar::Number(3.0)), "3");
         assert_eq!(category_suffix(&Scalar::Number(-1.5)), "_1_5");
         assert_eq!(category_suffix(&Scalar::String(String::new())), "");
+    }
+
+    #[test]
+    fn polynomial_terms_are_named_as_scikit_learn_names_them_made_safe() {
+        let columns = ["a".to_string(), "b c".to_string()];
+        assert_eq!(polynomial_term(&columns, &[]), "1");
+        assert_eq!(polynomial_term(&columns, &[0, 0]), "a_2");
+        assert_eq!(polynomial_term(&columns, &[0, 1]), "a_b c");
+        assert_eq!(polynomial_term(&columns, &[0, 1, 1]), "a_b c_2");
     }
 }

@@ -11,12 +11,15 @@ use serde_saphyr::Spanned;
 
 use crate::diagnostic::Span;
 
+mod across;
 mod bins;
 pub mod dbt;
 pub mod drift;
 mod encoders;
 mod ordered_map;
 mod row_steps;
+pub use across::{Degree, Norm, NormalizeOptions, PolynomialOptions};
+use across::{NormalizeForm, norm_shorthand};
 pub use bins::{BinEncode, BinStrategy, BinsOptions, QuantileMethod};
 pub use encoders::{Drop, OneHot, OneHotUnknown, Ordinal, OrdinalUnknown};
 pub use ordered_map::OrderedMap;
@@ -213,7 +216,9 @@ impl Step {
             | Step::Binarize(_)
             | Step::Function(_)
             | Step::Bins(_)
-            | Step::Cyclical(_) => Vec::new(),
+            | Step::Cyclical(_)
+            | Step::Normalize(_)
+            | Step::Polynomial(_) => Vec::new(),
             Step::OneHot(o) => {
                 let mut out = Vec::new();
                 if let Some(d) = &mut o.drop {
@@ -262,9 +267,22 @@ pub enum Step {
     Bins(BinsOptions),
     /// `cyclical: {period: 24}`: columns `<column>_sin` and `<column>_cos`.
     Cyclical(CyclicalOptions),
+    /// Normalizer, across the columns of a group: `normalize: l2` (`l1`, `max`). Its group's last step.
+    Normalize(
+        #[serde(deserialize_with = "norm_shorthand")]
+        #[schemars(with = "NormalizeForm")]
+        NormalizeOptions,
+    ),
+    /// PolynomialFeatures, across the columns of a group: `polynomial: {degree: 2}`. Its group's last step.
+    Polynomial(PolynomialOptions),
 }
 
 impl Step {
+    /// Whether the step works across a row's columns (its group's last step).
+    pub fn is_across(&self) -> bool {
+        matches!(self, Step::Normalize(_) | Step::Polynomial(_))
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             Step::Impute(_) => "impute",
@@ -275,6 +293,8 @@ impl Step {
             Step::Function(_) => "function",
             Step::Bins(_) => "bins",
             Step::Cyclical(_) => "cyclical",
+            Step::Normalize(_) => "normalize",
+            Step::Polynomial(_) => "polynomial",
         }
     }
 }

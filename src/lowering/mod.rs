@@ -160,6 +160,7 @@ impl FeatureLowering<'_> {
             attributes,
             options: serde_json::Value::Null,
             boolean: self.feature.boolean,
+            columns: Vec::new(),
         });
     }
 

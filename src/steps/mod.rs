@@ -14,8 +14,10 @@ mod function;
 mod impute;
 mod max_abs;
 mod min_max;
+mod normalize;
 mod one_hot;
 mod ordinal;
+mod polynomial;
 mod robust;
 mod standard;
 
@@ -25,7 +27,7 @@ use serde_saphyr::Spanned;
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, Span};
 pub use crate::encoding::{Frequency, OneHotStep, OrdinalStep};
 use crate::ir::{ApplyItem, Expr};
-use crate::lowering::{FeatureLowering, FeatureValue};
+use crate::lowering::{FeatureLowering, FeatureValue, Fit};
 use crate::spec::{self, ColumnType, Scaler};
 pub use binarize::Binarize;
 pub use bins::Bins;
@@ -35,13 +37,15 @@ pub use function::Function;
 pub use impute::Impute;
 pub use max_abs::MaxAbs;
 pub use min_max::MinMax;
+pub use normalize::Normalize;
+pub use polynomial::Polynomial;
 pub use robust::Robust;
 pub use standard::Standard;
 
 /// Every step, as the spec writes it and as scikit-learn names it: the
 /// README's step table and the Python suite's coverage list are checked
 /// against this list.
-pub const STEPS: [(&str, &str); 11] = [
+pub const STEPS: [(&str, &str); 13] = [
     ("impute", "SimpleImputer"),
     ("scale: standard", "StandardScaler"),
     ("scale: min_max", "MinMaxScaler"),
@@ -53,6 +57,8 @@ pub const STEPS: [(&str, &str); 11] = [
     ("function", "FunctionTransformer"),
     ("bins", "KBinsDiscretizer"),
     ("cyclical", "FunctionTransformer"),
+    ("normalize", "Normalizer"),
+    ("polynomial", "PolynomialFeatures"),
 ];
 
 /// A step of a feature, checked: one variant per step. It is part of the
@@ -129,7 +135,11 @@ pub fn output_facts(steps: &[CheckedStep], fit_filtered: bool) -> OutputFacts {
 /// What a step scikit-learn refuses NaN in gives a missing value `x`: a
 /// value that stops the query, naming the column and the step.
 pub(crate) fn missing_stops(f: &FeatureLowering, x: &Expr, step: &str, transformer: &str) -> Expr {
-    let column = &f.feature.column;
+    missing_stops_in(&f.feature.column, x, step, transformer)
+}
+
+/// `missing_stops` for a value of column `column`.
+pub(crate) fn missing_stops_in(column: &str, x: &Expr, step: &str, transformer: &str) -> Expr {
     Expr::ToDouble(Box::new(Expr::Fail {
         message: format!(
             "prep: a missing value of column {column} reaches {step} (scikit-learn's {transformer} refuses NaN: impute it first): "
@@ -203,6 +213,8 @@ pub(crate) fn check_step(
         spec::Step::Function(o) => Function::check(o, &cx, diags).map(CheckedStep::Function),
         spec::Step::Bins(o) => Bins::check(o, &cx, diags).map(CheckedStep::Bins),
         spec::Step::Cyclical(o) => Cyclical::check(o, &cx, diags).map(CheckedStep::Cyclical),
+        // Checked with their whole group (`check_across`).
+        spec::Step::Normalize(_) | spec::Step::Polynomial(_) => None,
     }
 }
 
@@ -255,5 +267,131 @@ impl CheckedStep {
             CheckedStep::Bins(b) => b.encode != crate::spec::BinEncode::Ordinal,
             _ => false,
         }
+    }
+}
+
+/// A step across a row's columns, checked: the last step of its group (or
+/// of a feature, a group of one), after each column's own steps. Part of the
+/// spec's content hash, as `CheckedStep`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum CheckedAcross {
+    Normalize(Normalize),
+    Polynomial(Polynomial),
+}
+
+/// What every step across columns is.
+pub(crate) trait AcrossStep: Sized {
+    type Options;
+
+    /// The options resolved to scikit-learn's values, or `None` with the problems in `diags`.
+    fn check(options: &Self::Options, cx: &AcrossContext, diags: &mut Diagnostics) -> Option<Self>;
+
+    /// The output columns' names, from the input columns' (known before any fit).
+    fn outputs(&self, columns: &[String]) -> Vec<String>;
+
+    /// The outputs' per-row values, from the inputs' (never missing: a
+    /// missing input stops the query before), each with its description.
+    fn lower(&self, fit: &mut Fit, inputs: &[Expr], columns: &[String]) -> Vec<(Expr, String)>;
+
+    /// scikit-learn's transformer, and its keyword arguments as JSON.
+    fn transformer(&self) -> &'static str;
+    fn sklearn_options(&self) -> serde_json::Value;
+
+    /// What every output is known to satisfy.
+    fn facts(&self) -> OutputFacts;
+}
+
+/// What a check of a step across columns knows: its columns and its place.
+pub(crate) struct AcrossContext<'a> {
+    pub columns: &'a [String],
+    pub at: Option<Span>,
+}
+
+/// Checks a step across `columns`; `None` if it is not one or is refused.
+pub(crate) fn check_across(
+    columns: &[String],
+    step: &Spanned<spec::Step>,
+    diags: &mut Diagnostics,
+) -> Option<CheckedAcross> {
+    let cx = AcrossContext {
+        columns,
+        at: span(step),
+    };
+    match &step.value {
+        spec::Step::Normalize(o) => Normalize::check(o, &cx, diags).map(CheckedAcross::Normalize),
+        spec::Step::Polynomial(o) => {
+            Polynomial::check(o, &cx, diags).map(CheckedAcross::Polynomial)
+        }
+        _ => None,
+    }
+}
+
+impl CheckedAcross {
+    fn step(&self) -> &dyn AcrossDyn {
+        match self {
+            CheckedAcross::Normalize(s) => s,
+            CheckedAcross::Polynomial(s) => s,
+        }
+    }
+
+    pub fn outputs(&self, columns: &[String]) -> Vec<String> {
+        self.step().outputs(columns)
+    }
+
+    pub(crate) fn lower(
+        &self,
+        fit: &mut Fit,
+        inputs: &[Expr],
+        columns: &[String],
+    ) -> Vec<(Expr, String)> {
+        self.step().lower(fit, inputs, columns)
+    }
+
+    /// The step as the spec writes it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CheckedAcross::Normalize(_) => "normalize",
+            CheckedAcross::Polynomial(_) => "polynomial",
+        }
+    }
+
+    pub fn transformer(&self) -> &'static str {
+        self.step().transformer()
+    }
+
+    pub fn sklearn_options(&self) -> serde_json::Value {
+        self.step().sklearn_options()
+    }
+
+    pub fn facts(&self) -> OutputFacts {
+        self.step().facts()
+    }
+}
+
+/// `AcrossStep` without its `check` (which makes a value): what the
+/// registry dispatches to once a step is checked.
+trait AcrossDyn {
+    fn outputs(&self, columns: &[String]) -> Vec<String>;
+    fn lower(&self, fit: &mut Fit, inputs: &[Expr], columns: &[String]) -> Vec<(Expr, String)>;
+    fn transformer(&self) -> &'static str;
+    fn sklearn_options(&self) -> serde_json::Value;
+    fn facts(&self) -> OutputFacts;
+}
+
+impl<T: AcrossStep> AcrossDyn for T {
+    fn outputs(&self, columns: &[String]) -> Vec<String> {
+        AcrossStep::outputs(self, columns)
+    }
+    fn lower(&self, fit: &mut Fit, inputs: &[Expr], columns: &[String]) -> Vec<(Expr, String)> {
+        AcrossStep::lower(self, fit, inputs, columns)
+    }
+    fn transformer(&self) -> &'static str {
+        AcrossStep::transformer(self)
+    }
+    fn sklearn_options(&self) -> serde_json::Value {
+        AcrossStep::sklearn_options(self)
+    }
+    fn facts(&self) -> OutputFacts {
+        AcrossStep::facts(self)
     }
 }

@@ -26,6 +26,8 @@ REQUIRED_CELLS = [
     "function:sign", "function:square", "function:clip",
     "bins:quantile", "bins:uniform", "bins:quantile_method=inverted_cdf", "bins:quantile_method=linear",
     "bins:encode=ordinal", "bins:encode=onehot", "cyclical",
+    "normalize:l1", "normalize:l2", "normalize:max",
+    "polynomial", "polynomial:interaction_only", "polynomial:include_bias=false", "polynomial:degree=range",
 ]
 
 
@@ -50,6 +52,16 @@ def cells(steps, declared=None):
             out.add(f"bins:{opts.get('strategy', 'quantile')}")
             out.update(f"bins:{k}={v}" for k, v in opts.items() if k == "quantile_method")
             out.add(f"bins:encode={'ordinal' if opts.get('encode') == 'ordinal' else 'onehot'}")
+        elif kind == "normalize":
+            out.add(f"normalize:{opts if isinstance(opts, str) else (opts or {}).get('norm', 'l2')}")
+        elif kind == "polynomial":
+            opts = opts or {}
+            out.add("polynomial")
+            out.update(f"polynomial:{k}" for k in ("interaction_only",) if opts.get(k))
+            if opts.get("include_bias") is False:
+                out.add("polynomial:include_bias=false")
+            if isinstance(opts.get("degree"), list):
+                out.add("polynomial:degree=range")
         elif kind == "function":
             out.add(f"function:{opts if isinstance(opts, str) else next(iter(opts))}")
         else:

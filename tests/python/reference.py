@@ -11,9 +11,12 @@ import pandas as pd
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import (
-    Binarizer, FunctionTransformer, KBinsDiscretizer, MaxAbsScaler, MinMaxScaler, OneHotEncoder, OrdinalEncoder, RobustScaler,
-    StandardScaler,
+    Binarizer, FunctionTransformer, KBinsDiscretizer, MaxAbsScaler, MinMaxScaler, Normalizer, OneHotEncoder, OrdinalEncoder,
+    PolynomialFeatures, RobustScaler, StandardScaler,
 )
+
+# Steps across a group's columns: the group's last step, after each column's own.
+ACROSS = ("normalize", "polynomial")
 
 
 def features(spec):
@@ -26,6 +29,68 @@ def features(spec):
     for group in spec.get("groups") or []:
         for col in group["columns"]:
             yield col, group.get("type"), group["steps"]
+
+
+def declarations(spec):
+    """(columns, declared type or None, steps): each feature, and each group, in output order."""
+    for col, value in (spec.get("features") or {}).items():
+        if isinstance(value, list):
+            yield [col], None, value
+        else:
+            yield [col], value.get("type"), value["steps"]
+    for group in spec.get("groups") or []:
+        yield group["columns"], group.get("type"), group["steps"]
+
+
+def across(steps):
+    """The step across columns ending `steps`, or None."""
+    (kind, _), = steps[-1].items()
+    return steps[-1] if kind in ACROSS else None
+
+
+def _across_step(step):
+    (kind, opts), = step.items()
+    if kind == "normalize":
+        return Normalizer(norm=opts if isinstance(opts, str) else (opts or {}).get("norm", "l2"))
+    opts = dict(opts or {})
+    if isinstance(opts.get("degree"), list):
+        opts["degree"] = tuple(opts["degree"])
+    return PolynomialFeatures(**opts)
+
+
+def _across_names(step, transformer, columns):
+    """The README's names: the columns' for normalize; for polynomial,
+    scikit-learn's term names with `^` and the space written `_`."""
+    if "normalize" in step:
+        return list(columns)
+    names = []
+    for powers in transformer.powers_:
+        factors = [c if p == 1 else f"{c}_{p}" for c, p in zip(columns, powers) if p > 0]
+        names.append("_".join(factors) or "1")
+    return names
+
+
+def _reference_across(columns, steps, train, score, out):
+    """A group ending with a step across its columns: each column through
+    its own steps, then the step on them together; NumPy's infinities (a
+    product that overflows) are prep's missing values."""
+    own = steps[:-1]
+    fitted = []
+    for col in columns:
+        pipe = make_pipeline(*[_step(s) for s in own]) if own else None
+        if pipe is not None:
+            pipe.fit(_column(train, col, True))
+        fitted.append(pipe)
+    def values(df):
+        parts = [_column(df, col, True) if pipe is None else pipe.transform(_column(df, col, True))
+                 for col, pipe in zip(columns, fitted)]
+        return np.hstack([np.asarray(p, dtype=float).reshape(len(df), 1) for p in parts])
+    transformer = _across_step(steps[-1]).fit(values(train))
+    with np.errstate(all="ignore"):
+        result = transformer.transform(values(score))
+    result = np.where(np.isfinite(result), result, np.nan)
+    for j, name in enumerate(_across_names(steps[-1], transformer, columns)):
+        out[name] = result[:, j]
 
 
 def _step(step):
@@ -110,32 +175,41 @@ def reference(spec, train, score):
     out = {}
     for key in list(spec.get("keys") or []) + list(spec.get("passthrough") or []):
         out[key] = score[key].to_numpy()
-    for col, declared, steps in features(spec):
-        numeric = declared == "numeric" or (declared is None and _looks_numeric(steps)) or (
-            declared == "boolean" and _numbers_only(steps)
-        )
-        pipe = make_pipeline(*[_step(s) for s in steps])
-        pipe.fit(_column(train, col, numeric))
-        result = np.asarray(pipe.transform(_column(score, col, numeric)), dtype=float)
-        last = steps[-1]
-        if "one_hot" in last:
-            names = last["one_hot"].get("names") or {}
-            produced = pipe[-1].get_feature_names_out([col])
-            assert result.shape[1] == len(produced)
-            for j, name in enumerate(produced):
-                text = name[len(col) + 1:]
-                if text != "infrequent_sklearn":
-                    text = _suffix(_number_or_text(text) if numeric else text, names)
-                out[f"{col}_{text}"] = result[:, j]
-        elif "cyclical" in last:
-            out[f"{col}_sin"], out[f"{col}_cos"] = result[:, 0], result[:, 1]
-        elif "bins" in last and (last["bins"] or {}).get("encode", "onehot") != "ordinal":
-            # Bins are numeric categories (0.0, 1.0, ...): named as one-hot names them.
-            for j, name in enumerate(pipe[-1].get_feature_names_out([col])):
-                out[f"{col}_{_suffix(float(name[len(col) + 1:]), {})}"] = result[:, j]
-        else:
-            out[col] = result[:, 0]
+    for columns, declared, steps in declarations(spec):
+        if across(steps):
+            _reference_across(columns, steps, train, score, out)
+            continue
+        for col in columns:
+            _reference_feature(col, declared, steps, train, score, out)
     return pd.DataFrame(out)
+
+
+def _reference_feature(col, declared, steps, train, score, out):
+    """One column through its steps, its outputs added to `out`."""
+    numeric = declared == "numeric" or (declared is None and _looks_numeric(steps)) or (
+        declared == "boolean" and _numbers_only(steps)
+    )
+    pipe = make_pipeline(*[_step(s) for s in steps])
+    pipe.fit(_column(train, col, numeric))
+    result = np.asarray(pipe.transform(_column(score, col, numeric)), dtype=float)
+    last = steps[-1]
+    if "one_hot" in last:
+        names = last["one_hot"].get("names") or {}
+        produced = pipe[-1].get_feature_names_out([col])
+        assert result.shape[1] == len(produced)
+        for j, name in enumerate(produced):
+            text = name[len(col) + 1:]
+            if text != "infrequent_sklearn":
+                text = _suffix(_number_or_text(text) if numeric else text, names)
+            out[f"{col}_{text}"] = result[:, j]
+    elif "cyclical" in last:
+        out[f"{col}_sin"], out[f"{col}_cos"] = result[:, 0], result[:, 1]
+    elif "bins" in last and (last["bins"] or {}).get("encode", "onehot") != "ordinal":
+        # Bins are numeric categories (0.0, 1.0, ...): named as one-hot names them.
+        for j, name in enumerate(pipe[-1].get_feature_names_out([col])):
+            out[f"{col}_{_suffix(float(name[len(col) + 1:]), {})}"] = result[:, j]
+    else:
+        out[col] = result[:, 0]
 
 
 def _numbers_only(steps):

@@ -9,38 +9,59 @@ use crate::spec::Scalar;
 
 pub fn export(ir: &Ir, fitted: &Fitted) -> Json {
     let mut features = Map::new();
-    for (feature, steps) in pipeline(ir, fitted) {
-        features.insert(feature, steps);
+    let mut groups = Vec::new();
+    for entry in pipeline(ir, fitted) {
+        match entry {
+            Entry::Feature(feature, steps) => {
+                features.insert(feature, steps);
+            }
+            Entry::Group(group) => groups.push(group),
+        }
     }
-    json!({
+    let mut out = json!({
         "spec": fitted.spec,
         "spec_hash": fitted.spec_hash,
         "note": "NaN is written as null; categories_ lists hold null for the missing value",
         "features": features,
-    })
+    });
+    if !groups.is_empty() {
+        out["groups"] = Json::Array(groups);
+    }
+    out
 }
 
 /// The `sklearn:` section of a fitted-parameters file: one line per feature,
 /// in the spec's order, each a JSON object (valid YAML) with the feature's
-/// transformers, their constructor options and fitted attributes. It is
+/// transformers, their constructor options and fitted attributes, and after
+/// the features of a group whose last step works across its columns, a line
+/// `{"group": [columns], "step": ...}` for that step (its columns' lines,
+/// before it, hold their own steps; a column without any has none). It is
 /// scikit-learn's view of the file's own values, so that Python can rebuild
 /// the fitted pipeline without prep (`python/prep_sklearn`).
 pub fn fitted_file_section(ir: &Ir, fitted: &Fitted) -> String {
     let mut out = String::from(
         "# scikit-learn's transformers holding these values (for prep_sklearn):\nsklearn:\n",
     );
-    for (feature, steps) in pipeline(ir, fitted) {
-        out.push_str(&format!(
-            "  - {}\n",
-            json!({"feature": feature, "steps": steps})
-        ));
+    for entry in pipeline(ir, fitted) {
+        let line = match entry {
+            Entry::Feature(feature, steps) => json!({"feature": feature, "steps": steps}),
+            Entry::Group(group) => group,
+        };
+        out.push_str(&format!("  - {line}\n"));
     }
     out
 }
 
+/// A feature's transformers, or a step across a group's columns.
+enum Entry {
+    Feature(String, Json),
+    /// `{"group": [columns], "step": {...}}`.
+    Group(Json),
+}
+
 /// Each feature's steps as scikit-learn transformers, in the spec's order.
-fn pipeline(ir: &Ir, fitted: &Fitted) -> Vec<(String, Json)> {
-    let mut features: Vec<(String, Json)> = Vec::new();
+fn pipeline(ir: &Ir, fitted: &Fitted) -> Vec<Entry> {
+    let mut entries: Vec<Entry> = Vec::new();
     for record in &ir.steps {
         let mut attributes = Map::new();
         for (name, attr) in &record.attributes {
@@ -52,19 +73,22 @@ fn pipeline(ir: &Ir, fitted: &Fitted) -> Vec<(String, Json)> {
             };
             attributes.insert(name.to_string(), value);
         }
-        if features.last().is_none_or(|(f, _)| *f != record.feature) {
-            features.push((record.feature.clone(), Json::Array(Vec::new())));
+        let step = json!({
+            "step": record.step,
+            "transformer": record.transformer,
+            "options": record.options,
+            "attributes": attributes,
+        });
+        if !record.columns.is_empty() {
+            entries.push(Entry::Group(json!({"group": record.columns, "step": step})));
+            continue;
         }
-        if let Some((_, Json::Array(steps))) = features.last_mut() {
-            steps.push(json!({
-                "step": record.step,
-                "transformer": record.transformer,
-                "options": record.options,
-                "attributes": attributes,
-            }));
+        match entries.last_mut() {
+            Some(Entry::Feature(f, Json::Array(steps))) if *f == record.feature => steps.push(step),
+            _ => entries.push(Entry::Feature(record.feature.clone(), json!([step]))),
         }
     }
-    features
+    entries
 }
 
 /// A bool column's categories and fill values as scikit-learn holds them.

@@ -79,10 +79,12 @@ fn found_text(statement: &sqlparser::ast::Statement, text: &str) -> bool {
 
 fn spec(name: &str, value: &str) -> String {
     format!(
-        "name: hostile\nsource: {{table: t}}\nkeys: [id]\nfeatures:\n  plan: [{{impute: {{strategy: constant, fill_value: {}}}}}, {{one_hot: {{categories: [{}, plain], handle_unknown: error}}}}]\n  {}: [{{scale: standard}}]\ndrift: {{bins: 3}}\n",
+        "name: hostile\nsource: {{table: t}}\nkeys: [id]\nfeatures:\n  plan: [{{impute: {{strategy: constant, fill_value: {}}}}}, {{one_hot: {{categories: [{}, plain], handle_unknown: error}}}}]\n  {}: [{{scale: standard}}]\ngroups:\n  - columns: [{}, pw]\n    steps: [{{impute: mean}}, {{polynomial: {{degree: 2, include_bias: false}}}}]\ndrift: {{bins: 3}}\n",
         yaml(value),
         yaml(&format!("x{value}")),
         yaml(name),
+        // A step across columns names its outputs after them (`<name>_p_pw`).
+        yaml(&format!("{name}_p")),
     )
 }
 
@@ -96,7 +98,7 @@ proptest! {
     #[test]
     fn every_string_and_name_reads_back_as_written(name in text(), value in text()) {
         let folded = name.to_lowercase();
-        prop_assume!(!name.is_empty() && folded != "id" && !folded.starts_with("plan") && !name.chars().any(char::is_control));
+        prop_assume!(!name.is_empty() && folded != "id" && !folded.starts_with("plan") && !folded.starts_with("pw") && !name.chars().any(char::is_control));
         let text = spec(&name, &value);
         let ir = prep::compile_ir(&text, "hostile.yml").unwrap_or_else(|e| panic!("{e:?}\n{text}"));
         for d in DialectName::ALL {

@@ -54,14 +54,22 @@ fn percentiles_after_imputation_need_a_second_level() {
     );
 }
 
+/// Each imputation then a standard scaler.
+const CHAINS: &str = "name: chains
+source: {ref: activity}
+keys: [user_id]
+features:
+  daily_minutes: [{impute: median}, {scale: standard}]
+  sessions: [{impute: mean}, {scale: standard}]
+  spend: [{impute: {strategy: constant, fill_value: 0}}, {scale: standard}]
+";
+
 #[test]
 fn moments_after_imputation_are_derived_not_rescanned() {
     // Impute then standard-scale: the scaler's mean and variance come from the
     // raw column's moments and the fill value; no stage of imputed values
     // (level 1 is the raw variance's second pass).
-    let text =
-        std::fs::read_to_string(common::root().join("tests/specs/standard_chain.yml")).unwrap();
-    let ir = prep::compile_ir(&text, "standard_chain.yml").unwrap();
+    let ir = prep::compile_ir(CHAINS, "chains.yml").unwrap();
     assert_eq!(ir.fit.levels(), 2);
     for p in &ir.fit.params {
         if let prep::ir::ParamDef::Aggregate(a) = &p.def {
@@ -84,9 +92,7 @@ fn moments_after_imputation_are_derived_not_rescanned() {
 #[test]
 fn identical_aggregates_are_learned_once() {
     // mean imputation and the standard scaler both need the column's mean.
-    let text =
-        std::fs::read_to_string(common::root().join("tests/specs/standard_chain.yml")).unwrap();
-    let ir = prep::compile_ir(&text, "standard_chain.yml").unwrap();
+    let ir = prep::compile_ir(CHAINS, "chains.yml").unwrap();
     let means = ir
         .fit
         .params

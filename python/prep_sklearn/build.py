@@ -16,8 +16,10 @@ from sklearn.preprocessing import (
     KBinsDiscretizer,
     MaxAbsScaler,
     MinMaxScaler,
+    Normalizer,
     OneHotEncoder,
     OrdinalEncoder,
+    PolynomialFeatures,
     RobustScaler,
     StandardScaler,
 )
@@ -25,7 +27,7 @@ from sklearn.preprocessing import (
 TRANSFORMERS = {
     c.__name__: c
     for c in [SimpleImputer, StandardScaler, MinMaxScaler, MaxAbsScaler, RobustScaler, OneHotEncoder, OrdinalEncoder,
-              Binarizer, FunctionTransformer, KBinsDiscretizer]
+              Binarizer, FunctionTransformer, KBinsDiscretizer, Normalizer, PolynomialFeatures]
 }
 ENCODERS = (OneHotEncoder, OrdinalEncoder)
 
@@ -60,11 +62,19 @@ class FittedFile:
                  f"<p class=\"muted\">spec hash {e(self.spec_hash)}; fit id {e(str(self.fit_id))}; "
                  f"fitted at {e(str(self.fitted_at))}</p>"]
         for feature in self.features:
-            parts.append(f"<h4>Feature <code>{e(feature['feature'])}</code></h4><table><tr><th>step</th>"
+            if "group" in feature:
+                columns = ", ".join(f"<code>{e(c)}</code>" for c in feature["group"])
+                title, steps = f"Columns {columns} together", [feature["step"]]
+            else:
+                title, steps = f"Feature <code>{e(feature['feature'])}</code>", feature["steps"]
+            parts.append(f"<h4>{title}</h4><table><tr><th>step</th>"
                          "<th>scikit-learn</th><th>attribute</th><th>learned value</th></tr>")
-            for k, step in enumerate(feature["steps"], start=1):
+            for k, step in enumerate(steps, start=1):
                 options = ", ".join(f"{name}={value!r}" for name, value in step["options"].items())
                 transformer = f"{step['transformer']}({options})"
+                if not step["attributes"]:
+                    parts.append(f"<tr><td class=\"n\">{k}</td><td>{e(transformer)}</td>"
+                                 "<td class=\"muted\" colspan=\"2\">nothing learned from data</td></tr>")
                 for name, value in step["attributes"].items():
                     number = isinstance(value, (int, float)) and not isinstance(value, bool)
                     cell = "<td class=\"n\">" if number else "<td>"
@@ -101,20 +111,66 @@ def load(path, spec=None):
     fitted = read(path)
     if spec is not None:
         _check_spec(fitted, spec, path)
-    parts, example = [], {}
-    for feature in fitted.features:
-        name, steps = feature["feature"], feature["steps"]
-        example[name] = [_example_value(steps)]
-        reader = FunctionTransformer(_as_sklearn_reads, validate=False, feature_names_out="one-to-one")
-        transformers = [("read", reader.fit(pd.DataFrame({name: example[name]})))]
-        for step in steps:
-            transformers.append((f"step{step['step']}", _transformer(step, name)))
-        pipeline = Pipeline(transformers).set_output(transform="pandas")
-        parts.append((name, FrozenEstimator(pipeline), [name]))
+    parts, example, own = [], {}, {}
+    for entry in fitted.features:
+        if "group" in entry:
+            columns = entry["group"]
+            parts = [p for p in parts if p[0] not in columns]
+            parts.append(_group(entry, own, example))
+            continue
+        name = entry["feature"]
+        example[name] = [_example_value(entry["steps"])]
+        own[name] = _feature_pipeline(name, entry["steps"], example)
+        parts.append((name, FrozenEstimator(own[name]), [name]))
     columns = ColumnTransformer(parts, remainder="drop", verbose_feature_names_out=False)
     columns.set_output(transform="pandas")
     # Every part is frozen: this only records the input columns.
     return columns.fit(pd.DataFrame(example))
+
+
+def _feature_pipeline(name, steps, example):
+    """One column read as scikit-learn reads it, then its fitted steps."""
+    reader = FunctionTransformer(_as_sklearn_reads, validate=False, feature_names_out="one-to-one")
+    transformers = [("read", reader.fit(pd.DataFrame({name: example[name]})))]
+    for step in steps:
+        transformers.append((f"step{step['step']}", _transformer(step, name)))
+    return Pipeline(transformers).set_output(transform="pandas")
+
+
+def _group(entry, own, example):
+    """A step across a group's columns: each column through its own steps
+    (a ColumnTransformer of their pipelines), then the step on them."""
+    columns, step = entry["group"], entry["step"]
+    for name in columns:
+        example.setdefault(name, [0.0])
+        own.setdefault(name, _feature_pipeline(name, [], example))
+    inner = ColumnTransformer([(name, FrozenEstimator(own[name]), [name]) for name in columns],
+                              verbose_feature_names_out=False).set_output(transform="pandas")
+    sample = pd.DataFrame({name: example[name] for name in columns})
+    values = inner.fit(sample).transform(sample)
+    options = dict(step["options"])
+    if isinstance(options.get("degree"), list):
+        options["degree"] = tuple(options["degree"])
+    transformer = TRANSFORMERS[step["transformer"]](**options).fit(values)
+    steps = [("columns", inner), ("step", transformer)]
+    if isinstance(transformer, PolynomialFeatures):
+        names = [_term_name(columns, powers) for powers in transformer.powers_]
+        steps.append(("names", FunctionTransformer(_as_prep_terms, kw_args={"names": names},
+                                                   feature_names_out=lambda _, __: np.array(names, dtype=object))))
+    pipeline = Pipeline(steps).set_output(transform="pandas")
+    return (f"group:{','.join(columns)}", FrozenEstimator(pipeline.fit(sample)), list(columns))
+
+
+def _term_name(columns, powers):
+    """prep's name of a polynomial term: scikit-learn's with `^` and the space written `_`."""
+    return "_".join(c if p == 1 else f"{c}_{p}" for c, p in zip(columns, powers) if p > 0) or "1"
+
+
+def _as_prep_terms(x, names):
+    """PolynomialFeatures' columns under prep's names, an overflowed product
+    (NumPy's infinity, or NaN from 0 times it) missing as in prep."""
+    values = np.asarray(x, dtype=float)
+    return pd.DataFrame(np.where(np.isfinite(values), values, np.nan), index=x.index, columns=names)
 
 
 def log_to_mlflow(path, spec=None):
@@ -149,7 +205,8 @@ def _check_spec(fitted, spec_path, path):
         raise ValueError(f"{path} was fitted for spec `{fitted.spec}`, not `{spec.get('name')}` ({spec_path})")
     names = set(spec.get("features") or {})
     names.update(c for group in spec.get("groups") or [] for c in group.get("columns", []))
-    fitted_names = {f["feature"] for f in fitted.features}
+    fitted_names = {f["feature"] for f in fitted.features if "feature" in f}
+    fitted_names.update(c for f in fitted.features for c in f.get("group", []))
     if not fitted_names <= names:
         raise ValueError(f"{path}: features {sorted(fitted_names - names)} are not in {spec_path}: run `prep fit` again")
 

@@ -168,9 +168,13 @@ pub(super) fn model_configs(specs: &[PackageSpec], names: &PackageNames) -> Stri
     )
 }
 
-/// What the steps of the output's feature guarantee of it (never NULL,
-/// within a range), for an output of a feature.
+/// What the steps of the output's feature (or the step across columns that
+/// wrote it) guarantee of it (never NULL, within a range).
 fn facts_of(model: &Model, o: &Output) -> Option<OutputFacts> {
+    // An output of a step across columns is that step's.
+    if let Some(c) = (model.combinations.iter()).find(|c| c.outputs().contains(&o.name)) {
+        return Some(c.step.facts());
+    }
     (model.features.iter())
         .find(|f| o.is_of(&f.column))
         .map(|f| output_facts(&f.steps, model.fit_filter.is_some()))

@@ -209,3 +209,64 @@ fn times(x: &Expr, rest: &Expr) -> Expr {
         product(x.clone(), rest.clone()),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(
+        min_degree: usize,
+        max_degree: usize,
+        interaction_only: bool,
+        include_bias: bool,
+    ) -> Polynomial {
+        Polynomial {
+            min_degree,
+            max_degree,
+            interaction_only,
+            include_bias,
+        }
+    }
+
+    #[test]
+    fn terms_come_in_scikit_learns_order() {
+        // PolynomialFeatures(2).fit(np.zeros((1, 3))).powers_, as index lists.
+        let terms = step(0, 2, false, true).terms(3);
+        let want: Vec<Vec<usize>> = vec![
+            vec![],
+            vec![0],
+            vec![1],
+            vec![2],
+            vec![0, 0],
+            vec![0, 1],
+            vec![0, 2],
+            vec![1, 1],
+            vec![1, 2],
+            vec![2, 2],
+        ];
+        assert_eq!(terms, want);
+        // interaction_only, degree (2, 3): no powers, nothing below degree 2.
+        let terms = step(2, 3, true, false).terms(3);
+        assert_eq!(
+            terms,
+            vec![vec![0, 1], vec![0, 2], vec![1, 2], vec![0, 1, 2]]
+        );
+    }
+
+    #[test]
+    fn too_many_columns_are_refused_with_their_place() {
+        let columns: Vec<String> = (0..40).map(|i| format!("c{i}")).collect();
+        let cx = AcrossContext {
+            columns: &columns,
+            at: None,
+        };
+        let options: PolynomialOptions = serde_json::from_str(r#"{"degree": 4}"#).unwrap();
+        let mut diags = Diagnostics::default();
+        assert!(Polynomial::check(&options, &cx, &mut diags).is_none());
+        assert!(
+            diags.0[0]
+                .message
+                .contains("more than 10000 output columns")
+        );
+    }
+}

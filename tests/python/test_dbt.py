@@ -440,3 +440,40 @@ def test_bin_edges_are_learned_in_the_warehouse(prep_bin, project, target):
     # A full refresh: the seed's columns are this test's, whatever a database kept.
     out = dbt(project, "build", "--full-refresh", target=target)
     assert "binned_matches_scikit_learn" in out and "binned__params" in out and "ERROR=0" in out, out[-6000:]
+
+
+@pytest.mark.parametrize("target", ["duckdb", "postgres"])
+def test_steps_across_columns_in_the_dbt_package(prep_bin, project, target):
+    """Normalizer and PolynomialFeatures after each column's own imputation
+    and scaler, in the dbt package: its features equal scikit-learn's
+    ColumnTransformer of the same pipelines on the training seed, and the
+    normalized columns pass the package's range tests."""
+    import numpy as np
+    import pandas as pd
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import Normalizer, PolynomialFeatures, StandardScaler
+
+    spec = {"name": "across", "source": {"ref": "train"}, "keys": ["customer_id"],
+            "groups": [{"columns": ["usage", "amount"], "steps": [{"impute": "mean"}, {"normalize": "l2"}]},
+                       {"columns": ["tickets", "signup_year"],
+                        "steps": [{"impute": "median"}, {"scale": "standard"}, {"polynomial": {"degree": 2}}]}]}
+    add_package(prep_bin, project, spec, "across_features")
+    train = pd.read_csv(project / "seeds" / "train.csv")
+    expected = pd.DataFrame({"customer_id": train["customer_id"]})
+    for columns, own, last in [(["usage", "amount"], [SimpleImputer()], Normalizer()),
+                               (["tickets", "signup_year"], [SimpleImputer(strategy="median"), StandardScaler()],
+                                PolynomialFeatures(degree=2))]:
+        parts = [make_pipeline(*own).fit_transform(train[[c]].to_numpy(dtype=float)) for c in columns]
+        values = last.fit_transform(np.hstack(parts))
+        names = columns if isinstance(last, Normalizer) else ["1", "tickets", "signup_year", "tickets_2",
+                                                              "tickets_signup_year", "signup_year_2"]
+        for j, name in enumerate(names):
+            expected[name] = values[:, j]
+    expected.to_csv(project / "seeds" / "expected_across.csv", index=False)
+    (project / "tests" / "across_matches_scikit_learn.sql").write_text(
+        "{{ matches_expected(ref('across_features', 'across'), ref('expected_across'), 'customer_id') }}\n")
+    dbt(project, "deps", target=target)
+    out = dbt(project, "build", "--full-refresh", target=target)
+    assert "across_matches_scikit_learn" in out and "ERROR=0" in out, out[-6000:]
+    assert "across_features_within_range_across_usage" in out, out[-6000:]

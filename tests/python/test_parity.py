@@ -174,6 +174,23 @@ def test_unknown_categories_stop_the_query_when_asked_to(prep_bin, engine_name, 
     assert "extreme" in str(failure.value) and "level" in str(failure.value)
 
 
+@pytest.mark.parametrize("engine_name", ["duckdb", "postgres", "redshift-on-postgres", "databricks-on-spark"])
+def test_a_missing_value_reaching_a_step_across_columns_stops_the_query(prep_bin, engine_name, tmp_path):
+    """scikit-learn's Normalizer refuses NaN: the query stops on every engine, naming the column."""
+    spec_path = tmp_path / "across.yml"
+    spec_path.write_text(
+        "name: across_missing\nsource: {table: adversarial}\nkeys: [id]\n"
+        "groups:\n  - columns: [decimals, gappy]\n    steps: [{normalize: l2}]\n"
+    )
+    df, types = datasets.adversarial()
+    eng = engine(engine_name)
+    eng.load("adversarial", df, types)
+    sql = compile_sql(prep_bin, str(spec_path), eng.dialect, "--inline")
+    with pytest.raises(Exception) as failure:
+        eng.query(sql)
+    assert "gappy" in str(failure.value) and "Normalizer" in str(failure.value)
+
+
 def test_bigquery_and_snowflake_are_not_executed_here():
     """Said loudly: these two warehouses cannot run on this machine."""
     REPORT.not_executed.update({"bigquery", "snowflake"})

@@ -367,6 +367,10 @@ pub(crate) fn check_feature(
         return None;
     }
     let boolean = declared.is_some_and(|d| d.value == DeclaredType::Boolean);
+    // A step across columns ends the column's own steps; the steps after it
+    // are its outputs' (checked with the group: `features::check_features`).
+    let own = steps.iter().position(|s| s.value.is_across());
+    let steps = &steps[..own.map_or(steps.len(), |p| p + 1)];
     let steps = &booleans_as_text(&column.value, steps, boolean, diags)?;
     let column_type = match declared.map(|d| d.value) {
         Some(DeclaredType::Numeric) => ColumnType::Numeric,
@@ -376,18 +380,8 @@ pub(crate) fn check_feature(
     let before = diags.0.len();
     let mut checked = Vec::new();
     let mut encoded_by: Option<&'static str> = None;
-    for (k, step) in steps.iter().enumerate() {
+    for step in steps {
         let at = span(step);
-        if step.value.is_across() {
-            check_across_place(
-                &column.value,
-                column_type,
-                step,
-                k + 1 == steps.len(),
-                diags,
-            );
-            continue;
-        }
         if let Some(encoder) = encoded_by {
             diags.push(
                 Diagnostic::new(
@@ -401,6 +395,15 @@ pub(crate) fn check_feature(
                 .at(at)
                 .hint(format!("move `{}` before `{encoder}`, or remove it", step.value.kind())),
             );
+            continue;
+        }
+        if step.value.is_across() {
+            let cx = Context {
+                column: &column.value,
+                ty: column_type,
+                at,
+            };
+            cx.needs_numeric(step.value.kind(), diags);
             continue;
         }
         if let Some(s) = check_step(&column.value, column_type, step, diags) {
@@ -417,35 +420,6 @@ pub(crate) fn check_feature(
         boolean,
         steps: checked,
     })
-}
-
-/// A step across columns is its group's last, on numbers (it is checked
-/// with its whole group: `features::check_features`).
-fn check_across_place(
-    column: &str,
-    ty: ColumnType,
-    step: &Spanned<Step>,
-    last: bool,
-    diags: &mut Diagnostics,
-) {
-    let kind = step.value.kind();
-    let cx = Context {
-        column,
-        ty,
-        at: span(step),
-    };
-    if !last {
-        diags.push(
-            Diagnostic::new(
-                Code::StepConflict,
-                format!("`{kind}` works across the columns of its group, so it must be the last step (feature `{column}`)"),
-            )
-            .at(cx.at.clone())
-            .hint(format!("move `{kind}` to the end of the steps; steps before it run on each column alone")),
-        );
-    } else {
-        cx.needs_numeric(kind, diags);
-    }
 }
 
 /// The steps with every boolean value as the category scikit-learn names it

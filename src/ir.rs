@@ -289,6 +289,9 @@ pub struct StepRecord {
     /// A step across columns: the columns it reads (each after its own
     /// steps, recorded before it); empty for a step of one feature.
     pub columns: Vec<String>,
+    /// A step across columns: its outputs, whose own steps (recorded after
+    /// it, under their names) follow it.
+    pub outputs: Vec<String>,
 }
 
 /// Everything the renderer needs.

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::check::{Feature, Model};
+use crate::check::{CheckedStep, Feature, Model};
 use crate::fitted::{Fitted, HASH_PARAM};
 use crate::ir::FIT_ID_PARAM;
 use crate::ir::{Agg, ApplyItem, ApplyPlan, Expr, FitPlan, Ir, Output, ParamId};
@@ -158,7 +158,14 @@ fn lower_features(
                 let combination = &model.combinations[c];
                 if across[c].len() == combination.columns.len() {
                     let inputs = std::mem::take(&mut across[c]);
-                    items.extend(across::lower(lowering.fit, combination, inputs));
+                    let outputs = across::lower(lowering.fit, combination, inputs);
+                    for output in outputs {
+                        let mut then = FeatureLowering {
+                            prefix: param_prefix(&output.name, index, &mut prefixes),
+                            ..lowering.reborrow()
+                        };
+                        items.extend(steps_after(&mut then, &combination.after, output));
+                    }
                 }
             }
             (Ok(value), None) => items.push(output(&info, value)),
@@ -190,13 +197,21 @@ fn param_prefix(column: &str, index: usize, taken: &mut BTreeSet<String>) -> Str
 /// A feature's steps lowered in turn: its value after the last, or the
 /// output columns of the encoder that ended them.
 fn lower_steps(f: &mut FeatureLowering, feature: &Feature) -> Result<FeatureValue, Vec<ApplyItem>> {
-    let row = f.feature.read();
-    let mut value = FeatureValue {
-        row,
+    let value = FeatureValue {
+        row: f.feature.read(),
         lineage: Lineage::Raw,
         docs: Vec::new(),
     };
-    for (k, step) in feature.steps.iter().enumerate() {
+    lower_steps_from(f, &feature.steps, value)
+}
+
+/// `steps` lowered in turn from `value`.
+fn lower_steps_from(
+    f: &mut FeatureLowering,
+    steps: &[CheckedStep],
+    mut value: FeatureValue,
+) -> Result<FeatureValue, Vec<ApplyItem>> {
+    for (k, step) in steps.iter().enumerate() {
         // After a scaler, later statistics are learned on a staged
         // relation: each stage reads the value of the one before by name
         // instead of recomputing every earlier step.
@@ -208,6 +223,39 @@ fn lower_steps(f: &mut FeatureLowering, feature: &Feature) -> Result<FeatureValu
         }
     }
     Ok(value)
+}
+
+/// An output of a step across columns through the steps after it (none:
+/// the output itself).
+fn steps_after(f: &mut FeatureLowering, steps: &[CheckedStep], output: Output) -> Vec<ApplyItem> {
+    if steps.is_empty() {
+        return vec![ApplyItem::Output(output)];
+    }
+    let info = FeatureInfo {
+        column: output.name.clone(),
+        column_type: ColumnType::Numeric,
+        boolean: false,
+        span: output.span.clone(),
+        last_step: steps.len(),
+    };
+    let value = FeatureValue {
+        row: output.expr,
+        lineage: Lineage::Opaque,
+        docs: Vec::new(),
+    };
+    let mut f = FeatureLowering {
+        feature: &info,
+        ..f.reborrow()
+    };
+    match lower_steps_from(&mut f, steps, value) {
+        Ok(value) => vec![ApplyItem::Output(Output {
+            expr: value.row,
+            doc: format!("{}; then {}", output.doc, value.docs.join("; then ")),
+            ..output
+        })],
+        // Encoders after a step across columns are refused when checked.
+        Err(outputs) => outputs,
+    }
 }
 
 /// The output column of a feature that no encoder ended.

@@ -15,7 +15,7 @@ pub fn export(ir: &Ir, fitted: &Fitted) -> Json {
             Entry::Feature(feature, steps) => {
                 features.insert(feature, steps);
             }
-            Entry::Group(group) => groups.push(group),
+            Entry::Group(group, _) => groups.push(group),
         }
     }
     let mut out = json!({
@@ -35,7 +35,8 @@ pub fn export(ir: &Ir, fitted: &Fitted) -> Json {
 /// transformers, their constructor options and fitted attributes, and after
 /// the features of a group whose last step works across its columns, a line
 /// `{"group": [columns], "step": ...}` for that step (its columns' lines,
-/// before it, hold their own steps; a column without any has none). It is
+/// before it, hold their own steps; a column without any has none; `then`
+/// holds the steps after it, per output). It is
 /// scikit-learn's view of the file's own values, so that Python can rebuild
 /// the fitted pipeline without prep (`python/prep_sklearn`).
 pub fn fitted_file_section(ir: &Ir, fitted: &Fitted) -> String {
@@ -45,7 +46,7 @@ pub fn fitted_file_section(ir: &Ir, fitted: &Fitted) -> String {
     for entry in pipeline(ir, fitted) {
         let line = match entry {
             Entry::Feature(feature, steps) => json!({"feature": feature, "steps": steps}),
-            Entry::Group(group) => group,
+            Entry::Group(group, _) => group,
         };
         out.push_str(&format!("  - {line}\n"));
     }
@@ -55,8 +56,9 @@ pub fn fitted_file_section(ir: &Ir, fitted: &Fitted) -> String {
 /// A feature's transformers, or a step across a group's columns.
 enum Entry {
     Feature(String, Json),
-    /// `{"group": [columns], "step": {...}}`.
-    Group(Json),
+    /// `{"group": [columns], "step": {...}, "then": {output: [steps]}}`
+    /// (`then` when steps follow it), and its outputs.
+    Group(Json, Vec<String>),
 }
 
 /// Each feature's steps as scikit-learn transformers, in the spec's order.
@@ -80,11 +82,20 @@ fn pipeline(ir: &Ir, fitted: &Fitted) -> Vec<Entry> {
             "attributes": attributes,
         });
         if !record.columns.is_empty() {
-            entries.push(Entry::Group(json!({"group": record.columns, "step": step})));
+            let group = json!({"group": record.columns, "step": step});
+            entries.push(Entry::Group(group, record.outputs.clone()));
             continue;
         }
         match entries.last_mut() {
             Some(Entry::Feature(f, Json::Array(steps))) if *f == record.feature => steps.push(step),
+            // A step of an output of the step across columns just recorded.
+            Some(Entry::Group(group, outputs)) if outputs.contains(&record.feature) => {
+                let then = &mut group["then"][&record.feature];
+                match then {
+                    Json::Array(steps) => steps.push(step),
+                    _ => *then = json!([step]),
+                }
+            }
             _ => entries.push(Entry::Feature(record.feature.clone(), json!([step]))),
         }
     }

@@ -267,18 +267,18 @@ pub enum Step {
     Bins(BinsOptions),
     /// `cyclical: {period: 24}`: columns `<column>_sin` and `<column>_cos`.
     Cyclical(CyclicalOptions),
-    /// Normalizer, across the columns of a group: `normalize: l2` (`l1`, `max`). Its group's last step.
+    /// Normalizer, across the columns of a group: `normalize: l2` (`l1`, `max`).
     Normalize(
         #[serde(deserialize_with = "norm_shorthand")]
         #[schemars(with = "NormalizeForm")]
         NormalizeOptions,
     ),
-    /// PolynomialFeatures, across the columns of a group: `polynomial: {degree: 2}`. Its group's last step.
+    /// PolynomialFeatures, across the columns of a group: `polynomial: {degree: 2}`.
     Polynomial(PolynomialOptions),
 }
 
 impl Step {
-    /// Whether the step works across a row's columns (its group's last step).
+    /// Whether the step works across a row's columns (one per group).
     pub fn is_across(&self) -> bool {
         matches!(self, Step::Normalize(_) | Step::Polynomial(_))
     }

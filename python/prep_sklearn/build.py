@@ -157,6 +157,13 @@ def _group(entry, own, example):
         names = [_term_name(columns, powers) for powers in transformer.powers_]
         steps.append(("names", FunctionTransformer(_as_prep_terms, kw_args={"names": names},
                                                    feature_names_out=lambda _, __: np.array(names, dtype=object))))
+    then = entry.get("then") or {}
+    if then:
+        outputs = Pipeline(steps).set_output(transform="pandas").fit(sample).transform(sample)
+        parts = [(name, FrozenEstimator(_feature_pipeline(name, then[name], {name: [0.0]})), [name])
+                 if name in then else (name, "passthrough", [name]) for name in outputs.columns]
+        after = ColumnTransformer(parts, verbose_feature_names_out=False).set_output(transform="pandas")
+        steps.append(("then", after.fit(outputs)))
     pipeline = Pipeline(steps).set_output(transform="pandas")
     return (f"group:{','.join(columns)}", FrozenEstimator(pipeline.fit(sample)), list(columns))
 

@@ -9,8 +9,9 @@ use serde_saphyr::Spanned;
 
 use super::{Feature, NameSet, check_feature, outputs_of};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, Span};
+use crate::spec::ColumnType;
 use crate::spec::{DeclaredType, Spec, Step};
-use crate::steps::{CheckedAcross, check_across, span};
+use crate::steps::{CheckedAcross, CheckedStep, check_across, check_step, span};
 
 /// A step across the columns of a group (or of a feature, a group of one):
 /// its input columns are features of the model whose own steps run first,
@@ -19,6 +20,10 @@ use crate::steps::{CheckedAcross, check_across, span};
 pub struct Combination {
     pub columns: Vec<String>,
     pub step: CheckedAcross,
+    /// The steps after it, run on each of its outputs alone (a scaler after
+    /// a polynomial). Left out of the content hash when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub after: Vec<CheckedStep>,
     #[serde(skip)]
     pub span: Option<Span>,
 }
@@ -73,8 +78,8 @@ pub(super) fn check_features(
             declared.insert(&column.value, span(column));
             inputs.extend(check_feature(column, column_type, steps, diags));
         }
-        let across = steps.last().filter(|s| s.value.is_across());
-        match across {
+        let across = steps.iter().position(|s| s.value.is_across());
+        match across.map(|p| (&steps[p], &steps[p + 1..])) {
             None => {
                 for feature in &inputs {
                     let what = format!("an output of feature `{}`", feature.column);
@@ -83,12 +88,14 @@ pub(super) fn check_features(
                     }
                 }
             }
-            Some(step) if inputs.len() == columns.len() => {
+            Some((step, after)) if inputs.len() == columns.len() => {
                 let names_in: Vec<String> = inputs.iter().map(|f| f.column.clone()).collect();
-                if let Some(checked) = check_across(&names_in, step, diags) {
+                let checked = check_across(&names_in, step, diags);
+                if let (Some(checked), Some(after)) = (checked, check_after(step, after, diags)) {
                     let combination = Combination {
                         columns: names_in,
                         step: checked,
+                        after,
                         span: span(step),
                     };
                     let what = format!("an output of `{}`", step.value.kind());
@@ -110,4 +117,41 @@ pub(super) fn check_features(
         );
     }
     (features, combinations)
+}
+
+/// The steps after a step across columns, run on each of its outputs (all
+/// numbers): anything but another step across columns or an encoder (whose
+/// columns per output prep does not name).
+fn check_after(
+    across: &Spanned<Step>,
+    after: &[Spanned<Step>],
+    diags: &mut Diagnostics,
+) -> Option<Vec<CheckedStep>> {
+    let before = diags.0.len();
+    let kind = across.value.kind();
+    let what = format!("the outputs of `{kind}`");
+    let mut checked = Vec::new();
+    for step in after {
+        let one = (!step.value.is_across())
+            .then(|| check_step(&what, ColumnType::Numeric, step, diags))
+            .flatten();
+        let refused = match &one {
+            _ if step.value.is_across() => Some("a second step across columns"),
+            Some(s) if s.is_encoder() => Some("an encoder"),
+            _ => None,
+        };
+        if let Some(refused) = refused {
+            diags.push(
+                Diagnostic::new(
+                    Code::StepConflict,
+                    format!("`{}` after `{kind}` is {refused}, which prep does not run on {what}", step.value.kind()),
+                )
+                .at(span(step))
+                .hint(format!("steps after `{kind}` run on each of its outputs: imputers, scalers, `function`, `binarize`, ordinal `bins`")),
+            );
+            continue;
+        }
+        checked.extend(one);
+    }
+    (diags.0.len() == before).then_some(checked)
 }

@@ -5,7 +5,7 @@ use crate::check::{CheckedStep, Model};
 use crate::emit::{jinja_escape, jinja_string};
 use crate::ir::{ApplyItem, Output};
 use crate::render::ast;
-use crate::steps::{OutputFacts, output_facts};
+use crate::steps::{OutputFacts, output_facts, output_facts_after};
 
 use super::docs::Docs;
 use super::owner::group_name;
@@ -173,7 +173,8 @@ pub(super) fn model_configs(specs: &[PackageSpec], names: &PackageNames) -> Stri
 fn facts_of(model: &Model, o: &Output) -> Option<OutputFacts> {
     // An output of a step across columns is that step's.
     if let Some(c) = (model.combinations.iter()).find(|c| c.outputs().contains(&o.name)) {
-        return Some(c.step.facts());
+        let fit_filtered = model.fit_filter.is_some();
+        return Some(output_facts_after(c.step.facts(), &c.after, fit_filtered));
     }
     (model.features.iter())
         .find(|f| o.is_of(&f.column))

@@ -4,7 +4,7 @@
 
 use crate::check::{Combination, Feature};
 use crate::ir::build::*;
-use crate::ir::{ApplyItem, Cond, Output, StepRecord};
+use crate::ir::{Cond, Output, StepRecord};
 use crate::lowering::{FeatureValue, Fit, steps_before};
 use crate::steps::{missing_stops_in, output_facts};
 
@@ -30,11 +30,7 @@ impl Input {
 }
 
 /// The outputs of `combination`, from its inputs (in its columns' order).
-pub(crate) fn lower(
-    fit: &mut Fit,
-    combination: &Combination,
-    inputs: Vec<Input>,
-) -> Vec<ApplyItem> {
+pub(crate) fn lower(fit: &mut Fit, combination: &Combination, inputs: Vec<Input>) -> Vec<Output> {
     let step = &combination.step;
     let values: Vec<_> = (inputs.iter())
         .map(|input| {
@@ -56,19 +52,18 @@ pub(crate) fn lower(
         options: step.sklearn_options(),
         boolean: false,
         columns: columns.clone(),
+        outputs: combination.outputs(),
     });
     let named: Vec<String> = columns.iter().map(|c| format!("`{c}`")).collect();
     // Every input has the group's steps: the first one's words say them.
     let before = steps_before(&inputs[0].value.docs);
     (combination.outputs().into_iter().zip(outputs))
-        .map(|(name, (expr, what))| {
-            ApplyItem::Output(Output {
-                name,
-                expr,
-                doc: format!("{}: {before}{what}", named.join(", ")),
-                span: combination.span.clone(),
-                text: false,
-            })
+        .map(|(name, (expr, what))| Output {
+            name,
+            expr,
+            doc: format!("{}: {before}{what}", named.join(", ")),
+            span: combination.span.clone(),
+            text: false,
         })
         .collect()
 }

@@ -130,6 +130,17 @@ pub(crate) struct FeatureValue {
 }
 
 impl FeatureLowering<'_> {
+    /// The same lowering, borrowed again (to lower another value with it).
+    pub(crate) fn reborrow(&mut self) -> FeatureLowering<'_> {
+        FeatureLowering {
+            fit: self.fit,
+            fitted: self.fitted,
+            feature: self.feature,
+            prefix: self.prefix.clone(),
+            rows: self.rows,
+        }
+    }
+
     pub(crate) fn name(&self, label: &str) -> String {
         format!("{}__{label}", self.prefix)
     }
@@ -161,6 +172,7 @@ impl FeatureLowering<'_> {
             options: serde_json::Value::Null,
             boolean: self.feature.boolean,
             columns: Vec::new(),
+            outputs: Vec::new(),
         });
     }
 

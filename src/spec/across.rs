@@ -1,7 +1,7 @@
 //! Options of the steps that work across a row's columns (Normalizer,
-//! PolynomialFeatures). Such a step is the last one of a group (or of a
-//! feature, a group of one): the steps before it run on each column alone,
-//! as in a scikit-learn Pipeline inside a ColumnTransformer.
+//! PolynomialFeatures), one per group (or feature, a group of one): the
+//! steps before it run on each column alone and the steps after it on each
+//! of its outputs, as in a scikit-learn Pipeline inside a ColumnTransformer.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};

@@ -127,9 +127,16 @@ pub struct OutputFacts {
 
 /// What the output of a feature with `steps` is known to satisfy.
 pub fn output_facts(steps: &[CheckedStep], fit_filtered: bool) -> OutputFacts {
-    (steps.iter()).fold(OutputFacts::default(), |before, s| {
-        s.facts(before, fit_filtered)
-    })
+    output_facts_after(OutputFacts::default(), steps, fit_filtered)
+}
+
+/// What a value known to satisfy `before` satisfies after `steps`.
+pub fn output_facts_after(
+    before: OutputFacts,
+    steps: &[CheckedStep],
+    fit_filtered: bool,
+) -> OutputFacts {
+    (steps.iter()).fold(before, |before, s| s.facts(before, fit_filtered))
 }
 
 /// What a step scikit-learn refuses NaN in gives a missing value `x`: a
@@ -270,9 +277,9 @@ impl CheckedStep {
     }
 }
 
-/// A step across a row's columns, checked: the last step of its group (or
-/// of a feature, a group of one), after each column's own steps. Part of the
-/// spec's content hash, as `CheckedStep`.
+/// A step across a row's columns, checked: one per group (or feature, a
+/// group of one), after each column's own steps and before its outputs'.
+/// Part of the spec's content hash, as `CheckedStep`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum CheckedAcross {
     Normalize(Normalize),

@@ -43,9 +43,8 @@ def declarations(spec):
 
 
 def across(steps):
-    """The step across columns ending `steps`, or None."""
-    (kind, _), = steps[-1].items()
-    return steps[-1] if kind in ACROSS else None
+    """The position of the step across columns in `steps`, or None."""
+    return next((k for k, s in enumerate(steps) if next(iter(s)) in ACROSS), None)
 
 
 def _across_step(step):
@@ -71,10 +70,12 @@ def _across_names(step, transformer, columns):
 
 
 def _reference_across(columns, steps, train, score, out):
-    """A group ending with a step across its columns: each column through
-    its own steps, then the step on them together; NumPy's infinities (a
-    product that overflows) are prep's missing values."""
-    own = steps[:-1]
+    """A group with a step across its columns: each column through its own
+    steps, then the step on them together (NumPy's infinities, a product
+    that overflows, are prep's missing values), then each output through
+    the steps after it."""
+    at = across(steps)
+    own, step, after = steps[:at], steps[at], steps[at + 1:]
     fitted = []
     for col in columns:
         pipe = make_pipeline(*[_step(s) for s in own]) if own else None
@@ -85,12 +86,18 @@ def _reference_across(columns, steps, train, score, out):
         parts = [_column(df, col, True) if pipe is None else pipe.transform(_column(df, col, True))
                  for col, pipe in zip(columns, fitted)]
         return np.hstack([np.asarray(p, dtype=float).reshape(len(df), 1) for p in parts])
-    transformer = _across_step(steps[-1]).fit(values(train))
-    with np.errstate(all="ignore"):
-        result = transformer.transform(values(score))
-    result = np.where(np.isfinite(result), result, np.nan)
-    for j, name in enumerate(_across_names(steps[-1], transformer, columns)):
-        out[name] = result[:, j]
+    transformer = _across_step(step).fit(values(train))
+    def outputs(df):
+        with np.errstate(all="ignore"):
+            result = transformer.transform(values(df))
+        return np.where(np.isfinite(result), result, np.nan)
+    fitted_outputs, result = outputs(train), outputs(score)
+    for j, name in enumerate(_across_names(step, transformer, columns)):
+        if after:
+            pipe = make_pipeline(*[_step(s) for s in after]).fit(fitted_outputs[:, j:j + 1])
+            out[name] = np.asarray(pipe.transform(result[:, j:j + 1]), dtype=float)[:, 0]
+        else:
+            out[name] = result[:, j]
 
 
 def _step(step):
@@ -176,7 +183,7 @@ def reference(spec, train, score):
     for key in list(spec.get("keys") or []) + list(spec.get("passthrough") or []):
         out[key] = score[key].to_numpy()
     for columns, declared, steps in declarations(spec):
-        if across(steps):
+        if across(steps) is not None:
             _reference_across(columns, steps, train, score, out)
             continue
         for col in columns:

@@ -444,10 +444,11 @@ def test_bin_edges_are_learned_in_the_warehouse(prep_bin, project, target):
 
 @pytest.mark.parametrize("target", ["duckdb", "postgres"])
 def test_steps_across_columns_in_the_dbt_package(prep_bin, project, target):
-    """Normalizer and PolynomialFeatures after each column's own imputation
-    and scaler, in the dbt package: its features equal scikit-learn's
-    ColumnTransformer of the same pipelines on the training seed, and the
-    normalized columns pass the package's range tests."""
+    """Normalizer and PolynomialFeatures after each column's own imputation,
+    and a scaler on each of PolynomialFeatures' outputs (its statistics
+    learned in the warehouse), in the dbt package: its features equal
+    scikit-learn's on the training seed, and the normalized columns pass the
+    package's range tests."""
     import numpy as np
     import pandas as pd
     from sklearn.impute import SimpleImputer
@@ -457,15 +458,18 @@ def test_steps_across_columns_in_the_dbt_package(prep_bin, project, target):
     spec = {"name": "across", "source": {"ref": "train"}, "keys": ["customer_id"],
             "groups": [{"columns": ["usage", "amount"], "steps": [{"impute": "mean"}, {"normalize": "l2"}]},
                        {"columns": ["tickets", "signup_year"],
-                        "steps": [{"impute": "median"}, {"scale": "standard"}, {"polynomial": {"degree": 2}}]}]}
+                        "steps": [{"impute": "median"}, {"polynomial": {"degree": 2}}, {"scale": "standard"}]}]}
     add_package(prep_bin, project, spec, "across_features")
     train = pd.read_csv(project / "seeds" / "train.csv")
     expected = pd.DataFrame({"customer_id": train["customer_id"]})
     for columns, own, last in [(["usage", "amount"], [SimpleImputer()], Normalizer()),
-                               (["tickets", "signup_year"], [SimpleImputer(strategy="median"), StandardScaler()],
+                               (["tickets", "signup_year"], [SimpleImputer(strategy="median")],
                                 PolynomialFeatures(degree=2))]:
         parts = [make_pipeline(*own).fit_transform(train[[c]].to_numpy(dtype=float)) for c in columns]
         values = last.fit_transform(np.hstack(parts))
+        if isinstance(last, PolynomialFeatures):
+            # Each output standardized on its own, as the spec's step after it.
+            values = np.hstack([StandardScaler().fit_transform(values[:, j:j + 1]) for j in range(values.shape[1])])
         names = columns if isinstance(last, Normalizer) else ["1", "tickets", "signup_year", "tickets_2",
                                                               "tickets_signup_year", "signup_year_2"]
         for j, name in enumerate(names):

@@ -223,7 +223,9 @@ impl Model {
 
 /// Output names known before any fit (learned categories add theirs later).
 pub fn outputs_of(feature: &Feature) -> Vec<String> {
-    match feature.steps.last() {
+    // An encoder's columns (steps after it keep them).
+    let encoder = feature.steps.iter().find(|s| s.is_encoder());
+    match encoder.or(feature.steps.last()) {
         Some(CheckedStep::OneHot(oh)) => match &oh.categories {
             Some(cats) if !oh.groups_infrequent() => {
                 let dropped = dropped_category(oh, cats);
@@ -380,22 +382,16 @@ pub(crate) fn check_feature(
     let before = diags.0.len();
     let mut checked = Vec::new();
     let mut encoded_by: Option<&'static str> = None;
-    for step in steps {
+    for (k, step) in steps.iter().enumerate() {
         let at = span(step);
         if let Some(encoder) = encoded_by {
-            diags.push(
-                Diagnostic::new(
-                    Code::StepConflict,
-                    format!(
-                        "`{}` comes after `{encoder}` in feature `{}`, but {encoder} must be the last step",
-                        step.value.kind(),
-                        column.value
-                    ),
-                )
-                .at(at)
-                .hint(format!("move `{}` before `{encoder}`, or remove it", step.value.kind())),
-            );
-            continue;
+            // Steps after an encoder run on each of its output columns, which
+            // the fit must know: learned ones would need a fit of their own.
+            if checked.last().is_some_and(columns_learned) {
+                diags.push(after_learned(encoder, &column.value, span(&steps[k - 1])));
+            }
+            checked.extend(features::check_after(encoder, &steps[k..], diags).unwrap_or_default());
+            break;
         }
         if step.value.is_across() {
             let cx = Context {
@@ -420,6 +416,30 @@ pub(crate) fn check_feature(
         boolean,
         steps: checked,
     })
+}
+
+/// Whether an encoder's output columns (or its codes) are learned from data.
+fn columns_learned(step: &CheckedStep) -> bool {
+    match step {
+        CheckedStep::OneHot(oh) => oh.categories.is_none() || oh.groups_infrequent(),
+        CheckedStep::Ordinal(o) => o.categories.is_none() || o.groups_infrequent(),
+        CheckedStep::Bins(_) => true,
+        _ => false,
+    }
+}
+
+/// Steps after an encoder whose output columns (or codes) are learned from
+/// data: the fit would need the categories before it could learn the
+/// steps' statistics.
+fn after_learned(encoder: &str, column: &str, at: Option<Span>) -> Diagnostic {
+    Diagnostic::new(
+        Code::StepConflict,
+        format!("steps follow `{encoder}` in feature `{column}`, but its columns are learned from the data"),
+    )
+    .at(at)
+    .hint(format!(
+        "list the categories in `{encoder}` (without min_frequency/max_categories; `bins` learns its number of columns): one fit learns the steps after an encoder only on columns it knows"
+    ))
 }
 
 /// The steps with every boolean value as the category scikit-learn names it

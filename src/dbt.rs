@@ -358,7 +358,7 @@ fn servable(spec: &PackageSpec) -> Result<String, Diagnostic> {
             format!("feature `{feature}`: {reason}"),
         )
         .at(span.clone())
-        .hint("check the encoder's options against the categories the data holds")
+        .hint("list the categories in the spec, or check the encoder's options against the categories the data holds")
         .in_file(spec.file));
     }
     // A contract lists every column; learned ones are named only when dbt

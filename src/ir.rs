@@ -289,9 +289,10 @@ pub struct StepRecord {
     /// A step across columns: the columns it reads (each after its own
     /// steps, recorded before it); empty for a step of one feature.
     pub columns: Vec<String>,
-    /// A step across columns: its outputs, whose own steps (recorded after
-    /// it, under their names) follow it.
-    pub outputs: Vec<String>,
+    /// A step after an encoder or a step across columns, on one of its
+    /// outputs (`feature` names the output; recorded after that step, the
+    /// outputs in order).
+    pub after: bool,
 }
 
 /// Everything the renderer needs.

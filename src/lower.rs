@@ -135,12 +135,14 @@ fn lower_features(
         model.combinations.iter().map(|_| Vec::new()).collect();
     for (index, feature) in model.features.iter().enumerate() {
         let prefix = param_prefix(&feature.column, index, &mut prefixes);
+        let encoder = feature.steps.iter().position(CheckedStep::is_encoder);
         let info = FeatureInfo {
             column: feature.column.clone(),
             column_type: feature.column_type,
             boolean: feature.boolean,
             span: feature.span.clone(),
-            last_step: feature.steps.len(),
+            last_step: encoder.map_or(feature.steps.len(), |k| k + 1),
+            after: false,
         };
         let mut lowering = FeatureLowering {
             fit,
@@ -164,12 +166,26 @@ fn lower_features(
                             prefix: param_prefix(&output.name, index, &mut prefixes),
                             ..lowering.reborrow()
                         };
-                        items.extend(steps_after(&mut then, &combination.after, output));
+                        let item = ApplyItem::Output(output);
+                        items.extend(item_after(&mut then, &combination.after, item));
                     }
                 }
             }
             (Ok(value), None) => items.push(output(&info, value)),
-            (Err(outputs), _) => items.extend(outputs),
+            (Err(outputs), _) => {
+                let after = &feature.steps[info.last_step..];
+                for item in outputs {
+                    let prefix = match &item {
+                        ApplyItem::Output(o) => param_prefix(&o.name, index, &mut prefixes),
+                        ApplyItem::Learned { .. } => String::new(),
+                    };
+                    let mut then = FeatureLowering {
+                        prefix,
+                        ..lowering.reborrow()
+                    };
+                    items.extend(item_after(&mut then, after, item));
+                }
+            }
         }
         features.push((info, prefix));
     }
@@ -225,18 +241,38 @@ fn lower_steps_from(
     Ok(value)
 }
 
-/// An output of a step across columns through the steps after it (none:
-/// the output itself).
-fn steps_after(f: &mut FeatureLowering, steps: &[CheckedStep], output: Output) -> Vec<ApplyItem> {
-    if steps.is_empty() {
-        return vec![ApplyItem::Output(output)];
-    }
+/// An output of an encoder or of a step across columns through the steps
+/// after it (none: the output itself). An encoder's columns learned from
+/// data cannot go through them unless the fitted categories are known.
+fn item_after(f: &mut FeatureLowering, steps: &[CheckedStep], item: ApplyItem) -> Vec<ApplyItem> {
+    let output = match item {
+        _ if steps.is_empty() => return vec![item],
+        ApplyItem::Output(output) => output,
+        ApplyItem::Learned {
+            feature,
+            reason,
+            span,
+            ..
+        } => {
+            // Not deferred: the dbt package cannot write the steps after it.
+            let reason = format!(
+                "{reason}, and steps follow its encoder (prep writes them once the categories are known)"
+            );
+            return vec![ApplyItem::Learned {
+                feature,
+                reason,
+                span,
+                deferred: None,
+            }];
+        }
+    };
     let info = FeatureInfo {
         column: output.name.clone(),
         column_type: ColumnType::Numeric,
         boolean: false,
         span: output.span.clone(),
         last_step: steps.len(),
+        after: true,
     };
     let value = FeatureValue {
         row: output.expr,
@@ -253,7 +289,7 @@ fn steps_after(f: &mut FeatureLowering, steps: &[CheckedStep], output: Output) -
             doc: format!("{}; then {}", output.doc, value.docs.join("; then ")),
             ..output
         })],
-        // Encoders after a step across columns are refused when checked.
+        // Encoders after an encoder or a step across columns are refused when checked.
         Err(outputs) => outputs,
     }
 }

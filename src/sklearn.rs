@@ -10,12 +10,17 @@ use crate::spec::Scalar;
 pub fn export(ir: &Ir, fitted: &Fitted) -> Json {
     let mut features = Map::new();
     let mut groups = Vec::new();
+    let mut then = Map::new();
     for entry in pipeline(ir, fitted) {
         match entry {
-            Entry::Feature(feature, steps) => {
+            Entry::Feature(feature, steps, after) => {
+                if !after.is_empty() {
+                    let lists = after.into_iter().map(|(_, s)| Json::Array(s));
+                    then.insert(feature.clone(), lists.collect());
+                }
                 features.insert(feature, steps);
             }
-            Entry::Group(group, _) => groups.push(group),
+            group => groups.push(group.json()),
         }
     }
     let mut out = json!({
@@ -24,8 +29,13 @@ pub fn export(ir: &Ir, fitted: &Fitted) -> Json {
         "note": "NaN is written as null; categories_ lists hold null for the missing value",
         "features": features,
     });
+    // Only where there are any, so that other exports keep their form.
     if !groups.is_empty() {
         out["groups"] = Json::Array(groups);
+    }
+    if !then.is_empty() {
+        // The steps after a feature's encoder, a list per output column.
+        out["then"] = Json::Object(then);
     }
     out
 }
@@ -33,10 +43,11 @@ pub fn export(ir: &Ir, fitted: &Fitted) -> Json {
 /// The `sklearn:` section of a fitted-parameters file: one line per feature,
 /// in the spec's order, each a JSON object (valid YAML) with the feature's
 /// transformers, their constructor options and fitted attributes, and after
-/// the features of a group whose last step works across its columns, a line
+/// the features of a group with a step across its columns, a line
 /// `{"group": [columns], "step": ...}` for that step (its columns' lines,
-/// before it, hold their own steps; a column without any has none; `then`
-/// holds the steps after it, per output). It is
+/// before it, hold their own steps; a column without any has none). Steps
+/// after an encoder or a step across columns are its line's `then`, a list
+/// of steps per output column, in order. It is
 /// scikit-learn's view of the file's own values, so that Python can rebuild
 /// the fitted pipeline without prep (`python/prep_sklearn`).
 pub fn fitted_file_section(ir: &Ir, fitted: &Fitted) -> String {
@@ -44,21 +55,38 @@ pub fn fitted_file_section(ir: &Ir, fitted: &Fitted) -> String {
         "# scikit-learn's transformers holding these values (for prep_sklearn):\nsklearn:\n",
     );
     for entry in pipeline(ir, fitted) {
-        let line = match entry {
-            Entry::Feature(feature, steps) => json!({"feature": feature, "steps": steps}),
-            Entry::Group(group, _) => group,
-        };
-        out.push_str(&format!("  - {line}\n"));
+        out.push_str(&format!("  - {}\n", entry.json()));
     }
     out
 }
 
-/// A feature's transformers, or a step across a group's columns.
+/// A feature's transformers, or a step across a group's columns, each with
+/// the steps after it on each of its outputs (`then`: one list per output,
+/// in order; empty when no step follows).
 enum Entry {
-    Feature(String, Json),
-    /// `{"group": [columns], "step": {...}, "then": {output: [steps]}}`
-    /// (`then` when steps follow it), and its outputs.
-    Group(Json, Vec<String>),
+    Feature(String, Json, Vec<(String, Vec<Json>)>),
+    /// `{"group": [columns], "step": {...}}`.
+    Group(Json, Vec<(String, Vec<Json>)>),
+}
+
+impl Entry {
+    /// Its line: `{"feature": ..., "steps": [...]}` or the group's, with
+    /// `"then": [[steps of output 1], ...]` when steps follow.
+    fn json(self) -> Json {
+        let (mut json, then) = match self {
+            Entry::Feature(feature, steps, then) => {
+                (json!({"feature": feature, "steps": steps}), then)
+            }
+            Entry::Group(group, then) => (group, then),
+        };
+        if !then.is_empty() {
+            json["then"] = then
+                .into_iter()
+                .map(|(_, steps)| Json::Array(steps))
+                .collect();
+        }
+        json
+    }
 }
 
 /// Each feature's steps as scikit-learn transformers, in the spec's order.
@@ -83,20 +111,25 @@ fn pipeline(ir: &Ir, fitted: &Fitted) -> Vec<Entry> {
         });
         if !record.columns.is_empty() {
             let group = json!({"group": record.columns, "step": step});
-            entries.push(Entry::Group(group, record.outputs.clone()));
+            entries.push(Entry::Group(group, Vec::new()));
             continue;
         }
         match entries.last_mut() {
-            Some(Entry::Feature(f, Json::Array(steps))) if *f == record.feature => steps.push(step),
-            // A step of an output of the step across columns just recorded.
-            Some(Entry::Group(group, outputs)) if outputs.contains(&record.feature) => {
-                let then = &mut group["then"][&record.feature];
-                match then {
-                    Json::Array(steps) => steps.push(step),
-                    _ => *then = json!([step]),
+            // A step on an output of the encoder or step across columns before.
+            Some(Entry::Feature(_, _, then) | Entry::Group(_, then)) if record.after => {
+                match then.last_mut() {
+                    Some((output, steps)) if *output == record.feature => steps.push(step),
+                    _ => then.push((record.feature.clone(), vec![step])),
                 }
             }
-            _ => entries.push(Entry::Feature(record.feature.clone(), json!([step]))),
+            Some(Entry::Feature(f, Json::Array(steps), _)) if *f == record.feature => {
+                steps.push(step)
+            }
+            _ => entries.push(Entry::Feature(
+                record.feature.clone(),
+                json!([step]),
+                Vec::new(),
+            )),
         }
     }
     entries

@@ -121,6 +121,8 @@ def load(path, spec=None):
         name = entry["feature"]
         example[name] = [_example_value(entry["steps"])]
         own[name] = _feature_pipeline(name, entry["steps"], example)
+        if entry.get("then"):
+            own[name] = _then(own[name], entry["then"], pd.DataFrame({name: example[name]}))
         parts.append((name, FrozenEstimator(own[name]), [name]))
     columns = ColumnTransformer(parts, remainder="drop", verbose_feature_names_out=False)
     columns.set_output(transform="pandas")
@@ -157,15 +159,21 @@ def _group(entry, own, example):
         names = [_term_name(columns, powers) for powers in transformer.powers_]
         steps.append(("names", FunctionTransformer(_as_prep_terms, kw_args={"names": names},
                                                    feature_names_out=lambda _, __: np.array(names, dtype=object))))
-    then = entry.get("then") or {}
-    if then:
-        outputs = Pipeline(steps).set_output(transform="pandas").fit(sample).transform(sample)
-        parts = [(name, FrozenEstimator(_feature_pipeline(name, then[name], {name: [0.0]})), [name])
-                 if name in then else (name, "passthrough", [name]) for name in outputs.columns]
-        after = ColumnTransformer(parts, verbose_feature_names_out=False).set_output(transform="pandas")
-        steps.append(("then", after.fit(outputs)))
-    pipeline = Pipeline(steps).set_output(transform="pandas")
-    return (f"group:{','.join(columns)}", FrozenEstimator(pipeline.fit(sample)), list(columns))
+    pipeline = Pipeline(steps).set_output(transform="pandas").fit(sample)
+    if entry.get("then"):
+        pipeline = _then(pipeline, entry["then"], sample)
+    return (f"group:{','.join(columns)}", FrozenEstimator(pipeline), list(columns))
+
+
+def _then(pipeline, then, sample):
+    """`pipeline` (an encoder or a step across columns last), then each of
+    its output columns through its own steps (`then`: a list per output, in
+    order), as prep runs the steps after such a step."""
+    outputs = pipeline.transform(sample)
+    parts = [(f"output{i}", FrozenEstimator(_feature_pipeline(name, steps, {name: [0.0]})), [name])
+             for i, (name, steps) in enumerate(zip(outputs.columns, then))]
+    after = ColumnTransformer(parts, verbose_feature_names_out=False).set_output(transform="pandas")
+    return Pipeline([("steps", FrozenEstimator(pipeline)), ("then", after.fit(outputs))]).set_output(transform="pandas")
 
 
 def _term_name(columns, powers):

@@ -91,7 +91,8 @@ pub(super) fn check_features(
             Some((step, after)) if inputs.len() == columns.len() => {
                 let names_in: Vec<String> = inputs.iter().map(|f| f.column.clone()).collect();
                 let checked = check_across(&names_in, step, diags);
-                if let (Some(checked), Some(after)) = (checked, check_after(step, after, diags)) {
+                let after = check_after(step.value.kind(), after, diags);
+                if let (Some(checked), Some(after)) = (checked, after) {
                     let combination = Combination {
                         columns: names_in,
                         step: checked,
@@ -119,16 +120,15 @@ pub(super) fn check_features(
     (features, combinations)
 }
 
-/// The steps after a step across columns, run on each of its outputs (all
-/// numbers): anything but another step across columns or an encoder (whose
-/// columns per output prep does not name).
-fn check_after(
-    across: &Spanned<Step>,
+/// The steps after an encoder or a step across columns (`kind`), run on
+/// each of its outputs (all numbers): anything but a step across columns or
+/// an encoder (whose columns per output prep does not name).
+pub(super) fn check_after(
+    kind: &str,
     after: &[Spanned<Step>],
     diags: &mut Diagnostics,
 ) -> Option<Vec<CheckedStep>> {
     let before = diags.0.len();
-    let kind = across.value.kind();
     let what = format!("the outputs of `{kind}`");
     let mut checked = Vec::new();
     for step in after {
@@ -136,7 +136,7 @@ fn check_after(
             .then(|| check_step(&what, ColumnType::Numeric, step, diags))
             .flatten();
         let refused = match &one {
-            _ if step.value.is_across() => Some("a second step across columns"),
+            _ if step.value.is_across() => Some("a step across columns"),
             Some(s) if s.is_encoder() => Some("an encoder"),
             _ => None,
         };

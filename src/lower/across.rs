@@ -52,7 +52,7 @@ pub(crate) fn lower(fit: &mut Fit, combination: &Combination, inputs: Vec<Input>
         options: step.sklearn_options(),
         boolean: false,
         columns: columns.clone(),
-        outputs: combination.outputs(),
+        after: false,
     });
     let named: Vec<String> = columns.iter().map(|c| format!("`{c}`")).collect();
     // Every input has the group's steps: the first one's words say them.

@@ -36,8 +36,12 @@ pub(crate) struct FeatureInfo {
     /// A BOOLEAN source column.
     pub boolean: bool,
     pub span: Option<Span>,
-    /// The position of its last step (an encoder is always last).
+    /// The position of its encoder (its last step when none; steps after an
+    /// encoder run on each of its outputs).
     pub last_step: usize,
+    /// The value is one output of an encoder or of a step across columns,
+    /// on which the steps after it run (`StepRecord::after`).
+    pub after: bool,
 }
 
 impl FeatureInfo {
@@ -172,7 +176,7 @@ impl FeatureLowering<'_> {
             options: serde_json::Value::Null,
             boolean: self.feature.boolean,
             columns: Vec::new(),
-            outputs: Vec::new(),
+            after: self.feature.after,
         });
     }
 

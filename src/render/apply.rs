@@ -115,6 +115,7 @@ impl Renderer<'_> {
         reason: &str,
         span: &Option<Span>,
         bins: bool,
+        deferred: bool,
     ) -> Diagnostic {
         let instead = if bins {
             "use `encode: ordinal` (one column), "
@@ -126,8 +127,9 @@ impl Renderer<'_> {
             format!("feature `{feature}` cannot be compiled to plain SQL: {reason}, and the output columns depend on them"),
         )
         .hint(format!(
-            "{instead}or learn them first: `prep fit` then `prep compile --params FILE`; \
-             `--emit dbt-package` reads them when dbt compiles"
+            "{instead}or learn them first: `prep fit` then `prep compile --params FILE`{}",
+            // What the dbt package can write where the categories are learned.
+            if deferred { "; `--emit dbt-package` reads them when dbt compiles" } else { "" }
         ))
         .at(span.clone())
     }
@@ -194,7 +196,8 @@ impl Renderer<'_> {
                         deferred.as_ref().map(|d| &d.encoder),
                         Some(ir::DeferredEncoder::Bins { .. })
                     );
-                    return Err(self.learned_error(feature, reason, span, bins));
+                    let later = deferred.is_some();
+                    return Err(self.learned_error(feature, reason, span, bins, later));
                 }
             }
         }

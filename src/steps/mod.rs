@@ -92,7 +92,8 @@ pub(crate) trait Step: Sized {
     /// Lowers the step, the `k`-th of its feature: the statistics it learns
     /// (as parameters of the fit), the feature's new per-row value,
     /// scikit-learn's fitted attributes and the output described in words.
-    /// An encoder ends its feature: it returns the feature's output columns.
+    /// An encoder returns the feature's output columns (the steps after it
+    /// run on each of them: `lower::item_after`).
     fn lower(
         &self,
         f: &mut FeatureLowering,
@@ -267,7 +268,7 @@ impl CheckedStep {
         }
     }
 
-    /// Whether the step encodes (its feature's last step then).
+    /// Whether the step encodes: its columns are the feature's outputs.
     pub fn is_encoder(&self) -> bool {
         match self {
             CheckedStep::OneHot(_) | CheckedStep::Ordinal(_) | CheckedStep::Cyclical(_) => true,

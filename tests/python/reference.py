@@ -199,10 +199,13 @@ def _reference_feature(col, declared, steps, train, score, out):
     pipe = make_pipeline(*[_step(s) for s in steps])
     pipe.fit(_column(train, col, numeric))
     result = np.asarray(pipe.transform(_column(score, col, numeric)), dtype=float)
-    last = steps[-1]
+    # The step that names the outputs: an encoder (steps after it run on
+    # each of its columns, keeping their names), or the last one.
+    at = next((k for k, s in enumerate(steps) if next(iter(s)) in ("one_hot", "cyclical", "bins")), len(steps) - 1)
+    last, encoder = steps[at], pipe[at]
     if "one_hot" in last:
         names = last["one_hot"].get("names") or {}
-        produced = pipe[-1].get_feature_names_out([col])
+        produced = encoder.get_feature_names_out([col])
         assert result.shape[1] == len(produced)
         for j, name in enumerate(produced):
             text = name[len(col) + 1:]
@@ -213,7 +216,7 @@ def _reference_feature(col, declared, steps, train, score, out):
         out[f"{col}_sin"], out[f"{col}_cos"] = result[:, 0], result[:, 1]
     elif "bins" in last and (last["bins"] or {}).get("encode", "onehot") != "ordinal":
         # Bins are numeric categories (0.0, 1.0, ...): named as one-hot names them.
-        for j, name in enumerate(pipe[-1].get_feature_names_out([col])):
+        for j, name in enumerate(encoder.get_feature_names_out([col])):
             out[f"{col}_{_suffix(float(name[len(col) + 1:]), {})}"] = result[:, j]
     else:
         out[col] = result[:, 0]

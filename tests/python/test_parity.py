@@ -90,13 +90,14 @@ def compare(got: pd.DataFrame, want: pd.DataFrame, key: str):
 def learns_categories(spec):
     """Whether some output columns exist only once categories are learned."""
     for _, _, steps in features(spec):
-        (kind, opts), = steps[-1].items()
-        if kind == "bins" and (opts or {}).get("encode", "onehot") != "ordinal":
-            return True  # one column per bin the fit keeps
-        if kind in ("one_hot", "ordinal"):
-            opts = opts or {}
-            if not isinstance(opts.get("categories"), list) or "min_frequency" in opts or "max_categories" in opts:
-                return True
+        for step in steps:  # an encoder, with steps after it or not
+            (kind, opts), = step.items()
+            if kind == "bins" and (opts or {}).get("encode", "onehot") != "ordinal":
+                return True  # one column per bin the fit keeps
+            if kind in ("one_hot", "ordinal"):
+                opts = opts or {}
+                if not isinstance(opts.get("categories"), list) or "min_frequency" in opts or "max_categories" in opts:
+                    return True
     return False
 
 

@@ -229,9 +229,12 @@ pub fn outputs_of(feature: &Feature) -> Vec<String> {
         Some(CheckedStep::OneHot(oh)) => match &oh.categories {
             Some(cats) if !oh.groups_infrequent() => {
                 let dropped = dropped_category(oh, cats);
-                cats.iter()
+                let missing = (oh.missing_listed).then_some(naming::MISSING_SUFFIX.to_string());
+                (cats.iter())
                     .filter(|c| Some(*c) != dropped)
-                    .map(|c| naming::one_hot_column(&feature.column, &oh.suffix(c)))
+                    .map(|c| oh.suffix(c))
+                    .chain(missing)
+                    .map(|suffix| naming::one_hot_column(&feature.column, &suffix))
                     .collect()
             }
             _ => Vec::new(),
@@ -511,8 +514,8 @@ fn infer_type(steps: &[Spanned<Step>]) -> ColumnType {
                 categories: Categories::Given(c),
                 ..
             }) => {
-                if let Some(first) = c.first() {
-                    return scalar_type(&first.value);
+                if let Some(first) = c.iter().find_map(|v| v.value.as_ref()) {
+                    return scalar_type(first);
                 }
             }
             Step::OneHot(_) | Step::Ordinal(_) => return ColumnType::String,

@@ -14,6 +14,10 @@ use crate::spec::{self, OneHotUnknown, OrdinalUnknown, Scalar};
 pub struct OneHotStep {
     /// `None`: learned from data.
     pub categories: Option<Vec<Scalar>>,
+    /// The given categories end with the missing value (a column of its
+    /// own). Left out of the spec's hash when false, as before it existed.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub missing_listed: bool,
     pub drop: Option<spec::Drop>,
     pub handle_unknown: OneHotUnknown,
     pub min_frequency: Option<Frequency>,
@@ -48,6 +52,10 @@ pub enum Frequency {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OrdinalStep {
     pub categories: Option<Vec<Scalar>>,
+    /// The given categories end with the missing value: it gets
+    /// `encoded_missing_value`. Left out of the spec's hash when false.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub missing_listed: bool,
     pub handle_unknown: OrdinalUnknown,
     /// `None` is NaN, written as NULL.
     pub unknown_value: Option<f64>,
@@ -73,7 +81,9 @@ pub fn dropped_category<'a>(oh: &OneHotStep, categories: &'a [Scalar]) -> Option
     match &oh.drop {
         None => None,
         Some(spec::Drop::First) => categories.first(),
-        Some(spec::Drop::IfBinary) => (categories.len() == 2).then(|| &categories[0]),
+        Some(spec::Drop::IfBinary) => {
+            (categories.len() + usize::from(oh.missing_listed) == 2).then(|| categories.first())?
+        }
         Some(spec::Drop::Category(c)) => categories.iter().find(|x| *x == c),
     }
 }

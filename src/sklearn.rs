@@ -144,13 +144,17 @@ fn booleans(value: Json) -> Json {
     }
 }
 
-/// An encoder's `categories` option: the given list, or `auto`.
-pub(crate) fn categories_option(given: Option<&[Scalar]>) -> Json {
+/// An encoder's `categories` option: the given list (with the missing
+/// value, null, last when `missing` says it is listed), or `auto`.
+pub(crate) fn categories_option(given: Option<&[Scalar]>, missing: bool) -> Json {
     match given {
-        Some(given) => json!([given
-            .iter()
-            .map(|c| scalar_json(Some(c)))
-            .collect::<Vec<_>>()]),
+        Some(given) => {
+            let mut values: Vec<Json> = given.iter().map(|c| scalar_json(Some(c))).collect();
+            if missing {
+                values.push(Json::Null);
+            }
+            json!([values])
+        }
         None => "auto".into(),
     }
 }

@@ -198,9 +198,9 @@ impl Step {
                 Categories::Auto => Vec::new(),
                 Categories::Given(values) => values
                     .iter_mut()
-                    .map(|v| {
+                    .filter_map(|v| {
                         let place = at(v);
-                        (&mut v.value, place)
+                        v.value.as_mut().map(|s| (s, place))
                     })
                     .collect(),
             }
@@ -451,7 +451,7 @@ impl<'de> Deserialize<'de> for Scalar {
             }
             fn visit_unit<E: de::Error>(self) -> Result<Scalar, E> {
                 Err(E::custom(
-                    "YAML reads this value as null (`null`, `~` or nothing): quote it (\"null\") to make it a text; missing values are encoded without listing them",
+                    "YAML reads this value as null (`null`, `~` or nothing): quote it (\"null\") to make it a text (only a category list takes the missing value, last)",
                 ))
             }
             fn visit_none<E: de::Error>(self) -> Result<Scalar, E> {
@@ -479,7 +479,8 @@ pub enum Categories {
     #[default]
     #[schemars(with = "AutoCategories")]
     Auto,
-    Given(#[schemars(with = "Vec<Scalar>")] Vec<Spanned<Scalar>>),
+    /// The categories; the missing value (`null`) may come last, as scikit-learn allows.
+    Given(#[schemars(with = "Vec<Option<Scalar>>")] Vec<Spanned<Option<Scalar>>>),
 }
 
 #[derive(JsonSchema)]

@@ -286,7 +286,7 @@ impl FeatureLowering<'_> {
             return Ok(OrdinalLayout {
                 frequent: given.clone(),
                 infrequent: Vec::new(),
-                missing_seen: false,
+                missing_seen: ord.missing_listed,
                 categories: given.clone(),
             });
         }

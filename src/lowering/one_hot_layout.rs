@@ -33,7 +33,10 @@ impl OneHotLayout {
         let dropped = dropped_category(oh, categories)
             .and_then(|d| categories.iter().position(|c| c == d))
             .map_or(Dropped::None, Dropped::Category);
-        let all: Vec<Option<Scalar>> = categories.iter().cloned().map(Some).collect();
+        let mut all: Vec<Option<Scalar>> = categories.iter().cloned().map(Some).collect();
+        if oh.missing_listed {
+            all.push(None);
+        }
         OneHotLayout {
             categories: all.clone(),
             frequent: all,
@@ -192,6 +195,7 @@ mod tests {
     ) -> OneHotStep {
         OneHotStep {
             categories: None,
+            missing_listed: false,
             drop,
             handle_unknown: OneHotUnknown::Ignore,
             min_frequency,

@@ -31,17 +31,32 @@ pub(super) fn type_name(t: ColumnType) -> &'static str {
     }
 }
 
-/// `Some(None)`: learned; `Some(Some(list))`: given and valid; `None`: invalid (reported).
+/// Given categories, checked: the values, and whether the missing value
+/// ends the list.
+pub(super) type Given = (Vec<Scalar>, bool);
+
+/// `Some(None)`: learned; `Some(Some(given))`: given and valid; `None`: invalid (reported).
 pub(super) fn check_categories(
     column: &str,
     ty: ColumnType,
     categories: &Categories,
     diags: &mut Diagnostics,
-) -> Option<Option<Vec<Scalar>>> {
-    let Categories::Given(given) = categories else {
+) -> Option<Option<Given>> {
+    let Categories::Given(listed) = categories else {
         return Some(None);
     };
     let before = diags.0.len();
+    let missing_listed = missing_last(column, listed, diags);
+    let given: Vec<Spanned<Scalar>> = (listed.iter())
+        .filter_map(|c| {
+            let value = c.value.clone()?;
+            Some(Spanned {
+                value,
+                referenced: c.referenced,
+                defined: c.defined,
+            })
+        })
+        .collect();
     if given.is_empty() {
         diags.push(
             Diagnostic::new(
@@ -51,6 +66,14 @@ pub(super) fn check_categories(
             .hint("list the categories, or write `categories: auto` to learn them"),
         );
     }
+    check_values(column, ty, &given, diags);
+    let values = given.into_iter().map(|c| c.value).collect();
+    (diags.0.len() == before).then_some(Some((values, missing_listed)))
+}
+
+/// Each given category: writable as SQL, of the column's type, listed once,
+/// numbers in ascending order.
+fn check_values(column: &str, ty: ColumnType, given: &[Spanned<Scalar>], diags: &mut Diagnostics) {
     let mut seen = std::collections::HashSet::new();
     for (i, c) in given.iter().enumerate() {
         // Equal values are one key (0.0 and -0.0 too).
@@ -105,7 +128,39 @@ pub(super) fn check_categories(
             );
         }
     }
-    (diags.0.len() == before).then(|| Some(given.iter().map(|c| c.value.clone()).collect()))
+}
+
+/// Whether the missing value ends the list; anywhere else (or twice) it is
+/// refused, as scikit-learn refuses it.
+fn missing_last(column: &str, listed: &[Spanned<Option<Scalar>>], diags: &mut Diagnostics) -> bool {
+    let last = listed.last().is_some_and(|c| c.value.is_none());
+    for c in listed.iter().rev().skip(usize::from(last)) {
+        if c.value.is_none() {
+            diags.push(
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    format!("the missing value (null) is listed among the categories of `{column}` before the last one"),
+                )
+                .at(span(c))
+                .hint("list the missing value once, last, as scikit-learn requires"),
+            );
+        }
+    }
+    last
+}
+
+/// The missing value among given categories, with infrequent grouping:
+/// not written yet (the grouping would count it among the categories).
+pub(super) fn missing_with_grouping(cx: &super::Context) -> Diagnostic {
+    Diagnostic::new(
+        Code::StepConflict,
+        format!(
+            "`{}`'s categories list the missing value, with min_frequency or max_categories: prep does not group infrequent categories with it yet",
+            cx.column
+        ),
+    )
+    .at(cx.at.clone())
+    .hint("leave the missing value out of the list (it is then unknown), or remove min_frequency/max_categories")
 }
 
 /// An encoder's infrequent grouping (`min_frequency`: a count of rows or a

@@ -3,7 +3,7 @@
 //! output columns, infrequent grouping, learned categories) is in
 //! `lower/encoders.rs` and `lower/one_hot_layout.rs`.
 
-use super::categories::{check_categories, check_grouping, frequency_json};
+use super::categories::{check_categories, check_grouping, frequency_json, missing_with_grouping};
 use super::{Context, OneHotStep, OutputFacts, Step, span};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::ir::ApplyItem;
@@ -14,7 +14,9 @@ impl Step for OneHotStep {
     type Options = spec::OneHot;
 
     fn check(oh: &spec::OneHot, cx: &Context, diags: &mut Diagnostics) -> Option<OneHotStep> {
-        let categories = check_categories(cx.column, cx.ty, &oh.categories, diags)?;
+        let given = check_categories(cx.column, cx.ty, &oh.categories, diags)?;
+        let missing_listed = given.as_ref().is_some_and(|(_, missing)| *missing);
+        let categories = given.map(|(values, _)| values);
         let drop = oh.drop.as_ref().map(|d| d.value.clone());
         if let (Some(spec::Drop::Category(c)), Some(cats)) = (&drop, &categories)
             && !cats.contains(c)
@@ -31,6 +33,10 @@ impl Step for OneHotStep {
         }
         let (min_frequency, max_categories) =
             check_grouping(&oh.min_frequency, &oh.max_categories, diags)?;
+        if missing_listed && (min_frequency.is_some() || max_categories.is_some()) {
+            diags.push(missing_with_grouping(cx));
+            return None;
+        }
         let names = oh
             .names
             .0
@@ -39,6 +45,7 @@ impl Step for OneHotStep {
             .collect();
         Some(OneHotStep {
             categories,
+            missing_listed,
             drop,
             handle_unknown: oh.handle_unknown,
             min_frequency,
@@ -49,7 +56,8 @@ impl Step for OneHotStep {
     }
 
     fn sklearn_options(&self) -> serde_json::Value {
-        let categories = crate::sklearn::categories_option(self.categories.as_deref());
+        let categories =
+            crate::sklearn::categories_option(self.categories.as_deref(), self.missing_listed);
         let drop = match &self.drop {
             None => serde_json::Value::Null,
             Some(spec::Drop::First) => "first".into(),

@@ -3,7 +3,7 @@
 
 use serde_saphyr::Spanned;
 
-use super::categories::{check_categories, check_grouping, frequency_json};
+use super::categories::{check_categories, check_grouping, frequency_json, missing_with_grouping};
 use super::{Context, OrdinalStep, OutputFacts, Step, span};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::ir::ApplyItem;
@@ -14,7 +14,9 @@ impl Step for OrdinalStep {
     type Options = spec::Ordinal;
 
     fn check(o: &spec::Ordinal, cx: &Context, diags: &mut Diagnostics) -> Option<OrdinalStep> {
-        let categories = check_categories(cx.column, cx.ty, &o.categories, diags)?;
+        let given = check_categories(cx.column, cx.ty, &o.categories, diags)?;
+        let missing_listed = given.as_ref().is_some_and(|(_, missing)| *missing);
+        let categories = given.map(|(values, _)| values);
         let nan_to_none = |v: &Spanned<f64>| (!v.value.is_nan()).then_some(v.value);
         let unknown_value = o.unknown_value.as_ref().and_then(nan_to_none);
         match (o.handle_unknown, &o.unknown_value) {
@@ -42,9 +44,10 @@ impl Step for OrdinalStep {
             }
             _ => {}
         }
+        // scikit-learn counts the missing value among the categories here.
         if let (Some(v), Some(cats)) = (unknown_value, &categories)
             && v >= 0.0
-            && v < cats.len() as f64
+            && v < (cats.len() + usize::from(missing_listed)) as f64
             && v.fract() == 0.0
         {
             diags.push(
@@ -59,8 +62,13 @@ impl Step for OrdinalStep {
         }
         let (min_frequency, max_categories) =
             check_grouping(&o.min_frequency, &o.max_categories, diags)?;
+        if missing_listed && (min_frequency.is_some() || max_categories.is_some()) {
+            diags.push(missing_with_grouping(cx));
+            return None;
+        }
         Some(OrdinalStep {
             categories,
+            missing_listed,
             handle_unknown: o.handle_unknown,
             unknown_value,
             encoded_missing_value: o.encoded_missing_value.as_ref().and_then(nan_to_none),
@@ -72,7 +80,8 @@ impl Step for OrdinalStep {
 
     /// `unknown_value` and `encoded_missing_value` are JSON null for NaN.
     fn sklearn_options(&self) -> serde_json::Value {
-        let categories = crate::sklearn::categories_option(self.categories.as_deref());
+        let categories =
+            crate::sklearn::categories_option(self.categories.as_deref(), self.missing_listed);
         let mut options = serde_json::json!({
             "categories": categories,
             "handle_unknown": self.handle_unknown,

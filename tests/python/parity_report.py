@@ -15,11 +15,11 @@ REQUIRED_CELLS = [
     "scale:max_abs",
     "scale:robust", "scale:robust:with_centering", "scale:robust:with_scaling", "scale:robust:quantile_range",
     "scale:robust:unit_variance",
-    "one_hot:categories=given", "one_hot:categories=learned",
+    "one_hot:categories=given", "one_hot:categories=learned", "one_hot:categories=given_with_missing",
     "one_hot:drop=first", "one_hot:drop=if_binary", "one_hot:drop=category",
     "one_hot:handle_unknown=error", "one_hot:handle_unknown=ignore", "one_hot:handle_unknown=infrequent_if_exist",
     "one_hot:min_frequency", "one_hot:max_categories",
-    "ordinal:categories=given", "ordinal:categories=learned",
+    "ordinal:categories=given", "ordinal:categories=learned", "ordinal:categories=given_with_missing",
     "ordinal:handle_unknown=error", "ordinal:handle_unknown=use_encoded_value", "ordinal:encoded_missing_value",
     "ordinal:min_frequency", "ordinal:max_categories",
     "binarize", "function:log", "function:log1p", "function:sqrt", "function:exp", "function:abs",
@@ -68,6 +68,8 @@ def cells(steps, declared=None):
             opts = opts or {}
             given = isinstance(opts.get("categories"), list)
             out.add(f"{kind}:categories={'given' if given else 'learned'}")
+            if given and None in opts["categories"]:
+                out.add(f"{kind}:categories=given_with_missing")
             out.add(f"{kind}:handle_unknown={opts.get('handle_unknown', 'error')}")
             drop = opts.get("drop")
             if drop is not None:

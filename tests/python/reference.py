@@ -119,7 +119,7 @@ def _step(step):
         opts = dict(opts)
         opts.pop("names", None)
         if isinstance(opts.get("categories"), list):
-            opts["categories"] = [opts["categories"]]
+            opts["categories"] = [_nan_for_missing(opts["categories"])]
         drop = opts.get("drop")
         if isinstance(drop, dict):
             opts["drop"] = [drop["category"]]
@@ -127,7 +127,7 @@ def _step(step):
     if kind == "ordinal":
         opts = dict(opts)
         if isinstance(opts.get("categories"), list):
-            opts["categories"] = [opts["categories"]]
+            opts["categories"] = [_nan_for_missing(opts["categories"])]
         return OrdinalEncoder(**opts)
     if kind == "binarize":
         return Binarizer(**(opts or {}))
@@ -152,6 +152,11 @@ def _step(step):
             return np.where(np.isfinite(y), y, np.nan)
         return FunctionTransformer(finite)
     raise ValueError(f"unknown step {kind}")
+
+
+def _nan_for_missing(categories):
+    """A category list as scikit-learn takes it: the missing value (YAML's null) is NaN."""
+    return [np.nan if c is None else c for c in categories]
 
 
 def _number_or_text(text):
@@ -244,7 +249,7 @@ def _looks_numeric(steps):
                 return not isinstance(fill, str)
         if kind in ("one_hot", "ordinal"):
             cats = opts.get("categories") if isinstance(opts, dict) else None
-            if isinstance(cats, list) and cats:
+            if isinstance(cats, list) and cats and cats[0] is not None:
                 return not isinstance(cats[0], str)
             return False
     return False

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # prep against a hand-written floor on DuckDB and PostgreSQL (see floor.py),
+# what each step costs next to min_max (steps.py),
 # and the compile time and memory of a 1,000-feature spec. Sets up what it
 # needs as tests/run.sh does (the pinned venv, a PostgreSQL server on
 # 127.0.0.1, stopped on exit) and builds prep in release mode.
@@ -21,3 +22,6 @@ cargo build --release --locked --quiet --no-default-features
 
 step "prep / floor"
 "$venv/bin/python" bench/floor.py "$CARGO_TARGET_DIR/release/prep" "${1:-1000000}"
+
+step "each step next to min_max"
+"$venv/bin/python" bench/steps.py "$CARGO_TARGET_DIR/release/prep" "${1:-1000000}"

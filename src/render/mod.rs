@@ -171,7 +171,8 @@ impl<'a> Renderer<'a> {
         computed.extend(needed.keys());
         let mut relation = base;
         let mut last = None;
-        for level in 1..=depth.values().copied().max().unwrap_or(0) {
+        let deepest = depth.values().copied().max().unwrap_or(0);
+        for level in 1..=deepest {
             let mut b = SelectBuilder::default().wildcard_of(self.id(ROW));
             for (id, l) in &needed {
                 if depth[id] == level {
@@ -189,7 +190,19 @@ impl<'a> Renderer<'a> {
                 b = self.join_params(b, p, reads);
             }
             let name = format!("{prefix}_{level}");
-            ctes.push(self.id(&name), b.build());
+            // PostgreSQL inlines a stage into its reader, copying each let's
+            // expression into every place that reads it: through a chain of
+            // stages the copies multiply (a row norm over four columns took
+            // 2,000 times min_max's apply). Every stage but the last is
+            // computed once per row where the dialect can say so, which
+            // leaves at most one copying step (the last stage into the
+            // outputs), linear; a single stage (most specs) is not written
+            // out to a table first.
+            ctes.push_as(
+                self.id(&name),
+                b.build(),
+                self.d.materialized && level < deepest,
+            );
             relation = Relation::Table(vec![self.id(&name)]);
             last = Some(name);
         }

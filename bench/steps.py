@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""What each step costs, next to `scale: min_max`, on DuckDB and PostgreSQL.
+
+The table is bench/floor.py's (N rows, 20 numeric columns, 5% NULL). For each
+step, a spec gives every numeric column `impute: mean` then the step (a step
+across columns works on groups of four columns); prep's fit and its apply
+(reading the stored parameters) are each materialised as a table, and the
+median of three runs is printed with its ratio to min_max's. Numbers are
+printed, not asserted.
+
+    python3 bench/steps.py [prep] [rows]     (PREP_PG_DSN names the PostgreSQL server)
+"""
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+
+import floor
+from floor import NUMERIC, Duck, Postgres, timed
+
+REPEATS = 3
+
+# (label, the step after `impute: mean`, whether it works across columns)
+STEPS = [
+    ("scale: min_max", "{scale: min_max}", False),
+    ("scale: standard", "{scale: standard}", False),
+    ("scale: robust", "{scale: robust}", False),
+    ("binarize", "{binarize: {threshold: 1000}}", False),
+    ("function: log1p", "{function: log1p}", False),
+    ("bins: uniform", "{bins: {n_bins: 5, strategy: uniform, encode: ordinal}}", False),
+    ("bins: quantile", "{bins: {n_bins: 5, encode: ordinal}}", False),
+    ("cyclical", "{cyclical: {period: 24}}", False),
+    ("normalize: l2", "{normalize: l2}", True),
+    ("polynomial: 2", "{polynomial: {degree: 2, include_bias: false}}", True),
+]
+
+
+def spec(step, across):
+    """Every numeric column imputed then through `step` (in groups of four across columns)."""
+    if not across:
+        lines = [f"  {x}: [{{impute: mean}}, {step}]" for x in NUMERIC]
+        return "name: bench\nsource: {table: bench_src}\nfeatures:\n" + "\n".join(lines) + "\n"
+    groups = [NUMERIC[i:i + 4] for i in range(0, len(NUMERIC), 4)]
+    lines = [f"  - columns: [{', '.join(g)}]\n    steps: [{{impute: mean}}, {step}]" for g in groups]
+    return "name: bench\nsource: {table: bench_src}\ngroups:\n" + "\n".join(lines) + "\n"
+
+
+def compiled(text, dialect):
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "bench.yml")
+        with open(path, "w") as f:
+            f.write(text)
+        subprocess.run([floor.PREP, "compile", path, "--dialect", dialect, "--out", d],
+                       check=True, stdout=subprocess.DEVNULL)
+        read = lambda name: open(os.path.join(d, name)).read()
+        return read("bench.fit.sql"), read("bench.apply.sql")
+
+
+def measure(engine):
+    rows = {}
+    for label, step, across in STEPS:
+        fit, apply = compiled(spec(step, across), engine.name)
+        times = {"fit": [], "apply": []}
+        for _ in range(REPEATS):
+            for table in ("bench__params", "prep_out"):
+                engine.run(f"DROP TABLE IF EXISTS {table}")
+            times["fit"].append(timed(engine, f"CREATE TABLE bench__params AS {fit}"))
+            times["apply"].append(timed(engine, f"CREATE TABLE prep_out AS {apply}"))
+        rows[label] = {k: statistics.median(v) for k, v in times.items()}
+    base = rows["scale: min_max"]
+    for label, t in rows.items():
+        print(
+            f"{engine.name:9} {label:16} fit {t['fit']:.3f} s ({t['fit'] / base['fit']:.2f}x min_max)   "
+            f"apply {t['apply']:.3f} s ({t['apply'] / base['apply']:.2f}x min_max)"
+        )
+
+
+def main():
+    rows = int(sys.argv[2]) if len(sys.argv) > 2 else 1_000_000
+    print(f"each step after impute: mean on {len(NUMERIC)} columns, {rows:,} rows (median of {REPEATS})")
+    for engine in (Duck, Postgres):
+        measure(engine(rows))
+
+
+if __name__ == "__main__":
+    main()

@@ -161,30 +161,18 @@ fn lower_features(
                 if across[c].len() == combination.columns.len() {
                     let inputs = std::mem::take(&mut across[c]);
                     let outputs = across::lower(lowering.fit, combination, inputs);
-                    for output in outputs {
-                        let mut then = FeatureLowering {
-                            prefix: param_prefix(&output.name, index, &mut prefixes),
-                            ..lowering.reborrow()
-                        };
-                        let item = ApplyItem::Output(output);
-                        items.extend(item_after(&mut then, &combination.after, item));
-                    }
+                    let outputs = outputs.into_iter().map(ApplyItem::Output).collect();
+                    let after = &combination.after;
+                    let then =
+                        each_output_after(&mut lowering, after, index, &mut prefixes, outputs);
+                    items.extend(then);
                 }
             }
             (Ok(value), None) => items.push(output(&info, value)),
             (Err(outputs), _) => {
                 let after = &feature.steps[info.last_step..];
-                for item in outputs {
-                    let prefix = match &item {
-                        ApplyItem::Output(o) => param_prefix(&o.name, index, &mut prefixes),
-                        ApplyItem::Learned { .. } => String::new(),
-                    };
-                    let mut then = FeatureLowering {
-                        prefix,
-                        ..lowering.reborrow()
-                    };
-                    items.extend(item_after(&mut then, after, item));
-                }
+                let then = each_output_after(&mut lowering, after, index, &mut prefixes, outputs);
+                items.extend(then);
             }
         }
         features.push((info, prefix));
@@ -241,20 +229,49 @@ fn lower_steps_from(
     Ok(value)
 }
 
+/// The outputs of an encoder or of a step across columns, each through
+/// `steps` (with parameters of its own, named after it, the feature's
+/// `index` making them unique among the `prefixes` taken).
+fn each_output_after(
+    f: &mut FeatureLowering,
+    steps: &[CheckedStep],
+    index: usize,
+    prefixes: &mut BTreeSet<String>,
+    outputs: Vec<ApplyItem>,
+) -> Vec<ApplyItem> {
+    if steps.is_empty() {
+        // No parameters to name: no prefix taken (other features' keep theirs).
+        return outputs;
+    }
+    let mut items = Vec::new();
+    for item in outputs {
+        let prefix = match &item {
+            ApplyItem::Output(o) => param_prefix(&o.name, index, prefixes),
+            ApplyItem::Learned { .. } => String::new(),
+        };
+        let mut then = FeatureLowering {
+            prefix,
+            ..f.reborrow()
+        };
+        items.extend(item_after(&mut then, steps, item));
+    }
+    items
+}
+
 /// An output of an encoder or of a step across columns through the steps
-/// after it (none: the output itself). An encoder's columns learned from
-/// data cannot go through them unless the fitted categories are known.
+/// after it.
 fn item_after(f: &mut FeatureLowering, steps: &[CheckedStep], item: ApplyItem) -> Vec<ApplyItem> {
     let output = match item {
-        _ if steps.is_empty() => return vec![item],
         ApplyItem::Output(output) => output,
+        // The check refuses steps after learned columns; were they to come
+        // here, they stay learned and are not deferred: the dbt package
+        // cannot write the steps after them.
         ApplyItem::Learned {
             feature,
             reason,
             span,
             ..
         } => {
-            // Not deferred: the dbt package cannot write the steps after it.
             let reason = format!(
                 "{reason}, and steps follow its encoder (prep writes them once the categories are known)"
             );

@@ -445,23 +445,31 @@ def test_bin_edges_are_learned_in_the_warehouse(prep_bin, project, target):
 @pytest.mark.parametrize("target", ["duckdb", "postgres"])
 def test_steps_across_columns_in_the_dbt_package(prep_bin, project, target):
     """Normalizer and PolynomialFeatures after each column's own imputation,
-    and a scaler on each of PolynomialFeatures' outputs (its statistics
-    learned in the warehouse), in the dbt package: its features equal
-    scikit-learn's on the training seed, and the normalized columns pass the
-    package's range tests."""
+    and a scaler on each of PolynomialFeatures' outputs and on each column of
+    a one-hot encoder (their statistics learned in the warehouse), in the dbt
+    package: its features equal scikit-learn's on the training seed, and the
+    normalized columns pass the package's range tests."""
     import numpy as np
     import pandas as pd
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import Normalizer, PolynomialFeatures, StandardScaler
+    from sklearn.preprocessing import Normalizer, OneHotEncoder, PolynomialFeatures, StandardScaler
 
     spec = {"name": "across", "source": {"ref": "train"}, "keys": ["customer_id"],
+            # A scaler after an encoder: each one-hot column standardized (one row misses its region).
+            "features": {"region": [{"one_hot": {"categories": ["amer", "apac", "emea"], "handle_unknown": "ignore"}},
+                                    {"scale": "standard"}]},
             "groups": [{"columns": ["usage", "amount"], "steps": [{"impute": "mean"}, {"normalize": "l2"}]},
                        {"columns": ["tickets", "signup_year"],
                         "steps": [{"impute": "median"}, {"polynomial": {"degree": 2}}, {"scale": "standard"}]}]}
     add_package(prep_bin, project, spec, "across_features")
     train = pd.read_csv(project / "seeds" / "train.csv")
     expected = pd.DataFrame({"customer_id": train["customer_id"]})
+    region = train[["region"]].astype(object).where(train[["region"]].notna(), np.nan).to_numpy()
+    encoded = make_pipeline(OneHotEncoder(categories=[["amer", "apac", "emea"]], handle_unknown="ignore",
+                                          sparse_output=False), StandardScaler()).fit_transform(region)
+    for j, name in enumerate(["region_amer", "region_apac", "region_emea"]):
+        expected[name] = encoded[:, j]
     for columns, own, last in [(["usage", "amount"], [SimpleImputer()], Normalizer()),
                                (["tickets", "signup_year"], [SimpleImputer(strategy="median")],
                                 PolynomialFeatures(degree=2))]:

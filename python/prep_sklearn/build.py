@@ -69,7 +69,11 @@ class FittedFile:
                 title, steps = f"Feature <code>{e(feature['feature'])}</code>", feature["steps"]
             parts.append(f"<h4>{title}</h4><table><tr><th>step</th>"
                          "<th>scikit-learn</th><th>attribute</th><th>learned value</th></tr>")
-            for k, step in enumerate(steps, start=1):
+            # The steps after an encoder or a step across columns, per output: "then 2.1".
+            numbered = [(str(k), step) for k, step in enumerate(steps, start=1)]
+            for i, after in enumerate(feature.get("then") or [], start=1):
+                numbered += [(f"then {i}.{k}", step) for k, step in enumerate(after, start=1)]
+            for k, step in numbered:
                 options = ", ".join(f"{name}={value!r}" for name, value in step["options"].items())
                 transformer = f"{step['transformer']}({options})"
                 if not step["attributes"]:

@@ -51,6 +51,10 @@ pub struct Model {
     /// content hash when false, so specs without it keep their hash.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub provenance: bool,
+    /// `delta_column_mapping: true`: where the output is written, not what it
+    /// holds; not part of the content hash.
+    #[serde(skip)]
+    pub delta_column_mapping: bool,
     /// `drift:`; left out of the content hash when absent, as `provenance`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub drift: Option<crate::spec::drift::Drift>,
@@ -133,6 +137,7 @@ pub fn check(spec: &Spec) -> Result<Model, Diagnostics> {
         features,
         combinations,
         provenance: spec.provenance,
+        delta_column_mapping: spec.delta_column_mapping,
         drift,
         dbt,
     })

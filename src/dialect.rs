@@ -83,6 +83,8 @@ struct DialectFile {
     identifier_quote: QuoteSpec,
     #[serde(default)]
     identifier_refuse: Vec<String>,
+    #[serde(default)]
+    column_name_refuse: Vec<String>,
     string_escape: StringEscape,
     #[serde(default)]
     string_also_escape: Vec<char>,
@@ -258,6 +260,9 @@ pub struct Dialect {
     pub identifier_quote: IdentifierQuote,
     /// Texts a quoted name cannot hold on this dialect (names with them are refused).
     pub identifier_refuse: Vec<String>,
+    /// Texts the tables this dialect writes refuse in a column name (Delta's
+    /// ` ,;{}()=`), unless the spec says its tables hold any name.
+    pub column_name_refuse: Vec<String>,
     pub string_escape: StringEscape,
     /// With backslash escapes: more characters written with a backslash.
     pub string_also_escape: Vec<char>,
@@ -353,6 +358,7 @@ impl Dialect {
             dbt_adapters: file.dbt_adapters,
             identifier_quote: file.identifier_quote.into(),
             identifier_refuse: file.identifier_refuse,
+            column_name_refuse: file.column_name_refuse,
             string_escape: file.string_escape,
             string_also_escape: file.string_also_escape,
             max_identifier_bytes: file.max_identifier_bytes,

@@ -384,12 +384,45 @@ pub fn starter_spec(name: &str, columns: &[Column], origin: &str) -> String {
     if !passthrough.is_empty() {
         out.push_str(&format!("passthrough: [{}]\n", passthrough.join(", ")));
     }
+    out.push_str(&delta_note(columns));
     out.push_str("features:\n");
     for f in &features {
         out.push_str(&comment_lines(f));
         out.push('\n');
     }
     out
+}
+
+/// Where a column's name holds what a Delta table refuses without column
+/// mapping: a note saying so, and the line that says the tables have it,
+/// commented out (prep cannot know; compiling for databricks says where).
+fn delta_note(columns: &[Column]) -> String {
+    let databricks = crate::dialect::DialectName::Databricks.get();
+    let refused = &databricks.column_name_refuse;
+    if !(columns.iter()).any(|c| refused.iter().any(|r| c.name.contains(r.as_str()))) {
+        return String::new();
+    }
+    format!(
+        "# Some column names hold characters a Delta table refuses ({}) unless\n\
+         # column mapping is on: for Databricks, rename them in the source, or,\n\
+         # if the tables have column mapping, uncomment:\n\
+         # {DELTA_LINE}\n",
+        refused
+            .iter()
+            .map(|r| format!("`{r}`"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    )
+}
+
+/// The line a starter spec holds commented out where a name needs Delta's
+/// column mapping.
+pub const DELTA_LINE: &str = "delta_column_mapping: true";
+
+/// The starter spec as it compiles once its writer chose: the Delta line in
+/// effect (a spec without it is otherwise the same, but for databricks).
+pub fn as_chosen(text: &str) -> String {
+    text.replace(&format!("# {DELTA_LINE}\n"), &format!("{DELTA_LINE}\n"))
 }
 
 /// A feature's lines with its comment made safe.

@@ -254,6 +254,9 @@ pub struct ApplyPlan {
     /// Where each of them is written in the spec.
     pub passthrough_spans: Vec<Option<Span>>,
     pub items: Vec<ApplyItem>,
+    /// The output's table holds any column name (Delta's column mapping):
+    /// the dialect's `column_name_refuse` does not apply.
+    pub any_column_name: bool,
 }
 
 /// A value of a fitted scikit-learn transformer, as prep holds it.

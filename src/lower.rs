@@ -115,6 +115,7 @@ pub fn lower(model: &Model, fitted: Option<&Fitted>) -> Ir {
                 .collect(),
             passthrough_spans: model.copied_spans.clone(),
             items,
+            any_column_name: model.delta_column_mapping,
         },
     }
 }

@@ -17,6 +17,7 @@ pub fn check_names(ir: &ir::Ir, d: &Dialect, file: &str) -> Result<(), Diagnosti
     let mut diags = Diagnostics::default();
     distinct(ir, d, file, &mut diags);
     widths(ir, d, file, &mut diags);
+    table_columns(ir, d, file, &mut diags);
     let mut reported = BTreeSet::new();
     for (name, span) in quoted(ir) {
         let too_long = (d.max_identifier_bytes)
@@ -47,6 +48,40 @@ pub fn check_names(ir: &ir::Ir, d: &Dialect, file: &str) -> Result<(), Diagnosti
         }
     }
     diags.into_result(())
+}
+
+/// The output's column names, as the tables the dialect writes take them
+/// (Delta refuses ` ,;{}()=` unless column mapping is on): a located error
+/// naming the character and the ways out.
+fn table_columns(ir: &ir::Ir, d: &Dialect, file: &str, diags: &mut Diagnostics) {
+    if d.column_name_refuse.is_empty() || ir.apply.any_column_name {
+        return;
+    }
+    let copied = (ir.apply.passthrough.iter()).zip(&ir.apply.passthrough_spans);
+    let outputs = ir.apply.items.iter().filter_map(|i| match i {
+        ApplyItem::Output(o) => Some((&o.name, &o.span)),
+        ApplyItem::Learned { .. } => None,
+    });
+    for (name, span) in copied.chain(outputs) {
+        let Some(refused) = (d.column_name_refuse.iter()).find(|c| name.contains(c.as_str()))
+        else {
+            continue;
+        };
+        diags.push(
+            Diagnostic::new(
+                Code::NameCollision,
+                format!(
+                    "the output column `{}` holds `{}`, which a Delta table ({}) refuses in a column name",
+                    name.escape_debug(),
+                    refused.escape_debug(),
+                    d.name
+                ),
+            )
+            .at(span.clone())
+            .hint("rename the column (a one-hot suffix with `names:`), or, where the table has column mapping on (`delta.columnMapping.mode = 'name'`), say so with `delta_column_mapping: true` in the spec")
+            .in_file(file),
+        );
+    }
 }
 
 /// The output, and the drift statistics read in one row, within the

@@ -71,6 +71,11 @@ pub struct Spec {
     /// stored statistics' before any row is scored).
     #[serde(default)]
     pub provenance: bool,
+    /// The output is written to Delta tables with column mapping on
+    /// (`delta.columnMapping.mode = 'name'`), which hold any column name:
+    /// prep then does not refuse names with ` ,;{}()=` on databricks.
+    #[serde(default)]
+    pub delta_column_mapping: bool,
     /// Learn what drift and skew are measured against (see README, "Drift").
     #[serde(default)]
     pub drift: Option<drift::DriftSpec>,

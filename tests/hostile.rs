@@ -79,7 +79,7 @@ fn found_text(statement: &sqlparser::ast::Statement, text: &str) -> bool {
 
 fn spec(name: &str, value: &str) -> String {
     format!(
-        "name: hostile\nsource: {{table: t}}\nkeys: [id]\nfeatures:\n  plan: [{{impute: {{strategy: constant, fill_value: {}}}}}, {{one_hot: {{categories: [{}, plain], handle_unknown: error}}}}]\n  {}: [{{scale: standard}}]\ngroups:\n  - columns: [{}, pw]\n    steps: [{{impute: mean}}, {{polynomial: {{degree: 2, include_bias: false}}}}]\ndrift: {{bins: 3}}\n",
+        "name: hostile\nsource: {{table: t}}\nkeys: [id]\nfeatures:\n  plan: [{{impute: {{strategy: constant, fill_value: {}}}}}, {{one_hot: {{categories: [{}, plain], handle_unknown: error}}}}]\n  {}: [{{scale: standard}}]\ngroups:\n  - columns: [{}, pw]\n    steps: [{{impute: mean}}, {{polynomial: {{degree: 2, include_bias: false}}}}]\ndrift: {{bins: 3}}\ndelta_column_mapping: true\n",
         yaml(value),
         yaml(&format!("x{value}")),
         yaml(name),
@@ -178,6 +178,18 @@ fn unrepresentable_names_are_located_errors() {
         (DialectName::Bigquery, "a`b"),
         (DialectName::Databricks, "a${b}"),
     ];
+    // Without column mapping, a Delta table refuses a space in a column name.
+    let ir = prep::compile_ir(
+        &spec("a b", "v").replace("delta_column_mapping: true\n", ""),
+        "hostile.yml",
+    )
+    .unwrap();
+    let err = prep::check_names(&ir, DialectName::Databricks.get(), "hostile.yml").unwrap_err();
+    assert!(
+        err.0[0].span.is_some() && err.0[0].message.contains("Delta"),
+        "{:?}",
+        err.0[0]
+    );
     for (d, name) in cases {
         let text = spec(name, "v");
         let ir = prep::compile_ir(&text, "hostile.yml").unwrap();

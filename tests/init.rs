@@ -17,6 +17,22 @@ fn compiles_everywhere(spec: &str, dir: &Path) {
     }
 }
 
+/// The spec compiles for every dialect but databricks, which refuses a
+/// column name a Delta table cannot hold, at its place, until the spec says
+/// the tables have column mapping (the line `prep init` wrote commented out).
+fn compiles_everywhere_once_delta_is_told(spec: &str, dir: &Path) {
+    let (code, _, stderr) = prep(&["compile", spec, "--dialect", "databricks"], dir);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("Delta") && stderr.contains("odd \\\"name"),
+        "{stderr}"
+    );
+    let text = std::fs::read_to_string(dir.join(spec)).unwrap();
+    let told = text.replace("# delta_column_mapping: true", "delta_column_mapping: true");
+    std::fs::write(dir.join("told.yml"), told).unwrap();
+    compiles_everywhere("told.yml", dir);
+}
+
 #[test]
 fn from_a_column_list_it_writes_a_spec_that_compiles_and_never_overwrites() {
     let dir = common::scratch_dir("init-columns");
@@ -48,7 +64,7 @@ fn from_a_column_list_it_writes_a_spec_that_compiles_and_never_overwrites() {
             "{pair:?}"
         );
     }
-    compiles_everywhere("starter.yml", &dir);
+    compiles_everywhere_once_delta_is_told("starter.yml", &dir);
 
     // Never over a file, written by prep or not.
     let (code, _, stderr) = prep(&["init", "starter", "--columns", "x DOUBLE"], &dir);

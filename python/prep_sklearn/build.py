@@ -403,7 +403,10 @@ def _group_infrequent(encoder, options, attributes):
     infrequent = attributes.get("infrequent_categories_")
     if encoder._infrequent_enabled:
         known = list(attributes["categories_"])
-        missing = {0: len(known) - 1} if known[-1] is None else {}
+        # OrdinalEncoder leaves the missing value out of the grouping (its
+        # count removed); OneHotEncoder groups it as any category.
+        ordinal = isinstance(encoder, OrdinalEncoder)
+        missing = {0: len(known) - 1} if known[-1] is None and ordinal else {}
         positions = None if infrequent is None else np.array([known.index(c) for c in infrequent])
         # scikit-learn decides which categories are infrequent from their
         # counts; prep already decided (the same way): use its answer.

@@ -298,8 +298,8 @@ impl FeatureLowering<'_> {
         };
         // Learned, the missing value is a category of scikit-learn's, sorted
         // last, but always encoded as encoded_missing_value: no code of its own.
-        let missing_seen =
-            ord.categories.is_none() && entries.iter().any(|c| c.value == Value::Null);
+        let missing_seen = ord.missing_listed
+            || (ord.categories.is_none() && entries.iter().any(|c| c.value == Value::Null));
         let counts = super::one_hot_layout::counts_of(&categories, entries);
         let rows = fitted.number(ROWS_PARAM).unwrap_or(0.0);
         let flags = infrequent_flags(ord.min_frequency, ord.max_categories, &counts, rows);

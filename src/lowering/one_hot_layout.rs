@@ -81,9 +81,19 @@ impl OneHotLayout {
 /// category never seen counts 0), or the learned ones as learned.
 fn counted(oh: &OneHotStep, entries: &[Category]) -> Vec<(Option<Scalar>, f64)> {
     match &oh.categories {
-        Some(given) => (given.iter().cloned().map(Some))
-            .zip(counts_of(given, entries))
-            .collect(),
+        Some(given) => {
+            let mut counted: Vec<_> = (given.iter().cloned().map(Some))
+                .zip(counts_of(given, entries))
+                .collect();
+            // The missing value listed last: a category with its count.
+            if oh.missing_listed {
+                let missing = entries
+                    .iter()
+                    .filter(|e| e.value == crate::fitted::Value::Null);
+                counted.push((None, missing.map(|e| e.frequency).sum()));
+            }
+            counted
+        }
         None => (entries.iter())
             .map(|e| (scalar_of(&e.value), e.frequency))
             .collect(),

@@ -149,20 +149,6 @@ fn missing_last(column: &str, listed: &[Spanned<Option<Scalar>>], diags: &mut Di
     last
 }
 
-/// The missing value among given categories, with infrequent grouping:
-/// not written yet (the grouping would count it among the categories).
-pub(super) fn missing_with_grouping(cx: &super::Context) -> Diagnostic {
-    Diagnostic::new(
-        Code::StepConflict,
-        format!(
-            "`{}`'s categories list the missing value, with min_frequency or max_categories: prep does not group infrequent categories with it yet",
-            cx.column
-        ),
-    )
-    .at(cx.at.clone())
-    .hint("leave the missing value out of the list (it is then unknown), or remove min_frequency/max_categories")
-}
-
 /// An encoder's infrequent grouping (`min_frequency`: a count of rows or a
 /// fraction of them; `max_categories`: at least 1), or `None` (reported).
 pub(super) fn check_grouping(

@@ -3,7 +3,7 @@
 //! output columns, infrequent grouping, learned categories) is in
 //! `lower/encoders.rs` and `lower/one_hot_layout.rs`.
 
-use super::categories::{check_categories, check_grouping, frequency_json, missing_with_grouping};
+use super::categories::{check_categories, check_grouping, frequency_json};
 use super::{Context, OneHotStep, OutputFacts, Step, span};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::ir::ApplyItem;
@@ -33,10 +33,6 @@ impl Step for OneHotStep {
         }
         let (min_frequency, max_categories) =
             check_grouping(&oh.min_frequency, &oh.max_categories, diags)?;
-        if missing_listed && (min_frequency.is_some() || max_categories.is_some()) {
-            diags.push(missing_with_grouping(cx));
-            return None;
-        }
         let names = oh
             .names
             .0

@@ -3,7 +3,7 @@
 
 use serde_saphyr::Spanned;
 
-use super::categories::{check_categories, check_grouping, frequency_json, missing_with_grouping};
+use super::categories::{check_categories, check_grouping, frequency_json};
 use super::{Context, OrdinalStep, OutputFacts, Step, span};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::ir::ApplyItem;
@@ -62,10 +62,6 @@ impl Step for OrdinalStep {
         }
         let (min_frequency, max_categories) =
             check_grouping(&o.min_frequency, &o.max_categories, diags)?;
-        if missing_listed && (min_frequency.is_some() || max_categories.is_some()) {
-            diags.push(missing_with_grouping(cx));
-            return None;
-        }
         Some(OrdinalStep {
             categories,
             missing_listed,

@@ -405,7 +405,7 @@ def test_bin_edges_are_learned_in_the_warehouse(prep_bin, project, target):
     import pandas as pd
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import KBinsDiscretizer, OrdinalEncoder
+    from sklearn.preprocessing import KBinsDiscretizer, OneHotEncoder, OrdinalEncoder
 
     steps = {"usage": ("median", {"n_bins": 3, "encode": "ordinal"}),
              "amount": ("mean", {"n_bins": 4, "strategy": "uniform", "encode": "ordinal"}),
@@ -413,8 +413,12 @@ def test_bin_edges_are_learned_in_the_warehouse(prep_bin, project, target):
              "tickets": ("median", {"n_bins": 3, "quantile_method": "linear"})}
     spec = {"name": "binned", "source": {"ref": "train"}, "keys": ["customer_id"],
             "features": {c: [{"impute": s}, {"bins": o}] for c, (s, o) in steps.items()}}
-    # And an ordinal encoder's infrequent grouping, decided from the learned counts.
+    # And an ordinal encoder's infrequent grouping, decided from the learned counts,
+    # and a one-hot encoder's over given categories that list the missing value.
     spec["features"]["region"] = [{"ordinal": {"min_frequency": 3}}]
+    plans = ["O'Brien {{ x }}", "basic", "pro", None]
+    spec["features"]["plan_code"] = [{"one_hot": {"categories": plans, "min_frequency": 2,
+                                                  "handle_unknown": "infrequent_if_exist"}}]
     add_package(prep_bin, project, spec, "binned_features")
     train = pd.read_csv(project / "seeds" / "train.csv")
     expected = pd.DataFrame({"customer_id": train["customer_id"]})
@@ -431,6 +435,14 @@ def test_bin_edges_are_learned_in_the_warehouse(prep_bin, project, target):
     grouped = OrdinalEncoder(min_frequency=3).fit(region)
     assert list(grouped.infrequent_categories_[0]) == ["amer", "apac"]
     expected["region"] = grouped.transform(region)[:, 0]
+    plan = train[["plan_code"]].astype(object).where(train[["plan_code"]].notna(), np.nan).to_numpy()
+    hot = OneHotEncoder(categories=[[np.nan if p is None else p for p in plans]], min_frequency=2,
+                        handle_unknown="infrequent_if_exist", sparse_output=False).fit(plan)
+    # O'Brien and the missing value (once each) are infrequent: one column for both.
+    assert list(hot.get_feature_names_out(["plan_code"])) == ["plan_code_basic", "plan_code_pro",
+                                                               "plan_code_infrequent_sklearn"]
+    for j, name in enumerate(hot.get_feature_names_out(["plan_code"])):
+        expected[name] = hot.transform(plan)[:, j]
     # The bins tell rows apart; tickets keeps 3 bins.
     assert len(set(expected["usage"])) == 3 and len(set(expected["amount"])) > 1 and "tickets_2" in expected
     expected.to_csv(project / "seeds" / "expected_binned.csv", index=False)

@@ -357,6 +357,8 @@ impl NameSet {
     }
 }
 
+/// One column and its own steps (up to a step across columns, if any:
+/// `features::check_features` cuts them there).
 pub(crate) fn check_feature(
     column: &Spanned<String>,
     declared: Option<&Spanned<DeclaredType>>,
@@ -377,10 +379,6 @@ pub(crate) fn check_feature(
         return None;
     }
     let boolean = declared.is_some_and(|d| d.value == DeclaredType::Boolean);
-    // A step across columns ends the column's own steps; the steps after it
-    // are its outputs' (checked with the group: `features::check_features`).
-    let own = steps.iter().position(|s| s.value.is_across());
-    let steps = &steps[..own.map_or(steps.len(), |p| p + 1)];
     let steps = &booleans_as_text(&column.value, steps, boolean, diags)?;
     let column_type = match declared.map(|d| d.value) {
         Some(DeclaredType::Numeric) => ColumnType::Numeric,

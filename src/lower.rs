@@ -131,9 +131,13 @@ fn lower_features(
     let mut prefixes = BTreeSet::new();
     let mut features = Vec::new();
     let mut items = Vec::new();
-    // The inputs of each step across columns, lowered until its last one.
+    // The inputs of each step across columns, lowered until its last one,
+    // and the step each input column feeds.
     let mut across: Vec<Vec<across::Input>> =
         model.combinations.iter().map(|_| Vec::new()).collect();
+    let feeds: std::collections::HashMap<&str, usize> = (model.combinations.iter().enumerate())
+        .flat_map(|(c, combination)| combination.columns.iter().map(move |col| (col.as_str(), c)))
+        .collect();
     for (index, feature) in model.features.iter().enumerate() {
         let prefix = param_prefix(&feature.column, index, &mut prefixes);
         let encoder = feature.steps.iter().position(CheckedStep::is_encoder);
@@ -152,8 +156,7 @@ fn lower_features(
             prefix: prefix.clone(),
             rows,
         };
-        let combination =
-            (model.combinations.iter()).position(|c| c.columns.contains(&feature.column));
+        let combination = feeds.get(feature.column.as_str()).copied();
         match (lower_steps(&mut lowering, feature), combination) {
             (Ok(value), Some(c)) => {
                 let fit_filtered = model.fit_filter.is_some();

@@ -50,15 +50,22 @@ pub fn polynomial_term(columns: &[String], term: &[usize]) -> String {
     if term.is_empty() {
         return "1".into();
     }
-    let mut factors: Vec<String> = Vec::new();
-    for (i, column) in columns.iter().enumerate() {
-        match term.iter().filter(|&&t| t == i).count() {
-            0 => {}
-            1 => factors.push(column.clone()),
-            power => factors.push(format!("{column}_{power}")),
-        }
-    }
+    let factors: Vec<String> = (term_powers(columns, term).into_iter())
+        .map(|(column, power)| match power {
+            1 => column.to_string(),
+            _ => format!("{column}_{power}"),
+        })
+        .collect();
     factors.join("_")
+}
+
+/// The columns a polynomial term multiplies, each with its power, in the
+/// columns' order (as scikit-learn's `powers_` row reads).
+pub fn term_powers<'a>(columns: &'a [String], term: &[usize]) -> Vec<(&'a str, usize)> {
+    (columns.iter().enumerate())
+        .map(|(i, column)| (column.as_str(), term.iter().filter(|&&t| t == i).count()))
+        .filter(|(_, power)| *power > 0)
+        .collect()
 }
 
 /// The suffix of the missing value's one-hot column (scikit-learn prints NaN as `nan`).

@@ -60,25 +60,17 @@ pub(super) fn check_features(
         }));
     let mut declared: BTreeMap<&str, Option<Span>> = BTreeMap::new();
     for (columns, column_type, steps) in declarations {
+        // A step across columns ends each column's own steps (it is checked
+        // there only for its column's type); the steps after it are its
+        // outputs', checked with the group below.
+        let across = steps.iter().position(|s| s.value.is_across());
+        let own = &steps[..across.map_or(steps.len(), |p| p + 1)];
         let mut inputs = Vec::new();
         for column in &columns {
-            if let Some(first) = declared.get(column.value.as_str()) {
-                let place =
-                    (first.as_ref()).map_or(String::new(), |s| format!(" (line {})", s.line));
-                diags.push(
-                    Diagnostic::new(
-                        Code::NameCollision,
-                        format!("feature `{}` is already defined{place}", column.value),
-                    )
-                    .at(span(column))
-                    .hint("a column has one list of steps: merge the two definitions"),
-                );
-                continue;
+            if declared_once(&mut declared, column, diags) {
+                inputs.extend(check_feature(column, column_type, own, diags));
             }
-            declared.insert(&column.value, span(column));
-            inputs.extend(check_feature(column, column_type, steps, diags));
         }
-        let across = steps.iter().position(|s| s.value.is_across());
         match across.map(|p| (&steps[p], &steps[p + 1..])) {
             None => {
                 for feature in &inputs {
@@ -118,6 +110,29 @@ pub(super) fn check_features(
         );
     }
     (features, combinations)
+}
+
+/// Whether `column` is declared here for the first time; a second time is
+/// reported, with the line of the first.
+fn declared_once<'a>(
+    declared: &mut BTreeMap<&'a str, Option<Span>>,
+    column: &'a Spanned<String>,
+    diags: &mut Diagnostics,
+) -> bool {
+    if let Some(first) = declared.get(column.value.as_str()) {
+        let place = (first.as_ref()).map_or(String::new(), |s| format!(" (line {})", s.line));
+        diags.push(
+            Diagnostic::new(
+                Code::NameCollision,
+                format!("feature `{}` is already defined{place}", column.value),
+            )
+            .at(span(column))
+            .hint("a column has one list of steps: merge the two definitions"),
+        );
+        return false;
+    }
+    declared.insert(&column.value, span(column));
+    true
 }
 
 /// The steps after an encoder or a step across columns (`kind`), run on

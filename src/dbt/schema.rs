@@ -1,6 +1,8 @@
 //! The package's `models/schema.yml` entries of one spec: descriptions,
 //! meta, grants, and the tests its steps guarantee.
 
+use std::collections::HashMap;
+
 use crate::check::{CheckedStep, Model};
 use crate::emit::{jinja_escape, jinja_string};
 use crate::ir::{ApplyItem, Output};
@@ -168,17 +170,35 @@ pub(super) fn model_configs(specs: &[PackageSpec], names: &PackageNames) -> Stri
     )
 }
 
-/// What the steps of the output's feature (or the step across columns that
-/// wrote it) guarantee of it (never NULL, within a range).
-fn facts_of(model: &Model, o: &Output) -> Option<OutputFacts> {
-    // An output of a step across columns is that step's.
-    if let Some(c) = (model.combinations.iter()).find(|c| c.outputs().contains(&o.name)) {
+/// What the steps of each output's feature (or the step across columns
+/// that wrote it) guarantee of it (never NULL, within a range).
+struct FactsOf<'a> {
+    model: &'a Model,
+    /// The outputs of steps across columns, named once (a polynomial has
+    /// thousands), each with what that step and the steps after it promise.
+    across: HashMap<String, OutputFacts>,
+}
+
+impl<'a> FactsOf<'a> {
+    fn new(model: &'a Model) -> FactsOf<'a> {
         let fit_filtered = model.fit_filter.is_some();
-        return Some(output_facts_after(c.step.facts(), &c.after, fit_filtered));
+        let across = (model.combinations.iter())
+            .flat_map(|c| {
+                let facts = output_facts_after(c.step.facts(), &c.after, fit_filtered);
+                c.outputs().into_iter().map(move |name| (name, facts))
+            })
+            .collect();
+        FactsOf { model, across }
     }
-    (model.features.iter())
-        .find(|f| o.is_of(&f.column))
-        .map(|f| output_facts(&f.steps, model.fit_filter.is_some()))
+
+    fn of(&self, o: &Output) -> Option<OutputFacts> {
+        if let Some(facts) = self.across.get(&o.name) {
+            return Some(*facts);
+        }
+        (self.model.features.iter())
+            .find(|f| o.is_of(&f.column))
+            .map(|f| output_facts(&f.steps, self.model.fit_filter.is_some()))
+    }
 }
 
 /// The output columns of each one-hot encoded feature with more than one.
@@ -254,11 +274,11 @@ pub(super) fn mismatch_condition(spec: &PackageSpec, package: &str) -> String {
 
 /// The output columns the steps never leave NULL.
 fn not_null_outputs(spec: &PackageSpec) -> Vec<String> {
-    let (ir, model) = (spec.ir, spec.model);
+    let facts = FactsOf::new(spec.model);
     let mut out = Vec::new();
-    for item in &ir.apply.items {
+    for item in &spec.ir.apply.items {
         let ApplyItem::Output(o) = item else { continue };
-        if facts_of(model, o).is_some_and(|facts| facts.not_null) {
+        if facts.of(o).is_some_and(|facts| facts.not_null) {
             out.push(o.name.clone());
         }
     }
@@ -314,9 +334,9 @@ fn output_columns(
     types: &mut TypeAnchors,
 ) -> String {
     use std::fmt::Write;
-    let (ir, model) = (spec.ir, spec.model);
+    let facts_of = FactsOf::new(spec.model);
     let mut out = String::new();
-    for item in &ir.apply.items {
+    for item in &spec.ir.apply.items {
         let ApplyItem::Output(o) = item else { continue };
         let description = match docs.of(&o.name) {
             Some(doc) => yaml_text_raw(&format!(
@@ -332,7 +352,7 @@ fn output_columns(
             yaml_text(&o.name),
             types.of(o.text),
         );
-        let Some(facts) = facts_of(model, o) else {
+        let Some(facts) = facts_of.of(o) else {
             continue;
         };
         let mut tests = Vec::new();

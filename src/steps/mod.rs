@@ -287,13 +287,12 @@ pub enum CheckedAcross {
     Polynomial(Polynomial),
 }
 
-/// What every step across columns is.
-pub(crate) trait AcrossStep: Sized {
-    type Options;
-
-    /// The options resolved to scikit-learn's values, or `None` with the problems in `diags`.
-    fn check(options: &Self::Options, cx: &AcrossContext, diags: &mut Diagnostics) -> Option<Self>;
-
+/// What every step across columns is, once checked. Each also has
+/// `fn check(options, &AcrossContext, diags) -> Option<Self>`: its options
+/// resolved to scikit-learn's values, or `None` with the problems in
+/// `diags` (called by name in `check_across`, so that this trait stays one
+/// the registry can hold as `&dyn AcrossStep`).
+pub(crate) trait AcrossStep {
     /// The output columns' names, from the input columns' (known before any fit).
     fn outputs(&self, columns: &[String]) -> Vec<String>;
 
@@ -335,7 +334,7 @@ pub(crate) fn check_across(
 }
 
 impl CheckedAcross {
-    fn step(&self) -> &dyn AcrossDyn {
+    fn step(&self) -> &dyn AcrossStep {
         match self {
             CheckedAcross::Normalize(s) => s,
             CheckedAcross::Polynomial(s) => s,
@@ -373,33 +372,5 @@ impl CheckedAcross {
 
     pub fn facts(&self) -> OutputFacts {
         self.step().facts()
-    }
-}
-
-/// `AcrossStep` without its `check` (which makes a value): what the
-/// registry dispatches to once a step is checked.
-trait AcrossDyn {
-    fn outputs(&self, columns: &[String]) -> Vec<String>;
-    fn lower(&self, fit: &mut Fit, inputs: &[Expr], columns: &[String]) -> Vec<(Expr, String)>;
-    fn transformer(&self) -> &'static str;
-    fn sklearn_options(&self) -> serde_json::Value;
-    fn facts(&self) -> OutputFacts;
-}
-
-impl<T: AcrossStep> AcrossDyn for T {
-    fn outputs(&self, columns: &[String]) -> Vec<String> {
-        AcrossStep::outputs(self, columns)
-    }
-    fn lower(&self, fit: &mut Fit, inputs: &[Expr], columns: &[String]) -> Vec<(Expr, String)> {
-        AcrossStep::lower(self, fit, inputs, columns)
-    }
-    fn transformer(&self) -> &'static str {
-        AcrossStep::transformer(self)
-    }
-    fn sklearn_options(&self) -> serde_json::Value {
-        AcrossStep::sklearn_options(self)
-    }
-    fn facts(&self) -> OutputFacts {
-        AcrossStep::facts(self)
     }
 }

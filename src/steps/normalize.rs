@@ -26,13 +26,18 @@ pub struct Normalize {
     pub norm: Norm,
 }
 
-impl AcrossStep for Normalize {
-    type Options = NormalizeOptions;
-
-    fn check(o: &NormalizeOptions, _: &AcrossContext, _: &mut Diagnostics) -> Option<Normalize> {
+impl Normalize {
+    /// Every norm scikit-learn has is accepted (the spec's type says which).
+    pub(super) fn check(
+        o: &NormalizeOptions,
+        _: &AcrossContext,
+        _: &mut Diagnostics,
+    ) -> Option<Normalize> {
         Some(Normalize { norm: o.norm })
     }
+}
 
+impl AcrossStep for Normalize {
     /// One-to-one: the outputs keep their columns' names.
     fn outputs(&self, columns: &[String]) -> Vec<String> {
         columns.to_vec()

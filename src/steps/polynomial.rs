@@ -64,10 +64,10 @@ impl Polynomial {
     }
 }
 
-impl AcrossStep for Polynomial {
-    type Options = PolynomialOptions;
-
-    fn check(
+impl Polynomial {
+    /// The degrees and options resolved, or refused (a range upside down, no
+    /// column at all, more columns than any table holds).
+    pub(super) fn check(
         o: &PolynomialOptions,
         cx: &AcrossContext,
         diags: &mut Diagnostics,
@@ -120,7 +120,9 @@ impl AcrossStep for Polynomial {
         }
         Some(step)
     }
+}
 
+impl AcrossStep for Polynomial {
     /// scikit-learn's `get_feature_names_out`, made safe as one-hot names are.
     fn outputs(&self, columns: &[String]) -> Vec<String> {
         (self.terms(columns.len()).iter())
@@ -179,15 +181,13 @@ impl AcrossStep for Polynomial {
 
 /// A term in words: "`a` times `b` squared".
 fn describe(term: &[usize], columns: &[String]) -> String {
-    let mut factors = Vec::new();
-    for (i, column) in columns.iter().enumerate() {
-        match term.iter().filter(|&&t| t == i).count() {
-            0 => {}
-            1 => factors.push(format!("`{column}`")),
-            2 => factors.push(format!("`{column}` squared")),
-            power => factors.push(format!("`{column}` to the power {power}")),
-        }
-    }
+    let factors: Vec<String> = (naming::term_powers(columns, term).into_iter())
+        .map(|(column, power)| match power {
+            1 => format!("`{column}`"),
+            2 => format!("`{column}` squared"),
+            _ => format!("`{column}` to the power {power}"),
+        })
+        .collect();
     let what = factors.join(" times ");
     if term.len() == 1 {
         what

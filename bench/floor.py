@@ -63,12 +63,13 @@ def spec():
     return "name: bench\nsource: {table: bench_src}\nfeatures:\n" + "\n".join(lines) + "\n"
 
 
-def compiled(dialect):
-    """prep's fit, apply and one statement for `dialect`."""
+def compiled(dialect, text=None):
+    """prep's fit, apply and one statement for `dialect`, of `text` (a spec
+    named bench; by default this bench's)."""
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "bench.yml")
         with open(path, "w") as f:
-            f.write(spec())
+            f.write(spec() if text is None else text)
         subprocess.run(
             [PREP, "compile", path, "--dialect", dialect, "--out", d],
             check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

@@ -11,11 +11,8 @@ printed, not asserted.
     python3 bench/steps.py [prep] [rows]     (PREP_PG_DSN names the PostgreSQL server)
 """
 
-import os
 import statistics
-import subprocess
 import sys
-import tempfile
 
 import floor
 from floor import NUMERIC, Duck, Postgres, timed
@@ -47,21 +44,10 @@ def spec(step, across):
     return "name: bench\nsource: {table: bench_src}\ngroups:\n" + "\n".join(lines) + "\n"
 
 
-def compiled(text, dialect):
-    with tempfile.TemporaryDirectory() as d:
-        path = os.path.join(d, "bench.yml")
-        with open(path, "w") as f:
-            f.write(text)
-        subprocess.run([floor.PREP, "compile", path, "--dialect", dialect, "--out", d],
-                       check=True, stdout=subprocess.DEVNULL)
-        read = lambda name: open(os.path.join(d, name)).read()
-        return read("bench.fit.sql"), read("bench.apply.sql")
-
-
 def measure(engine):
     rows = {}
     for label, step, across in STEPS:
-        fit, apply = compiled(spec(step, across), engine.name)
+        fit, apply, _ = floor.compiled(engine.name, spec(step, across))
         times = {"fit": [], "apply": []}
         for _ in range(REPEATS):
             for table in ("bench__params", "prep_out"):

@@ -58,6 +58,25 @@ struct Macros {
     drifts: Vec<Impl>,
 }
 
+impl Macros {
+    /// Macros of `adapter` that call those of `first` (an adapter of the same dialect).
+    fn call(&mut self, adapter: &'static str, first: &'static str, pinned: bool, drift: bool) {
+        let same = || Impl {
+            adapter,
+            sql: String::new(),
+            same_as: Some(first),
+        };
+        self.fits.push(same());
+        self.applies.push(same());
+        if pinned {
+            self.pinned.push(same());
+        }
+        if drift {
+            self.drifts.push(same());
+        }
+    }
+}
+
 /// The fit, apply (and pinned params) SQL of `spec` for every adapter, with
 /// dbt's calls in place of the source and the params relation.
 fn macros(spec: &PackageSpec, source: &str, names: &PackageNames) -> Result<Macros, Diagnostic> {
@@ -75,7 +94,14 @@ fn macros(spec: &PackageSpec, source: &str, names: &PackageNames) -> Result<Macr
         jinja_string(&names.package),
         jinja_string(&names.params_model(&ir.name))
     );
+    let mut written: Vec<(DialectName, &'static str)> = Vec::new();
     for (adapter, dialect) in adapters() {
+        // A second adapter of a dialect calls the first's macros.
+        if let Some(&(_, first)) = written.iter().find(|(d, _)| *d == dialect) {
+            m.call(adapter, first, spec.pinned.is_some(), ir.drift.is_some());
+            continue;
+        }
+        written.push((dialect, adapter));
         let d = dialect.get();
         crate::check_names(ir, d, spec.file).map_err(|mut all| all.0.remove(0))?;
         let r = Renderer::new(d, ir, SourceStyle::Placeholder);
@@ -98,21 +124,31 @@ fn macros(spec: &PackageSpec, source: &str, names: &PackageNames) -> Result<Macr
         m.fits.push(Impl {
             adapter,
             sql: fit_sql,
+            same_as: None,
         });
         if let Some(fitted) = spec.pinned {
             let sql = jinja_escape(&print::pretty(r.pinned_query(fitted)));
-            m.pinned.push(Impl { adapter, sql });
+            m.pinned.push(Impl {
+                adapter,
+                sql,
+                same_as: None,
+            });
         }
         m.applies.push(Impl {
             adapter,
             sql: apply_sql,
+            same_as: None,
         });
         if ir.drift.is_some() {
             let drift = r.drift_query(DriftParams::Placeholder)?;
             let sql = jinja_escape(&print::pretty(drift))
                 .replace(&r.source_placeholder, "{{ relation }}")
                 .replace(&r.params_placeholder, &format!("{{{{ {params_ref} }}}}"));
-            m.drifts.push(Impl { adapter, sql });
+            m.drifts.push(Impl {
+                adapter,
+                sql,
+                same_as: None,
+            });
         }
     }
     Ok(m)
@@ -182,11 +218,14 @@ pub struct PackageSpec<'a> {
 struct Impl {
     adapter: &'static str,
     sql: String,
+    /// Another adapter of the same dialect, whose macro this one calls
+    /// (its SQL is written once).
+    same_as: Option<&'static str>,
 }
 
 impl Impl {
     fn value(&self) -> minijinja::Value {
-        context! { adapter => self.adapter, sql => self.sql.clone() }
+        context! { adapter => self.adapter, sql => self.sql.clone(), same_as => self.same_as }
     }
 }
 

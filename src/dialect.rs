@@ -7,7 +7,7 @@ use std::ops::ControlFlow;
 use std::sync::OnceLock;
 
 use serde::Deserialize;
-use sqlparser::ast::{DataType, Expr};
+use sqlparser::ast::{DataType, Expr, ObjectName};
 use sqlparser::dialect::{Dialect as ParserDialect, dialect_from_str};
 use sqlparser::parser::Parser;
 
@@ -53,6 +53,9 @@ pub enum StringEscape {
     Standard,
     /// `'O\'Brien'`; backslashes doubled (BigQuery, Spark).
     Backslash,
+    /// `N'O''Brien'`: the standard's doubling, in national (Unicode)
+    /// literals, line breaks as `NCHAR(10)` joined with `+` (T-SQL).
+    National,
 }
 
 /// How exact percentiles can be grouped into scans.
@@ -65,6 +68,9 @@ pub enum PercentileStyle {
     PerExpression,
     /// Only a window function: one extra scan for all of them, collapsed to one row.
     Analytic,
+    /// None exact (Trino): each column's values ranked, numpy's percentile
+    /// read from the ranks; one extra scan for all of them.
+    Ranked,
 }
 
 #[derive(Debug, Deserialize)]
@@ -246,6 +252,8 @@ struct Defaults {
 /// Worked out from the dialect's escaping by `render::quote`, once.
 #[derive(Debug, Clone)]
 pub struct StringEscapes {
+    /// Written before the opening quote (`N` for national literals).
+    pub prefix: String,
     pub table: Vec<(char, String)>,
     pub wrap_when: Vec<char>,
 }
@@ -268,7 +276,8 @@ pub struct Dialect {
     pub string_also_escape: Vec<char>,
     pub max_identifier_bytes: Option<usize>,
     pub percentiles: PercentileStyle,
-    pub binary_collation: Option<String>,
+    /// As the dialect writes it (`"C"`, `Latin1_General_BIN2`).
+    pub binary_collation: Option<ObjectName>,
     pub float_underflow: FloatUnderflow,
     pub vocabularies: VocabularyStyle,
     pub unpivot: UnpivotStyle,
@@ -363,7 +372,14 @@ impl Dialect {
             string_also_escape: file.string_also_escape,
             max_identifier_bytes: file.max_identifier_bytes,
             percentiles: file.percentiles,
-            binary_collation: file.binary_collation,
+            binary_collation: (file.binary_collation.as_deref())
+                .map(|text| {
+                    Parser::new(parser.as_ref())
+                        .try_with_sql(text)
+                        .and_then(|mut p| p.parse_object_name(false))
+                        .map_err(|e| format!("binary_collation {text:?}: {e}"))
+                })
+                .transpose()?,
             float_underflow: file.float_underflow,
             vocabularies: file.vocabularies,
             unpivot: file.unpivot,

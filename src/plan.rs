@@ -12,6 +12,9 @@ use crate::ir::{Agg, Ir, ParamDef, ParamId};
 /// all the rows, collapsed to one row.
 pub const ANALYTIC: &str = "analytic percentiles";
 
+/// The kind of a scan that reads percentiles from each column's ranked values.
+pub const RANKED: &str = "percentiles from ranked values";
+
 /// How scans are grouped for one dialect: the `explain` view of a fit.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scan {
@@ -123,6 +126,7 @@ pub fn scans(ir: &Ir, d: &Dialect) -> Vec<Scan> {
         let mut moments = Vec::new();
         let mut per_expression: BTreeMap<String, Vec<ParamId>> = BTreeMap::new();
         let mut analytic = Vec::new();
+        let mut ranked = Vec::new();
         let mut modes = Vec::new();
         for (id, agg) in aggs {
             match agg {
@@ -132,6 +136,7 @@ pub fn scans(ir: &Ir, d: &Dialect) -> Vec<Scan> {
                         per_expression.entry(e.to_string()).or_default().push(id)
                     }
                     PercentileStyle::Analytic => analytic.push(id),
+                    PercentileStyle::Ranked => ranked.push(id),
                 },
                 Agg::MostFrequent(_) => modes.push(Scan {
                     level,
@@ -155,6 +160,7 @@ pub fn scans(ir: &Ir, d: &Dialect) -> Vec<Scan> {
             push("percentiles of one expression", params);
         }
         push(ANALYTIC, analytic);
+        push(RANKED, ranked);
         scans.extend(modes);
         scans.extend(vocabulary_scans(ir, d, level));
     }

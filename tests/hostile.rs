@@ -43,7 +43,7 @@ fn literals(statement: &sqlparser::ast::Statement) -> Vec<String> {
     let _ = visit_expressions(statement, |e| {
         match e {
             Expr::Value(v) => {
-                if let Value::SingleQuotedString(s) = &v.value {
+                if let Value::SingleQuotedString(s) | Value::NationalStringLiteral(s) = &v.value {
                     out.push(s.clone());
                 }
             }

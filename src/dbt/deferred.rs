@@ -61,6 +61,7 @@ fn dialect_options(item: &DeferredItem) -> Vec<String> {
         format!("'quote_open': {}", s(&item.quote.open.to_string())),
         format!("'quote_close': {}", s(&item.quote.close.to_string())),
         format!("'plain_upper': {}", item.plain_upper),
+        format!("'prefix': {}", s(&item.string_escapes.prefix)),
         format!(
             "'escapes': {{{}}}",
             joined(

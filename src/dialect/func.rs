@@ -33,10 +33,12 @@ pub enum Func {
     NanToNull,
     RowHash,
     Checksum,
+    IsTrue,
+    IsFalse,
 }
 
 impl Func {
-    pub(super) const ALL: [Func; 24] = [
+    pub(super) const ALL: [Func; 26] = [
         Func::CountRows,
         Func::Count,
         Func::Avg,
@@ -61,6 +63,8 @@ impl Func {
         Func::NanToNull,
         Func::RowHash,
         Func::Checksum,
+        Func::IsTrue,
+        Func::IsFalse,
     ];
 
     /// The operands its template must read, each at least once (the header
@@ -82,7 +86,9 @@ impl Func {
             | Func::Sin
             | Func::Cos
             | Func::RowNumber
-            | Func::Grouping => &["X"],
+            | Func::Grouping
+            | Func::IsTrue
+            | Func::IsFalse => &["X"],
             Func::SafeDivide => &["A", "B"],
             Func::Percentile => &["X", "P"],
             Func::Concat | Func::Coalesce => &["X", "Y"],
@@ -164,6 +170,8 @@ impl Func {
             Func::NanToNull => "nan_to_null",
             Func::RowHash => "row_hash",
             Func::Checksum => "checksum",
+            Func::IsTrue => "is_true",
+            Func::IsFalse => "is_false",
         }
     }
 }

@@ -172,10 +172,10 @@ pub fn case(mut arms: Vec<(Expr, Expr)>, otherwise: Expr) -> Expr {
     }
 }
 
-pub fn collate(e: Expr, collation: &str, d: &Dialect) -> Expr {
+pub fn collate(e: Expr, collation: &ObjectName) -> Expr {
     Expr::Collate {
         expr: Box::new(operand(e)),
-        collation: ObjectName::from(vec![ident(d, collation)]),
+        collation: collation.clone(),
     }
 }
 

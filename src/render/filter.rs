@@ -151,20 +151,24 @@ fn normalized(mut e: Expr) -> Expr {
 }
 
 /// The text of `'a' || CHR(10) || 'b'`, as standard escaping writes line breaks
-/// (and of a plain literal).
+/// (T-SQL's national literals: `N'a' + NCHAR(10) + N'b'`), and of a plain literal.
 pub fn literal_text(e: &Expr) -> Option<String> {
     use sqlparser::ast::{BinaryOperator, FunctionArg, FunctionArgExpr, FunctionArguments};
     match e {
         Expr::BinaryOp {
             left,
-            op: BinaryOperator::StringConcat,
+            op: BinaryOperator::StringConcat | BinaryOperator::Plus,
             right,
         } => Some(literal_text(left)? + &literal_text(right)?),
         Expr::Value(v) => match &v.value {
-            Value::SingleQuotedString(s) => Some(s.clone()),
+            Value::SingleQuotedString(s) | Value::NationalStringLiteral(s) => Some(s.clone()),
             _ => None,
         },
-        Expr::Function(f) if f.name.to_string().eq_ignore_ascii_case("chr") => {
+        Expr::Function(f)
+            if ["chr", "nchar"]
+                .iter()
+                .any(|name| f.name.to_string().eq_ignore_ascii_case(name)) =>
+        {
             let FunctionArguments::List(list) = &f.args else {
                 return None;
             };

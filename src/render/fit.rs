@@ -8,7 +8,9 @@ use sqlparser::ast::{Expr, Query};
 use super::ast::{self, Relation, SelectBuilder};
 use super::long_form::LearnedIn;
 use super::print;
-use super::{ANALYTIC, FIT_ROWS, FITTED, FITTED_AT, ParamScope, ParamsFrom, ROW, Renderer, Scan};
+use super::{
+    ANALYTIC, FIT_ROWS, FITTED, FITTED_AT, ParamScope, ParamsFrom, RANKED, ROW, Renderer, Scan,
+};
 use crate::diagnostic::Diagnostic;
 use crate::dialect::Func;
 use crate::ir::{self, Agg, Param, ParamDef, ParamId};
@@ -296,7 +298,7 @@ impl Renderer<'_> {
             if fit.params[*id].value_type == ColumnType::String
                 && let Some(collation) = &self.d.binary_collation
             {
-                order_value = ast::collate(order_value, collation, self.d);
+                order_value = ast::collate(order_value, collation);
             }
             let count = ast::call(self.d, Func::CountRows, []);
             let inner = SelectBuilder::default()
@@ -322,6 +324,9 @@ impl Renderer<'_> {
                 )
                 .from(Relation::Query(Box::new(inner)), Some(self.id("prep_mode")))
                 .build();
+        }
+        if scan.what == RANKED {
+            return self.ranked_query(scan, input, argument);
         }
         let analytic = scan.what == ANALYTIC;
         let items = self.items(&scan.params, |r, &id| {

@@ -12,6 +12,7 @@ mod fit;
 mod long_form;
 pub mod print;
 pub mod quote;
+mod ranked;
 mod row_hash;
 
 use std::collections::BTreeMap;
@@ -35,7 +36,7 @@ const PARAMS: &str = "prep_params";
 /// The CTE holding the rows `fit.where` keeps.
 const FIT_ROWS: &str = "prep_fit_rows";
 pub use crate::ir::FITTED_AT;
-use crate::plan::ANALYTIC;
+use crate::plan::{ANALYTIC, RANKED};
 /// The CTE holding the one row of fitted parameters.
 const FITTED: &str = "prep_fitted";
 
@@ -407,8 +408,8 @@ impl<'a> Renderer<'a> {
         let r = |x: &ir::Expr| self.expr(x, scope);
         match c {
             C::IsNull(x) => ast::is_null(r(x)),
-            C::IsTrue(x) => r(x),
-            C::IsFalse(x) => ast::not(r(x)),
+            C::IsTrue(x) => ast::call(self.d, Func::IsTrue, [("X", r(x))]),
+            C::IsFalse(x) => ast::call(self.d, Func::IsFalse, [("X", r(x))]),
             C::Eq(a, b) => ast::binary(BinaryOperator::Eq, r(a), r(b)),
             C::In(a, list) => ast::in_list(r(a), list.iter().map(r).collect()),
             C::Lt(a, b) => ast::binary(BinaryOperator::Lt, r(a), r(b)),

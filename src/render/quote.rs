@@ -102,6 +102,7 @@ fn escapes_of(d: &Dialect) -> StringEscapes {
     match d.string_escape {
         // CHR and || are spelled the same by every standard-escape dialect.
         StringEscape::Standard => StringEscapes {
+            prefix: String::new(),
             table: vec![
                 NUL_REPLACED,
                 ('\'', "''".into()),
@@ -120,17 +121,30 @@ fn escapes_of(d: &Dialect) -> StringEscapes {
             ];
             table.extend(d.string_also_escape.iter().map(|&c| (c, format!("\\{c}"))));
             StringEscapes {
+                prefix: String::new(),
                 table,
                 wrap_when: vec![],
             }
         }
+        // Each piece after a line break is a national literal too.
+        StringEscape::National => StringEscapes {
+            prefix: "N".into(),
+            table: vec![
+                NUL_REPLACED,
+                ('\'', "''".into()),
+                ('\n', "' + NCHAR(10) + N'".into()),
+                ('\r', "' + NCHAR(13) + N'".into()),
+            ],
+            wrap_when: vec!['\n', '\r'],
+        },
     }
 }
 
 /// A string literal for the dialect, quotes included.
 pub fn string(d: &Dialect, text: &str) -> String {
     let escapes = string_escapes(d);
-    let mut out = String::with_capacity(text.len() + 2);
+    let mut out = String::with_capacity(text.len() + 3);
+    out.push_str(&escapes.prefix);
     out.push('\'');
     if !text.contains(|c: char| escapes.table.iter().any(|(from, _)| *from == c)) {
         out.push_str(text);

@@ -54,6 +54,32 @@ class DuckDB(_QuotedSql):
         self.con.execute(sql)
 
 
+class TrinoOnDuckDB(DuckDB):
+    """The trino dialect's SQL, run on DuckDB, whose SQL is close to Trino's
+    (no engine of Trino runs here). It proves the text runs and, above all,
+    that its exact percentiles (each column's values ranked, numpy's
+    percentile read from the ranks: Trino has only approx_percentile) equal
+    scikit-learn's. Trino's functions DuckDB lacks are stood in for by
+    macros of the same shape: fail() raises, is_nan(); the fit id's row hash
+    (xxhash64 of the row's JSON) by DuckDB's hash, which proves the SQL
+    runs, not Trino's hash values."""
+
+    name = "trino-on-duckdb"
+    dialect = "trino"
+
+    def __init__(self):
+        super().__init__()
+        for macro in [
+            "fail(message) AS error(message)",
+            "is_nan(x) AS isnan(x)",
+            "json_format(j) AS CAST(j AS VARCHAR)",
+            "to_utf8(s) AS s",
+            "xxhash64(s) AS hash(s)",
+            "from_big_endian_64(h) AS CAST(h % 9223372036854775807 AS BIGINT)",
+        ]:
+            self.con.execute(f"CREATE OR REPLACE MACRO {macro}")
+
+
 class Postgres(_QuotedSql):
     name = dialect = "postgres"
 

@@ -121,7 +121,7 @@ class Report:
                 row += f"{r['passed']}/{r['cases']} | {a['passed']}/{a['cases']}  {worst:.0e}".rjust(30)
             yield row
         for d in sorted(self.not_executed):
-            yield f"{d}: not executed here (no engine on this machine); its SQL is checked by sqlparser and snapshots"
+            yield f"{d}: not executed here (no engine on this machine); its SQL is checked by sqlparser, sqlglot and snapshots"
 
 
 REPORT = Report()

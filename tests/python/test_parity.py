@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 import datasets
-from engines import DuckDB, Postgres, RedshiftOnPostgres, Spark
+from engines import DuckDB, Postgres, RedshiftOnPostgres, Spark, TrinoOnDuckDB
 from parity_report import REPORT, cells
 from reference import features, reference
 
@@ -38,6 +38,7 @@ def engine(name):
             "postgres": Postgres,
             "redshift-on-postgres": RedshiftOnPostgres,
             "databricks-on-spark": Spark,
+            "trino-on-duckdb": TrinoOnDuckDB,
         }[name]()
     return _engines[name]
 
@@ -119,7 +120,7 @@ def fit_through_result_file(prep_bin, eng, spec_path, out, as_json):
     return eng.query(compile_sql(prep_bin, spec_path, eng.dialect, "--params", params))
 
 
-@pytest.mark.parametrize("engine_name", ["duckdb", "postgres", "redshift-on-postgres", "databricks-on-spark"])
+@pytest.mark.parametrize("engine_name", ["duckdb", "postgres", "redshift-on-postgres", "databricks-on-spark", "trino-on-duckdb"])
 @pytest.mark.parametrize("spec_path", SPECS, ids=[os.path.basename(s)[:-4] for s in SPECS])
 def test_parity(prep_bin, spec_path, engine_name):
     spec = yaml.safe_load(open(spec_path))
@@ -170,7 +171,7 @@ STOPS = {
 }
 
 
-@pytest.mark.parametrize("engine_name", ["duckdb", "postgres", "redshift-on-postgres", "databricks-on-spark"])
+@pytest.mark.parametrize("engine_name", ["duckdb", "postgres", "redshift-on-postgres", "databricks-on-spark", "trino-on-duckdb"])
 @pytest.mark.parametrize("case", sorted(STOPS))
 def test_what_scikit_learn_refuses_stops_the_query(prep_bin, engine_name, case, tmp_path):
     features, words = STOPS[case]
@@ -185,9 +186,10 @@ def test_what_scikit_learn_refuses_stops_the_query(prep_bin, engine_name, case, 
     assert all(word in str(failure.value) for word in words), str(failure.value)[:500]
 
 
-def test_bigquery_and_snowflake_are_not_executed_here():
-    """Said loudly: these two warehouses cannot run on this machine."""
-    REPORT.not_executed.update({"bigquery", "snowflake"})
+def test_bigquery_snowflake_and_sql_server_are_not_executed_here():
+    """Said loudly: these warehouses cannot run on this machine (Trino's
+    text runs on DuckDB: trino-on-duckdb)."""
+    REPORT.not_executed.update({"bigquery", "snowflake", "mssql"})
 
 
 def test_every_option_passes_on_real_and_adversarial_data_on_every_engine():

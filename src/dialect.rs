@@ -118,6 +118,8 @@ struct DialectFile {
     #[serde(default)]
     max_select_columns: Option<usize>,
     #[serde(default)]
+    large_query: Option<LargeQuery>,
+    #[serde(default)]
     chunk_columns: Option<usize>,
     #[serde(default)]
     first_row: FirstRow,
@@ -153,8 +155,13 @@ pub enum UnpivotStyle {
     Unpivot,
     /// `CROSS JOIN LATERAL (VALUES ('name', number, text), ...)`.
     LateralValues,
+    /// `CROSS APPLY (VALUES ('name', number, text), ...)` (T-SQL).
+    CrossApply,
     /// `LATERAL VIEW stack(n, 'name', number, text, ...)` (Hive, Spark).
     Stack,
+    /// `arrayJoin([('name', number, text), ...])`, each tuple's parts read
+    /// with `tupleElement` (ClickHouse).
+    ArrayJoin,
 }
 
 /// How the engine evaluates a CTE that is read more than once.
@@ -206,6 +213,16 @@ pub enum FloatUnderflow {
     Zero,
     /// Raises an error (PostgreSQL, Redshift).
     Raises,
+}
+
+/// `large_query: {over_bytes: n, settings: "..."}` (ClickHouse): a
+/// statement longer than `over_bytes` ends with `SETTINGS <settings>`,
+/// `{bytes}` in them replaced by a bound on the statement's size.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LargeQuery {
+    pub over_bytes: usize,
+    pub settings: String,
 }
 
 /// How a name is quoted: one character on both sides (`"x"`, `` `x` ``),
@@ -295,6 +312,8 @@ pub struct Dialect {
     /// engine has limits a wide spec reaches (PostgreSQL: 1,600 and 1,664).
     pub max_columns: Option<usize>,
     pub max_select_columns: Option<usize>,
+    /// What a statement the engine would refuse by its size says.
+    pub large_query: Option<LargeQuery>,
     /// The widest row of statistics prep writes where the engine takes a
     /// wider one but plans it slowly (DuckDB: a 16,000-column unpivot took
     /// 20 s to plan); a fit with more is kept in chunks (`plan::chunks`).
@@ -373,12 +392,7 @@ impl Dialect {
             max_identifier_bytes: file.max_identifier_bytes,
             percentiles: file.percentiles,
             binary_collation: (file.binary_collation.as_deref())
-                .map(|text| {
-                    Parser::new(parser.as_ref())
-                        .try_with_sql(text)
-                        .and_then(|mut p| p.parse_object_name(false))
-                        .map_err(|e| format!("binary_collation {text:?}: {e}"))
-                })
+                .map(|text| parse_collation(parser.as_ref(), text))
                 .transpose()?,
             float_underflow: file.float_underflow,
             vocabularies: file.vocabularies,
@@ -390,6 +404,9 @@ impl Dialect {
             materialized: file.materialized,
             max_columns: file.max_columns,
             max_select_columns: file.max_select_columns,
+            large_query: (file.large_query)
+                .map(|large| check_large_query(parser.as_ref(), large))
+                .transpose()?,
             chunk_columns: file.chunk_columns,
             first_row: file.first_row,
             plain_names: file.plain_names,
@@ -413,6 +430,26 @@ impl Dialect {
 }
 
 /// A fence condition: an expression reading no column.
+/// A collation's name as the dialect writes it (`"C"`, `Latin1_General_BIN2`).
+fn parse_collation(parser: &dyn ParserDialect, text: &str) -> Result<ObjectName, String> {
+    Parser::new(parser)
+        .try_with_sql(text)
+        .and_then(|mut p| p.parse_object_name(false))
+        .map_err(|e| format!("binary_collation {text:?}: {e}"))
+}
+
+/// `large_query`'s settings are written as text at a statement's end: they
+/// must read as a SETTINGS list.
+fn check_large_query(parser: &dyn ParserDialect, large: LargeQuery) -> Result<LargeQuery, String> {
+    let sql = format!(
+        "SELECT 1 FROM t SETTINGS {}",
+        large.settings.replace("{bytes}", "1")
+    );
+    Parser::parse_sql(parser, &sql)
+        .map(|_| large)
+        .map_err(|e| format!("large_query settings: {e}"))
+}
+
 fn parse_fence(parser: &dyn ParserDialect, text: &str) -> Result<Expr, String> {
     let expr = Parser::new(parser)
         .try_with_sql(text)

@@ -54,7 +54,7 @@ pub fn emit(
     // A plain SQL file: the header, then the statement.
     let file = |file_name: String, what: &str, sql: print::Sql| Artifact {
         file_name,
-        contents: print::pretty_after(header(what), sql),
+        contents: sized(d, print::pretty_after(header(what), sql)),
     };
     let name = &ir.name;
     let params_model = format!("{name}__params");
@@ -99,6 +99,25 @@ pub fn emit(
     }
 }
 
+/// A statement the engine would refuse at its default limits (ClickHouse:
+/// 256 KiB of text, 50,000 syntax nodes) raises them in a SETTINGS clause at
+/// its end (read before the rest is parsed), to a bound on its size in
+/// whole MiB (so the text does not depend on itself).
+fn sized(d: &Dialect, mut text: String) -> String {
+    let Some(large) = &d.large_query else {
+        return text;
+    };
+    if text.len() <= large.over_bytes {
+        return text;
+    }
+    // The clause itself adds less than 1 KiB.
+    let bytes = (text.len() + 1024).next_multiple_of(1 << 20);
+    let settings = large.settings.replace("{bytes}", &bytes.to_string());
+    let end = text.trim_end().trim_end_matches(';').len();
+    text.insert_str(end, &format!("\nSETTINGS {settings}"));
+    text
+}
+
 /// A generated file's header comment: prep's mark, the spec and the dialect,
 /// and what the file holds (no line break from user text can end it).
 fn header(d: &Dialect, spec_file: &str, what: &str) -> String {
@@ -140,7 +159,7 @@ fn bound_apply(
         },
         EmitForm::Sql | EmitForm::FitSql | EmitForm::DbtPackage | EmitForm::DriftSql => Artifact {
             file_name: format!("{name}.apply.sql"),
-            contents: header(&what) + &sql,
+            contents: sized(d, header(&what) + &sql),
         },
     }])
 }

@@ -188,7 +188,10 @@ pub fn source_reads(ir: &Ir, d: DialectName, scans: &[Scan]) -> usize {
     let mut evaluations = match dialect.unpivot {
         UnpivotStyle::UnionAll => Param::stored(&ir.fit.params).count(),
         UnpivotStyle::Unpivot => 2,
-        UnpivotStyle::LateralValues | UnpivotStyle::Stack => 1,
+        UnpivotStyle::LateralValues
+        | UnpivotStyle::CrossApply
+        | UnpivotStyle::Stack
+        | UnpivotStyle::ArrayJoin => 1,
     };
     let mut reads = 0;
     for level in (0..levels).rev() {

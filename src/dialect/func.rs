@@ -35,10 +35,11 @@ pub enum Func {
     Checksum,
     IsTrue,
     IsFalse,
+    NumberKey,
 }
 
 impl Func {
-    pub(super) const ALL: [Func; 26] = [
+    pub(super) const ALL: [Func; 27] = [
         Func::CountRows,
         Func::Count,
         Func::Avg,
@@ -65,6 +66,7 @@ impl Func {
         Func::Checksum,
         Func::IsTrue,
         Func::IsFalse,
+        Func::NumberKey,
     ];
 
     /// The operands its template must read, each at least once (the header
@@ -88,7 +90,8 @@ impl Func {
             | Func::RowNumber
             | Func::Grouping
             | Func::IsTrue
-            | Func::IsFalse => &["X"],
+            | Func::IsFalse
+            | Func::NumberKey => &["X"],
             Func::SafeDivide => &["A", "B"],
             Func::Percentile => &["X", "P"],
             Func::Concat | Func::Coalesce => &["X", "Y"],
@@ -172,6 +175,7 @@ impl Func {
             Func::Checksum => "checksum",
             Func::IsTrue => "is_true",
             Func::IsFalse => "is_false",
+            Func::NumberKey => "number_key",
         }
     }
 }

@@ -200,7 +200,7 @@ impl Renderer<'_> {
         let mut grouping = Vec::new();
         for (j, &v) in scan.vocabularies.iter().enumerate() {
             let vocabulary = &self.ir.fit.vocabularies[v];
-            let value = argument(self, &vocabulary.expr);
+            let value = self.group_key(argument(self, &vocabulary.expr), vocabulary.value_type);
             let (value_column, set_column) = if sets {
                 (format!("value_{}", j + 1), Some(format!("set_{}", j + 1)))
             } else {
@@ -277,6 +277,14 @@ impl Renderer<'_> {
         from.remove(0)
     }
 
+    /// A value as a GROUP BY key: a number through the dialect's `number_key`.
+    fn group_key(&self, value: Expr, value_type: ColumnType) -> Expr {
+        match value_type {
+            ColumnType::Numeric => ast::call(self.d, Func::NumberKey, [("X", value)]),
+            ColumnType::String => value,
+        }
+    }
+
     /// One scan: aggregates over the level's rows, always exactly one row.
     pub(super) fn scan_query(
         &self,
@@ -293,7 +301,7 @@ impl Renderer<'_> {
             && let Agg::MostFrequent(e) = agg_of(*id)
         {
             // Most frequent value: ties to the smallest, in code-point order for text.
-            let value = argument(self, e);
+            let value = self.group_key(argument(self, e), fit.params[*id].value_type);
             let mut order_value = value.clone();
             if fit.params[*id].value_type == ColumnType::String
                 && let Some(collation) = &self.d.binary_collation

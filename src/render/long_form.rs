@@ -14,6 +14,9 @@ use crate::spec::ColumnType;
 /// The long form's lateral rows.
 const LONG: &str = "prep_long";
 
+/// The relation of `arrayJoin`'s rows.
+const UNPIVOTED: &str = "prep_unpivoted";
+
 impl Renderer<'_> {
     /// The long form's five columns, from a relation holding `parameter`,
     /// `number` and `text` (given as expressions).
@@ -121,6 +124,7 @@ impl Renderer<'_> {
             )
             .build()
         };
+        let fitted_relation = |r: &Self| Relation::Table(vec![r.id(fitted)]);
         let listed = || {
             params.iter().map(|&(name, t)| {
                 let (number, text) = self.typed_column(column(name), t);
@@ -143,6 +147,12 @@ impl Renderer<'_> {
                 self.id(LONG),
                 long_columns(),
             )),
+            UnpivotStyle::CrossApply => out.push(ast::cross_apply(ast::lateral_values(
+                read_long(),
+                listed(),
+                self.id(LONG),
+                long_columns(),
+            ))),
             UnpivotStyle::Stack => out.push(ast::lateral_stack(
                 read_long(),
                 listed(),
@@ -150,6 +160,16 @@ impl Renderer<'_> {
                 long_columns(),
             )),
             UnpivotStyle::Unpivot => self.unpivoted(fitted, params, out),
+            UnpivotStyle::ArrayJoin => {
+                let rows = ast::array_join(listed(), self.id(LONG), fitted_relation(self));
+                let part = |i| ast::tuple_element(self.id(LONG), i);
+                let values = [part(2), part(3), self.null_number()];
+                let row = self.long_columns(part(1), "value", values);
+                out.push(
+                    row.from(Relation::Query(Box::new(rows)), Some(self.id(UNPIVOTED)))
+                        .build(),
+                );
+            }
         }
     }
 

@@ -131,6 +131,51 @@ class RedshiftOnPostgres(Postgres):
         )
 
 
+class ClickHouse:
+    """ClickHouse in-process (chdb), with its default settings: every column
+    Nullable (a NULL needs it), NaN kept apart from NULL as in the table."""
+
+    name = dialect = "clickhouse"
+
+    def __init__(self):
+        from chdb import session
+
+        self.session = session.Session()
+
+    @staticmethod
+    def quote(name):
+        return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    @staticmethod
+    def _literal(v):
+        if v is None:
+            return "NULL"
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, (int, float)):
+            return repr(float(v)) if isinstance(v, float) else str(v)
+        return "'" + str(v).replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+    def load(self, table, df, types):
+        t = {NUMERIC: "Float64", INTEGER: "Int64", TEXT: "String", BOOLEAN: "Bool"}
+        cols = ", ".join(f"{self.quote(c)} Nullable({t[types[c]]})" for c in df.columns)
+        self.execute(f"DROP TABLE IF EXISTS {self.quote(table)}")
+        self.execute(f"CREATE TABLE {self.quote(table)} ({cols}) ENGINE = Memory")
+        rows = [f"({', '.join(self._literal(v) for v in row)})" for row in _rows(df)]
+        if rows:
+            self.execute(f"INSERT INTO {self.quote(table)} VALUES {', '.join(rows)}")
+
+    def query(self, sql):
+        return self.session.query(sql.strip().rstrip(";"), "DataFrame")
+
+    def execute(self, sql):
+        self.session.query(sql.strip().rstrip(";"))
+
+    def store(self, name, sql):
+        self.execute(f"DROP TABLE IF EXISTS {self.quote(name)}")
+        self.execute(f"CREATE TABLE {self.quote(name)} ENGINE = Memory AS\n{sql.strip().rstrip(';')}")
+
+
 class Spark:
     """Apache Spark in local mode (pyspark, the machine's Java 17) for the
     databricks dialect, with ANSI mode on as on Databricks."""

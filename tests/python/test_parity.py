@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 import datasets
-from engines import DuckDB, Postgres, RedshiftOnPostgres, Spark, TrinoOnDuckDB
+from engines import ClickHouse, DuckDB, Postgres, RedshiftOnPostgres, Spark, TrinoOnDuckDB
 from parity_report import REPORT, cells
 from reference import features, reference
 
@@ -39,6 +39,7 @@ def engine(name):
             "redshift-on-postgres": RedshiftOnPostgres,
             "databricks-on-spark": Spark,
             "trino-on-duckdb": TrinoOnDuckDB,
+            "clickhouse": ClickHouse,
         }[name]()
     return _engines[name]
 
@@ -120,7 +121,7 @@ def fit_through_result_file(prep_bin, eng, spec_path, out, as_json):
     return eng.query(compile_sql(prep_bin, spec_path, eng.dialect, "--params", params))
 
 
-@pytest.mark.parametrize("engine_name", ["duckdb", "postgres", "redshift-on-postgres", "databricks-on-spark", "trino-on-duckdb"])
+@pytest.mark.parametrize("engine_name", ["duckdb", "postgres", "redshift-on-postgres", "databricks-on-spark", "trino-on-duckdb", "clickhouse"])
 @pytest.mark.parametrize("spec_path", SPECS, ids=[os.path.basename(s)[:-4] for s in SPECS])
 def test_parity(prep_bin, spec_path, engine_name):
     spec = yaml.safe_load(open(spec_path))
@@ -171,7 +172,7 @@ STOPS = {
 }
 
 
-@pytest.mark.parametrize("engine_name", ["duckdb", "postgres", "redshift-on-postgres", "databricks-on-spark", "trino-on-duckdb"])
+@pytest.mark.parametrize("engine_name", ["duckdb", "postgres", "redshift-on-postgres", "databricks-on-spark", "trino-on-duckdb", "clickhouse"])
 @pytest.mark.parametrize("case", sorted(STOPS))
 def test_what_scikit_learn_refuses_stops_the_query(prep_bin, engine_name, case, tmp_path):
     features, words = STOPS[case]

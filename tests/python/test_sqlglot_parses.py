@@ -19,6 +19,7 @@ DIALECTS = sorted(
 # sqlglot's name for each dialect (a new dialect file fails here until it has one).
 SQLGLOT = {
     "bigquery": "bigquery",
+    "clickhouse": "clickhouse",
     "databricks": "databricks",
     "duckdb": "duckdb",
     "mssql": "tsql",

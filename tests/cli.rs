@@ -965,6 +965,11 @@ fn dialect_aliases_are_the_dialect() {
         ("spark", "databricks"),
         ("pg", "postgres"),
         ("postgresql", "postgres"),
+        ("sqlserver", "mssql"),
+        ("fabric", "mssql"),
+        ("tsql", "mssql"),
+        ("athena", "trino"),
+        ("starburst", "trino"),
     ] {
         let compile = |d: &str| run(&["compile", "tests/specs/min_max.yml", "--dialect", d]);
         let (code, sql, stderr) = compile(alias);

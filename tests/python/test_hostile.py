@@ -38,7 +38,7 @@ HOSTILE = [
     "",
 ]
 
-SQL_ENGINES = ["duckdb", "postgres", "redshift-on-postgres"]
+SQL_ENGINES = ["duckdb", "postgres", "redshift-on-postgres", "trino-on-duckdb", "clickhouse"]
 
 
 def run(prep_bin, *args, stdin=None):
@@ -202,7 +202,10 @@ def test_hostile_column_names_round_trip(prep_bin, engine_name, tmp_path):
     eng = engine(engine_name)
     from datasets import INTEGER, NUMERIC
 
-    names = [n for n in NAMES if not (eng.dialect == "databricks" and "${" in n)]
+    # Texts a dialect refuses in a quoted name (a located error, tested in
+    # Rust): Spark's ${ (substituted), ClickHouse's backslash (an escape).
+    refused = {"databricks": "${", "clickhouse": "\\"}.get(eng.dialect)
+    names = [n for n in NAMES if not (refused and refused in n)]
     df = pd.DataFrame({"id": [1, 2, 3], **{n: [1.0, None, 3.0] for n in names}})
     eng.load("hostile_names", df, {"id": INTEGER, **{n: NUMERIC for n in names}})
     features = "".join(f"  {json.dumps(n)}: [{{impute: mean}}]\n" for n in names)

@@ -353,6 +353,24 @@ impl Engine {
             .collect())
     }
 
+    /// How many of `relation`'s rows hold no value in `column` (NULL, or NaN
+    /// when `numeric`).
+    pub fn missing_count(
+        &self,
+        relation: &str,
+        column: &str,
+        numeric: bool,
+    ) -> Result<u64, EngineError> {
+        let d = DialectName::Duckdb.get();
+        let value = value_read(&quote::ident(d, column), numeric);
+        let (_, found) = self.query_text(&format!(
+            "SELECT COUNT(*) FROM {} WHERE {value} IS NULL",
+            quote::ident(d, relation)
+        ))?;
+        let count = found.first().and_then(|row| row[0].as_deref());
+        Ok(count.and_then(|n| n.parse().ok()).unwrap_or(0))
+    }
+
     /// Runs prep's DuckDB fit query over the data: the fitted parameters' rows.
     pub fn fit(&self, ir: &Ir) -> Result<Vec<LongRow>, EngineError> {
         let d = DialectName::Duckdb.get();

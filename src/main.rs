@@ -15,6 +15,8 @@ mod cli {
     pub mod progress;
     pub mod report;
     pub mod table;
+    #[cfg(feature = "embedded")]
+    pub mod unknown;
 }
 
 use std::path::PathBuf;

@@ -150,7 +150,16 @@ pub fn preview(
     output: Option<&Path>,
     params: Option<&Path>,
 ) -> Result<(), Failure> {
-    let Scored { engine, sql, .. } = scored(spec, data, params)?;
+    let Scored {
+        engine,
+        sql,
+        model,
+        ir,
+        fitted,
+        ..
+    } = scored(spec, data, params)?;
+    let learned = prep::sklearn::export(&ir, &fitted);
+    super::unknown::warn_unknown(&model, &engine, &learned)?;
     if let Some(path) = output {
         progress::while_slow_showing("writing", engine.progress(), || engine.export(&sql, path))
             .map_err(engine_failure)?;

@@ -18,6 +18,7 @@ pub fn report(
     use prep::spec::ColumnType;
 
     use super::engine::{Scored, engine_failure, scored};
+    use super::unknown::{category_shares, encoder_categories, warn_unknown};
 
     let Scored {
         text,
@@ -32,6 +33,7 @@ pub fn report(
         .run(&format!("CREATE TEMP TABLE prep_report_features AS {sql}"))
         .map_err(engine_failure)?;
     let learned = prep::sklearn::export(&ir, &fitted);
+    warn_unknown(&model, &engine, &learned)?;
     let mut features = Vec::new();
     for f in &model.features {
         let numeric = f.column_type == ColumnType::Numeric && !f.boolean;
@@ -55,7 +57,11 @@ pub fn report(
             Some(known) => {
                 let values = (engine.value_counts(prep::engine::DATA_RELATION, &f.column, numeric))
                     .map_err(engine_failure)?;
-                Some(category_shares(&known, &values))
+                let shares = category_shares(&known, &values);
+                Some(prep::report::CategoryShares {
+                    unknown: shares.unknown.iter().map(|(_, n)| n).sum(),
+                    infrequent: shares.infrequent,
+                })
             }
             None => None,
         };
@@ -98,53 +104,6 @@ fn statistics(learned: &serde_json::Value, column: &str) -> Vec<(String, String,
         }
     }
     out
-}
-
-/// The `categories_` and `infrequent_categories_` of a feature's encoder;
-/// `None` without an encoder.
-#[cfg(feature = "embedded")]
-fn encoder_categories(
-    learned: &serde_json::Value,
-    column: &str,
-) -> Option<[Vec<serde_json::Value>; 2]> {
-    let steps = learned["features"][column].as_array()?;
-    let encoder = steps
-        .iter()
-        .find(|s| s["attributes"].get("categories_").is_some())?;
-    let listed = |name: &str| {
-        encoder["attributes"][name]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-    };
-    Some([listed("categories_"), listed("infrequent_categories_")])
-}
-
-/// Of a feature's non-missing source values (with their counts), how many
-/// its encoder did not learn and how many it groups as infrequent.
-#[cfg(feature = "embedded")]
-fn category_shares(
-    [categories, infrequent]: &[Vec<serde_json::Value>; 2],
-    values: &[(String, u64)],
-) -> prep::report::CategoryShares {
-    use serde_json::Value as Json;
-    // A value as the engine printed it, against a category as JSON.
-    let is = |value: &str, c: &Json| match c {
-        Json::Number(n) => value.parse::<f64>().ok() == n.as_f64(),
-        Json::String(s) => s == value,
-        Json::Bool(b) => value.eq_ignore_ascii_case(&b.to_string()),
-        _ => false,
-    };
-    let count = |among: &[Json], want: bool| -> u64 {
-        (values.iter())
-            .filter(|(v, _)| among.iter().any(|c| is(v, c)) == want)
-            .map(|(_, n)| n)
-            .sum()
-    };
-    prep::report::CategoryShares {
-        unknown: count(categories, false),
-        infrequent: count(infrequent, true),
-    }
 }
 
 /// With `--compare`, the drift of those rows from the training statistics

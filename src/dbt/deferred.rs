@@ -99,7 +99,8 @@ fn one_hot_options(oh: &crate::encoding::OneHotStep) -> Vec<String> {
             s(match oh.handle_unknown {
                 OneHotUnknown::Error => "error",
                 OneHotUnknown::Ignore => "ignore",
-                OneHotUnknown::InfrequentIfExist => "infrequent_if_exist",
+                // The layout is infrequent_if_exist's (the report is a test).
+                OneHotUnknown::InfrequentIfExist | OneHotUnknown::Warn => "infrequent_if_exist",
             })
         ),
         format!("'drop': {drop}"),

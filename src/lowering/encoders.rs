@@ -152,7 +152,7 @@ impl FeatureLowering<'_> {
         {
             let mut arms = vec![(is_infrequent, num(1.0))];
             let otherwise = match (oh.handle_unknown, is_known) {
-                (OneHotUnknown::InfrequentIfExist, Some(known)) => {
+                (unknown, Some(known)) if unknown.groups_unknown() => {
                     arms.push((known, num(0.0)));
                     num(1.0)
                 }
@@ -162,7 +162,7 @@ impl FeatureLowering<'_> {
             let listed: Vec<String> = (layout.infrequent.iter())
                 .map(|c| c.as_ref().map_or("missing".into(), naming::category_text))
                 .collect();
-            let or_unknown = if oh.handle_unknown == OneHotUnknown::InfrequentIfExist {
+            let or_unknown = if oh.handle_unknown.groups_unknown() {
                 " or unknown"
             } else {
                 ""

@@ -46,6 +46,17 @@ pub enum OneHotUnknown {
     Error,
     Ignore,
     InfrequentIfExist,
+    /// scikit-learn warns and encodes as `infrequent_if_exist`: so does prep,
+    /// and the rows holding an unknown category are reported (a dbt test of
+    /// severity `warn`; a warning from `prep preview` and `prep report`).
+    Warn,
+}
+
+impl OneHotUnknown {
+    /// Whether an unknown category goes to the infrequent column (if any).
+    pub fn groups_unknown(self) -> bool {
+        matches!(self, OneHotUnknown::InfrequentIfExist | OneHotUnknown::Warn)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]

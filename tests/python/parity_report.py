@@ -18,6 +18,7 @@ REQUIRED_CELLS = [
     "one_hot:categories=given", "one_hot:categories=learned", "one_hot:categories=given_with_missing",
     "one_hot:drop=first", "one_hot:drop=if_binary", "one_hot:drop=category",
     "one_hot:handle_unknown=error", "one_hot:handle_unknown=ignore", "one_hot:handle_unknown=infrequent_if_exist",
+    "one_hot:handle_unknown=warn",
     "one_hot:min_frequency", "one_hot:max_categories",
     "ordinal:categories=given", "ordinal:categories=learned", "ordinal:categories=given_with_missing",
     "ordinal:handle_unknown=error", "ordinal:handle_unknown=use_encoded_value", "ordinal:encoded_missing_value",

@@ -102,6 +102,40 @@ def test_apply_scores_with_fitted_statistics_and_fits_nothing(prep_bin, penguins
     assert len(shown.stdout.splitlines()) == 2 + 3
 
 
+def test_handle_unknown_warn_names_the_rows_it_warns_about(prep_bin, penguins_files, tmp_path):
+    """OneHotEncoder(handle_unknown='warn') warns in transform about categories
+    the fit did not learn: `prep apply` does too, naming them with their row
+    counts (Dream, not listed; Chinstrap, not in the first rows), and scores
+    them as infrequent_if_exist does (all zeros here: no infrequent column)."""
+    df, _ = datasets.penguins()
+    first, later = df[df["id"] < 200], df[df["id"] >= 200].sort_values("id")
+    spec = tmp_path / "warn.yml"
+    spec.write_text(
+        "name: penguins\nsource: {table: penguins}\nkeys: [id]\nfeatures:\n"
+        "  island: [{one_hot: {categories: [Biscoe, Torgersen], handle_unknown: warn}}]\n"
+        "  species: [{one_hot: {handle_unknown: warn}}]\n"
+        "  sex: [{one_hot: {handle_unknown: warn}}]\n"
+    )
+    params = tmp_path / "warn.fitted.yml"
+    done = run(prep_bin, "fit", str(spec), "--data", str(penguins_files / "part1.parquet"), "--out", str(params))
+    assert done.returncode == 0, done.stderr
+    assert "warning" not in done.stderr
+    scored = tmp_path / "scored.csv"
+    done = run(prep_bin, "apply", str(spec), "--params", str(params), "--data", str(penguins_files / "part2.parquet"),
+               "--output", str(scored))
+    assert done.returncode == 0, done.stderr
+    for feature, category in [("island", "Dream"), ("species", "Chinstrap")]:
+        assert category not in set(first[feature]) or feature == "island"
+        n = int((later[feature] == category).sum())
+        assert n > 0 and f'warning: feature `{feature}`: {n} row(s)' in done.stderr, done.stderr
+        assert f'"{category}" ({n})' in done.stderr, done.stderr
+    # The missing sex was seen in the first rows: no warning.
+    assert first["sex"].isna().any() and "feature `sex`" not in done.stderr
+    # Unknown rows are all zeros, as scikit-learn encodes them.
+    out = duckdb.connect().execute(f"SELECT island_Biscoe + island_Torgersen FROM '{scored}' ORDER BY id").fetchall()
+    assert [v for (v,) in out] == [0.0 if i == "Dream" else 1.0 for i in later["island"]]
+
+
 @pytest.mark.parametrize("case", ["missing file", "unreadable file", "missing column", "wrong type"])
 def test_bad_data_names_the_file_and_column_and_writes_nothing(prep_bin, penguins_files, tmp_path, case):
     params = tmp_path / "x.fitted.yml"

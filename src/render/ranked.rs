@@ -6,8 +6,8 @@
 //! (`a + (b - a)·g` below g = 0.5, `b - (b - a)·(1 - g)` from it).
 //!
 //! Three nested queries, one scan of the rows: the rows with each column's
-//! rank and count (window functions), the two values and the count per
-//! percentile (aggregates), and the interpolation.
+//! rank and count (window functions), the two values and the index's
+//! fractional part per percentile (aggregates), and the interpolation.
 
 use std::collections::BTreeMap;
 

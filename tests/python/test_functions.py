@@ -10,7 +10,7 @@ import pytest
 from datasets import INTEGER, NUMERIC
 from test_parity import compile_sql, engine
 
-ENGINES = ["duckdb", "postgres", "redshift-on-postgres", "databricks-on-spark"]
+ENGINES = ["duckdb", "postgres", "redshift-on-postgres", "databricks-on-spark", "trino-on-duckdb", "clickhouse"]
 FUNCTIONS = ["log", "log1p", "sqrt", "exp", "square", "sign", "abs"]
 VALUES = [1e-200, 1e-17, 3e-9, -0.5, 0.25, 3.0, 700.0, 709.78, 710.0, -745.0, -746.0, -1.0, -2.0, 0.0,
           -0.0, 1.3e154, 1.4e154, 1e-160, 1e-170, 1e300, None]

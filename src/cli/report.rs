@@ -15,10 +15,9 @@ pub fn report(
 ) -> Result<(), Failure> {
     use prep::ir::ApplyItem;
     use prep::report::{FeatureReport, OutputReport};
-    use prep::spec::ColumnType;
 
     use super::engine::{Scored, engine_failure, scored};
-    use super::unknown::{category_shares, encoder_categories, warn_unknown};
+    use super::unknown::{category_shares, encoder_categories, numeric, warn_feature, warns};
 
     let Scored {
         text,
@@ -33,10 +32,9 @@ pub fn report(
         .run(&format!("CREATE TEMP TABLE prep_report_features AS {sql}"))
         .map_err(engine_failure)?;
     let learned = prep::sklearn::export(&ir, &fitted);
-    warn_unknown(&model, &engine, &learned)?;
     let mut features = Vec::new();
     for f in &model.features {
-        let numeric = f.column_type == ColumnType::Numeric && !f.boolean;
+        let numeric = numeric(f);
         let source = (engine.distribution(prep::engine::DATA_RELATION, &f.column, numeric))
             .map_err(engine_failure)?;
         let mut outputs = Vec::new();
@@ -57,6 +55,10 @@ pub fn report(
             Some(known) => {
                 let values = (engine.value_counts(prep::engine::DATA_RELATION, &f.column, numeric))
                     .map_err(engine_failure)?;
+                // Counted once: for the page, and for the warning.
+                if warns(f) {
+                    warn_feature(f, &known, &values, &engine)?;
+                }
                 let shares = category_shares(&known, &values);
                 Some(prep::report::CategoryShares {
                     unknown: shares.unknown.iter().map(|(_, n)| n).sum(),

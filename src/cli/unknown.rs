@@ -3,7 +3,7 @@
 //! `handle_unknown: warn`, `prep preview` and `prep report` warn about them,
 //! as scikit-learn's `transform` does.
 
-use prep::check::Model;
+use prep::check::{Feature, Model};
 use prep::engine::{DATA_RELATION, Engine};
 use prep::spec::{ColumnType, OneHotUnknown};
 use prep::steps::CheckedStep;
@@ -72,44 +72,63 @@ pub(super) fn warn_unknown(
     learned: &serde_json::Value,
 ) -> Result<(), Failure> {
     for f in &model.features {
-        let warns = (f.steps.iter()).any(
-            |s| matches!(s, CheckedStep::OneHot(oh) if oh.handle_unknown == OneHotUnknown::Warn),
-        );
-        let Some(known) = warns
-            .then(|| encoder_categories(learned, &f.column))
-            .flatten()
-        else {
+        let Some(known) = encoder_categories(learned, &f.column).filter(|_| warns(f)) else {
             continue;
         };
-        let numeric = f.column_type == ColumnType::Numeric && !f.boolean;
         let values =
-            (engine.value_counts(DATA_RELATION, &f.column, numeric)).map_err(engine_failure)?;
-        let unknown = category_shares(&known, &values).unknown;
-        // A missing value is unknown where the fit saw none and no
-        // imputation fills it before the encoder.
-        let imputed = (f.steps.iter()).any(|s| matches!(s, CheckedStep::Impute(_)));
-        let missing_known = imputed || known[0].iter().any(|c| c.is_null());
-        let missing =
-            (engine.missing_count(DATA_RELATION, &f.column, numeric)).map_err(engine_failure)?;
-        let missing = if missing_known { 0 } else { missing };
-        if unknown.is_empty() && missing == 0 {
-            continue;
-        }
-        let rows: u64 = missing + unknown.iter().map(|(_, n)| n).sum::<u64>();
-        let mut shown: Vec<String> = (unknown.iter().take(10))
-            .map(|(v, n)| format!("{v:?} ({n})"))
-            .collect();
-        if unknown.len() > 10 {
-            shown.push(format!("{} more", unknown.len() - 10));
-        }
-        if missing > 0 {
-            shown.push(format!("missing ({missing})"));
-        }
-        eprintln!(
-            "warning: feature `{}`: {rows} row(s) hold categories its one_hot encoder did not learn: {}; with handle_unknown: warn they are encoded as infrequent_if_exist encodes them (the infrequent column, or all zeros)",
-            f.column,
-            shown.join(", ")
-        );
+            (engine.value_counts(DATA_RELATION, &f.column, numeric(f))).map_err(engine_failure)?;
+        warn_feature(f, &known, &values, engine)?;
     }
+    Ok(())
+}
+
+/// Whether the feature's one-hot encoder says `handle_unknown: warn`.
+pub(super) fn warns(f: &Feature) -> bool {
+    (f.steps.iter())
+        .any(|s| matches!(s, CheckedStep::OneHot(oh) if oh.handle_unknown == OneHotUnknown::Warn))
+}
+
+/// Whether the feature's values are read as numbers.
+pub(super) fn numeric(f: &Feature) -> bool {
+    f.column_type == ColumnType::Numeric && !f.boolean
+}
+
+/// `warn_unknown` for one feature whose encoder warns, given its learned
+/// categories and its data's non-missing values with their counts.
+pub(super) fn warn_feature(
+    f: &Feature,
+    known: &[Vec<serde_json::Value>; 2],
+    values: &[(String, u64)],
+    engine: &Engine,
+) -> Result<(), Failure> {
+    let unknown = category_shares(known, values).unknown;
+    // A missing value is unknown where the fit saw none and no imputation
+    // fills it before the encoder.
+    let imputed = (f.steps.iter()).any(|s| matches!(s, CheckedStep::Impute(_)));
+    let missing_known = imputed || known[0].iter().any(|c| c.is_null());
+    let missing = match missing_known {
+        true => 0,
+        false => {
+            (engine.missing_count(DATA_RELATION, &f.column, numeric(f))).map_err(engine_failure)?
+        }
+    };
+    if unknown.is_empty() && missing == 0 {
+        return Ok(());
+    }
+    let rows: u64 = missing + unknown.iter().map(|(_, n)| n).sum::<u64>();
+    let mut shown: Vec<String> = (unknown.iter().take(10))
+        .map(|(v, n)| format!("{v:?} ({n})"))
+        .collect();
+    if unknown.len() > 10 {
+        shown.push(format!("{} more", unknown.len() - 10));
+    }
+    if missing > 0 {
+        shown.push(format!("missing ({missing})"));
+    }
+    eprintln!(
+        "warning: feature `{}`: {rows} row(s) hold categories its one_hot encoder did not learn: {}; with handle_unknown: warn they are encoded as infrequent_if_exist encodes them (the infrequent column, or all zeros)",
+        f.column,
+        shown.join(", ")
+    );
     Ok(())
 }

@@ -124,7 +124,6 @@ impl Renderer<'_> {
             )
             .build()
         };
-        let fitted_relation = |r: &Self| Relation::Table(vec![r.id(fitted)]);
         let listed = || {
             params.iter().map(|&(name, t)| {
                 let (number, text) = self.typed_column(column(name), t);
@@ -161,7 +160,11 @@ impl Renderer<'_> {
             )),
             UnpivotStyle::Unpivot => self.unpivoted(fitted, params, out),
             UnpivotStyle::ArrayJoin => {
-                let rows = ast::array_join(listed(), self.id(LONG), fitted_relation(self));
+                let rows = ast::array_join(
+                    listed(),
+                    self.id(LONG),
+                    Relation::Table(vec![self.id(fitted)]),
+                );
                 let part = |i| ast::tuple_element(self.id(LONG), i);
                 let values = [part(2), part(3), self.null_number()];
                 let row = self.long_columns(part(1), "value", values);

@@ -84,6 +84,14 @@ pub struct Feature {
     pub steps: Vec<CheckedStep>,
 }
 
+impl Feature {
+    /// Whether the column is a date or a timestamp (read by `date_parts`,
+    /// always its first step), not a number, a text or a boolean.
+    pub fn temporal(&self) -> bool {
+        matches!(self.steps.first(), Some(CheckedStep::DateParts(_)))
+    }
+}
+
 /// Checks a parsed spec. On failure, returns every problem found.
 pub fn check(spec: &Spec) -> Result<Model, Diagnostics> {
     let mut diags = Diagnostics::default();
@@ -386,6 +394,7 @@ pub(crate) fn check_feature(
         Some(DeclaredType::Boolean) | None => infer_type(steps),
     };
     let before = diags.0.len();
+    date_parts_first(&column.value, declared, steps, diags);
     let mut checked = Vec::new();
     let mut encoded_by: Option<&'static str> = None;
     for (k, step) in steps.iter().enumerate() {
@@ -422,6 +431,41 @@ pub(crate) fn check_feature(
         boolean,
         steps: checked,
     })
+}
+
+/// `date_parts` reads the column as stored, a date or a timestamp: it is
+/// the feature's first step, and the column is not declared another type.
+fn date_parts_first(
+    column: &str,
+    declared: Option<&Spanned<DeclaredType>>,
+    steps: &[Spanned<Step>],
+    diags: &mut Diagnostics,
+) {
+    let at = |k: usize| span(&steps[k]);
+    for (k, step) in steps.iter().enumerate() {
+        if !matches!(step.value, Step::DateParts(_)) {
+            continue;
+        }
+        if k > 0 {
+            diags.push(
+                Diagnostic::new(
+                    Code::StepConflict,
+                    format!("`date_parts` is step {} of feature `{column}`, after `{}`", k + 1, steps[k - 1].value.kind()),
+                )
+                .at(at(k))
+                .hint("`date_parts` reads the date or timestamp column as stored: make it the feature's first step (steps after it run on each part)"),
+            );
+        } else if let Some(d) = declared {
+            diags.push(
+                Diagnostic::new(
+                    Code::StepConflict,
+                    format!("feature `{column}` is declared {}, but `date_parts` reads a date or timestamp column", d.value.name()),
+                )
+                .at(span(d))
+                .hint("remove the `type:` declaration: a feature whose first step is `date_parts` reads a date or timestamp"),
+            );
+        }
+    }
 }
 
 /// Whether an encoder's output columns (or its codes) are learned from data.
@@ -505,6 +549,7 @@ fn infer_type(steps: &[Spanned<Step>]) -> ColumnType {
             | Step::Function(_)
             | Step::Bins(_)
             | Step::Cyclical(_)
+            | Step::DateParts(_)
             | Step::Normalize(_)
             | Step::Polynomial(_) => {
                 return ColumnType::Numeric;

@@ -256,6 +256,14 @@ impl From<QuoteSpec> for IdentifierQuote {
 struct Types {
     double: String,
     string: String,
+    /// What a date or timestamp column is read as (`date_parts`): a
+    /// timestamp without time zone.
+    #[serde(default = "default_timestamp")]
+    timestamp: String,
+}
+
+fn default_timestamp() -> String {
+    "TIMESTAMP".into()
 }
 
 #[derive(Debug, Deserialize)]
@@ -322,6 +330,7 @@ pub struct Dialect {
     pub plain_names: PlainNames,
     pub double_type: DataType,
     pub string_type: DataType,
+    pub timestamp_type: DataType,
     templates: BTreeMap<Func, Expr>,
     /// Its string escapes, once worked out (see `render::quote`).
     pub escapes: OnceLock<StringEscapes>,
@@ -412,6 +421,7 @@ impl Dialect {
             plain_names: file.plain_names,
             double_type: parse_type(&file.types.double)?,
             string_type: parse_type(&file.types.string)?,
+            timestamp_type: parse_type(&file.types.timestamp)?,
             templates,
             escapes: OnceLock::new(),
         })

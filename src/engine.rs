@@ -206,6 +206,7 @@ impl Engine {
             // A `type: boolean` feature reads a BOOLEAN column, whatever its steps make of it.
             let fits = match f.column_type {
                 _ if f.boolean => ty == "BOOLEAN",
+                _ if f.temporal() => ty == "DATE" || ty.starts_with("TIMESTAMP"),
                 ColumnType::Numeric => numeric,
                 ColumnType::String => ty == "VARCHAR",
             };
@@ -216,6 +217,7 @@ impl Engine {
                     found: ty.clone(),
                     expected: match f.column_type {
                         _ if f.boolean => "boolean",
+                        _ if f.temporal() => "date or timestamp",
                         ColumnType::Numeric => "numeric",
                         ColumnType::String => "string",
                     },

@@ -22,6 +22,7 @@ pub enum Kind {
     Text,
     Boolean,
     Date,
+    Timestamp,
     Other,
 }
 
@@ -40,8 +41,11 @@ pub fn kind_of(sql_type: &str) -> Kind {
             Kind::Text
         }
         "BOOLEAN" | "BOOL" => Kind::Boolean,
-        "DATE" | "TIMESTAMP" | "TIMESTAMPTZ" | "DATETIME" | "TIME" | "TIMESTAMP_NTZ"
-        | "TIMESTAMP_LTZ" | "TIMESTAMP_TZ" => Kind::Date,
+        "DATE" => Kind::Date,
+        "TIMESTAMP" | "TIMESTAMPTZ" | "DATETIME" | "DATETIME2" | "DATETIME64" | "TIMESTAMP_NTZ"
+        | "TIMESTAMP_LTZ" | "TIMESTAMP_TZ" | "TIMESTAMP_S" | "TIMESTAMP_MS" | "TIMESTAMP_NS" => {
+            Kind::Timestamp
+        }
         _ if t.starts_with("DOUBLE PRECISION") => Kind::Numeric,
         _ if t.starts_with("CHARACTER VARYING") => Kind::Text,
         _ => Kind::Other,
@@ -249,12 +253,16 @@ fn suggest(c: &Column) -> (Suggestion, String) {
         ),
         Kind::Text => text_suggestion(&c.name, ty, &missing, seen),
         Kind::Date => (
-            Suggestion::Passthrough,
-            format!("{ty}: passed through (prep has no date step yet)"),
+            Suggestion::Feature("[{date_parts: [year, month, day_of_week]}]".into()),
+            format!("{ty}{missing}: its year, month and day of the week, one column each"),
+        ),
+        Kind::Timestamp => (
+            Suggestion::Feature("[{date_parts: [year, month, day_of_week, hour]}]".into()),
+            format!("{ty}{missing}: its year, month, day of the week and hour, one column each"),
         ),
         Kind::Other => (
             Suggestion::Left,
-            format!("{ty}: left out (prep encodes numbers, texts and booleans)"),
+            format!("{ty}: left out (prep encodes numbers, texts, booleans and dates)"),
         ),
     }
 }

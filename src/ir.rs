@@ -7,13 +7,15 @@
 //! warehouse spells anything: it speaks of "population variance of x after
 //! step 1", never of `STDDEV_POP`.
 
+/// Expression helpers, to keep the lowering readable.
+pub mod build;
 mod drift_plan;
 
 use std::fmt;
 use std::sync::Arc;
 
 use crate::diagnostic::Span;
-use crate::spec::{ColumnType, Scalar, Source};
+use crate::spec::{ColumnType, DatePart, Scalar, Source};
 pub use drift_plan::{DriftFeature, DriftPlan, Learned};
 
 pub type ParamId = usize;
@@ -30,6 +32,10 @@ pub enum Expr {
     Null,
     ToDouble(Box<Expr>),
     ToText(Box<Expr>),
+    /// A date or timestamp column read as a timestamp without time zone.
+    ToTimestamp(Box<Expr>),
+    /// A part of a timestamp, as a number (`DatePart` says which and how).
+    DatePart(DatePart, Box<Expr>),
     Add(Box<Expr>, Box<Expr>),
     Sub(Box<Expr>, Box<Expr>),
     Mul(Box<Expr>, Box<Expr>),
@@ -396,6 +402,8 @@ impl Expr {
             | Expr::Let(_) => {}
             Expr::ToDouble(a)
             | Expr::ToText(a)
+            | Expr::ToTimestamp(a)
+            | Expr::DatePart(_, a)
             | Expr::Sqrt(a)
             | Expr::Abs(a)
             | Expr::Ln(a)
@@ -459,7 +467,9 @@ impl Expr {
             | Expr::Text(_)
             | Expr::Null
             | Expr::Let(_) => true,
-            Expr::ToDouble(e) | Expr::ToText(e) => matches!(**e, Expr::Column(_)),
+            Expr::ToDouble(e) | Expr::ToText(e) | Expr::ToTimestamp(e) => {
+                matches!(**e, Expr::Column(_))
+            }
             _ => false,
         }
     }
@@ -494,6 +504,8 @@ impl fmt::Display for Expr {
             Expr::Text(s) => write!(f, "'{}'", s.replace('\'', "''")),
             Expr::Null => f.write_str("null"),
             Expr::ToDouble(e) => write!(f, "double({e})"),
+            Expr::ToTimestamp(e) => write!(f, "timestamp({e})"),
+            Expr::DatePart(p, e) => write!(f, "{}({e})", p.name()),
             Expr::ToText(e) => write!(f, "text({e})"),
             Expr::Add(a, b) => write!(f, "({a} + {b})"),
             Expr::Sub(a, b) => write!(f, "({a} - {b})"),
@@ -560,35 +572,5 @@ impl fmt::Display for Agg {
                 f.write_str(")")
             }
         }
-    }
-}
-
-/// Expression helpers, to keep the lowering readable.
-pub mod build {
-    use super::{Cond, Expr};
-
-    pub fn num(v: f64) -> Expr {
-        Expr::Number(v)
-    }
-    pub fn add(a: Expr, b: Expr) -> Expr {
-        Expr::Add(Box::new(a), Box::new(b))
-    }
-    pub fn sub(a: Expr, b: Expr) -> Expr {
-        Expr::Sub(Box::new(a), Box::new(b))
-    }
-    pub fn mul(a: Expr, b: Expr) -> Expr {
-        Expr::Mul(Box::new(a), Box::new(b))
-    }
-    pub fn product(a: Expr, b: Expr) -> Expr {
-        Expr::Product(Box::new(a), Box::new(b))
-    }
-    pub fn div(a: Expr, b: Expr) -> Expr {
-        Expr::Div(Box::new(a), Box::new(b))
-    }
-    pub fn case(arms: Vec<(Cond, Expr)>, otherwise: Expr) -> Expr {
-        Expr::Case(arms, Box::new(otherwise))
-    }
-    pub fn coalesce(a: Expr, b: Expr) -> Expr {
-        Expr::Coalesce(Box::new(a), Box::new(b))
     }
 }

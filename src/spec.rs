@@ -23,7 +23,7 @@ use across::{NormalizeForm, norm_shorthand};
 pub use bins::{BinEncode, BinStrategy, BinsOptions, QuantileMethod};
 pub use encoders::{Drop, OneHot, OneHotUnknown, Ordinal, OrdinalUnknown};
 pub use ordered_map::OrderedMap;
-pub use row_steps::{BinarizeOptions, CyclicalOptions, Function};
+pub use row_steps::{BinarizeOptions, CyclicalOptions, DatePart, Function};
 use row_steps::{FunctionForm, name_shorthand};
 mod yaml;
 pub use yaml::parse;
@@ -124,6 +124,17 @@ pub enum DeclaredType {
     Boolean,
 }
 
+impl DeclaredType {
+    /// The type as the spec writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            DeclaredType::Numeric => "numeric",
+            DeclaredType::String => "string",
+            DeclaredType::Boolean => "boolean",
+        }
+    }
+}
+
 /// Steps of one feature column: a list, or `{type: numeric|string|boolean, steps: [...]}`.
 #[derive(Debug, JsonSchema)]
 #[schemars(untagged)]
@@ -222,6 +233,7 @@ impl Step {
             | Step::Function(_)
             | Step::Bins(_)
             | Step::Cyclical(_)
+            | Step::DateParts(_)
             | Step::Normalize(_)
             | Step::Polynomial(_) => Vec::new(),
             Step::OneHot(o) => {
@@ -272,6 +284,9 @@ pub enum Step {
     Bins(BinsOptions),
     /// `cyclical: {period: 24}`: columns `<column>_sin` and `<column>_cos`.
     Cyclical(CyclicalOptions),
+    /// The parts of a date or timestamp column, each an output column
+    /// `<column>_<part>`: `date_parts: [year, month, day_of_week]`.
+    DateParts(#[schemars(with = "Vec<DatePart>")] Vec<Spanned<DatePart>>),
     /// Normalizer, across the columns of a group: `normalize: l2` (`l1`, `max`).
     Normalize(
         #[serde(deserialize_with = "norm_shorthand")]
@@ -298,6 +313,7 @@ impl Step {
             Step::Function(_) => "function",
             Step::Bins(_) => "bins",
             Step::Cyclical(_) => "cyclical",
+            Step::DateParts(_) => "date_parts",
             Step::Normalize(_) => "normalize",
             Step::Polynomial(_) => "polynomial",
         }

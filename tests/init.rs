@@ -49,7 +49,11 @@ fn from_a_column_list_it_writes_a_spec_that_compiles_and_never_overwrites() {
         spec.contains("  age: [{impute: median}, {scale: standard}]"),
         "{spec}"
     );
-    assert!(spec.contains("passthrough: [plan, signup]"), "{spec}");
+    assert!(spec.contains("passthrough: [plan]"), "{spec}");
+    assert!(
+        spec.contains("  signup: [{date_parts: [year, month, day_of_week]}]"),
+        "{spec}"
+    );
     assert!(spec.contains("payload: BLOB: left out"), "{spec}");
     assert!(
         spec.contains("\"odd \\\"name\\\", {{ x }}\": [{impute: median}"),
@@ -109,7 +113,7 @@ fn bad_requests_are_refused_before_anything_is_written() {
         (vec!["init", "ok"], 2, "--data or from --columns"),
         (vec!["init", "ok", "--columns", "x"], 2, "has no type"),
         (
-            vec!["init", "ok", "--columns", "note TEXT, day DATE"],
+            vec!["init", "ok", "--columns", "note TEXT, at TIME"],
             1,
             "no column",
         ),
@@ -165,7 +169,11 @@ fn from_data_it_reads_types_categories_and_keys() {
     assert_eq!(code, 0, "{stderr}");
     let spec = std::fs::read_to_string(dir.join("people.yml")).unwrap();
     assert!(spec.contains("keys: [id]"), "{spec}");
-    assert!(spec.contains("passthrough: [signup]"), "{spec}");
+    // A DATE column: its parts (the fit below reads it as a date).
+    assert!(
+        spec.contains("signup: [{date_parts: [year, month, day_of_week]}]"),
+        "{spec}"
+    );
     assert!(
         spec.contains(
             "{one_hot: {categories: [\"007\", \"O'Brien {{ x }}\", \"basic\", \"pro\", \"yes\"]"

@@ -245,6 +245,8 @@ def _example_value(steps):
     """A value any of the feature's transformers accepts (ColumnTransformer
     needs one row to record its columns)."""
     for step in steps:
+        if step["options"].get("func") == "date_parts":
+            return pd.Timestamp(2000, 1, 1)
         categories = step["attributes"].get("categories_")
         if categories:
             return next((c for c in categories if c is not None), 0.0)
@@ -280,6 +282,22 @@ def cyclical(x, period):
     return out
 
 
+def date_parts(x, parts):
+    """The parts of each date or timestamp (prep's step `date_parts`):
+    pandas' `Series.dt` numbers (`day_of_week` 0 for Monday), NaN where the
+    value is missing; one column `<column>_<part>` per part."""
+    column = x.iloc[:, 0] if isinstance(x, pd.DataFrame) else pd.Series(np.asarray(x, dtype=object).ravel())
+    when = pd.to_datetime(pd.Series(column.to_numpy(), dtype=object))
+    out = np.column_stack([getattr(when.dt, part).to_numpy(dtype=float) for part in parts])
+    if isinstance(x, pd.DataFrame):
+        return pd.DataFrame(out, index=x.index, columns=[f"{x.columns[0]}_{part}" for part in parts])
+    return out
+
+
+def _date_parts_names(transformer, names):
+    return np.array([f"{names[0]}_{part}" for part in transformer.kw_args["parts"]], dtype=object)
+
+
 def _cyclical_names(transformer, names):
     return np.array([f"{names[0]}_sin", f"{names[0]}_cos"], dtype=object)
 
@@ -288,6 +306,9 @@ def _transformer(step, feature):
     cls = TRANSFORMERS[step["transformer"]]
     options = dict(step["options"])
     attributes = step["attributes"]
+    if cls is FunctionTransformer and options.get("func") == "date_parts":
+        transformer = FunctionTransformer(date_parts, kw_args=options["kw_args"], feature_names_out=_date_parts_names)
+        return transformer.fit(pd.DataFrame({feature: [pd.Timestamp(2000, 1, 1)]}))
     if cls is FunctionTransformer and options.get("func") == "cyclical":
         transformer = FunctionTransformer(cyclical, kw_args=options["kw_args"], feature_names_out=_cyclical_names)
         return transformer.fit(pd.DataFrame({feature: [0.0]}))

@@ -59,7 +59,7 @@ pub fn init(
             EXIT_SPEC,
             Code::InvalidValue,
             format!(
-                "no column of {origin} can be a feature: prep encodes numbers, booleans and texts with categories"
+                "no column of {origin} can be a feature: prep encodes numbers, booleans, texts with categories and dates"
             ),
             here,
             "give data with numeric or categorical columns (with --columns, text columns need --data to list their categories)",

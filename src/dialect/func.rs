@@ -6,6 +6,8 @@ use std::ops::ControlFlow;
 
 use sqlparser::ast::Expr;
 
+use crate::spec::DatePart;
+
 /// Functions whose spelling lives in the dialect files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Func {
@@ -36,10 +38,12 @@ pub enum Func {
     IsTrue,
     IsFalse,
     NumberKey,
+    /// A part of a timestamp (`date_parts`), as its calendar number.
+    DatePart(DatePart),
 }
 
 impl Func {
-    pub(super) const ALL: [Func; 27] = [
+    pub(super) const ALL: [Func; 34] = [
         Func::CountRows,
         Func::Count,
         Func::Avg,
@@ -67,6 +71,13 @@ impl Func {
         Func::IsTrue,
         Func::IsFalse,
         Func::NumberKey,
+        Func::DatePart(DatePart::Year),
+        Func::DatePart(DatePart::Month),
+        Func::DatePart(DatePart::Day),
+        Func::DatePart(DatePart::DayOfWeek),
+        Func::DatePart(DatePart::DayOfYear),
+        Func::DatePart(DatePart::Hour),
+        Func::DatePart(DatePart::Minute),
     ];
 
     /// The operands its template must read, each at least once (the header
@@ -91,7 +102,8 @@ impl Func {
             | Func::Grouping
             | Func::IsTrue
             | Func::IsFalse
-            | Func::NumberKey => &["X"],
+            | Func::NumberKey
+            | Func::DatePart(_) => &["X"],
             Func::SafeDivide => &["A", "B"],
             Func::Percentile => &["X", "P"],
             Func::Concat | Func::Coalesce => &["X", "Y"],
@@ -115,8 +127,11 @@ impl Func {
     pub(super) fn check_placeholders(self, expr: &Expr) -> Result<(), String> {
         let mut used = BTreeSet::new();
         let _ = sqlparser::ast::visit_expressions(expr, |node| {
+            // Placeholders are upper case; a lower-case name is the
+            // dialect's own word (T-SQL's `DATEPART(hour, X)`).
             if let Expr::Identifier(id) = node
                 && id.quote_style.is_none()
+                && !id.value.chars().any(|c| c.is_ascii_lowercase())
             {
                 used.insert(id.value.clone());
             }
@@ -176,6 +191,15 @@ impl Func {
             Func::IsTrue => "is_true",
             Func::IsFalse => "is_false",
             Func::NumberKey => "number_key",
+            Func::DatePart(p) => match p {
+                DatePart::Year => "date_year",
+                DatePart::Month => "date_month",
+                DatePart::Day => "date_day",
+                DatePart::DayOfWeek => "date_day_of_week",
+                DatePart::DayOfYear => "date_day_of_year",
+                DatePart::Hour => "date_hour",
+                DatePart::Minute => "date_minute",
+            },
         }
     }
 }

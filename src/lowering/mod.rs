@@ -35,6 +35,8 @@ pub(crate) struct FeatureInfo {
     pub column_type: ColumnType,
     /// A BOOLEAN source column.
     pub boolean: bool,
+    /// A date or timestamp source column (`check::Feature::temporal`).
+    pub temporal: bool,
     pub span: Option<Span>,
     /// The position of its encoder (its last step when none; steps after an
     /// encoder run on each of its outputs).

@@ -283,6 +283,10 @@ impl<'a> Renderer<'a> {
                 _ => self.double(r(x)),
             },
             E::ToText(x) => ast::cast(r(x), &self.d.string_type),
+            E::ToTimestamp(x) => ast::cast(r(x), &self.d.timestamp_type),
+            E::DatePart(part, x) => {
+                self.double(ast::call(self.d, Func::DatePart(*part), [("X", r(x))]))
+            }
             E::Add(a, b) => ast::binary(BinaryOperator::Plus, r(a), r(b)),
             E::Sub(a, b) => ast::binary(BinaryOperator::Minus, r(a), r(b)),
             E::Mul(a, b) => ast::binary(BinaryOperator::Multiply, r(a), r(b)),

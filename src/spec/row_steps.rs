@@ -62,3 +62,48 @@ pub struct CyclicalOptions {
     /// The length of one turn, in the value's unit (positive).
     pub period: f64,
 }
+
+/// A part of a date or timestamp (`date_parts: [year, month, ...]`), as
+/// pandas' `Series.dt` reads it: the calendar's numbers, `day_of_week` 0 for
+/// Monday to 6 for Sunday (`dt.dayofweek`, Python's `weekday()`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum DatePart {
+    Year,
+    Month,
+    Day,
+    DayOfWeek,
+    DayOfYear,
+    Hour,
+    Minute,
+}
+
+impl DatePart {
+    /// The part as the spec writes it (and its output column's suffix).
+    pub fn name(self) -> &'static str {
+        match self {
+            DatePart::Year => "year",
+            DatePart::Month => "month",
+            DatePart::Day => "day",
+            DatePart::DayOfWeek => "day_of_week",
+            DatePart::DayOfYear => "day_of_year",
+            DatePart::Hour => "hour",
+            DatePart::Minute => "minute",
+        }
+    }
+
+    /// The values the part takes, where they are bounded (not the year).
+    pub fn range(self) -> Option<(f64, f64)> {
+        match self {
+            DatePart::Year => None,
+            DatePart::Month => Some((1.0, 12.0)),
+            DatePart::Day => Some((1.0, 31.0)),
+            DatePart::DayOfWeek => Some((0.0, 6.0)),
+            DatePart::DayOfYear => Some((1.0, 366.0)),
+            DatePart::Hour => Some((0.0, 23.0)),
+            DatePart::Minute => Some((0.0, 59.0)),
+        }
+    }
+}

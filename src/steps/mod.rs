@@ -10,6 +10,7 @@ mod binarize;
 mod bins;
 mod categories;
 mod cyclical;
+mod date_parts;
 mod function;
 mod impute;
 mod max_abs;
@@ -33,6 +34,7 @@ pub use binarize::Binarize;
 pub use bins::Bins;
 pub(crate) use categories::scalar_type;
 pub use cyclical::Cyclical;
+pub use date_parts::DateParts;
 pub use function::Function;
 pub use impute::Impute;
 pub use max_abs::MaxAbs;
@@ -45,7 +47,7 @@ pub use standard::Standard;
 /// Every step, as the spec writes it and as scikit-learn names it: the
 /// README's step table and the Python suite's coverage list are checked
 /// against this list.
-pub const STEPS: [(&str, &str); 13] = [
+pub const STEPS: [(&str, &str); 14] = [
     ("impute", "SimpleImputer"),
     ("scale: standard", "StandardScaler"),
     ("scale: min_max", "MinMaxScaler"),
@@ -57,6 +59,7 @@ pub const STEPS: [(&str, &str); 13] = [
     ("function", "FunctionTransformer"),
     ("bins", "KBinsDiscretizer"),
     ("cyclical", "FunctionTransformer"),
+    ("date_parts", "FunctionTransformer"),
     ("normalize", "Normalizer"),
     ("polynomial", "PolynomialFeatures"),
 ];
@@ -78,6 +81,7 @@ pub enum CheckedStep {
     Function(Function),
     Bins(Bins),
     Cyclical(Cyclical),
+    DateParts(DateParts),
 }
 
 /// What every step is.
@@ -221,6 +225,7 @@ pub(crate) fn check_step(
         spec::Step::Function(o) => Function::check(o, &cx, diags).map(CheckedStep::Function),
         spec::Step::Bins(o) => Bins::check(o, &cx, diags).map(CheckedStep::Bins),
         spec::Step::Cyclical(o) => Cyclical::check(o, &cx, diags).map(CheckedStep::Cyclical),
+        spec::Step::DateParts(o) => DateParts::check(o, &cx, diags).map(CheckedStep::DateParts),
         // Checked with their whole group (`check_across`).
         spec::Step::Normalize(_) | spec::Step::Polynomial(_) => None,
     }
@@ -246,6 +251,7 @@ impl CheckedStep {
             CheckedStep::Function(s) => (s.lower(f, k, value), s.sklearn_options()),
             CheckedStep::Bins(s) => (s.lower(f, k, value), s.sklearn_options()),
             CheckedStep::Cyclical(s) => (s.lower(f, k, value), s.sklearn_options()),
+            CheckedStep::DateParts(s) => (s.lower(f, k, value), s.sklearn_options()),
         };
         f.record_options(k, options);
         items
@@ -265,13 +271,17 @@ impl CheckedStep {
             CheckedStep::Function(s) => s.facts(before, fit_filtered),
             CheckedStep::Bins(s) => s.facts(before, fit_filtered),
             CheckedStep::Cyclical(s) => s.facts(before, fit_filtered),
+            CheckedStep::DateParts(s) => s.facts(before, fit_filtered),
         }
     }
 
     /// Whether the step encodes: its columns are the feature's outputs.
     pub fn is_encoder(&self) -> bool {
         match self {
-            CheckedStep::OneHot(_) | CheckedStep::Ordinal(_) | CheckedStep::Cyclical(_) => true,
+            CheckedStep::OneHot(_)
+            | CheckedStep::Ordinal(_)
+            | CheckedStep::Cyclical(_)
+            | CheckedStep::DateParts(_) => true,
             CheckedStep::Bins(b) => b.encode != crate::spec::BinEncode::Ordinal,
             _ => false,
         }

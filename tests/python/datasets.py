@@ -9,12 +9,14 @@ import numpy as np
 import pandas as pd
 
 NUMERIC, INTEGER, TEXT, BOOLEAN = "numeric", "integer", "text", "boolean"
+# Python `date` and `datetime` (naive) values, None where missing.
+DATE, TIMESTAMP = "date", "timestamp"
 
 
 def _typed(df: pd.DataFrame, types: dict) -> tuple[pd.DataFrame, dict]:
     df = df.reset_index(drop=True)
     for col, t in types.items():
-        if t in (TEXT, BOOLEAN):
+        if t in (TEXT, BOOLEAN, DATE, TIMESTAMP):
             df[col] = df[col].astype(object).where(df[col].notna(), None)
         elif t == NUMERIC:
             df[col] = df[col].astype(float)
@@ -29,10 +31,13 @@ def penguins():
     df.insert(0, "id", np.arange(len(df), dtype=np.int64))
     df["split"] = np.where(df["year"] < 2009, "train", "score")
     df["year"] = df["year"].astype(np.int64)
+    # The day the nest's first egg was observed (palmerpenguins' raw table, same rows).
+    egg = pd.to_datetime(palmerpenguins.load_penguins_raw()["Date Egg"])
+    df["date_egg"] = np.array([None if pd.isna(d) else d.date() for d in egg], dtype=object)
     types = {
         "id": INTEGER, "split": TEXT, "species": TEXT, "island": TEXT,
         "bill_length_mm": NUMERIC, "bill_depth_mm": NUMERIC, "flipper_length_mm": NUMERIC,
-        "body_mass_g": NUMERIC, "sex": TEXT, "year": INTEGER,
+        "body_mass_g": NUMERIC, "sex": TEXT, "year": INTEGER, "date_egg": DATE,
     }
     return _typed(df[list(types)], types)
 
@@ -93,13 +98,41 @@ def adversarial():
     df["yes_no"] = np.array([bool(b) for b in rng.random(n) < 0.35], dtype=object)
     df.loc[rng.random(n) < 0.15, "yes_no"] = None
     df["yes_no_full"] = np.array([bool(b) for b in rng.random(n) < 0.6], dtype=object)
+    _dates(df, n)
     types = {
         "id": INTEGER, "split": TEXT, "all_null": NUMERIC, "constant": NUMERIC, "huge": NUMERIC,
         "tiny": NUMERIC, "ints": INTEGER, "decimals": NUMERIC, "negzero": NUMERIC, "gappy": NUMERIC,
         "cat": TEXT, "level": TEXT, "epoch_ms": NUMERIC, "big": NUMERIC, "late_null": TEXT,
         "late_null2": TEXT, "gappy_nan": NUMERIC, "yes_no": BOOLEAN, "yes_no_full": BOOLEAN,
+        "seen_at": TIMESTAMP, "seen_on": DATE,
     }
     return _typed(df[list(types)], types)
+
+
+def _dates(df, n):
+    """A timestamp and a date column: the calendar's edges (leap days, 1900
+    not a leap year, the ends of ClickHouse's range 1900..2299, a year's
+    last minute, each day of the week) then random instants, missing
+    values among them (a random generator of its own: the other columns'
+    values do not move)."""
+    import datetime as dt
+
+    rng = np.random.default_rng(11)
+    edges = [
+        dt.datetime(1900, 1, 1, 0, 0), dt.datetime(1900, 2, 28, 23, 59), dt.datetime(1900, 3, 1, 0, 1),
+        dt.datetime(2000, 2, 29, 12, 30), dt.datetime(2024, 12, 31, 23, 59, 59, 999999),
+        dt.datetime(2299, 12, 31, 23, 59), dt.datetime(1970, 1, 1), dt.datetime(1969, 12, 31, 23, 59),
+    ] + [dt.datetime(2026, 11, 30, 3 * k) + dt.timedelta(days=k) for k in range(7)]  # Monday to Sunday
+    start = dt.datetime(1950, 1, 1)
+    seconds = rng.integers(0, 120 * 365 * 86400, n)
+    values = [start + dt.timedelta(seconds=int(s), microseconds=int(u))
+              for s, u in zip(seconds, rng.integers(0, 1_000_000, n))]
+    values[:len(edges)] = edges
+    missing = rng.random(n) < 0.1
+    missing[:len(edges)] = False
+    df["seen_at"] = np.array([None if m else v for v, m in zip(values, missing)], dtype=object)
+    days = rng.permutation(values)
+    df["seen_on"] = np.array([None if m else v.date() for v, m in zip(days, rng.random(n) < 0.1)], dtype=object)
 
 
 TABLES = {"penguins": penguins, "diabetes": diabetes, "adversarial": adversarial}

@@ -5,7 +5,7 @@ import os
 
 import pandas as pd
 
-from datasets import BOOLEAN, INTEGER, NUMERIC, TEXT
+from datasets import BOOLEAN, DATE, INTEGER, NUMERIC, TEXT, TIMESTAMP
 
 
 def _rows(df):
@@ -39,7 +39,8 @@ class DuckDB(_QuotedSql):
         self.con = duckdb.connect()
 
     def load(self, table, df, types):
-        t = {NUMERIC: "DOUBLE", INTEGER: "BIGINT", TEXT: "VARCHAR", BOOLEAN: "BOOLEAN"}
+        t = {NUMERIC: "DOUBLE", INTEGER: "BIGINT", TEXT: "VARCHAR", BOOLEAN: "BOOLEAN", DATE: "DATE",
+             TIMESTAMP: "TIMESTAMP"}
         cols = ", ".join(f"{self.quote(c)} {t[types[c]]}" for c in df.columns)
         self.con.execute(f"DROP TABLE IF EXISTS {self.quote(table)}")
         self.con.execute(f"CREATE TABLE {self.quote(table)} ({cols})")
@@ -76,6 +77,9 @@ class TrinoOnDuckDB(DuckDB):
             "to_utf8(s) AS s",
             "xxhash64(s) AS hash(s)",
             "from_big_endian_64(h) AS CAST(h % 9223372036854775807 AS BIGINT)",
+            # Trino's ISO day of the week (1 = Monday) and day of the year.
+            "day_of_week(x) AS isodow(x)",
+            "day_of_year(x) AS dayofyear(x)",
         ]:
             self.con.execute(f"CREATE OR REPLACE MACRO {macro}")
 
@@ -92,7 +96,8 @@ class Postgres(_QuotedSql):
     def load(self, table, df, types):
         from psycopg2.extras import execute_values
 
-        t = {NUMERIC: "DOUBLE PRECISION", INTEGER: "BIGINT", TEXT: "TEXT", BOOLEAN: "BOOLEAN"}
+        t = {NUMERIC: "DOUBLE PRECISION", INTEGER: "BIGINT", TEXT: "TEXT", BOOLEAN: "BOOLEAN", DATE: "DATE",
+             TIMESTAMP: "TIMESTAMP"}
         cols = ", ".join(f"{self.quote(c)} {t[types[c]]}" for c in df.columns)
         with self.con.cursor() as cur:
             cur.execute(f"DROP TABLE IF EXISTS {self.quote(table)} CASCADE")
@@ -157,7 +162,9 @@ class ClickHouse:
         return "'" + str(v).replace("\\", "\\\\").replace("'", "\\'") + "'"
 
     def load(self, table, df, types):
-        t = {NUMERIC: "Float64", INTEGER: "Int64", TEXT: "String", BOOLEAN: "Bool"}
+        # Date32 and DateTime64 hold 1900..2299 (Date and DateTime start in 1970).
+        t = {NUMERIC: "Float64", INTEGER: "Int64", TEXT: "String", BOOLEAN: "Bool", DATE: "Date32",
+             TIMESTAMP: "DateTime64(6)"}
         cols = ", ".join(f"{self.quote(c)} Nullable({t[types[c]]})" for c in df.columns)
         self.execute(f"DROP TABLE IF EXISTS {self.quote(table)}")
         self.execute(f"CREATE TABLE {self.quote(table)} ({cols}) ENGINE = Memory")
@@ -205,11 +212,15 @@ class Spark:
         self.spark.sparkContext.setLogLevel("ERROR")
 
     def load(self, table, df, types):
-        from pyspark.sql.types import BooleanType, DoubleType, LongType, StringType, StructField, StructType
+        from pyspark.sql.types import (
+            BooleanType, DateType, DoubleType, LongType, StringType, StructField, StructType, TimestampNTZType,
+        )
 
-        t = {NUMERIC: DoubleType(), INTEGER: LongType(), TEXT: StringType(), BOOLEAN: BooleanType()}
+        t = {NUMERIC: DoubleType(), INTEGER: LongType(), TEXT: StringType(), BOOLEAN: BooleanType(),
+             DATE: DateType(), TIMESTAMP: TimestampNTZType()}
         schema = StructType([StructField(c, t[types[c]], True) for c in df.columns])
-        rows = [list(r) for r in _rows(df)]
+        # pandas hands a timestamp back as its own subclass of datetime, which Spark refuses.
+        rows = [[v.to_pydatetime() if isinstance(v, pd.Timestamp) else v for v in r] for r in _rows(df)]
         self.spark.createDataFrame(rows, schema).createOrReplaceTempView(table)
 
     def query(self, sql):

@@ -27,6 +27,8 @@ REQUIRED_CELLS = [
     "function:sign", "function:square", "function:clip",
     "bins:quantile", "bins:uniform", "bins:quantile_method=inverted_cdf", "bins:quantile_method=linear",
     "bins:encode=ordinal", "bins:encode=onehot", "cyclical",
+    "date_parts:year", "date_parts:month", "date_parts:day", "date_parts:day_of_week", "date_parts:day_of_year",
+    "date_parts:hour", "date_parts:minute",
     "normalize:l1", "normalize:l2", "normalize:max",
     "polynomial", "polynomial:interaction_only", "polynomial:include_bias=false", "polynomial:degree=range",
 ]
@@ -49,6 +51,8 @@ def cells(steps, declared=None):
             out.add("binarize")
         elif kind == "cyclical":
             out.add("cyclical")
+        elif kind == "date_parts":
+            out.update(f"date_parts:{part}" for part in opts)
         elif kind == "bins":
             out.add(f"bins:{opts.get('strategy', 'quantile')}")
             out.update(f"bins:{k}={v}" for k, v in opts.items() if k == "quantile_method")

@@ -196,8 +196,24 @@ def reference(spec, train, score):
     return pd.DataFrame(out)
 
 
+def _date_parts(df, col, parts):
+    """pandas' `Series.dt` numbers of each part (the README's meaning of
+    `date_parts`), NaN where the date is missing: one column per part."""
+    when = pd.to_datetime(pd.Series(df[col].to_numpy(), dtype=object))
+    return [getattr(when.dt, part).to_numpy(dtype=float).reshape(-1, 1) for part in parts]
+
+
 def _reference_feature(col, declared, steps, train, score, out):
     """One column through its steps, its outputs added to `out`."""
+    if "date_parts" in steps[0]:
+        # Each part a column; the steps after it run on each (fitted on its training values).
+        parts = steps[0]["date_parts"]
+        for part, fit_on, values in zip(parts, _date_parts(train, col, parts), _date_parts(score, col, parts)):
+            if len(steps) > 1:
+                pipe = make_pipeline(*[_step(s) for s in steps[1:]]).fit(fit_on)
+                values = np.asarray(pipe.transform(values), dtype=float)
+            out[f"{col}_{part}"] = values[:, 0]
+        return
     numeric = declared == "numeric" or (declared is None and _looks_numeric(steps)) or (
         declared == "boolean" and _numbers_only(steps)
     )

@@ -52,6 +52,20 @@ def dbt(project, *args, target="duckdb"):
     return done.stdout
 
 
+def build_matching(project, expected, name, key, target):
+    """`expected` (scikit-learn's features) as a seed, and a data test that
+    the package `<name>_features`' model `name` equals it; then dbt build
+    (a full refresh: the seeds' columns are this test's, whatever a database
+    kept), which must pass that test: its output."""
+    expected.to_csv(project / "seeds" / f"expected_{name}.csv", index=False)
+    (project / "tests" / f"{name}_matches_scikit_learn.sql").write_text(
+        f"{{{{ matches_expected(ref('{name}_features', '{name}'), ref('expected_{name}'), '{key}') }}}}\n")
+    dbt(project, "deps", target=target)
+    out = dbt(project, "build", "--full-refresh", target=target)
+    assert f"{name}_matches_scikit_learn" in out and "ERROR=0" in out, out[-6000:]
+    return out
+
+
 def add_package(prep_bin, project, spec, package):
     """One more package in the project: `spec` (a dict) written by prep as
     dbt package `package` and listed in packages.yml."""
@@ -445,13 +459,8 @@ def test_bin_edges_are_learned_in_the_warehouse(prep_bin, project, target):
         expected[name] = hot.transform(plan)[:, j]
     # The bins tell rows apart; tickets keeps 3 bins.
     assert len(set(expected["usage"])) == 3 and len(set(expected["amount"])) > 1 and "tickets_2" in expected
-    expected.to_csv(project / "seeds" / "expected_binned.csv", index=False)
-    (project / "tests" / "binned_matches_scikit_learn.sql").write_text(
-        "{{ matches_expected(ref('binned_features', 'binned'), ref('expected_binned'), 'customer_id') }}\n")
-    dbt(project, "deps", target=target)
-    # A full refresh: the seed's columns are this test's, whatever a database kept.
-    out = dbt(project, "build", "--full-refresh", target=target)
-    assert "binned_matches_scikit_learn" in out and "binned__params" in out and "ERROR=0" in out, out[-6000:]
+    out = build_matching(project, expected, "binned", "customer_id", target)
+    assert "binned__params" in out, out[-6000:]
 
 
 @pytest.mark.parametrize("target", ["duckdb", "postgres"])
@@ -494,10 +503,41 @@ def test_steps_across_columns_in_the_dbt_package(prep_bin, project, target):
                                                               "tickets_signup_year", "signup_year_2"]
         for j, name in enumerate(names):
             expected[name] = values[:, j]
-    expected.to_csv(project / "seeds" / "expected_across.csv", index=False)
-    (project / "tests" / "across_matches_scikit_learn.sql").write_text(
-        "{{ matches_expected(ref('across_features', 'across'), ref('expected_across'), 'customer_id') }}\n")
-    dbt(project, "deps", target=target)
-    out = dbt(project, "build", "--full-refresh", target=target)
-    assert "across_matches_scikit_learn" in out and "ERROR=0" in out, out[-6000:]
+    out = build_matching(project, expected, "across", "customer_id", target)
     assert "across_features_within_range_across_usage" in out, out[-6000:]
+
+
+@pytest.mark.parametrize("target", ["duckdb", "postgres"])
+def test_date_parts_in_the_dbt_package(prep_bin, project, target):
+    """`date_parts` on a seed's timestamp and date columns (dbt types them
+    from the CSV), and a scaler on a part learned in the warehouse: the
+    package's features equal pandas' `Series.dt` numbers and scikit-learn's
+    scaler on them (a data test comparing them)."""
+    import datetime as dt
+
+    import numpy as np
+    import pandas as pd
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(5)
+    start = dt.datetime(1999, 12, 27)  # a Monday
+    at = [start + dt.timedelta(minutes=int(m)) for m in rng.integers(0, 60 * 24 * 800, 40)]
+    at[:3] = [dt.datetime(2000, 2, 29, 23, 59), dt.datetime(2000, 12, 31, 0, 1), dt.datetime(2001, 1, 7, 12, 0)]
+    events = pd.DataFrame({"event_id": range(1, 41), "happened_at": at, "happened_on": [a.date() for a in at]})
+    events.loc[5, "happened_at"] = None  # a missing timestamp: missing in every part
+    events.to_csv(project / "seeds" / "events.csv", index=False)
+    parts = ["year", "month", "day", "day_of_week", "day_of_year", "hour", "minute"]
+    spec = {"name": "dated", "source": {"ref": "events"}, "keys": ["event_id"],
+            "features": {"happened_at": [{"date_parts": parts}],
+                         "happened_on": [{"date_parts": ["day_of_week", "month"]}, {"scale": "standard"}]}}
+    add_package(prep_bin, project, spec, "dated_features")
+    expected = pd.DataFrame({"event_id": events["event_id"]})
+    when = pd.to_datetime(events["happened_at"])
+    for part in parts:
+        expected[f"happened_at_{part}"] = getattr(when.dt, part).to_numpy(dtype=float)
+    day = pd.to_datetime(events["happened_on"])
+    for part in ["day_of_week", "month"]:
+        values = getattr(day.dt, part).to_numpy(dtype=float).reshape(-1, 1)
+        expected[f"happened_on_{part}"] = StandardScaler().fit_transform(values)[:, 0]
+    assert sorted(set(expected["happened_at_day_of_week"].dropna())) == [0, 1, 2, 3, 4, 5, 6]
+    build_matching(project, expected, "dated", "event_id", target)

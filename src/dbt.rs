@@ -9,6 +9,7 @@ mod deferred;
 mod docs;
 mod owner;
 mod schema;
+mod unknown;
 use deferred::deferred_call;
 use schema::{mismatch_condition, model_configs, schema_entries};
 
@@ -18,7 +19,9 @@ use crate::dialect::DialectName;
 use crate::emit::{Artifact, HEADER_MARK, jinja_escape, jinja_string};
 use crate::fitted::Fitted;
 use crate::ir::{ApplyItem, Ir};
-use crate::render::{DriftParams, ParamsRelation, Renderer, SourceStyle, print, quote};
+use crate::render::{
+    DriftParams, ParamsRelation, Renderer, SourceStyle, UnknownCheck, print, quote,
+};
 
 /// dbt adapters and the dialect whose SQL each runs (each dialect names its
 /// adapters in its file), by adapter name. dbt's dispatch falls back from
@@ -56,11 +59,14 @@ struct Macros {
     pinned: Vec<Impl>,
     /// The drift query, if the spec has `drift:`.
     drifts: Vec<Impl>,
+    /// The unknown categories, if an encoder says `handle_unknown: warn`.
+    unknowns: Vec<Impl>,
 }
 
 impl Macros {
     /// Macros of `adapter` that call those of `first` (an adapter of the same dialect).
-    fn call(&mut self, adapter: &'static str, first: &'static str, pinned: bool, drift: bool) {
+    fn call(&mut self, adapter: &'static str, first: &'static str, which: [bool; 3]) {
+        let [pinned, drift, unknown] = which;
         let same = || Impl {
             adapter,
             sql: String::new(),
@@ -74,6 +80,9 @@ impl Macros {
         if drift {
             self.drifts.push(same());
         }
+        if unknown {
+            self.unknowns.push(same());
+        }
     }
 }
 
@@ -86,7 +95,14 @@ fn macros(spec: &PackageSpec, source: &str, names: &PackageNames) -> Result<Macr
         applies: Vec::new(),
         pinned: Vec::new(),
         drifts: Vec::new(),
+        unknowns: Vec::new(),
     };
+    let unknown_checks = unknown::checks(spec.model, ir);
+    let has = [
+        spec.pinned.is_some(),
+        ir.drift.is_some(),
+        !unknown_checks.is_empty(),
+    ];
     // Two-argument ref: the package's own params model, whatever the
     // project around it holds.
     let params_ref = format!(
@@ -98,7 +114,7 @@ fn macros(spec: &PackageSpec, source: &str, names: &PackageNames) -> Result<Macr
     for (adapter, dialect) in adapters() {
         // A second adapter of a dialect calls the first's macros.
         if let Some(&(_, first)) = written.iter().find(|(d, _)| *d == dialect) {
-            m.call(adapter, first, spec.pinned.is_some(), ir.drift.is_some());
+            m.call(adapter, first, has);
             continue;
         }
         written.push((dialect, adapter));
@@ -139,19 +155,42 @@ fn macros(spec: &PackageSpec, source: &str, names: &PackageNames) -> Result<Macr
             sql: apply_sql,
             same_as: None,
         });
-        if ir.drift.is_some() {
-            let drift = r.drift_query(DriftParams::Placeholder)?;
-            let sql = jinja_escape(&print::pretty(drift))
-                .replace(&r.source_placeholder, "{{ relation }}")
-                .replace(&r.params_placeholder, &format!("{{{{ {params_ref} }}}}"));
-            m.drifts.push(Impl {
-                adapter,
-                sql,
-                same_as: None,
-            });
-        }
+        relation_macros(&mut m, &r, ir, adapter, &params_ref, &unknown_checks)?;
     }
     Ok(m)
+}
+
+/// The macros of `adapter` that read any relation with the source columns:
+/// the drift measures (with `drift:`) and the unknown categories (with an
+/// encoder whose `handle_unknown` is `warn`).
+fn relation_macros(
+    m: &mut Macros,
+    r: &Renderer,
+    ir: &Ir,
+    adapter: &'static str,
+    params_ref: &str,
+    unknown_checks: &[UnknownCheck],
+) -> Result<(), Diagnostic> {
+    let relation_read = |sql: print::Sql| {
+        jinja_escape(&print::pretty(sql))
+            .replace(&r.source_placeholder, "{{ relation }}")
+            .replace(&r.params_placeholder, &format!("{{{{ {params_ref} }}}}"))
+    };
+    if ir.drift.is_some() {
+        m.drifts.push(Impl {
+            adapter,
+            sql: relation_read(r.drift_query(DriftParams::Placeholder)?),
+            same_as: None,
+        });
+    }
+    if !unknown_checks.is_empty() {
+        m.unknowns.push(Impl {
+            adapter,
+            sql: relation_read(r.unknown_query(unknown_checks)),
+            same_as: None,
+        });
+    }
+    Ok(())
 }
 
 /// What the package and its models are called: two packages in one dbt
@@ -258,6 +297,10 @@ fn environment() -> Environment<'static> {
         (
             "features_model.sql",
             include_str!("../macros/features_model.sql.j2"),
+        ),
+        (
+            "unknown_test.sql",
+            include_str!("../macros/unknown_test.sql.j2"),
         ),
     ];
     for (name, source) in templates {
@@ -429,6 +472,7 @@ fn spec_files(
         applies,
         pinned,
         drifts,
+        unknowns,
     } = macros(spec, &source, names)?;
     let read: Vec<String> = (spec.model.keys.iter())
         .chain(&spec.model.passthrough)
@@ -444,7 +488,8 @@ fn spec_files(
             .clone()
             .unwrap_or_else(|| "an unknown time".into())
     });
-    Ok(vec![
+    let warns = !unknowns.is_empty();
+    let mut files = vec![
         Artifact {
             file_name: format!("macros/prep_{name}.sql"),
             contents: render(
@@ -458,6 +503,7 @@ fn spec_files(
                     pinned => pinned.iter().map(Impl::value).collect::<Vec<_>>(),
                     applies => applies.iter().map(Impl::value).collect::<Vec<_>>(),
                     drifts => drifts.iter().map(Impl::value).collect::<Vec<_>>(),
+                    unknowns => unknowns.iter().map(Impl::value).collect::<Vec<_>>(),
                     columns => format!("[{}]", read.join(", ")),
                 },
             ),
@@ -479,8 +525,12 @@ fn spec_files(
             contents: render(
                 env,
                 "features_model.sql",
-                context! { header => header(&format!("features of spec {}", spec.file)), name, source, package },
+                context! { header => header(&format!("features of spec {}", spec.file)), name, source => source.clone(), package },
             ),
         },
-    ])
+    ];
+    if warns {
+        files.push(unknown::test_file(env, spec, names, &source));
+    }
+    Ok(files)
 }

@@ -1120,3 +1120,59 @@ fn check_reports_every_invalid_spec() {
         assert!(hooks.contains(entry), "{hooks}");
     }
 }
+
+/// Encoders with `handle_unknown: warn` give the package a test of severity
+/// `warn` on the spec's source, counting the categories they did not learn
+/// (given ones, a hostile text among them, and learned ones): on every
+/// adapter its SQL parses, and no text of the spec reaches Jinja raw.
+#[test]
+fn warn_encoders_get_a_warning_test_in_the_dbt_package() {
+    use sqlparser::parser::Parser;
+    let dir = fresh_dir("warn");
+    std::fs::create_dir_all(&dir).unwrap();
+    let spec = dir.join("w.yml");
+    std::fs::write(
+        &spec,
+        "name: w\nsource: {ref: customers}\nkeys: [id]\nfeatures:\n  \
+         plan: [{one_hot: {categories: [\"O'Brien {{ x }}\", basic], handle_unknown: warn}}]\n  \
+         region: [{impute: most_frequent}, {one_hot: {handle_unknown: warn}}]\n  \
+         year: {type: numeric, steps: [{one_hot: {handle_unknown: warn}}]}\n",
+    )
+    .unwrap();
+    let out = dir.join("pkg");
+    let (code, _, stderr) = run(&[
+        "compile",
+        &spec.to_string_lossy(),
+        "--emit",
+        "dbt-package",
+        "--out",
+        &out.to_string_lossy(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let test = std::fs::read_to_string(out.join("tests/w__unknown_categories.sql")).unwrap();
+    assert!(
+        test.contains("{{ config(severity='warn') }}")
+            && test.contains("prep.unknown_w(ref(project_name, 'customers'))"),
+        "{test}"
+    );
+    let macros = std::fs::read_to_string(out.join("macros/prep_w.sql")).unwrap();
+    assert!(!macros.contains("{{ x }}"), "{macros}");
+    let mut env = minijinja::Environment::new();
+    env.add_function("ref", |_: String, name: String| name);
+    for (adapter, dialect) in prep::dbt::adapters() {
+        let head = format!("{{% macro {adapter}__unknown_w(relation) %}}");
+        let body = macros.split(&head).nth(1).expect("a macro per adapter");
+        let body = body.split("{% endmacro %}").next().unwrap();
+        if body.contains("__unknown_w(relation)") {
+            continue; // calls the macro of another adapter of its dialect
+        }
+        let sql = env
+            .render_str(body, minijinja::context! { relation => "customers" })
+            .unwrap();
+        assert!(sql.contains("Brien") && sql.contains("x }}"), "{sql}");
+        let d = dialect.get();
+        let parsed = Parser::parse_sql(d.parser().as_ref(), &sql);
+        assert!(parsed.is_ok_and(|s| s.len() == 1), "{adapter}: {sql}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -54,27 +54,33 @@ impl FeatureInfo {
 
     /// The column read as a number or as a text (a boolean as 1/0 or `True`/`False`).
     pub(crate) fn read_as(&self, column_type: ColumnType) -> Expr {
-        let column = Expr::Column(self.column.clone());
-        match (column_type, self.boolean) {
-            (ColumnType::Numeric, false) => Expr::ToDouble(Box::new(column)),
-            (ColumnType::String, false) => column,
-            // A bool column as scikit-learn reads it: 1.0/0.0, or the
-            // categories it names True/False; NULL stays missing.
-            (ty, true) => {
-                let [yes, no] = match ty {
-                    ColumnType::Numeric => [num(1.0), num(0.0)],
-                    ColumnType::String => {
-                        [true, false].map(|b| Expr::Text(Scalar::bool_text(b).into()))
-                    }
-                };
-                Expr::Case(
-                    vec![
-                        (Cond::IsTrue(column.clone()), yes),
-                        (Cond::IsFalse(column), no),
-                    ],
-                    Box::new(Expr::Null),
-                )
-            }
+        read_column(&self.column, column_type, self.boolean)
+    }
+}
+
+/// Source column `column` read as a number or as a text (a BOOLEAN column,
+/// `boolean`, as 1/0 or `True`/`False`), as scikit-learn reads it.
+pub(crate) fn read_column(column: &str, column_type: ColumnType, boolean: bool) -> Expr {
+    let column = Expr::Column(column.to_string());
+    match (column_type, boolean) {
+        (ColumnType::Numeric, false) => Expr::ToDouble(Box::new(column)),
+        (ColumnType::String, false) => column,
+        // A bool column as scikit-learn reads it: 1.0/0.0, or the
+        // categories it names True/False; NULL stays missing.
+        (ty, true) => {
+            let [yes, no] = match ty {
+                ColumnType::Numeric => [num(1.0), num(0.0)],
+                ColumnType::String => {
+                    [true, false].map(|b| Expr::Text(Scalar::bool_text(b).into()))
+                }
+            };
+            Expr::Case(
+                vec![
+                    (Cond::IsTrue(column.clone()), yes),
+                    (Cond::IsFalse(column), no),
+                ],
+                Box::new(Expr::Null),
+            )
         }
     }
 }

@@ -114,9 +114,14 @@ pub fn is_null(e: Expr) -> Expr {
 }
 
 pub fn not(e: Expr) -> Expr {
+    // `NOT x IN (..)` is read as `(NOT x) IN (..)` by some engines.
+    let e = match e {
+        Expr::InList { .. } | Expr::InSubquery { .. } => Expr::Nested(Box::new(e)),
+        other => operand(other),
+    };
     Expr::UnaryOp {
         op: ast::UnaryOperator::Not,
-        expr: Box::new(operand(e)),
+        expr: Box::new(e),
     }
 }
 
@@ -128,6 +133,15 @@ pub fn in_list(e: Expr, list: Vec<Expr>) -> Expr {
     Expr::InList {
         expr: Box::new(operand(e)),
         list,
+        negated: false,
+    }
+}
+
+/// `e IN (subquery)`.
+pub fn in_query(e: Expr, q: Query) -> Expr {
+    Expr::InSubquery {
+        expr: Box::new(operand(e)),
+        subquery: Box::new(q),
         negated: false,
     }
 }

@@ -14,6 +14,7 @@ pub mod print;
 pub mod quote;
 mod ranked;
 mod row_hash;
+mod unknown;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -28,6 +29,7 @@ use crate::spec::{ColumnType, Source};
 pub use apply::DeferredItem;
 use ast::{Relation, SelectBuilder};
 pub use drift::{DRIFT_COLUMNS, DriftParams};
+pub use unknown::{Known, UnknownCheck};
 
 /// Alias of the row being read, in the fit and in the apply query.
 const ROW: &str = "prep_src";

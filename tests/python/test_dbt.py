@@ -541,3 +541,54 @@ def test_date_parts_in_the_dbt_package(prep_bin, project, target):
         expected[f"happened_on_{part}"] = StandardScaler().fit_transform(values)[:, 0]
     assert sorted(set(expected["happened_at_day_of_week"].dropna())) == [0, 1, 2, 3, 4, 5, 6]
     build_matching(project, expected, "dated", "event_id", target)
+
+
+@pytest.mark.parametrize("target", ["duckdb", "postgres"])
+def test_unknown_categories_warn_in_the_dbt_package(prep_bin, project, target):
+    """`handle_unknown: warn`: the package's test of the spec's source warns
+    (dbt's WARN, the build passes) with the rows whose categories the
+    encoders did not learn, per feature and category, as pandas counts them:
+    learned text and number categories (a hostile text among the unknown
+    ones), given ones, the missing value where the fit saw none and nothing
+    imputes it."""
+    import pandas as pd
+
+    spec = {"name": "warned", "source": {"ref": "train"}, "keys": ["customer_id"],
+            "fit": {"where": "customer_id <= 2"},
+            "features": {
+                "plan_code": [{"one_hot": {"handle_unknown": "warn"}}],
+                "region": [{"one_hot": {"categories": ["amer"], "handle_unknown": "warn"}}],
+                "signup_year": {"type": "numeric", "steps": [
+                    {"one_hot": {"categories": [2021, 2022], "handle_unknown": "warn"}}]},
+                "tickets": {"type": "numeric", "steps": [
+                    {"impute": "most_frequent"}, {"one_hot": {"handle_unknown": "warn"}}]}}}
+    add_package(prep_bin, project, spec, "warned_features")
+    train = pd.read_csv(project / "seeds" / "train.csv", keep_default_na=False, na_values=[""])
+    fit = train[train["customer_id"] <= 2]
+    expected = {}
+    for column, given, imputed in [("plan_code", None, False), ("region", ["amer"], False),
+                                   ("signup_year", [2021, 2022], False), ("tickets", None, True)]:
+        known = set(given) if given is not None else set(fit[column].dropna())
+        missing_known = imputed or (given is None and fit[column].isna().any())
+        for value in train[column]:
+            if pd.isna(value):
+                if not missing_known:
+                    expected[(column, None)] = expected.get((column, None), 0) + 1
+            elif value not in known:
+                key = (column, value if isinstance(value, str) else float(value))
+                expected[key] = expected.get(key, 0) + 1
+    assert ("plan_code", "O'Brien {{ x }}") in expected and ("region", None) in expected
+    dbt(project, "deps", target=target)
+    out = dbt(project, "build", "--full-refresh", target=target)
+    warned = [line for line in out.splitlines() if "warned__unknown_categories" in line]
+    assert "ERROR=0" in out and any("WARN" in line for line in warned), out[-6000:]
+    shown = dbt(project, "show", "--inline", "{{ warned_features.unknown_warned(ref('train')) }}",
+                "--limit", "100", "--output", "json", "--log-format", "text", target=target)
+    rows = json.loads(shown[shown.index("{"):shown.rindex("}") + 1])["show"]
+    got = {}
+    for r in rows:
+        category = r["category"]
+        if category is not None and r["feature"] in ("signup_year", "tickets"):
+            category = float(category)
+        got[(r["feature"], category)] = int(r["rows"])
+    assert got == expected

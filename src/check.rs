@@ -469,7 +469,7 @@ fn date_parts_first(
 }
 
 /// Whether an encoder's output columns (or its codes) are learned from data.
-fn columns_learned(step: &CheckedStep) -> bool {
+pub(super) fn columns_learned(step: &CheckedStep) -> bool {
     match step {
         CheckedStep::OneHot(oh) => oh.categories.is_none() || oh.groups_infrequent(),
         CheckedStep::Ordinal(o) => o.categories.is_none() || o.groups_infrequent(),

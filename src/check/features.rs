@@ -137,7 +137,10 @@ fn declared_once<'a>(
 
 /// The steps after an encoder or a step across columns (`kind`), run on
 /// each of its outputs (all numbers): anything but a step across columns or
-/// an encoder (whose columns per output prep does not name).
+/// an encoder (whose columns per output prep does not name), except that
+/// `date_parts` may end with an encoder whose columns are known before any
+/// fit (each part's sine and cosine, or one column per listed category:
+/// `<column>_<part>_<suffix>`).
 pub(super) fn check_after(
     kind: &str,
     after: &[Spanned<Step>],
@@ -146,13 +149,16 @@ pub(super) fn check_after(
     let before = diags.0.len();
     let what = format!("the outputs of `{kind}`");
     let mut checked = Vec::new();
-    for step in after {
+    for (k, step) in after.iter().enumerate() {
         let one = (!step.value.is_across())
             .then(|| check_step(&what, ColumnType::Numeric, step, diags))
             .flatten();
+        let named = |s: &CheckedStep| {
+            kind == "date_parts" && k + 1 == after.len() && !super::columns_learned(s)
+        };
         let refused = match &one {
             _ if step.value.is_across() => Some("a step across columns"),
-            Some(s) if s.is_encoder() => Some("an encoder"),
+            Some(s) if s.is_encoder() && !named(s) => Some("an encoder"),
             _ => None,
         };
         if let Some(refused) = refused {
@@ -162,7 +168,10 @@ pub(super) fn check_after(
                     format!("`{}` after `{kind}` is {refused}, which prep does not run on {what}", step.value.kind()),
                 )
                 .at(span(step))
-                .hint(format!("steps after `{kind}` run on each of its outputs: imputers, scalers, `function`, `binarize`, ordinal `bins`")),
+                .hint(format!("steps after `{kind}` run on each of its outputs: imputers, scalers, `function`, `binarize`, ordinal `bins`{}", match kind {
+                    "date_parts" => "; the last may be `cyclical`, or `one_hot`/`ordinal` with listed categories",
+                    _ => "",
+                })),
             );
             continue;
         }

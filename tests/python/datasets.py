@@ -104,7 +104,7 @@ def adversarial():
         "tiny": NUMERIC, "ints": INTEGER, "decimals": NUMERIC, "negzero": NUMERIC, "gappy": NUMERIC,
         "cat": TEXT, "level": TEXT, "epoch_ms": NUMERIC, "big": NUMERIC, "late_null": TEXT,
         "late_null2": TEXT, "gappy_nan": NUMERIC, "yes_no": BOOLEAN, "yes_no_full": BOOLEAN,
-        "seen_at": TIMESTAMP, "seen_on": DATE,
+        "seen_at": TIMESTAMP, "seen_on": DATE, "seen_at_b": TIMESTAMP, "seen_on_b": DATE,
     }
     return _typed(df[list(types)], types)
 
@@ -133,6 +133,7 @@ def _dates(df, n):
     df["seen_at"] = np.array([None if m else v for v, m in zip(values, missing)], dtype=object)
     days = rng.permutation(values)
     df["seen_on"] = np.array([None if m else v.date() for v, m in zip(days, rng.random(n) < 0.1)], dtype=object)
+    df["seen_at_b"], df["seen_on_b"] = df["seen_at"], df["seen_on"]
 
 
 TABLES = {"penguins": penguins, "diabetes": diabetes, "adversarial": adversarial}

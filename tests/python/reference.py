@@ -206,13 +206,16 @@ def _date_parts(df, col, parts):
 def _reference_feature(col, declared, steps, train, score, out):
     """One column through its steps, its outputs added to `out`."""
     if "date_parts" in steps[0]:
-        # Each part a column; the steps after it run on each (fitted on its training values).
+        # Each part a numeric column `<col>_<part>`, through the steps after
+        # it as a feature of its own (fitted on its training values).
         parts = steps[0]["date_parts"]
         for part, fit_on, values in zip(parts, _date_parts(train, col, parts), _date_parts(score, col, parts)):
-            if len(steps) > 1:
-                pipe = make_pipeline(*[_step(s) for s in steps[1:]]).fit(fit_on)
-                values = np.asarray(pipe.transform(values), dtype=float)
-            out[f"{col}_{part}"] = values[:, 0]
+            name = f"{col}_{part}"
+            if len(steps) == 1:
+                out[name] = values[:, 0]
+                continue
+            part_train, part_score = pd.DataFrame({name: fit_on[:, 0]}), pd.DataFrame({name: values[:, 0]})
+            _reference_feature(name, "numeric", steps[1:], part_train, part_score, out)
         return
     numeric = declared == "numeric" or (declared is None and _looks_numeric(steps)) or (
         declared == "boolean" and _numbers_only(steps)

@@ -242,21 +242,13 @@ impl Renderer<'_> {
     /// and each compared value with its count, one row each.
     fn category_counts(&self, plan: &DriftPlan, long: &Relation) -> print::Sql {
         let column = |name: &str| ast::column(self.d, None, name);
-        let eq = |a, b| ast::binary(BinaryOperator::Eq, a, b);
-        let and = |a, b| ast::binary(BinaryOperator::And, a, b);
         let mut out = print::UnionAll::default();
         for (i, f) in plan.features.iter().enumerate() {
             let Learned::Categorical { vocabulary } = &f.learned else {
                 continue;
             };
             let feature = || ast::integer(i as i64 + 1);
-            let trained = and(
-                and(
-                    eq(column("kind"), ast::string(self.d, "category")),
-                    eq(column("parameter"), ast::string(self.d, vocabulary)),
-                ),
-                ast::is_not_null(column("text")),
-            );
+            let trained = self.vocabulary_rows(vocabulary, ast::is_not_null(column("text")));
             out.push(
                 SelectBuilder::default()
                     .item(feature(), Some(self.id("feature")))

@@ -18,6 +18,22 @@ const LONG: &str = "prep_long";
 const UNPIVOTED: &str = "prep_unpivoted";
 
 impl Renderer<'_> {
+    /// The long form's rows of learned vocabulary `vocabulary` (its
+    /// categories with their counts) that also satisfy `and_also`.
+    pub(super) fn vocabulary_rows(&self, vocabulary: &str, and_also: Expr) -> Expr {
+        let d = self.d;
+        let eq = |a, b| ast::binary(BinaryOperator::Eq, a, b);
+        let is = ast::binary(
+            BinaryOperator::And,
+            eq(ast::column(d, None, "kind"), ast::string(d, "category")),
+            eq(
+                ast::column(d, None, "parameter"),
+                ast::string(d, vocabulary),
+            ),
+        );
+        ast::binary(BinaryOperator::And, is, and_also)
+    }
+
     /// The long form's five columns, from a relation holding `parameter`,
     /// `number` and `text` (given as expressions).
     fn long_row(

@@ -47,14 +47,6 @@ impl Renderer<'_> {
         let column = |name: &str| ast::column(d, None, name);
         let eq = |a, b| ast::binary(BinaryOperator::Eq, a, b);
         let and = |a, b| ast::binary(BinaryOperator::And, a, b);
-        // The vocabulary's category rows, with `extra` on them.
-        let rows_of = |vocabulary: &str, extra: Expr| {
-            let is = and(
-                eq(column("kind"), ast::string(d, "category")),
-                eq(column("parameter"), ast::string(d, vocabulary)),
-            );
-            and(is, extra)
-        };
         let mut out = print::UnionAll::default();
         for c in checks {
             let value = self.expr(&c.value, ParamScope::Row);
@@ -75,7 +67,7 @@ impl Renderer<'_> {
                     let learned = SelectBuilder::default()
                         .item(column(stored), None)
                         .from(long(), None)
-                        .filter(rows_of(name, ast::is_not_null(column(stored))))
+                        .filter(self.vocabulary_rows(name, ast::is_not_null(column(stored))))
                         .build();
                     ast::in_query(value.clone(), learned)
                 }
@@ -85,7 +77,7 @@ impl Renderer<'_> {
                 let mut missing = ast::is_null(value.clone());
                 if let Known::Vocabulary(name) = &c.known {
                     // Unknown only if the fit saw no missing value.
-                    let none = rows_of(
+                    let none = self.vocabulary_rows(
                         name,
                         and(ast::is_null(column("number")), ast::is_null(column("text"))),
                     );

@@ -550,6 +550,7 @@ fn infer_type(steps: &[Spanned<Step>]) -> ColumnType {
             | Step::Bins(_)
             | Step::Cyclical(_)
             | Step::DateParts(_)
+            | Step::Spline(_)
             | Step::Normalize(_)
             | Step::Polynomial(_) => {
                 return ColumnType::Numeric;

@@ -307,10 +307,10 @@ pub struct Dialect {
     pub vocabularies: VocabularyStyle,
     pub unpivot: UnpivotStyle,
     pub ctes: CteEvaluation,
-    /// Where CTEs are inlined, a condition true on every row that the
-    /// planner cannot fold (not deterministic): each level's fitted
-    /// parameters filtered by it are computed once, not once per reader
-    /// (3^levels times: Spark's planner ran out of memory on that).
+    /// A condition true on every row that the planner cannot fold (not
+    /// deterministic): a relation filtered by it is computed once, not
+    /// copied into its readers. See `level_fence` and `stage_fence` for
+    /// where it is written.
     pub fence: Option<Expr>,
     /// Each level's fitted parameters are written `AS MATERIALIZED`, so an
     /// engine that inlines a CTE read once (PostgreSQL) does not recompute
@@ -425,6 +425,24 @@ impl Dialect {
             templates,
             escapes: OnceLock::new(),
         })
+    }
+
+    /// The fence of each level's fitted parameters: where CTEs are inlined,
+    /// a level read by two later ones would be computed twice (3^levels
+    /// times: Spark's planner ran out of memory on that).
+    pub fn level_fence(&self) -> Option<&Expr> {
+        self.fence
+            .as_ref()
+            .filter(|_| self.ctes == CteEvaluation::Inlined)
+    }
+
+    /// The fence of each per-row stage but the last, where a stage cannot be
+    /// written `AS MATERIALIZED`: a planner that inlines a stage read once
+    /// copies each of its values into every place that reads it, and
+    /// through a chain of stages the copies multiply (a spline of degree 5
+    /// took minutes on 240 rows of Redshift's text on PostgreSQL).
+    pub fn stage_fence(&self) -> Option<&Expr> {
+        self.fence.as_ref().filter(|_| !self.materialized)
     }
 
     /// The parsed template of a function, with placeholders still in it.

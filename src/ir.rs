@@ -445,6 +445,20 @@ impl Expr {
         out
     }
 
+    /// The parameters this expression reads itself, not through a let (a
+    /// let's are read where the let is computed).
+    pub fn direct_params(&self) -> Vec<ParamId> {
+        let mut out = Vec::new();
+        self.for_each(&mut |e| {
+            if let Expr::Param(p) = e {
+                out.push(*p);
+            }
+        });
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
     /// The lets this expression reads directly.
     pub fn lets(&self) -> Vec<Arc<Let>> {
         let mut out: Vec<Arc<Let>> = Vec::new();

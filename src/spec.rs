@@ -23,7 +23,10 @@ use across::{NormalizeForm, norm_shorthand};
 pub use bins::{BinEncode, BinStrategy, BinsOptions, QuantileMethod};
 pub use encoders::{Drop, OneHot, OneHotUnknown, Ordinal, OrdinalUnknown};
 pub use ordered_map::OrderedMap;
-pub use row_steps::{BinarizeOptions, CyclicalOptions, DatePart, Function};
+pub use row_steps::{
+    BinarizeOptions, CyclicalOptions, DatePart, Function, SplineExtrapolation, SplineKnots,
+    SplineMissing, SplineOptions,
+};
 use row_steps::{FunctionForm, name_shorthand};
 mod yaml;
 pub use yaml::parse;
@@ -234,6 +237,7 @@ impl Step {
             | Step::Bins(_)
             | Step::Cyclical(_)
             | Step::DateParts(_)
+            | Step::Spline(_)
             | Step::Normalize(_)
             | Step::Polynomial(_) => Vec::new(),
             Step::OneHot(o) => {
@@ -287,6 +291,8 @@ pub enum Step {
     /// The parts of a date or timestamp column, each an output column
     /// `<column>_<part>`: `date_parts: [year, month, day_of_week]`.
     DateParts(#[schemars(with = "Vec<DatePart>")] Vec<Spanned<DatePart>>),
+    /// SplineTransformer: `spline: {n_knots: 5, degree: 3}`, columns `<column>_sp_<j>`.
+    Spline(SplineOptions),
     /// Normalizer, across the columns of a group: `normalize: l2` (`l1`, `max`).
     Normalize(
         #[serde(deserialize_with = "norm_shorthand")]
@@ -314,6 +320,7 @@ impl Step {
             Step::Bins(_) => "bins",
             Step::Cyclical(_) => "cyclical",
             Step::DateParts(_) => "date_parts",
+            Step::Spline(_) => "spline",
             Step::Normalize(_) => "normalize",
             Step::Polynomial(_) => "polynomial",
         }

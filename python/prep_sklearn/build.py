@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import yaml
+from scipy.interpolate import BSpline
 from sklearn.compose import ColumnTransformer
 from sklearn.frozen import FrozenEstimator
 from sklearn.impute import SimpleImputer
@@ -21,13 +22,14 @@ from sklearn.preprocessing import (
     OrdinalEncoder,
     PolynomialFeatures,
     RobustScaler,
+    SplineTransformer,
     StandardScaler,
 )
 
 TRANSFORMERS = {
     c.__name__: c
     for c in [SimpleImputer, StandardScaler, MinMaxScaler, MaxAbsScaler, RobustScaler, OneHotEncoder, OrdinalEncoder,
-              Binarizer, FunctionTransformer, KBinsDiscretizer, Normalizer, PolynomialFeatures]
+              Binarizer, FunctionTransformer, KBinsDiscretizer, Normalizer, PolynomialFeatures, SplineTransformer]
 }
 ENCODERS = (OneHotEncoder, OrdinalEncoder)
 
@@ -321,6 +323,8 @@ def _transformer(step, feature):
         return _ordinal(options, attributes, feature)
     if cls is KBinsDiscretizer:
         return _bins(options, attributes, feature)
+    if cls is SplineTransformer:
+        return _spline(options, attributes, feature)
     if "feature_range" in options:
         options["feature_range"] = tuple(options["feature_range"])
     if "quantile_range" in options:
@@ -361,6 +365,22 @@ def _bins(options, attributes, feature):
         # As scikit-learn's fit makes it: categories 0 .. n_bins_ - 1.
         transformer._encoder = OneHotEncoder(categories=[np.arange(n_bins)], sparse_output=False,
                                              dtype=np.float64).fit(np.zeros((1, 1)))
+    return transformer
+
+
+def _spline(options, attributes, feature):
+    """A SplineTransformer over prep's knots: the file lists every knot of
+    the basis, the `degree` extra ones on each side included, as scikit-learn's
+    fit computes them; the basis functions are its identity coefficients."""
+    transformer = SplineTransformer(**options)
+    knots = np.array(attributes["prep_knots_"], dtype=float)
+    n_splines = len(knots) - transformer.degree - 1
+    continues = transformer.extrapolation == "continue"
+    transformer.bsplines_ = [BSpline.construct_fast(knots, np.eye(n_splines), transformer.degree,
+                                                    extrapolate=continues)]
+    transformer.n_features_out_ = n_splines - (0 if transformer.include_bias else 1)
+    transformer.n_features_in_ = 1
+    transformer.feature_names_in_ = np.array([feature], dtype=object)
     return transformer
 
 

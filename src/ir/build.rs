@@ -20,8 +20,12 @@ pub fn product(a: Expr, b: Expr) -> Expr {
 pub fn div(a: Expr, b: Expr) -> Expr {
     Expr::Div(Box::new(a), Box::new(b))
 }
+/// `CASE WHEN .. THEN .. ELSE otherwise END`; with no arm, `otherwise`.
 pub fn case(arms: Vec<(Cond, Expr)>, otherwise: Expr) -> Expr {
-    Expr::Case(arms, Box::new(otherwise))
+    match arms.is_empty() {
+        true => otherwise,
+        false => Expr::Case(arms, Box::new(otherwise)),
+    }
 }
 pub fn coalesce(a: Expr, b: Expr) -> Expr {
     Expr::Coalesce(Box::new(a), Box::new(b))

@@ -107,6 +107,9 @@ impl Fit {
         stored: bool,
     ) -> ParamId {
         if let Expr::Param(p) = expr {
+            // A working value asked for as a stored one (a statistic equal to
+            // a step of its own computation) is stored: the apply reads it.
+            self.params[p].stored |= stored;
             return p;
         }
         if let Some(&i) = self.derived.get(&name)

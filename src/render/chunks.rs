@@ -213,7 +213,7 @@ impl Renderer<'_> {
         for i in read {
             b = b.from(Relation::Table(vec![self.id(&chunked.list[i].name)]), None);
         }
-        if let Some(fence) = &self.d.fence {
+        if let Some(fence) = self.d.level_fence() {
             b = b.filter(fence.clone());
         }
         b.build()

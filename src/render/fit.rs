@@ -259,7 +259,7 @@ impl Renderer<'_> {
             }
             // Every later level (and the apply) reads the parameters so far:
             // computed once, however the engine treats a CTE.
-            if let (true, Some(fence)) = (round == last, &self.d.fence) {
+            if let (true, Some(fence)) = (round == last, self.d.level_fence()) {
                 b = b.filter(fence.clone());
             }
             let name = match (round == last, level + 1 == fit.levels()) {

@@ -186,11 +186,23 @@ impl<'a> Renderer<'a> {
                 }
             }
             b = b.from(relation, Some(self.id(ROW)));
-            if let Some(p) = params {
-                let reads = (needed.iter())
-                    .filter(|(id, _)| depth[*id] == level)
-                    .flat_map(|(_, l)| l.params.iter().copied());
-                b = self.join_params(b, p, reads);
+            // A stage joins the parameters only if it reads one itself: an
+            // engine that inlines the parameters' relation where it is read
+            // (the fit itself, with `--inline`) copies it once per join.
+            let reads: Vec<ParamId> = (needed.iter())
+                .filter(|(id, _)| depth[*id] == level)
+                .flat_map(|(_, l)| l.expr.direct_params())
+                .collect();
+            match params {
+                Some(ParamsFrom::One(_)) if reads.is_empty() => {}
+                Some(p) => b = self.join_params(b, p, reads),
+                None => {}
+            }
+            // Where the engine cannot be told to materialize a stage, the
+            // dialect's fence (a filter it cannot see through) keeps it from
+            // being inlined into the next.
+            if let (true, Some(fence)) = (level < deepest, self.d.stage_fence()) {
+                b = b.filter(fence.clone());
             }
             let name = format!("{prefix}_{level}");
             // PostgreSQL inlines a stage into its reader, copying each let's

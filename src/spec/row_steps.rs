@@ -107,3 +107,67 @@ impl DatePart {
         }
     }
 }
+
+/// `spline: {n_knots: 5, degree: 3, ...}`: SplineTransformer, a B-spline
+/// basis of the value, one column `<column>_sp_<j>` per basis function.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SplineOptions {
+    /// Knots of the base interval, from the training minimum to the maximum (at least 2); default 5.
+    #[serde(default = "five")]
+    pub n_knots: i64,
+    /// The polynomial degree of the pieces; default 3.
+    #[serde(default = "three")]
+    pub degree: i64,
+    /// Where the knots are: `uniform` (the only one prep computes).
+    #[serde(default)]
+    pub knots: SplineKnots,
+    /// Outside the training range: `constant` (the default), `linear`, `continue`, `error`.
+    #[serde(default)]
+    pub extrapolation: SplineExtrapolation,
+    /// Keep the last basis function (the basis sums to 1); default true.
+    #[serde(default = "yes")]
+    pub include_bias: bool,
+    /// A missing value: `error` (the default: it stops the query) or `zeros` (every column 0).
+    #[serde(default)]
+    pub handle_missing: SplineMissing,
+}
+
+fn five() -> i64 {
+    5
+}
+
+fn three() -> i64 {
+    3
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SplineKnots {
+    #[default]
+    Uniform,
+    Quantile,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SplineExtrapolation {
+    Error,
+    #[default]
+    Constant,
+    Linear,
+    Continue,
+    Periodic,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SplineMissing {
+    #[default]
+    Error,
+    Zeros,
+}

@@ -20,6 +20,7 @@ mod one_hot;
 mod ordinal;
 mod polynomial;
 mod robust;
+mod spline;
 mod standard;
 
 use serde::Serialize;
@@ -42,12 +43,13 @@ pub use min_max::MinMax;
 pub use normalize::Normalize;
 pub use polynomial::Polynomial;
 pub use robust::Robust;
+pub use spline::Spline;
 pub use standard::Standard;
 
 /// Every step, as the spec writes it and as scikit-learn names it: the
 /// README's step table and the Python suite's coverage list are checked
 /// against this list.
-pub const STEPS: [(&str, &str); 14] = [
+pub const STEPS: [(&str, &str); 15] = [
     ("impute", "SimpleImputer"),
     ("scale: standard", "StandardScaler"),
     ("scale: min_max", "MinMaxScaler"),
@@ -60,6 +62,7 @@ pub const STEPS: [(&str, &str); 14] = [
     ("bins", "KBinsDiscretizer"),
     ("cyclical", "FunctionTransformer"),
     ("date_parts", "FunctionTransformer"),
+    ("spline", "SplineTransformer"),
     ("normalize", "Normalizer"),
     ("polynomial", "PolynomialFeatures"),
 ];
@@ -82,6 +85,7 @@ pub enum CheckedStep {
     Bins(Bins),
     Cyclical(Cyclical),
     DateParts(DateParts),
+    Spline(Spline),
 }
 
 /// What every step is.
@@ -226,6 +230,7 @@ pub(crate) fn check_step(
         spec::Step::Bins(o) => Bins::check(o, &cx, diags).map(CheckedStep::Bins),
         spec::Step::Cyclical(o) => Cyclical::check(o, &cx, diags).map(CheckedStep::Cyclical),
         spec::Step::DateParts(o) => DateParts::check(o, &cx, diags).map(CheckedStep::DateParts),
+        spec::Step::Spline(o) => Spline::check(o, &cx, diags).map(CheckedStep::Spline),
         // Checked with their whole group (`check_across`).
         spec::Step::Normalize(_) | spec::Step::Polynomial(_) => None,
     }
@@ -252,6 +257,7 @@ impl CheckedStep {
             CheckedStep::Bins(s) => (s.lower(f, k, value), s.sklearn_options()),
             CheckedStep::Cyclical(s) => (s.lower(f, k, value), s.sklearn_options()),
             CheckedStep::DateParts(s) => (s.lower(f, k, value), s.sklearn_options()),
+            CheckedStep::Spline(s) => (s.lower(f, k, value), s.sklearn_options()),
         };
         f.record_options(k, options);
         items
@@ -272,6 +278,7 @@ impl CheckedStep {
             CheckedStep::Bins(s) => s.facts(before, fit_filtered),
             CheckedStep::Cyclical(s) => s.facts(before, fit_filtered),
             CheckedStep::DateParts(s) => s.facts(before, fit_filtered),
+            CheckedStep::Spline(s) => s.facts(before, fit_filtered),
         }
     }
 
@@ -281,7 +288,8 @@ impl CheckedStep {
             CheckedStep::OneHot(_)
             | CheckedStep::Ordinal(_)
             | CheckedStep::Cyclical(_)
-            | CheckedStep::DateParts(_) => true,
+            | CheckedStep::DateParts(_)
+            | CheckedStep::Spline(_) => true,
             CheckedStep::Bins(b) => b.encode != crate::spec::BinEncode::Ordinal,
             _ => false,
         }

@@ -174,8 +174,9 @@ fn unplaced_hunks(text: &str) -> String {
 /// is stored whole), and a line changed in place shown once, with only what
 /// changed marked: `[-old-]{+new+}`, unchanged stretches over 28 characters
 /// cut to their ends around `…n…` (n characters left out), and a long run of
-/// removed lines cut to its ends. The new text is the old one replayed
-/// through the diff, so every byte stays pinned.
+/// removed lines cut to its ends; a long run of added lines shows its ends
+/// and the hash of the lines between. Every byte of the new text stays
+/// pinned: the old one replayed through the diff, or hashed.
 #[allow(dead_code)]
 pub fn line_diff(old: &str, new: &str, header: Option<(&str, &str)>) -> String {
     use similar::{DiffOp, TextDiff};
@@ -233,11 +234,30 @@ pub fn line_diff(old: &str, new: &str, header: Option<(&str, &str)>) -> String {
                 out.push_str(&format!("-… {} more lines …\n", gone.len() - 3));
             }
         }
-        for l in &news[n + paired..n + nl] {
-            out.push_str(&format!("+{}\n", line(l)));
+        // A long run of added lines shows its ends and pins the lines between
+        // by their hash: a change to any of them still fails the snapshot.
+        let added = &news[n + paired..n + nl];
+        for (i, l) in added.iter().enumerate() {
+            if added.len() <= 8 || i < 3 || i + 2 >= added.len() {
+                out.push_str(&format!("+{}\n", line(l)));
+            } else if i == 3 {
+                let between = &added[3..added.len() - 2];
+                out.push_str(&format!(
+                    "+… {} more lines, sha256 {} …\n",
+                    between.len(),
+                    short_hash(&between.concat())
+                ));
+            }
         }
     }
     out
+}
+
+/// The first 12 hex digits of the SHA-256 of `text`.
+fn short_hash(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(text.as_bytes());
+    digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
 }
 
 /// One changed line: unchanged words as they are (long stretches cut to

@@ -29,6 +29,8 @@ REQUIRED_CELLS = [
     "bins:encode=ordinal", "bins:encode=onehot", "cyclical",
     "date_parts:year", "date_parts:month", "date_parts:day", "date_parts:day_of_week", "date_parts:day_of_year",
     "date_parts:hour", "date_parts:minute",
+    "spline", "spline:extrapolation=linear", "spline:extrapolation=continue", "spline:include_bias=false",
+    "spline:handle_missing=zeros",
     "normalize:l1", "normalize:l2", "normalize:max",
     "polynomial", "polynomial:interaction_only", "polynomial:include_bias=false", "polynomial:degree=range",
 ]
@@ -51,6 +53,14 @@ def cells(steps, declared=None):
             out.add("binarize")
         elif kind == "cyclical":
             out.add("cyclical")
+        elif kind == "spline":
+            opts = opts or {}
+            out.add("spline")
+            out.update(f"spline:{k}={v}" for k, v in opts.items()
+                       if (k, v) in (("extrapolation", "linear"), ("extrapolation", "continue"),
+                                     ("handle_missing", "zeros")))
+            if opts.get("include_bias") is False:
+                out.add("spline:include_bias=false")
         elif kind == "date_parts":
             out.update(f"date_parts:{part}" for part in opts)
         elif kind == "bins":

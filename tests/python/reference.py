@@ -12,7 +12,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import (
     Binarizer, FunctionTransformer, KBinsDiscretizer, MaxAbsScaler, MinMaxScaler, Normalizer, OneHotEncoder, OrdinalEncoder,
-    PolynomialFeatures, RobustScaler, StandardScaler,
+    PolynomialFeatures, RobustScaler, SplineTransformer, StandardScaler,
 )
 
 # Steps across a group's columns: the group's last step, after each column's own.
@@ -137,6 +137,8 @@ def _step(step):
         if opts.get("encode", "onehot") == "onehot":
             opts["encode"] = "onehot-dense"
         return KBinsDiscretizer(**opts)
+    if kind == "spline":
+        return SplineTransformer(**(opts or {}))
     if kind == "cyclical":
         # scikit-learn's recipe for time features: sine and cosine of x / period * 2 * pi.
         period = opts["period"]
@@ -225,7 +227,8 @@ def _reference_feature(col, declared, steps, train, score, out):
     result = np.asarray(pipe.transform(_column(score, col, numeric)), dtype=float)
     # The step that names the outputs: an encoder (steps after it run on
     # each of its columns, keeping their names), or the last one.
-    at = next((k for k, s in enumerate(steps) if next(iter(s)) in ("one_hot", "cyclical", "bins")), len(steps) - 1)
+    at = next((k for k, s in enumerate(steps) if next(iter(s)) in ("one_hot", "cyclical", "bins", "spline")),
+              len(steps) - 1)
     last, encoder = steps[at], pipe[at]
     if "one_hot" in last:
         names = last["one_hot"].get("names") or {}
@@ -236,6 +239,9 @@ def _reference_feature(col, declared, steps, train, score, out):
             if text != "infrequent_sklearn":
                 text = _suffix(_number_or_text(text) if numeric else text, names)
             out[f"{col}_{text}"] = result[:, j]
+    elif "spline" in last:
+        for j, name in enumerate(encoder.get_feature_names_out([col])):
+            out[name] = result[:, j]
     elif "cyclical" in last:
         out[f"{col}_sin"], out[f"{col}_cos"] = result[:, 0], result[:, 1]
     elif "bins" in last and (last["bins"] or {}).get("encode", "onehot") != "ordinal":
@@ -257,7 +263,7 @@ def _numbers_only(steps):
 def _looks_numeric(steps):
     for s in steps:
         (kind, opts), = s.items()
-        if kind in ("scale", "binarize", "function", "bins", "cyclical"):
+        if kind in ("scale", "binarize", "function", "bins", "cyclical", "spline"):
             return True
         if kind == "impute":
             o = {"strategy": opts} if isinstance(opts, str) else opts

@@ -544,6 +544,38 @@ def test_date_parts_in_the_dbt_package(prep_bin, project, target):
 
 
 @pytest.mark.parametrize("target", ["duckdb", "postgres"])
+def test_splines_in_the_dbt_package(prep_bin, project, target):
+    """SplineTransformer after an imputer, its knots and boundary slopes
+    learned by the params model in the warehouse, and a scaler on each basis
+    column learned there too: the package's features equal scikit-learn's on
+    the training seed (a data test comparing them)."""
+    import numpy as np
+    import pandas as pd
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import SplineTransformer, StandardScaler
+
+    usage = {"n_knots": 4, "extrapolation": "linear"}
+    amount = {"degree": 2, "include_bias": False}
+    spec = {"name": "splined", "source": {"ref": "train"}, "keys": ["customer_id"],
+            "features": {"usage": [{"impute": "median"}, {"spline": usage}],
+                         "amount": [{"impute": "mean"}, {"spline": amount}, {"scale": "standard"}]}}
+    add_package(prep_bin, project, spec, "splined_features")
+    train = pd.read_csv(project / "seeds" / "train.csv")
+    expected = pd.DataFrame({"customer_id": train["customer_id"]})
+    basis = make_pipeline(SimpleImputer(strategy="median"), SplineTransformer(**usage))
+    values = basis.fit_transform(train[["usage"]].to_numpy(dtype=float))
+    for j in range(values.shape[1]):
+        expected[f"usage_sp_{j}"] = values[:, j]
+    basis = make_pipeline(SimpleImputer(), SplineTransformer(**amount))
+    values = basis.fit_transform(train[["amount"]].to_numpy(dtype=float))
+    for j in range(values.shape[1]):  # each basis column standardized on its own
+        expected[f"amount_sp_{j}"] = StandardScaler().fit_transform(values[:, j:j + 1])[:, 0]
+    assert values.shape[1] == 5 and "usage_sp_5" in expected
+    build_matching(project, expected, "splined", "customer_id", target)
+
+
+@pytest.mark.parametrize("target", ["duckdb", "postgres"])
 def test_unknown_categories_warn_in_the_dbt_package(prep_bin, project, target):
     """`handle_unknown: warn`: the package's test of the spec's source warns
     (dbt's WARN, the build passes) with the rows whose categories the

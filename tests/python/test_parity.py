@@ -169,6 +169,8 @@ STOPS = {
                          ["extreme", "level"]),
     # A missing value reaching a step across columns (Normalizer refuses NaN).
     "missing_across": ("gappy: [{normalize: l2}]", ["gappy", "Normalizer"]),
+    # SplineTransformer's handle_missing: error (its default).
+    "missing_spline": ("gappy: [{spline: {}}]", ["gappy", "SplineTransformer"]),
 }
 
 

@@ -8,7 +8,10 @@ across columns works on groups of four columns); prep's fit and its apply
 median of three runs is printed with its ratio to min_max's. Numbers are
 printed, not asserted.
 
-    python3 bench/steps.py [prep] [rows]     (PREP_PG_DSN names the PostgreSQL server)
+    python3 bench/steps.py [prep] [rows] [labels]     (PREP_PG_DSN names the PostgreSQL server)
+
+`labels` (comma-separated, e.g. `spline,cyclical`) measures only those steps
+next to min_max.
 """
 
 import statistics
@@ -29,6 +32,7 @@ STEPS = [
     ("bins: uniform", "{bins: {n_bins: 5, strategy: uniform, encode: ordinal}}", False),
     ("bins: quantile", "{bins: {n_bins: 5, encode: ordinal}}", False),
     ("cyclical", "{cyclical: {period: 24}}", False),
+    ("spline", "{spline: {}}", False),
     ("normalize: l2", "{normalize: l2}", True),
     ("polynomial: 2", "{polynomial: {degree: 2, include_bias: false}}", True),
 ]
@@ -44,9 +48,11 @@ def spec(step, across):
     return "name: bench\nsource: {table: bench_src}\ngroups:\n" + "\n".join(lines) + "\n"
 
 
-def measure(engine):
+def measure(engine, only):
     rows = {}
     for label, step, across in STEPS:
+        if only and label != "scale: min_max" and label not in only:
+            continue
         fit, apply, _ = floor.compiled(engine.name, spec(step, across))
         times = {"fit": [], "apply": []}
         for _ in range(REPEATS):
@@ -65,9 +71,10 @@ def measure(engine):
 
 def main():
     rows = int(sys.argv[2]) if len(sys.argv) > 2 else 1_000_000
+    only = set(sys.argv[3].split(",")) if len(sys.argv) > 3 else set()
     print(f"each step after impute: mean on {len(NUMERIC)} columns, {rows:,} rows (median of {REPEATS})")
     for engine in (Duck, Postgres):
-        measure(engine(rows))
+        measure(engine(rows), only)
 
 
 if __name__ == "__main__":

@@ -119,7 +119,9 @@ pub struct SplineOptions {
     /// The polynomial degree of the pieces; default 3.
     #[serde(default = "three")]
     pub degree: i64,
-    /// Where the knots are: `uniform` (the only one prep computes).
+    /// Where the base knots are: `uniform` (the default: equally spaced over
+    /// the training range) or `quantile` (the training percentiles at equally
+    /// spaced ranks, numpy's linear interpolation).
     #[serde(default)]
     pub knots: SplineKnots,
     /// Outside the training range: `constant` (the default), `linear`, `continue`, `error`.

@@ -13,6 +13,7 @@
 
 use serde::Serialize;
 
+use super::numpy::{Ranked, linspace_point};
 use super::{Context, OutputFacts, Step, span};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::ir::build::*;
@@ -102,15 +103,15 @@ impl Step for Bins {
         // Every edge as numpy computes it, before narrow bins are removed.
         let mut raw = vec![min.clone()];
         // Equal counts: one ranking of the values and their count, read at every edge.
-        let ranked = (self.strategy == BinStrategy::Quantile).then(|| {
-            let rank = f.fit.shared(Expr::Rank(Box::new(row.clone())));
-            let n = f.moment(lineage, row, Moment::Count);
-            (rank, f.working(k, "n", n, "how many values there are"))
-        });
+        let ranked =
+            (self.strategy == BinStrategy::Quantile).then(|| Ranked::new(f, k, lineage, row));
         for i in 1..n_bins {
             let edge = match &ranked {
                 None => uniform_edge(f, k, &min, &max, i, n_bins),
-                Some((rank, n)) => self.quantile_edge(f, k, row, rank, n, i),
+                Some(ranked) => {
+                    let q = linspace_point(0.0, 100.0, i, n_bins) / 100.0;
+                    ranked.percentile(f, k, row, q, self.quantile_method, &format!("q{i}"))
+                }
             };
             raw.push(f.working(
                 k,
@@ -229,87 +230,6 @@ impl Bins {
                 })
             })
             .collect()
-    }
-
-    /// `np.percentile(column, 100 * i / n_bins, method=...)`: numpy's virtual
-    /// index into the sorted values, the values at its floor and the next
-    /// position (clipped to the array), and numpy's interpolation between them.
-    fn quantile_edge(
-        &self,
-        f: &mut FeatureLowering,
-        k: usize,
-        row: &Expr,
-        rank: &Expr,
-        n: &Expr,
-        i: usize,
-    ) -> Expr {
-        let q = linspace_point(0.0, 100.0, i, self.n_bins) / 100.0;
-        let index = match self.quantile_method {
-            QuantileMethod::Linear => mul(sub(n.clone(), num(1.0)), num(q)),
-            _ => sub(mul(n.clone(), num(q)), num(1.0)),
-        };
-        let index = f.working(k, &format!("q{i}_index"), index, "numpy's virtual index");
-        let floor = Expr::Floor(Box::new(index.clone()));
-        let floor = f.working(k, &format!("q{i}_floor"), floor, "its whole part");
-        // 1-based positions of the two values, within 1..n.
-        let clip = |p: Expr| {
-            case(
-                vec![
-                    (Cond::Lt(p.clone(), num(1.0)), num(1.0)),
-                    (Cond::Gt(p.clone(), n.clone()), n.clone()),
-                ],
-                p,
-            )
-        };
-        let below = clip(add(floor.clone(), num(1.0)));
-        let above = clip(add(floor.clone(), num(2.0)));
-        let below = f.working(
-            k,
-            &format!("q{i}_below_at"),
-            below,
-            "position of the value below",
-        );
-        let above = f.working(
-            k,
-            &format!("q{i}_above_at"),
-            above,
-            "position of the value above",
-        );
-        let a = f.order_statistic(row, rank, below, &format!("s{k}_q{i}_below"));
-        let b = f.order_statistic(row, rank, above, &format!("s{k}_q{i}_above"));
-        let gamma = sub(index.clone(), floor.clone());
-        let whole = Cond::Eq(index, floor);
-        let diff = sub(b.clone(), a.clone());
-        // numpy's _lerp(a, b, t): a + d·t below t = 0.5, b − d·(1 − t) from
-        // it; with t = 0 or 1 that is a or b itself (d is finite).
-        match self.quantile_method {
-            // t is 0.5 where the index is whole, else 1.
-            QuantileMethod::AveragedInvertedCdf => {
-                case(vec![(whole, sub(b.clone(), product(diff, num(0.5))))], b)
-            }
-            // t is 0 where the index is whole, else 1.
-            QuantileMethod::InvertedCdf => case(vec![(whole, a)], b),
-            QuantileMethod::Linear => case(
-                vec![(
-                    Cond::Lt(gamma.clone(), num(0.5)),
-                    add(a, product(diff.clone(), gamma.clone())),
-                )],
-                sub(b, product(diff, sub(num(1.0), gamma))),
-            ),
-        }
-    }
-}
-
-/// The `i`-th of `np.linspace(start, stop, n + 1)`, as numpy computes it.
-fn linspace_point(start: f64, stop: f64, i: usize, n: usize) -> f64 {
-    if i == n {
-        return stop;
-    }
-    let step = (stop - start) / n as f64;
-    if step == 0.0 {
-        (i as f64 / n as f64) * (stop - start) + start
-    } else {
-        i as f64 * step + start
     }
 }
 

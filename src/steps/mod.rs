@@ -16,6 +16,7 @@ mod impute;
 mod max_abs;
 mod min_max;
 mod normalize;
+mod numpy;
 mod one_hot;
 mod ordinal;
 mod polynomial;

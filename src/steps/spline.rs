@@ -1,12 +1,14 @@
 //! SplineTransformer: `spline: {n_knots: 5, degree: 3, knots: uniform,
 //! extrapolation: constant, include_bias: true, handle_missing: error}`.
 //!
-//! The fit learns the training minimum and maximum and computes the knots as
-//! scikit-learn does: `np.linspace(min, max, n_knots)`, extended by
-//! `degree` knots on each side at the outer spacing (numpy's arithmetic, so
-//! the knots are the same floating-point numbers). Each row finds its
-//! interval of the base knots (scipy's `find_interval`: `t[l] <= x <
-//! t[l + 1]`, the last one closed) and evaluates its `degree + 1` basis
+//! The fit learns the base knots as scikit-learn does: `knots: uniform`
+//! (the default) is `np.linspace(min, max, n_knots)` over the training
+//! range, `knots: quantile` the training percentiles at `100 *
+//! np.linspace(0, 1, n_knots)` (numpy's, read from the ranked values); both
+//! extended by `degree` knots on each side at the outer spacing (numpy's
+//! arithmetic, so the knots are the same floating-point numbers). Each row
+//! finds its interval of the base knots (scipy's `find_interval`: `t[l] <= x
+//! < t[l + 1]`, the last one closed) and evaluates its `degree + 1` basis
 //! functions with scipy's de Boor recursion (`_deBoor_D`) over those knots,
 //! operation for operation, so the values are scipy's `BSpline`'s on every
 //! engine (bit for bit on DuckDB). Outside the training range the
@@ -17,21 +19,21 @@
 //! (the boundary interval's polynomials), `error` (the query stops). A
 //! constant column gives zeros, as scikit-learn's repeated knots do.
 //!
-//! Refused: `knots: quantile` and `extrapolation: periodic` (the learned
-//! knots would be percentiles of their own, and the periodic basis wraps
-//! the knots; neither is written), degree 0 (scikit-learn 1.9's own
+//! Refused: `extrapolation: periodic` (its basis wraps the knots around
+//! the period; not written), degree 0 (scikit-learn 1.9's own
 //! transform fails on it with constant extrapolation) and degrees above 5
 //! (the recursion written out grows as `2^degree`).
 
 use serde::Serialize;
 
+use super::numpy::{Ranked, linspace_point};
 use super::{Context, OutputFacts, Step};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::ir::build::*;
 use crate::ir::{ApplyItem, Attr, Cond, Expr, Output};
 use crate::lowering::{FeatureLowering, FeatureValue, Lineage, Moment, attr, steps_before};
 use crate::naming;
-use crate::spec::{SplineExtrapolation, SplineKnots, SplineMissing, SplineOptions};
+use crate::spec::{QuantileMethod, SplineExtrapolation, SplineKnots, SplineMissing, SplineOptions};
 
 const MAX_KNOTS: i64 = 100;
 const MAX_DEGREE: i64 = 5;
@@ -40,6 +42,7 @@ const MAX_DEGREE: i64 = 5;
 pub struct Spline {
     pub n_knots: usize,
     pub degree: usize,
+    pub knots: SplineKnots,
     pub extrapolation: SplineExtrapolation,
     pub include_bias: bool,
     pub handle_missing: SplineMissing,
@@ -74,13 +77,6 @@ impl Step for Spline {
                 "give a degree from 1 to 5 (scikit-learn 1.9 fails on degree 0; above 5 the SQL of the recursion grows as 2^degree)",
             );
         }
-        if o.knots == SplineKnots::Quantile {
-            refuse(
-                diags,
-                "spline knots: quantile is not supported".into(),
-                "use `knots: uniform` (the default): prep writes the basis of equally spaced knots only",
-            );
-        }
         if o.extrapolation == SplineExtrapolation::Periodic {
             refuse(
                 diags,
@@ -91,6 +87,7 @@ impl Step for Spline {
         (diags.0.len() == before).then_some(Spline {
             n_knots: o.n_knots as usize,
             degree: o.degree as usize,
+            knots: o.knots,
             extrapolation: o.extrapolation,
             include_bias: o.include_bias,
             handle_missing: o.handle_missing,
@@ -101,7 +98,7 @@ impl Step for Spline {
         serde_json::json!({
             "n_knots": self.n_knots,
             "degree": self.degree,
-            "knots": "uniform",
+            "knots": self.knots,
             "extrapolation": self.extrapolation,
             "include_bias": self.include_bias,
             "handle_missing": self.handle_missing,
@@ -121,7 +118,11 @@ impl Step for Spline {
         let max = f.moment(lineage, row, Moment::Max);
         let min = f.statistic(k, "min", min, "the training minimum: the first base knot");
         let max = f.statistic(k, "max", max, "the training maximum: the last base knot");
-        let t = self.knots(f, k, &min, &max);
+        let base = match self.knots {
+            SplineKnots::Uniform => linspace(f, k, "base", &min, &max, self.n_knots),
+            SplineKnots::Quantile => self.quantile_knots(f, k, lineage, row, (&min, &max)),
+        };
+        let t = self.knots(f, k, base);
         f.record(
             k,
             "SplineTransformer",
@@ -217,12 +218,37 @@ impl Spline {
         self.n_knots + self.degree - 1
     }
 
-    /// The knots as scikit-learn computes them: `np.linspace(min, max,
-    /// n_knots)`, then `degree` more on each side at the outer spacing
-    /// (`np.linspace` again), each with numpy's arithmetic.
-    fn knots(&self, f: &mut FeatureLowering, k: usize, min: &Expr, max: &Expr) -> Vec<Expr> {
+    /// The base knots of `knots: quantile`: `np.nanpercentile` of the
+    /// training values at the ranks `100 * np.linspace(0, 1, n_knots)`,
+    /// each rank and each percentile computed as numpy computes them (read
+    /// from the ranked values: one more scan, for their count); the first
+    /// and last are the minimum and the maximum (numpy's 0th and 100th).
+    fn quantile_knots(
+        &self,
+        f: &mut FeatureLowering,
+        k: usize,
+        lineage: &Lineage,
+        row: &Expr,
+        (min, max): (&Expr, &Expr),
+    ) -> Vec<Expr> {
+        let last = self.n_knots - 1;
+        let ranked = Ranked::new(f, k, lineage, row);
+        let inner = (1..last).map(|i| {
+            let q = 100.0 * linspace_point(0.0, 1.0, i, last) / 100.0;
+            ranked.percentile(f, k, row, q, QuantileMethod::Linear, &format!("q{i}"))
+        });
+        let inner: Vec<Expr> = inner.collect();
+        std::iter::once(min.clone())
+            .chain(inner)
+            .chain(std::iter::once(max.clone()))
+            .collect()
+    }
+
+    /// The knots as scikit-learn computes them from the base knots: `degree`
+    /// more on each side at the outer spacing (`np.linspace`), each with
+    /// numpy's arithmetic.
+    fn knots(&self, f: &mut FeatureLowering, k: usize, base: Vec<Expr>) -> Vec<Expr> {
         let d = self.degree;
-        let base = linspace(f, k, "base", min, max, self.n_knots);
         let last = base.len() - 1;
         let dist_min = sub(base[1].clone(), base[0].clone());
         let dist_max = sub(base[last].clone(), base[last - 1].clone());

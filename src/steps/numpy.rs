@@ -1,0 +1,107 @@
+//! numpy's arithmetic where a step's fit must give numpy's numbers: points
+//! of `np.linspace`, and `np.percentile` read from the ranked values (an
+//! engine's own percentile function rounds its interpolation its own way:
+//! DuckDB's `QUANTILE_CONT` is an ulp off numpy's on some values).
+
+use crate::ir::build::*;
+use crate::ir::{Cond, Expr};
+use crate::lowering::{FeatureLowering, Lineage, Moment};
+use crate::spec::QuantileMethod;
+
+/// The `i`-th of `np.linspace(start, stop, n + 1)`, as numpy computes it.
+pub(super) fn linspace_point(start: f64, stop: f64, i: usize, n: usize) -> f64 {
+    if i == n {
+        return stop;
+    }
+    let step = (stop - start) / n as f64;
+    if step == 0.0 {
+        (i as f64 / n as f64) * (stop - start) + start
+    } else {
+        i as f64 * step + start
+    }
+}
+
+/// A column's values ranked, and how many there are: what numpy's
+/// percentiles read positions from (one window for every percentile).
+pub(super) struct Ranked {
+    rank: Expr,
+    n: Expr,
+}
+
+impl Ranked {
+    pub(super) fn new(f: &mut FeatureLowering, k: usize, lineage: &Lineage, row: &Expr) -> Ranked {
+        let rank = f.fit.shared(Expr::Rank(Box::new(row.clone())));
+        let n = f.moment(lineage, row, Moment::Count);
+        let n = f.working(k, "n", n, "how many values there are");
+        Ranked { rank, n }
+    }
+
+    /// `np.percentile(values, 100 * q, method=...)`: numpy's virtual index
+    /// into the sorted values, the values at its floor and the next position
+    /// (clipped to the array), and numpy's interpolation between them. Its
+    /// working values are named `<label>_...`.
+    pub(super) fn percentile(
+        &self,
+        f: &mut FeatureLowering,
+        k: usize,
+        row: &Expr,
+        q: f64,
+        method: QuantileMethod,
+        label: &str,
+    ) -> Expr {
+        let n = &self.n;
+        let index = match method {
+            QuantileMethod::Linear => mul(sub(n.clone(), num(1.0)), num(q)),
+            _ => sub(mul(n.clone(), num(q)), num(1.0)),
+        };
+        let index = f.working(k, &format!("{label}_index"), index, "numpy's virtual index");
+        let floor = Expr::Floor(Box::new(index.clone()));
+        let floor = f.working(k, &format!("{label}_floor"), floor, "its whole part");
+        // 1-based positions of the two values, within 1..n.
+        let clip = |p: Expr| {
+            case(
+                vec![
+                    (Cond::Lt(p.clone(), num(1.0)), num(1.0)),
+                    (Cond::Gt(p.clone(), n.clone()), n.clone()),
+                ],
+                p,
+            )
+        };
+        let below = clip(add(floor.clone(), num(1.0)));
+        let above = clip(add(floor.clone(), num(2.0)));
+        let below = f.working(
+            k,
+            &format!("{label}_below_at"),
+            below,
+            "position of the value below",
+        );
+        let above = f.working(
+            k,
+            &format!("{label}_above_at"),
+            above,
+            "position of the value above",
+        );
+        let a = f.order_statistic(row, &self.rank, below, &format!("s{k}_{label}_below"));
+        let b = f.order_statistic(row, &self.rank, above, &format!("s{k}_{label}_above"));
+        let gamma = sub(index.clone(), floor.clone());
+        let whole = Cond::Eq(index, floor);
+        let diff = sub(b.clone(), a.clone());
+        // numpy's _lerp(a, b, t): a + d·t below t = 0.5, b − d·(1 − t) from
+        // it; with t = 0 or 1 that is a or b itself (d is finite).
+        match method {
+            // t is 0.5 where the index is whole, else 1.
+            QuantileMethod::AveragedInvertedCdf => {
+                case(vec![(whole, sub(b.clone(), product(diff, num(0.5))))], b)
+            }
+            // t is 0 where the index is whole, else 1.
+            QuantileMethod::InvertedCdf => case(vec![(whole, a)], b),
+            QuantileMethod::Linear => case(
+                vec![(
+                    Cond::Lt(gamma.clone(), num(0.5)),
+                    add(a, product(diff.clone(), gamma.clone())),
+                )],
+                sub(b, product(diff, sub(num(1.0), gamma))),
+            ),
+        }
+    }
+}

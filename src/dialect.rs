@@ -436,13 +436,18 @@ impl Dialect {
             .filter(|_| self.ctes == CteEvaluation::Inlined)
     }
 
-    /// The fence of each per-row stage but the last, where a stage cannot be
-    /// written `AS MATERIALIZED`: a planner that inlines a stage read once
-    /// copies each of its values into every place that reads it, and
-    /// through a chain of stages the copies multiply (a spline of degree 5
-    /// took minutes on 240 rows of Redshift's text on PostgreSQL).
+    /// The fence of each per-row stage but the last, where CTEs are
+    /// evaluated once but a stage cannot be written `AS MATERIALIZED`: a
+    /// PostgreSQL-like planner inlines a CTE read once and copies each of its
+    /// values into every place that reads it, and through a chain of stages
+    /// the copies multiply (a spline of degree 5 took minutes on 240 rows of
+    /// Redshift's text on PostgreSQL). Where CTEs are inlined (Spark), the
+    /// planner keeps a stage whose values are read twice, and a fence there
+    /// would only change its plan (Spark then evaluates a fenced CTE read
+    /// twice once, with another summation order).
     pub fn stage_fence(&self) -> Option<&Expr> {
-        self.fence.as_ref().filter(|_| !self.materialized)
+        let once = self.ctes == CteEvaluation::Once && !self.materialized;
+        self.fence.as_ref().filter(|_| once)
     }
 
     /// The parsed template of a function, with placeholders still in it.

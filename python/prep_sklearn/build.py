@@ -371,13 +371,19 @@ def _bins(options, attributes, feature):
 def _spline(options, attributes, feature):
     """A SplineTransformer over prep's knots: the file lists every knot of
     the basis, the `degree` extra ones on each side included, as scikit-learn's
-    fit computes them; the basis functions are its identity coefficients."""
+    fit computes them; the basis functions are its identity coefficients
+    (periodic: wrapped, as its fit makes them)."""
     transformer = SplineTransformer(**options)
     knots = np.array(attributes["prep_knots_"], dtype=float)
-    n_splines = len(knots) - transformer.degree - 1
-    continues = transformer.extrapolation == "continue"
-    transformer.bsplines_ = [BSpline.construct_fast(knots, np.eye(n_splines), transformer.degree,
-                                                    extrapolate=continues)]
+    degree = transformer.degree
+    coef = np.eye(len(knots) - degree - 1)
+    if transformer.extrapolation == "periodic":
+        # As scikit-learn's fit: the last `degree` functions wrap onto the first.
+        coef = np.eye(len(knots) - 2 * degree - 1)
+        coef = np.concatenate((coef, coef[:degree, :]))
+    n_splines = coef.shape[1]
+    extrapolate = transformer.extrapolation in ("periodic", "continue")
+    transformer.bsplines_ = [BSpline.construct_fast(knots, coef, degree, extrapolate=extrapolate)]
     transformer.n_features_out_ = n_splines - (0 if transformer.include_bias else 1)
     transformer.n_features_in_ = 1
     transformer.feature_names_in_ = np.array([feature], dtype=object)

@@ -124,7 +124,8 @@ pub struct SplineOptions {
     /// spaced ranks, numpy's linear interpolation).
     #[serde(default)]
     pub knots: SplineKnots,
-    /// Outside the training range: `constant` (the default), `linear`, `continue`, `error`.
+    /// Outside the training range: `constant` (the default), `linear`, `continue`, `error`,
+    /// or `periodic` (the basis repeats over the training span).
     #[serde(default)]
     pub extrapolation: SplineExtrapolation,
     /// Keep the last basis function (the basis sums to 1); default true.

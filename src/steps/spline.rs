@@ -16,13 +16,15 @@
 //! `linear` (continued with the boundary's slope, for the `degree` outer
 //! functions, `degree + 1` below degree 2; the values and slopes at the
 //! boundaries are fitted statistics, by the same recursion), `continue`
-//! (the boundary interval's polynomials), `error` (the query stops). A
-//! constant column gives zeros, as scikit-learn's repeated knots do.
+//! (the boundary interval's polynomials), `error` (the query stops),
+//! `periodic` (the knots continue the base knots' spacing a period, their
+//! span, before and after; the value is moved into the span first, and the
+//! first `degree` columns add the last `degree` functions). A constant
+//! column gives zeros, as scikit-learn's repeated knots do.
 //!
-//! Refused: `extrapolation: periodic` (its basis wraps the knots around
-//! the period; not written), degree 0 (scikit-learn 1.9's own
-//! transform fails on it with constant extrapolation) and degrees above 5
-//! (the recursion written out grows as `2^degree`).
+//! Refused: degree 0 (scikit-learn 1.9's own transform fails on it with
+//! constant extrapolation), degrees above 5 (the recursion written out
+//! grows as `2^degree`) and, periodic, a degree not below `n_knots`.
 
 use serde::Serialize;
 
@@ -77,11 +79,14 @@ impl Step for Spline {
                 "give a degree from 1 to 5 (scikit-learn 1.9 fails on degree 0; above 5 the SQL of the recursion grows as 2^degree)",
             );
         }
-        if o.extrapolation == SplineExtrapolation::Periodic {
+        if o.extrapolation == SplineExtrapolation::Periodic && o.degree >= o.n_knots {
             refuse(
                 diags,
-                "spline extrapolation: periodic is not supported".into(),
-                "use `constant`, `linear`, `continue` or `error`; `cyclical` encodes a periodic value",
+                format!(
+                    "spline extrapolation: periodic has degree {} but {} knots",
+                    o.degree, o.n_knots
+                ),
+                "a periodic spline needs fewer degrees than knots (scikit-learn refuses it too): raise n_knots or lower degree",
             );
         }
         (diags.0.len() == before).then_some(Spline {
@@ -134,10 +139,14 @@ impl Step for Spline {
         // t[l] <= x < t[l + 1], the last one closed), and the 2d knots
         // around it its basis functions read.
         let (d, n) = (self.degree, self.n_knots - 1);
+        let at = match self.periodic() {
+            true => self.wrapped(f, k, &x, (&t[d], &t[d + n])),
+            false => x.clone(),
+        };
         let m = (1..n)
             .map(|i| {
                 case(
-                    vec![(Cond::Le(t[d + i].clone(), x.clone()), num(1.0))],
+                    vec![(Cond::Le(t[d + i].clone(), at.clone()), num(1.0))],
                     num(0.0),
                 )
             })
@@ -152,7 +161,7 @@ impl Step for Spline {
                 f.fit.shared(case(arms, t[n - 1 + q].clone()))
             })
             .collect();
-        let h = de_boor(d, &x, |q| near[q - 1].clone(), false, &mut |e| {
+        let h = de_boor(d, &at, |q| near[q - 1].clone(), false, &mut |e| {
             f.fit.shared(e)
         });
         // Every output reads each of them (in the arm of its interval).
@@ -167,8 +176,11 @@ impl Step for Spline {
                     name: naming::one_hot_column(&feature.column, &format!("sp_{j}")),
                     expr: self.basis(f, &rows, &bounds, j),
                     doc: format!(
-                        "`{}`: {before}B-spline basis function {j} of degree {} over {} uniform knots of the training range",
-                        feature.column, self.degree, self.n_knots
+                        "`{}`: {before}B-spline basis function {j} of degree {} over {} {} knots of the training range",
+                        feature.column, self.degree, self.n_knots, match self.knots {
+                            SplineKnots::Uniform => "equally spaced",
+                            SplineKnots::Quantile => "quantile",
+                        }
                     ),
                     span: feature.span.clone(),
                     text: false,
@@ -183,7 +195,9 @@ impl Step for Spline {
     fn facts(&self, _: OutputFacts, _: bool) -> OutputFacts {
         let bounded = matches!(
             self.extrapolation,
-            SplineExtrapolation::Constant | SplineExtrapolation::Error
+            SplineExtrapolation::Constant
+                | SplineExtrapolation::Error
+                | SplineExtrapolation::Periodic
         );
         OutputFacts {
             not_null: true,
@@ -215,7 +229,14 @@ struct Boundaries {
 
 impl Spline {
     fn n_splines(&self) -> usize {
-        self.n_knots + self.degree - 1
+        match self.periodic() {
+            true => self.n_knots - 1,
+            false => self.n_knots + self.degree - 1,
+        }
+    }
+
+    fn periodic(&self) -> bool {
+        self.extrapolation == SplineExtrapolation::Periodic
     }
 
     /// The base knots of `knots: quantile`: `np.nanpercentile` of the
@@ -246,10 +267,23 @@ impl Spline {
 
     /// The knots as scikit-learn computes them from the base knots: `degree`
     /// more on each side at the outer spacing (`np.linspace`), each with
-    /// numpy's arithmetic.
+    /// numpy's arithmetic; periodic, the base knots' last (first) spacings
+    /// a period before (after) them.
     fn knots(&self, f: &mut FeatureLowering, k: usize, base: Vec<Expr>) -> Vec<Expr> {
         let d = self.degree;
         let last = base.len() - 1;
+        let name = |f: &mut FeatureLowering, all: Vec<Expr>| -> Vec<Expr> {
+            (all.into_iter().enumerate())
+                .map(|(i, e)| f.statistic(k, &format!("t{i}"), e, "a knot of the B-spline basis"))
+                .collect()
+        };
+        if self.periodic() {
+            let period = sub(base[last].clone(), base[0].clone());
+            let left = (last - d..last).map(|i| sub(base[i].clone(), period.clone()));
+            let right = (1..=d).map(|i| add(base[i].clone(), period.clone()));
+            let all = left.chain(base.iter().cloned()).chain(right).collect();
+            return name(f, all);
+        }
         let dist_min = sub(base[1].clone(), base[0].clone());
         let dist_max = sub(base[last].clone(), base[last - 1].clone());
         let times = |e: &Expr, by: usize| mul(num(by as f64), e.clone());
@@ -269,10 +303,22 @@ impl Spline {
             &add(base[last].clone(), times(&dist_max, d)),
             d,
         );
-        let all = left.into_iter().chain(base).chain(right);
-        all.enumerate()
-            .map(|(i, e)| f.statistic(k, &format!("t{i}"), e, "a knot of the B-spline basis"))
-            .collect()
+        name(f, left.into_iter().chain(base).chain(right).collect())
+    }
+
+    /// A periodic spline's value moved into the base knots' span, as
+    /// scikit-learn does: `start + (x - start) % (end - start)`, Python's
+    /// remainder (the divisor's sign) written `r - p * FLOOR(r / p)`; 0 where
+    /// the span is empty (a constant column), as scikit-learn's transform.
+    fn wrapped(&self, f: &mut FeatureLowering, k: usize, x: &Expr, span: (&Expr, &Expr)) -> Expr {
+        let (start, end) = span;
+        let period = sub(end.clone(), start.clone());
+        let period = f.working(k, "period", period, "the period: the base knots' span");
+        let r = sub(x.clone(), start.clone());
+        let turns = Expr::Floor(Box::new(div(r.clone(), period.clone())));
+        let moved = add(start.clone(), sub(r, mul(period.clone(), turns)));
+        f.fit
+            .shared(case(vec![(Cond::Gt(period, num(0.0)), moved)], num(0.0)))
     }
 
     /// The outer basis functions at the boundaries (scipy's `spl(xmin)`,
@@ -376,15 +422,24 @@ impl Spline {
             }
             SplineExtrapolation::Continue | SplineExtrapolation::Periodic => {}
         }
-        // Inside (or continued): the row's interval's functions m .. m + d
-        // (with one interval, m is 0 on every row).
+        // Inside (or continued): the row's interval m's functions m .. m + d,
+        // h[0] .. h[d]; periodic, the first `d` columns also hold the last `d`
+        // functions (scikit-learn's wrapped coefficients), added as scipy adds
+        // them (with one interval, m is 0 on every row).
+        let wraps = self.periodic() && j < d;
+        let functions = [Some(j), wraps.then_some(j + self.n_splines())];
+        let at = |m: usize| {
+            let hs = functions.iter().flatten().filter_map(|&i| {
+                let a = i.checked_sub(m).filter(|&a| a <= d)?;
+                Some(r.h[a].clone())
+            });
+            hs.reduce(add)
+        };
         let inside = match n {
-            1 => r.h.get(j).cloned().unwrap_or(num(0.0)),
+            1 => at(0).unwrap_or(num(0.0)),
             _ => {
-                let arms = (0..=d).filter_map(|a| {
-                    let interval = j.checked_sub(a).filter(|&i| i < n)?;
-                    Some((Cond::Eq(r.m.clone(), num(interval as f64)), r.h[a].clone()))
-                });
+                let arms =
+                    (0..n).filter_map(|m| Some((Cond::Eq(r.m.clone(), num(m as f64)), at(m)?)));
                 case(arms.collect(), num(0.0))
             }
         };

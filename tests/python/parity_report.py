@@ -30,7 +30,7 @@ REQUIRED_CELLS = [
     "date_parts:year", "date_parts:month", "date_parts:day", "date_parts:day_of_week", "date_parts:day_of_year",
     "date_parts:hour", "date_parts:minute",
     "spline", "spline:extrapolation=linear", "spline:extrapolation=continue", "spline:include_bias=false",
-    "spline:handle_missing=zeros", "spline:knots=quantile",
+    "spline:handle_missing=zeros", "spline:knots=quantile", "spline:extrapolation=periodic",
     "normalize:l1", "normalize:l2", "normalize:max",
     "polynomial", "polynomial:interaction_only", "polynomial:include_bias=false", "polynomial:degree=range",
 ]
@@ -58,7 +58,8 @@ def cells(steps, declared=None):
             out.add("spline")
             out.update(f"spline:{k}={v}" for k, v in opts.items()
                        if (k, v) in (("extrapolation", "linear"), ("extrapolation", "continue"),
-                                     ("handle_missing", "zeros"), ("knots", "quantile")))
+                                     ("extrapolation", "periodic"), ("handle_missing", "zeros"),
+                                     ("knots", "quantile")))
             if opts.get("include_bias") is False:
                 out.add("spline:include_bias=false")
         elif kind == "date_parts":

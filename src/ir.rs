@@ -231,6 +231,17 @@ pub enum ApplyItem {
     },
 }
 
+impl ApplyItem {
+    /// The per-row expression the apply evaluates: an output's, or the value
+    /// a learned encoder encodes (none where it needs its categories first).
+    pub fn applied_expr(&self) -> Option<&Expr> {
+        match self {
+            ApplyItem::Output(o) => Some(&o.expr),
+            ApplyItem::Learned { deferred, .. } => deferred.as_ref().map(|d| &d.row),
+        }
+    }
+}
+
 /// An encoder whose columns can be written where its learned categories are
 /// read at run time (the dbt package reads them when a model compiles).
 #[derive(Debug, Clone, PartialEq)]
@@ -445,8 +456,7 @@ impl Expr {
         out
     }
 
-    /// The parameters this expression reads itself, not through a let (a
-    /// let's are read where the let is computed).
+    /// The parameters this expression reads itself, not through a let.
     pub fn direct_params(&self) -> Vec<ParamId> {
         let mut out = Vec::new();
         self.for_each(&mut |e| {

@@ -91,16 +91,12 @@ pub fn lower(model: &Model, fitted: Option<&Fitted>) -> Ir {
     // Whatever the apply reads is a fitted parameter, whether its step named
     // it a statistic or a working value of the fit: the apply reads stored
     // values only (a working value read there would be missing).
-    for item in &items {
-        let read = match item {
-            ApplyItem::Output(o) => o.expr.params(),
-            ApplyItem::Learned { deferred, .. } => {
-                (deferred.iter()).flat_map(|d| d.row.params()).collect()
-            }
-        };
-        for id in read {
-            fit.params[id].stored = true;
-        }
+    for id in items
+        .iter()
+        .filter_map(ApplyItem::applied_expr)
+        .flat_map(Expr::params)
+    {
+        fit.params[id].stored = true;
     }
     let drift =
         (model.drift.as_ref()).map(|d| lowering::drift::lower(&mut fit, d, &features, rows));

@@ -322,13 +322,7 @@ impl Renderer<'_> {
     /// value each learned encoder encodes.
     fn applied_exprs(&self) -> Vec<&ir::Expr> {
         (self.ir.apply.items.iter())
-            .filter_map(|item| match item {
-                ApplyItem::Output(o) => Some(&o.expr),
-                ApplyItem::Learned {
-                    deferred: Some(d), ..
-                } => Some(&d.row),
-                ApplyItem::Learned { .. } => None,
-            })
+            .filter_map(ApplyItem::applied_expr)
             .collect()
     }
 

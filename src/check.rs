@@ -551,6 +551,7 @@ fn infer_type(steps: &[Spanned<Step>]) -> ColumnType {
             | Step::Cyclical(_)
             | Step::DateParts(_)
             | Step::Spline(_)
+            | Step::Quantile(_)
             | Step::Normalize(_)
             | Step::Polynomial(_) => {
                 return ColumnType::Numeric;

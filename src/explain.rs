@@ -108,11 +108,18 @@ fn write_ir(ir: &Ir, out: &mut String) {
         }
     }
     for v in &fit.vocabularies {
-        let _ = writeln!(
-            out,
-            "  vocabulary of `{}` (level {}): categories and counts of {}",
-            v.feature, v.level, v.expr
-        );
+        let _ = match v.quantiles {
+            None => writeln!(
+                out,
+                "  vocabulary of `{}` (level {}): categories and counts of {}",
+                v.feature, v.level, v.expr
+            ),
+            Some(n) => writeln!(
+                out,
+                "  quantiles of `{}` (level {}): at most {n} quantiles of {}, numpy's, from its ranked values",
+                v.feature, v.level, v.expr
+            ),
+        };
     }
     let _ = writeln!(out, "apply plan:");
     for c in &ir.apply.passthrough {

@@ -10,7 +10,7 @@ use std::fmt::Write as _;
 
 use serde::Deserialize;
 
-use crate::ir::{FITTED_AT, Ir, Param};
+use crate::ir::{FITTED_AT, Ir, Param, Vocabulary};
 use crate::spec::ColumnType;
 
 /// One value: a number, a text, or NULL (scikit-learn's NaN / None).
@@ -29,6 +29,13 @@ pub struct Category {
     pub frequency: f64,
 }
 
+/// A learned quantile (QuantileTransformer's) and its reference, its place in [0, 1].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QuantilePoint {
+    pub reference: f64,
+    pub value: f64,
+}
+
 /// Every fitted value of one spec.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fitted {
@@ -39,6 +46,8 @@ pub struct Fitted {
     pub parameters: BTreeMap<String, Value>,
     /// In scikit-learn's order: ascending (code points for text), missing last.
     pub vocabularies: BTreeMap<String, Vec<Category>>,
+    /// Each learned quantile table, by reference.
+    pub quantiles: BTreeMap<String, Vec<QuantilePoint>>,
 }
 
 mod result;
@@ -57,10 +66,12 @@ impl Fitted {
         let stored: BTreeMap<&str, &Param> = Param::stored(&ir.fit.params)
             .map(|p| (p.name.as_str(), p))
             .collect();
-        let mut vocabularies: BTreeMap<String, Vec<Category>> = ir
-            .fit
-            .vocabularies
-            .iter()
+        let mut vocabularies: BTreeMap<String, Vec<Category>> = (ir.fit.vocabularies.iter())
+            .filter(|v| v.quantiles.is_none())
+            .map(|v| (v.name.clone(), Vec::new()))
+            .collect();
+        let mut quantiles: BTreeMap<String, Vec<QuantilePoint>> = (ir.fit.vocabularies.iter())
+            .filter(|v| v.quantiles.is_some())
             .map(|v| (v.name.clone(), Vec::new()))
             .collect();
         for (i, row) in rows.into_iter().enumerate() {
@@ -77,9 +88,10 @@ impl Fitted {
                 "value" if row.parameter == FITTED_AT => stamp(row, &mut fitted_at).map_err(at)?,
                 "value" => read_value(&stored, row, &mut parameters).map_err(at)?,
                 "category" => read_category(ir, row, &mut vocabularies).map_err(at)?,
+                "quantile" => read_quantile(row, &mut quantiles).map_err(at)?,
                 other => {
                     return Err(at(format!(
-                        "row kind `{other}` is neither `value` nor `category`"
+                        "row kind `{other}` is not `value`, `category` or `quantile`"
                     )));
                 }
             }
@@ -95,6 +107,15 @@ impl Fitted {
                     Value::Null => "the missing value".into(),
                 };
                 return Err(format!("a category of `{name}` appears twice: {value}"));
+            }
+        }
+        for (name, points) in quantiles.iter_mut() {
+            points.sort_by(|a, b| a.reference.total_cmp(&b.reference));
+            if let Some(pair) = (points.windows(2)).find(|p| p[0].reference == p[1].reference) {
+                let r = pair[0].reference;
+                return Err(format!(
+                    "a quantile of `{name}` at reference {r} appears twice"
+                ));
             }
         }
         for p in Param::stored(&ir.fit.params) {
@@ -115,6 +136,7 @@ impl Fitted {
             fitted_at,
             parameters,
             vocabularies,
+            quantiles,
         })
     }
 
@@ -150,6 +172,17 @@ impl Fitted {
                     number,
                     text,
                     frequency: Some(c.frequency),
+                });
+            }
+        }
+        for (name, points) in &self.quantiles {
+            for q in points {
+                rows.push(LongRow {
+                    parameter: name.clone(),
+                    kind: "quantile".into(),
+                    number: Some(q.value),
+                    text: None,
+                    frequency: Some(q.reference),
                 });
             }
         }
@@ -189,11 +222,13 @@ impl Fitted {
             let value = self.parameters.get(&p.name).cloned().unwrap_or(Value::Null);
             let _ = writeln!(out, "  {}: {}", p.name, yaml_value(&value));
         }
-        if ir.fit.vocabularies.is_empty() {
+        let (tables, categories): (Vec<&Vocabulary>, Vec<&Vocabulary>) =
+            (ir.fit.vocabularies.iter()).partition(|v| v.quantiles.is_some());
+        if categories.is_empty() {
             let _ = writeln!(out, "vocabularies: {{}}");
         } else {
             let _ = writeln!(out, "vocabularies:");
-            for v in &ir.fit.vocabularies {
+            for v in categories {
                 let entries = self
                     .vocabularies
                     .get(&v.name)
@@ -214,6 +249,27 @@ impl Fitted {
                 }
             }
         }
+        // Only where the spec learns quantiles: other files stay as they were.
+        if !tables.is_empty() {
+            let _ = writeln!(out, "quantiles:");
+            for v in tables {
+                let points = self.quantiles.get(&v.name).map(Vec::as_slice);
+                let points = points.unwrap_or(&[]);
+                if points.is_empty() {
+                    let _ = writeln!(out, "  {}: []", v.name);
+                    continue;
+                }
+                let _ = writeln!(out, "  {}:", v.name);
+                for q in points {
+                    let _ = writeln!(
+                        out,
+                        "    - {{reference: {}, value: {}}}",
+                        yaml_number(q.reference),
+                        yaml_number(q.value)
+                    );
+                }
+            }
+        }
         out
     }
 
@@ -228,6 +284,8 @@ impl Fitted {
             fitted_at: Option<String>,
             parameters: BTreeMap<String, Value>,
             vocabularies: BTreeMap<String, Vec<Entry>>,
+            #[serde(default)]
+            quantiles: BTreeMap<String, Vec<Point>>,
             /// scikit-learn's view of the same values, for Python: written
             /// from them, never read back.
             #[serde(default)]
@@ -239,6 +297,12 @@ impl Fitted {
         struct Entry {
             value: Value,
             frequency: f64,
+        }
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Point {
+            reference: f64,
+            value: f64,
         }
         let file: File = serde_saphyr::from_str(text)
             .map_err(|e| e.to_string().lines().next().unwrap_or_default().to_string())?;
@@ -262,6 +326,15 @@ impl Fitted {
                     )
                 })
                 .collect(),
+            quantiles: (file.quantiles.into_iter())
+                .map(|(k, v)| {
+                    let points = v.into_iter().map(|p| QuantilePoint {
+                        reference: p.reference,
+                        value: p.value,
+                    });
+                    (k, points.collect())
+                })
+                .collect(),
         })
     }
 
@@ -282,7 +355,11 @@ impl Fitted {
             }
         }
         for v in &ir.fit.vocabularies {
-            if !self.vocabularies.contains_key(&v.name) {
+            let there = match v.quantiles {
+                None => self.vocabularies.contains_key(&v.name),
+                Some(_) => self.quantiles.contains_key(&v.name),
+            };
+            if !there {
                 return Err(format!("vocabulary `{}` is missing", v.name));
             }
         }
@@ -418,6 +495,29 @@ fn read_value(
     if parameters.insert(row.parameter.clone(), value).is_some() {
         return Err(format!("parameter `{}` appears twice", row.parameter));
     }
+    Ok(())
+}
+
+/// A learned quantile's row: of a quantile table this spec's fit learns, a
+/// number with its reference in [0, 1] (repeats are found once every row is read).
+fn read_quantile(
+    row: LongRow,
+    quantiles: &mut BTreeMap<String, Vec<QuantilePoint>>,
+) -> Result<(), String> {
+    let name = &row.parameter;
+    let points = (quantiles.get_mut(name))
+        .ok_or_else(|| format!("`{name}` is not a quantile table this spec's fit learns"))?;
+    let (Some(value), Some(reference), None) = (row.number, row.frequency, &row.text) else {
+        return Err(format!(
+            "a quantile of `{name}` needs a number and its reference (in `frequency`)"
+        ));
+    };
+    if !(0.0..=1.0).contains(&reference) {
+        return Err(format!(
+            "the reference {reference} of a quantile of `{name}` is not in [0, 1]"
+        ));
+    }
+    points.push(QuantilePoint { reference, value });
     Ok(())
 }
 

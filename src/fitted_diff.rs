@@ -42,11 +42,27 @@ impl FittedDiff {
 /// name order, categories in scikit-learn's order.
 pub fn diff(before: &Fitted, after: &Fitted) -> FittedDiff {
     let mut out = FittedDiff::default();
+    // Each learned quantile compares as a parameter of its own, named by
+    // its table and reference.
+    let quantiles = |f: &Fitted| -> std::collections::BTreeMap<String, Value> {
+        (f.quantiles.iter())
+            .flat_map(|(table, points)| {
+                (points.iter()).map(move |q| {
+                    let name = format!("{table} at {}", float_text(q.reference));
+                    (name, Value::Number(q.value))
+                })
+            })
+            .collect()
+    };
+    let (before_q, after_q) = (quantiles(before), quantiles(after));
     let names: std::collections::BTreeSet<&String> = (before.parameters.keys())
         .chain(after.parameters.keys())
+        .chain(before_q.keys())
+        .chain(after_q.keys())
         .collect();
     for name in names {
-        let (b, a) = (before.parameters.get(name), after.parameters.get(name));
+        let b = before.parameters.get(name).or(before_q.get(name));
+        let a = after.parameters.get(name).or(after_q.get(name));
         if b == a {
             out.unchanged_parameters += 1;
         } else {
@@ -188,6 +204,7 @@ mod tests {
                     })
                     .collect(),
             )]),
+            quantiles: BTreeMap::new(),
         }
     }
 

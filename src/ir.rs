@@ -9,9 +9,9 @@
 
 /// Expression helpers, to keep the lowering readable.
 pub mod build;
+mod display;
 mod drift_plan;
 
-use std::fmt;
 use std::sync::Arc;
 
 use crate::diagnostic::Span;
@@ -71,6 +71,36 @@ pub enum Expr {
     /// later expressions read several times): output grows linearly with
     /// chained steps instead of repeating each step in the next.
     Let(Arc<Let>),
+    /// A value of the learned quantiles `table` (a `Vocabulary` with
+    /// `quantiles`) around `x`: read from the interval `x` falls in (joined
+    /// where the let holding it is computed), or from the table's ends.
+    Quantile {
+        table: String,
+        field: QuantileField,
+        x: Box<Expr>,
+        /// A parameter learned at the table's level (what the row reads
+        /// from the table is known one level after it, as a parameter's).
+        learned_with: Box<Expr>,
+    },
+}
+
+/// What an `Expr::Quantile` reads: of the interval between two neighbouring
+/// distinct quantiles `value <= x < next` (NULL where `x` is in none), or
+/// of the whole table. A quantile's reference is its place in [0, 1]
+/// (scikit-learn's `references_`); a value repeated among the quantiles has
+/// a first and a last one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuantileField {
+    Value,
+    Next,
+    FirstReference,
+    LastReference,
+    NextReference,
+    /// The smallest and largest quantile (NULL: no quantiles were learned).
+    Bottom,
+    Top,
+    TopFirstReference,
+    TopLastReference,
 }
 
 /// A named per-row value (see `Expr::Let`). Lets are compared by identity.
@@ -180,6 +210,10 @@ pub struct Vocabulary {
     pub level: usize,
     pub expr: Expr,
     pub value_type: ColumnType,
+    /// Not categories but quantiles of `expr` (scikit-learn's
+    /// QuantileTransformer): at most this many, each row a quantile (its
+    /// number) with its reference (in the frequency's place).
+    pub quantiles: Option<usize>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -290,6 +324,12 @@ pub enum Attr {
     Index(Option<usize>),
     /// A list of values (bin edges).
     List(Vec<Attr>),
+    /// The learned quantiles of `table` in order (or, with `references`,
+    /// their references).
+    Quantiles {
+        table: String,
+        references: bool,
+    },
 }
 
 /// The attributes scikit-learn's fitted transformer of one step would have
@@ -424,6 +464,12 @@ impl Expr {
             | Expr::Cos(a)
             | Expr::Rank(a) => a.for_each(f),
             Expr::Fail { value, .. } => value.for_each(f),
+            Expr::Quantile {
+                x, learned_with, ..
+            } => {
+                x.for_each(f);
+                learned_with.for_each(f);
+            }
             Expr::Add(a, b)
             | Expr::Sub(a, b)
             | Expr::Mul(a, b)
@@ -514,86 +560,6 @@ impl Cond {
             Cond::Or(a, b) => {
                 a.for_each(f);
                 b.for_each(f);
-            }
-        }
-    }
-}
-
-impl fmt::Display for Expr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Expr::Column(c) => write!(f, "{c:?}"),
-            Expr::Param(p) => write!(f, "${p}"),
-            Expr::Number(n) => write!(f, "{n:?}"),
-            Expr::Text(s) => write!(f, "'{}'", s.replace('\'', "''")),
-            Expr::Null => f.write_str("null"),
-            Expr::ToDouble(e) => write!(f, "double({e})"),
-            Expr::ToTimestamp(e) => write!(f, "timestamp({e})"),
-            Expr::DatePart(p, e) => write!(f, "{}({e})", p.name()),
-            Expr::ToText(e) => write!(f, "text({e})"),
-            Expr::Add(a, b) => write!(f, "({a} + {b})"),
-            Expr::Sub(a, b) => write!(f, "({a} - {b})"),
-            Expr::Mul(a, b) | Expr::Product(a, b) => write!(f, "({a} * {b})"),
-            Expr::Div(a, b) => write!(f, "({a} / {b})"),
-            Expr::Sqrt(e) => write!(f, "sqrt({e})"),
-            Expr::Abs(e) => write!(f, "abs({e})"),
-            Expr::Ln(e) => write!(f, "ln({e})"),
-            Expr::Exp(e) => write!(f, "exp({e})"),
-            Expr::Floor(e) => write!(f, "floor({e})"),
-            Expr::Sin(e) => write!(f, "sin({e})"),
-            Expr::Cos(e) => write!(f, "cos({e})"),
-            Expr::Rank(e) => write!(f, "rank({e})"),
-            Expr::Coalesce(a, b) => write!(f, "coalesce({a}, {b})"),
-            Expr::Case(arms, otherwise) => {
-                f.write_str("case")?;
-                for (c, v) in arms {
-                    write!(f, " when {c} then {v}")?;
-                }
-                write!(f, " else {otherwise} end")
-            }
-            Expr::Fail { message, value } => write!(f, "fail({message:?}, {value})"),
-            Expr::Let(l) => write!(f, "let{}", l.id),
-        }
-    }
-}
-
-impl fmt::Display for Cond {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Cond::IsNull(e) => write!(f, "{e} is null"),
-            Cond::IsTrue(e) => write!(f, "{e} is true"),
-            Cond::IsFalse(e) => write!(f, "{e} is false"),
-            Cond::Eq(a, b) => write!(f, "{a} = {b}"),
-            Cond::In(a, list) => {
-                write!(f, "{a} in (")?;
-                for (i, e) in list.iter().enumerate() {
-                    write!(f, "{}{e}", if i > 0 { ", " } else { "" })?;
-                }
-                f.write_str(")")
-            }
-            Cond::Lt(a, b) => write!(f, "{a} < {b}"),
-            Cond::Le(a, b) => write!(f, "{a} <= {b}"),
-            Cond::Gt(a, b) => write!(f, "{a} > {b}"),
-            Cond::Or(a, b) => write!(f, "({a} or {b})"),
-        }
-    }
-}
-
-impl fmt::Display for Agg {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Agg::CountRows => f.write_str("count(*)"),
-            Agg::Count(e) => write!(f, "count({e})"),
-            Agg::Mean(e) => write!(f, "mean({e})"),
-            Agg::VarPop(e) => write!(f, "var_pop({e})"),
-            Agg::Min(e) => write!(f, "min({e})"),
-            Agg::Max(e) => write!(f, "max({e})"),
-            Agg::Percentile(e, p) => write!(f, "percentile({e}, {p:?})"),
-            Agg::MostFrequent(e) => write!(f, "most_frequent({e})"),
-            Agg::FitId { spec, columns } => {
-                write!(f, "fit_id({spec:?}")?;
-                columns.iter().try_for_each(|c| write!(f, ", {c}"))?;
-                f.write_str(")")
             }
         }
     }

@@ -170,10 +170,18 @@ pub fn scans(ir: &Ir, d: &Dialect) -> Vec<Scan> {
 /// Categories and counts of `level`: every vocabulary in one GROUPING
 /// SETS scan where the dialect allows, else one scan each.
 fn vocabulary_scans(ir: &Ir, d: &Dialect, level: usize) -> Vec<Scan> {
-    let learned: Vec<usize> = (0..ir.fit.vocabularies.len())
-        .filter(|&i| ir.fit.vocabularies[i].level == level)
-        .collect();
-    match d.vocabularies {
+    let at_level = |i: &usize| ir.fit.vocabularies[*i].level == level;
+    let (tables, learned): (Vec<usize>, Vec<usize>) = (0..ir.fit.vocabularies.len())
+        .filter(at_level)
+        .partition(|&i| ir.fit.vocabularies[i].quantiles.is_some());
+    // Quantiles are read from ranked values: a scan of their own each.
+    let quantiles = tables.into_iter().map(|i| Scan {
+        level,
+        what: "quantiles from ranked values".into(),
+        params: vec![],
+        vocabularies: vec![i],
+    });
+    let scans = match d.vocabularies {
         VocabularyStyle::GroupingSets if learned.len() > 1 => vec![Scan {
             level,
             what: "vocabularies (grouping sets)".into(),
@@ -188,7 +196,8 @@ fn vocabulary_scans(ir: &Ir, d: &Dialect, level: usize) -> Vec<Scan> {
                 vocabularies: vec![i],
             })
             .collect(),
-    }
+    };
+    scans.into_iter().chain(quantiles).collect()
 }
 
 /// For each derived parameter of `level`: after how many rounds of derived

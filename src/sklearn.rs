@@ -188,5 +188,13 @@ fn attr_json(attr: &Attr, ir: &Ir, fitted: &Fitted) -> Json {
         }
         Attr::Index(i) => i.map_or(Json::Null, |i| json!(i)),
         Attr::List(items) => Json::Array(items.iter().map(|a| attr_json(a, ir, fitted)).collect()),
+        Attr::Quantiles { table, references } => {
+            let points = fitted.quantiles.get(table).into_iter().flatten();
+            let pick = |q: &crate::fitted::QuantilePoint| match references {
+                true => q.reference,
+                false => q.value,
+            };
+            Json::Array(points.map(|q| number(pick(q))).collect())
+        }
     }
 }

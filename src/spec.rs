@@ -24,8 +24,8 @@ pub use bins::{BinEncode, BinStrategy, BinsOptions, QuantileMethod};
 pub use encoders::{Drop, OneHot, OneHotUnknown, Ordinal, OrdinalUnknown};
 pub use ordered_map::OrderedMap;
 pub use row_steps::{
-    BinarizeOptions, CyclicalOptions, DatePart, Function, SplineExtrapolation, SplineKnots,
-    SplineMissing, SplineOptions,
+    BinarizeOptions, CyclicalOptions, DatePart, Function, OutputDistribution, QuantileOptions,
+    SplineExtrapolation, SplineKnots, SplineMissing, SplineOptions,
 };
 use row_steps::{FunctionForm, name_shorthand};
 mod yaml;
@@ -238,6 +238,7 @@ impl Step {
             | Step::Cyclical(_)
             | Step::DateParts(_)
             | Step::Spline(_)
+            | Step::Quantile(_)
             | Step::Normalize(_)
             | Step::Polynomial(_) => Vec::new(),
             Step::OneHot(o) => {
@@ -293,6 +294,8 @@ pub enum Step {
     DateParts(#[schemars(with = "Vec<DatePart>")] Vec<Spanned<DatePart>>),
     /// SplineTransformer: `spline: {n_knots: 5, degree: 3}`, columns `<column>_sp_<j>`.
     Spline(SplineOptions),
+    /// QuantileTransformer: `quantile: {n_quantiles: 1000, output_distribution: uniform}`.
+    Quantile(QuantileOptions),
     /// Normalizer, across the columns of a group: `normalize: l2` (`l1`, `max`).
     Normalize(
         #[serde(deserialize_with = "norm_shorthand")]
@@ -321,6 +324,7 @@ impl Step {
             Step::Cyclical(_) => "cyclical",
             Step::DateParts(_) => "date_parts",
             Step::Spline(_) => "spline",
+            Step::Quantile(_) => "quantile",
             Step::Normalize(_) => "normalize",
             Step::Polynomial(_) => "polynomial",
         }

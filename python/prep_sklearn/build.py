@@ -21,6 +21,7 @@ from sklearn.preprocessing import (
     OneHotEncoder,
     OrdinalEncoder,
     PolynomialFeatures,
+    QuantileTransformer,
     RobustScaler,
     SplineTransformer,
     StandardScaler,
@@ -29,7 +30,8 @@ from sklearn.preprocessing import (
 TRANSFORMERS = {
     c.__name__: c
     for c in [SimpleImputer, StandardScaler, MinMaxScaler, MaxAbsScaler, RobustScaler, OneHotEncoder, OrdinalEncoder,
-              Binarizer, FunctionTransformer, KBinsDiscretizer, Normalizer, PolynomialFeatures, SplineTransformer]
+              Binarizer, FunctionTransformer, KBinsDiscretizer, Normalizer, PolynomialFeatures, SplineTransformer,
+              QuantileTransformer]
 }
 ENCODERS = (OneHotEncoder, OrdinalEncoder)
 
@@ -325,6 +327,8 @@ def _transformer(step, feature):
         return _bins(options, attributes, feature)
     if cls is SplineTransformer:
         return _spline(options, attributes, feature)
+    if cls is QuantileTransformer:
+        return _quantile(options, attributes, feature)
     if "feature_range" in options:
         options["feature_range"] = tuple(options["feature_range"])
     if "quantile_range" in options:
@@ -385,6 +389,18 @@ def _spline(options, attributes, feature):
     extrapolate = transformer.extrapolation in ("periodic", "continue")
     transformer.bsplines_ = [BSpline.construct_fast(knots, coef, degree, extrapolate=extrapolate)]
     transformer.n_features_out_ = n_splines - (0 if transformer.include_bias else 1)
+    transformer.n_features_in_ = 1
+    transformer.feature_names_in_ = np.array([feature], dtype=object)
+    return transformer
+
+
+def _quantile(options, attributes, feature):
+    """A QuantileTransformer over prep's quantiles (one column): the file
+    lists them with their references, as scikit-learn's fit holds them."""
+    transformer = QuantileTransformer(**options)
+    transformer.n_quantiles_ = int(attributes["n_quantiles_"])
+    transformer.quantiles_ = np.array(attributes["quantiles_"], dtype=float).reshape(-1, 1)
+    transformer.references_ = np.array(attributes["references_"], dtype=float)
     transformer.n_features_in_ = 1
     transformer.feature_names_in_ = np.array([feature], dtype=object)
     return transformer

@@ -100,7 +100,7 @@ fn categorical(f: &mut FeatureLowering) -> DriftFeature {
         Some("non-missing training values, learned for drift"),
     );
     // An encoder of the column as stored learns the same categories.
-    let same = |v: &&Vocabulary| v.level == 0 && v.expr == value;
+    let same = |v: &&Vocabulary| v.level == 0 && v.expr == value && v.quantiles.is_none();
     let vocabulary = match f.fit.vocabularies.iter().find(same) {
         Some(v) => v.name.clone(),
         None => {
@@ -110,6 +110,7 @@ fn categorical(f: &mut FeatureLowering) -> DriftFeature {
                 feature: f.feature.column.clone(),
                 level: 0,
                 expr: value.clone(),
+                quantiles: None,
                 value_type: ColumnType::String,
             });
             name

@@ -24,6 +24,7 @@ impl FeatureLowering<'_> {
             level,
             expr: row.clone(),
             value_type: self.feature.column_type,
+            quantiles: None,
         });
         name
     }

@@ -57,6 +57,16 @@ impl Fit {
         if expr.is_simple() {
             return expr;
         }
+        self.named_value(expr)
+    }
+
+    /// `expr` computed once per row and read by name, even if it is simple
+    /// (unless it already is a named value): a value a join compares reads
+    /// a column of the rows before it, not an expression.
+    pub(crate) fn named_value(&mut self, expr: Expr) -> Expr {
+        if let Expr::Let(_) = expr {
+            return expr;
+        }
         let params = expr.params();
         let l = Arc::new(Let {
             id: self.lets.len(),

@@ -193,7 +193,7 @@ impl FeatureLowering<'_> {
     }
 
     /// Raw values are read at level 0; anything computed from parameters, one level after them.
-    pub(super) fn stage_level(&self, lineage: &Lineage, row: &Expr) -> usize {
+    pub(crate) fn stage_level(&self, lineage: &Lineage, row: &Expr) -> usize {
         match lineage {
             Lineage::Raw => 0,
             _ if row.params().is_empty() => 0,

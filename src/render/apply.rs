@@ -203,6 +203,9 @@ impl Renderer<'_> {
         }
         let read = self.applied_exprs();
         let mut ctes = print::Ctes::default();
+        if self.bound.is_some() {
+            self.quantile_sources(None, &mut ctes);
+        }
         let (rows, _) = self.with_lets(
             self.source_relation(),
             params.as_ref(),
@@ -293,7 +296,8 @@ impl Renderer<'_> {
             ParamsRelation::Placeholder => Ident::new(&self.params_placeholder),
         }]);
         let read = self.apply_reads();
-        if read.is_empty() && self.ir.spec_hash().is_none() {
+        let quantiles = self.quantile_tables().next().is_some();
+        if read.is_empty() && self.ir.spec_hash().is_none() && !quantiles {
             return self.apply_select_deferring(None, deferred);
         }
         let mut ctes = print::Ctes::default();
@@ -302,10 +306,11 @@ impl Renderer<'_> {
                 ParamsFrom::Chunks(self.pivot_chunks(&long, &read, chunked, &mut ctes))
             }
             None => {
-                ctes.push(self.id(PARAMS), self.pivot_params(long, &read));
+                ctes.push(self.id(PARAMS), self.pivot_params(long.clone(), &read));
                 ParamsFrom::One(Relation::Table(vec![self.id(PARAMS)]))
             }
         };
+        self.quantile_sources(Some(&long), &mut ctes);
         let body = self.apply_select_deferring(Some(params), deferred)?;
         Ok(print::with_ctes(ctes, body))
     }
@@ -328,7 +333,18 @@ impl Renderer<'_> {
 
     /// One statement: the fit in CTEs, then the apply reading its parameter row.
     pub fn inline_query(&self) -> Result<print::Sql, Diagnostic> {
-        let FitCtes { ctes, .. } = self.fit_ctes()?;
+        let FitCtes {
+            mut ctes,
+            vocabularies,
+        } = self.fit_ctes()?;
+        // The quantiles' intervals the fit did not need itself, from its rows.
+        for learned in &vocabularies {
+            let table = &learned.vocabulary.name;
+            if learned.vocabulary.quantiles.is_some() && !self.fit_reads_quantiles(table) {
+                let rows = Relation::Table(vec![self.id(&learned.cte)]);
+                self.quantile_relations(self.quantile_index(table), rows, &mut ctes);
+            }
+        }
         let params = match self.chunked {
             Some(_) => ParamsFrom::Chunks(Default::default()),
             None => ParamsFrom::One(Relation::Table(vec![self.id(FITTED)])),

@@ -317,7 +317,9 @@ fn table_factor(relation: Relation, alias: Option<Ident>) -> TableFactor {
 #[derive(Default)]
 pub struct SelectBuilder {
     items: Vec<SelectItem>,
-    from: Vec<(Relation, Option<Ident>)>,
+    /// The relations read, each after the first cross joined, or left
+    /// joined on its condition.
+    from: Vec<(Relation, Option<Ident>, Option<Expr>)>,
     filter: Option<Expr>,
     having: Option<Expr>,
     group_by: Vec<Expr>,
@@ -369,7 +371,13 @@ impl SelectBuilder {
     }
 
     pub fn from(mut self, relation: Relation, alias: Option<Ident>) -> Self {
-        self.from.push((relation, alias));
+        self.from.push((relation, alias, None));
+        self
+    }
+
+    /// `LEFT JOIN relation AS alias ON on` (after at least one `from`).
+    pub fn left_join(mut self, relation: Relation, alias: Ident, on: Expr) -> Self {
+        self.from.push((relation, Some(alias), Some(on)));
         self
     }
 
@@ -456,19 +464,14 @@ impl SelectBuilder {
         }
         let select = select_of(&mut q);
         select.projection = self.items;
-        let mut relations = self.from.into_iter().map(|(r, a)| table_factor(r, a));
+        let mut relations = (self.from.into_iter()).map(|(r, a, on)| (table_factor(r, a), on));
         // No relation: a SELECT of constants (a row of literals).
         select.from = match relations.next() {
             None => Vec::new(),
-            Some(first) => {
-                let joins: Vec<_> = relations.collect();
-                let joins = if joins.is_empty() {
-                    Vec::new()
-                } else {
-                    let mut j = skeleton("SELECT 1 FROM a CROSS JOIN b");
-                    let template = select_of(&mut j).from.remove(0).joins.remove(0);
-                    filled(template, joins, |j, relation| j.relation = relation)
-                };
+            Some((first, _)) => {
+                let joins = relations
+                    .map(|(relation, on)| joined(relation, on))
+                    .collect();
                 vec![TableWithJoins {
                     relation: first,
                     joins,
@@ -484,6 +487,63 @@ impl SelectBuilder {
         }
         q
     }
+}
+
+/// `CROSS JOIN relation`, or `LEFT JOIN relation ON on`.
+fn joined(relation: TableFactor, on: Option<Expr>) -> ast::Join {
+    thread_local! {
+        static CROSS: ast::Join = select_of(&mut skeleton("SELECT 1 FROM a CROSS JOIN b")).from.remove(0).joins.remove(0);
+        static LEFT: ast::Join = select_of(&mut skeleton("SELECT 1 FROM a LEFT JOIN b ON TRUE")).from.remove(0).joins.remove(0);
+    }
+    let mut j = match on {
+        None => CROSS.with(ast::Join::clone),
+        Some(on) => {
+            let mut j = LEFT.with(ast::Join::clone);
+            if let ast::JoinOperator::LeftOuter(ast::JoinConstraint::On(c))
+            | ast::JoinOperator::Left(ast::JoinConstraint::On(c)) = &mut j.join_operator
+            {
+                *c = on;
+            }
+            j
+        }
+    };
+    j.relation = relation;
+    j
+}
+
+/// A window function over the rows ordered by `order_by` (ascending), on
+/// the frame from `start` to `end` rows after the current one (`None`: the
+/// current row, or without order, every row).
+pub fn over(mut call: Expr, order_by: Option<Expr>, frame: Option<(i64, i64)>) -> Expr {
+    use ast::{WindowFrame, WindowFrameBound, WindowFrameUnits, WindowSpec, WindowType};
+    let bound = |n: i64| match n {
+        0 => WindowFrameBound::CurrentRow,
+        n if n > 0 => WindowFrameBound::Following(Some(Box::new(integer(n)))),
+        n => WindowFrameBound::Preceding(Some(Box::new(integer(-n)))),
+    };
+    if let Expr::Function(f) = &mut call {
+        f.over = Some(WindowType::WindowSpec(WindowSpec {
+            window_name: None,
+            partition_by: vec![],
+            order_by: order_by
+                .map(|e| {
+                    let mut q = skeleton("SELECT 1 FROM t ORDER BY x");
+                    let mut o = match q.order_by.take().map(|o| o.kind) {
+                        Some(ast::OrderByKind::Expressions(mut v)) => v.remove(0),
+                        _ => unreachable!("the skeleton orders by one expression"),
+                    };
+                    o.expr = e;
+                    vec![o]
+                })
+                .unwrap_or_default(),
+            window_frame: frame.map(|(start, end)| WindowFrame {
+                units: WindowFrameUnits::Rows,
+                start_bound: bound(start),
+                end_bound: Some(bound(end)),
+            }),
+        }));
+    }
+    call
 }
 
 /// Copies of a skeleton's node, one per value, each filled in by `set`.

@@ -138,9 +138,8 @@ impl Renderer<'_> {
                     }
                 } else {
                     let name = format!("prep_vocabulary_{}", vocabularies.len() + 1);
-                    let q =
-                        self.vocabulary_query(scan, &name, &input, &argument, &mut vocabularies);
-                    ctes.push(self.id(&name), q);
+                    let (learned, ctes) = (&mut vocabularies, &mut ctes);
+                    self.vocabulary_query(scan, &name, &input, &argument, learned, ctes);
                 }
             }
             self.level_chunks(level, chunked, &mut ctes);

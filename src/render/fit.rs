@@ -113,8 +113,14 @@ impl Renderer<'_> {
             }
             for scan in level_scans.filter(|s| !s.vocabularies.is_empty()) {
                 let name = format!("prep_vocabulary_{}", vocabularies.len() + 1);
-                let q = self.vocabulary_query(scan, &name, &*input, &argument, &mut vocabularies);
-                ctes.push(self.id(&name), q);
+                self.vocabulary_query(
+                    scan,
+                    &name,
+                    &*input,
+                    &argument,
+                    &mut vocabularies,
+                    &mut ctes,
+                );
             }
             previous_params = Some(self.derived_ctes(level, from, &mut ctes));
         }
@@ -186,7 +192,9 @@ impl Renderer<'_> {
 
     /// The categories and counts of a vocabulary scan (`GROUP BY`, or
     /// `GROUPING SETS` with a set column per vocabulary when there are
-    /// several), each vocabulary recorded in `learned` as read from `cte`.
+    /// several), or a quantile table's quantiles (with its intervals and
+    /// ends, for steps after it), as CTE `cte`; each vocabulary recorded
+    /// in `learned` as read from it.
     pub(super) fn vocabulary_query<'a>(
         &'a self,
         scan: &Scan,
@@ -194,7 +202,28 @@ impl Renderer<'_> {
         input: &dyn Fn() -> Relation,
         argument: &(dyn Fn(&Renderer, &ir::Expr) -> Expr + Sync),
         learned: &mut Vec<LearnedIn<'a>>,
-    ) -> Query {
+        ctes: &mut print::Ctes,
+    ) {
+        if let [v] = scan.vocabularies[..]
+            && let table = &self.ir.fit.vocabularies[v]
+            && table.quantiles.is_some()
+        {
+            learned.push(LearnedIn {
+                vocabulary: table,
+                cte: cte.to_string(),
+                value_column: "value".into(),
+                set_column: None,
+            });
+            let x = argument(self, &table.expr);
+            let q = self.quantile_query(table, cte, input(), x, ctes);
+            ctes.push(self.id(cte), q);
+            // The intervals, where a later level reads values from them.
+            if self.fit_reads_quantiles(&table.name) {
+                let rows = Relation::Table(vec![self.id(cte)]);
+                self.quantile_relations(v, rows, ctes);
+            }
+            return;
+        }
         let sets = scan.vocabularies.len() > 1;
         let mut b = SelectBuilder::default();
         let mut grouping = Vec::new();
@@ -225,11 +254,12 @@ impl Renderer<'_> {
         b = b
             .item(count, Some(self.id("frequency")))
             .from(input(), Some(self.id(ROW)));
-        if sets {
+        let q = if sets {
             b.grouping_sets(grouping).build()
         } else {
             b.group_by(grouping.remove(0)).build()
-        }
+        };
+        ctes.push(self.id(cte), q);
     }
 
     /// The derived parameters of `level`, in rounds: each round reads the
@@ -416,7 +446,10 @@ impl Renderer<'_> {
         for (relation, params) in rows.iter().filter(|r| !r.1.is_empty()) {
             self.parameter_rows(relation, params, &mut branches);
         }
-        self.category_rows(&vocabularies, &mut branches);
+        let (quantiles, categories): (Vec<LearnedIn>, Vec<LearnedIn>) =
+            (vocabularies.into_iter()).partition(|v| v.vocabulary.quantiles.is_some());
+        self.category_rows(&categories, &mut branches);
+        self.quantile_rows(&quantiles, &mut ctes, &mut branches);
         Ok(print::with_ctes(ctes, branches))
     }
 }

@@ -80,6 +80,12 @@ impl Renderer<'_> {
             );
         }
         for v in &self.ir.fit.vocabularies {
+            if v.quantiles.is_some() {
+                for q in fitted.quantiles.get(&v.name).into_iter().flatten() {
+                    out.push(self.quantile_row(&v.name, q).build());
+                }
+                continue;
+            }
             for c in fitted.vocabularies.get(&v.name).into_iter().flatten() {
                 // The missing value is a category with both columns NULL.
                 let value = self.literal(Some(&c.value), v.value_type);
@@ -93,6 +99,21 @@ impl Renderer<'_> {
             }
         }
         out.into()
+    }
+
+    /// A learned quantile as a long-form row: the number, its reference in
+    /// the frequency's place.
+    pub(super) fn quantile_row(
+        &self,
+        table: &str,
+        q: &crate::fitted::QuantilePoint,
+    ) -> SelectBuilder {
+        let values = [
+            ast::double(q.value, self.d),
+            self.null_text(),
+            ast::double(q.reference, self.d),
+        ];
+        self.long_columns(ast::string(self.d, table), "quantile", values)
     }
 
     fn null_text(&self) -> Expr {
@@ -260,6 +281,44 @@ impl Renderer<'_> {
         }
     }
 }
+
+impl Renderer<'_> {
+    /// Every learned quantile, one long-form branch for them all (read from
+    /// a CTE gathering each table's): ClickHouse copies the CTEs into each
+    /// branch of the long form, so a branch per table would grow the query
+    /// with the square of their number.
+    pub(super) fn quantile_rows(
+        &self,
+        tables: &[LearnedIn<'_>],
+        ctes: &mut print::Ctes,
+        out: &mut print::UnionAll,
+    ) {
+        if tables.is_empty() {
+            return;
+        }
+        let column = |name: &str| ast::column(self.d, None, name);
+        let mut gathered = print::UnionAll::default();
+        for t in tables {
+            let b = SelectBuilder::default()
+                .item(
+                    ast::string(self.d, &t.vocabulary.name),
+                    Some(self.id("parameter")),
+                )
+                .item(column("value"), Some(self.id("value")))
+                .item(column("frequency"), Some(self.id("frequency")));
+            gathered.push(b.from(Relation::Table(vec![self.id(&t.cte)]), None).build());
+        }
+        ctes.push_sql(self.id(QUANTILES), gathered.into());
+        let values = [column("value"), self.null_text(), column("frequency")];
+        out.push(
+            self.long_row(column("parameter"), "quantile", values, QUANTILES)
+                .build(),
+        );
+    }
+}
+
+/// The learned quantiles of every table, gathered.
+const QUANTILES: &str = "prep_quantiles";
 
 /// A vocabulary's rows: in `cte`, values in `value_column`; with grouping
 /// sets, only the rows where `set_column` (its GROUPING()) is 0.

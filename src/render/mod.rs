@@ -11,6 +11,7 @@ pub mod filter;
 mod fit;
 mod long_form;
 pub mod print;
+mod quantiles;
 pub mod quote;
 mod ranked;
 mod row_hash;
@@ -186,18 +187,11 @@ impl<'a> Renderer<'a> {
                 }
             }
             b = b.from(relation, Some(self.id(ROW)));
-            // A stage joins the parameters only if it reads one itself: an
-            // engine that inlines the parameters' relation where it is read
-            // (the fit itself, with `--inline`) copies it once per join.
-            let reads: Vec<ParamId> = (needed.iter())
+            let here: Vec<&ir::Expr> = (needed.iter())
                 .filter(|(id, _)| depth[*id] == level)
-                .flat_map(|(_, l)| l.expr.direct_params())
+                .map(|(_, l)| &l.expr)
                 .collect();
-            match params {
-                Some(ParamsFrom::One(_)) if reads.is_empty() => {}
-                Some(p) => b = self.join_params(b, p, reads),
-                None => {}
-            }
+            b = self.stage_joins(b, params, &here);
             // Where the engine cannot be told to materialize a stage, the
             // dialect's fence (a filter it cannot see through) keeps it from
             // being inlined into the next.
@@ -222,6 +216,27 @@ impl<'a> Renderer<'a> {
             last = Some(name);
         }
         (relation, last)
+    }
+
+    /// A stage computing `lets` reading what they read besides its rows.
+    fn stage_joins(
+        &self,
+        mut b: SelectBuilder,
+        params: Option<&ParamsFrom>,
+        lets: &[&ir::Expr],
+    ) -> SelectBuilder {
+        // A stage joins the parameters only if it reads one itself: an
+        // engine that inlines the parameters' relation where it is read
+        // (the fit itself, with `--inline`) copies it once per join.
+        let reads: Vec<ParamId> = lets.iter().flat_map(|e| e.direct_params()).collect();
+        match params {
+            Some(ParamsFrom::One(_)) if reads.is_empty() => {}
+            Some(p) => b = self.join_params(b, p, reads),
+            None => {}
+        }
+        // A value read from learned quantiles: its interval and the
+        // table's ends, joined in the stage that computes it.
+        self.join_quantiles(b, lets)
     }
 
     /// An identifier `__<base>__` (with a number when needed) that appears in no
@@ -322,6 +337,7 @@ impl<'a> Renderer<'a> {
                 r(otherwise),
             ),
             E::Fail { message, value } => self.fail(message, r(value)),
+            E::Quantile { table, field, .. } => self.quantile_field(table, *field),
         }
     }
 

@@ -123,7 +123,7 @@ impl Renderer<'_> {
     }
 
     /// numpy's `_lerp(a, b, g)` (b missing past the last value: a again): `a + (b - a)·g` below g = 0.5, `b - (b - a)·(1 - g)` from it.
-    fn lerp(&self, a: Expr, b: Expr, g: Expr) -> Expr {
+    pub(super) fn lerp(&self, a: Expr, b: Expr, g: Expr) -> Expr {
         let double = |v: f64| ast::double(v, self.d);
         let b = ast::call(self.d, Func::Coalesce, [("X", b), ("Y", a.clone())]);
         let diff = ast::binary(BinaryOperator::Minus, b.clone(), a.clone());

@@ -3,6 +3,7 @@
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
+use serde_saphyr::Spanned;
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -173,4 +174,35 @@ pub enum SplineMissing {
     #[default]
     Error,
     Zeros,
+}
+
+/// `quantile: {n_quantiles: 1000, output_distribution: uniform}`:
+/// QuantileTransformer, the value's place among the training quantiles.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuantileOptions {
+    /// How many quantiles to learn (at least 1; at most the number of fit
+    /// rows, as scikit-learn caps it); default 1000.
+    #[serde(default)]
+    #[schemars(with = "Option<u32>")]
+    pub n_quantiles: Option<Spanned<i64>>,
+    /// `uniform` (the default: values in [0, 1]) or `normal` (the standard
+    /// normal's quantile of that, clipped at 1e-7 from each end).
+    #[serde(default)]
+    pub output_distribution: OutputDistribution,
+    /// scikit-learn fits on a random sample of this many rows when there are
+    /// more (default 10000; `null`: every row). prep always fits on every
+    /// row: with more rows than this, its quantiles are the exact ones, not
+    /// a sample's.
+    #[serde(default)]
+    #[schemars(with = "Option<Option<u64>>")]
+    pub subsample: Option<Spanned<Option<i64>>>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputDistribution {
+    #[default]
+    Uniform,
+    Normal,
 }

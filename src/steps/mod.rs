@@ -20,7 +20,9 @@ mod numpy;
 mod one_hot;
 mod ordinal;
 mod polynomial;
+mod quantile;
 mod robust;
+mod scipy;
 mod spline;
 mod standard;
 
@@ -43,6 +45,7 @@ pub use max_abs::MaxAbs;
 pub use min_max::MinMax;
 pub use normalize::Normalize;
 pub use polynomial::Polynomial;
+pub use quantile::Quantile;
 pub use robust::Robust;
 pub use spline::Spline;
 pub use standard::Standard;
@@ -50,7 +53,7 @@ pub use standard::Standard;
 /// Every step, as the spec writes it and as scikit-learn names it: the
 /// README's step table and the Python suite's coverage list are checked
 /// against this list.
-pub const STEPS: [(&str, &str); 15] = [
+pub const STEPS: [(&str, &str); 16] = [
     ("impute", "SimpleImputer"),
     ("scale: standard", "StandardScaler"),
     ("scale: min_max", "MinMaxScaler"),
@@ -64,6 +67,7 @@ pub const STEPS: [(&str, &str); 15] = [
     ("cyclical", "FunctionTransformer"),
     ("date_parts", "FunctionTransformer"),
     ("spline", "SplineTransformer"),
+    ("quantile", "QuantileTransformer"),
     ("normalize", "Normalizer"),
     ("polynomial", "PolynomialFeatures"),
 ];
@@ -87,6 +91,7 @@ pub enum CheckedStep {
     Cyclical(Cyclical),
     DateParts(DateParts),
     Spline(Spline),
+    Quantile(Quantile),
 }
 
 /// What every step is.
@@ -232,6 +237,7 @@ pub(crate) fn check_step(
         spec::Step::Cyclical(o) => Cyclical::check(o, &cx, diags).map(CheckedStep::Cyclical),
         spec::Step::DateParts(o) => DateParts::check(o, &cx, diags).map(CheckedStep::DateParts),
         spec::Step::Spline(o) => Spline::check(o, &cx, diags).map(CheckedStep::Spline),
+        spec::Step::Quantile(o) => Quantile::check(o, &cx, diags).map(CheckedStep::Quantile),
         // Checked with their whole group (`check_across`).
         spec::Step::Normalize(_) | spec::Step::Polynomial(_) => None,
     }
@@ -259,6 +265,7 @@ impl CheckedStep {
             CheckedStep::Cyclical(s) => (s.lower(f, k, value), s.sklearn_options()),
             CheckedStep::DateParts(s) => (s.lower(f, k, value), s.sklearn_options()),
             CheckedStep::Spline(s) => (s.lower(f, k, value), s.sklearn_options()),
+            CheckedStep::Quantile(s) => (s.lower(f, k, value), s.sklearn_options()),
         };
         f.record_options(k, options);
         items
@@ -280,6 +287,7 @@ impl CheckedStep {
             CheckedStep::Cyclical(s) => s.facts(before, fit_filtered),
             CheckedStep::DateParts(s) => s.facts(before, fit_filtered),
             CheckedStep::Spline(s) => s.facts(before, fit_filtered),
+            CheckedStep::Quantile(s) => s.facts(before, fit_filtered),
         }
     }
 

@@ -31,6 +31,7 @@ REQUIRED_CELLS = [
     "date_parts:hour", "date_parts:minute",
     "spline", "spline:extrapolation=linear", "spline:extrapolation=continue", "spline:include_bias=false",
     "spline:handle_missing=zeros", "spline:knots=quantile", "spline:extrapolation=periodic",
+    "quantile:output_distribution=uniform", "quantile:output_distribution=normal", "quantile:n_quantiles",
     "normalize:l1", "normalize:l2", "normalize:max",
     "polynomial", "polynomial:interaction_only", "polynomial:include_bias=false", "polynomial:degree=range",
 ]
@@ -62,6 +63,11 @@ def cells(steps, declared=None):
                                      ("knots", "quantile")))
             if opts.get("include_bias") is False:
                 out.add("spline:include_bias=false")
+        elif kind == "quantile":
+            opts = opts or {}
+            out.add(f"quantile:output_distribution={opts.get('output_distribution', 'uniform')}")
+            if "n_quantiles" in opts:
+                out.add("quantile:n_quantiles")
         elif kind == "date_parts":
             out.update(f"date_parts:{part}" for part in opts)
         elif kind == "bins":

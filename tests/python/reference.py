@@ -12,7 +12,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import (
     Binarizer, FunctionTransformer, KBinsDiscretizer, MaxAbsScaler, MinMaxScaler, Normalizer, OneHotEncoder, OrdinalEncoder,
-    PolynomialFeatures, RobustScaler, SplineTransformer, StandardScaler,
+    PolynomialFeatures, QuantileTransformer, RobustScaler, SplineTransformer, StandardScaler,
 )
 
 # Steps across a group's columns: the group's last step, after each column's own.
@@ -139,6 +139,8 @@ def _step(step):
         return KBinsDiscretizer(**opts)
     if kind == "spline":
         return SplineTransformer(**(opts or {}))
+    if kind == "quantile":
+        return QuantileTransformer(**(opts or {}))
     if kind == "cyclical":
         # scikit-learn's recipe for time features: sine and cosine of x / period * 2 * pi.
         period = opts["period"]
@@ -263,7 +265,7 @@ def _numbers_only(steps):
 def _looks_numeric(steps):
     for s in steps:
         (kind, opts), = s.items()
-        if kind in ("scale", "binarize", "function", "bins", "cyclical", "spline"):
+        if kind in ("scale", "binarize", "function", "bins", "cyclical", "spline", "quantile"):
             return True
         if kind == "impute":
             o = {"strategy": opts} if isinstance(opts, str) else opts

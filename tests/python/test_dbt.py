@@ -576,6 +576,32 @@ def test_splines_in_the_dbt_package(prep_bin, project, target):
 
 
 @pytest.mark.parametrize("target", ["duckdb", "postgres"])
+def test_quantiles_in_the_dbt_package(prep_bin, project, target):
+    """QuantileTransformer after an imputer, its quantiles learned by the
+    params model in the warehouse (rows of kind `quantile`), the normal
+    output, and a scaler learned on the transformed values there too: the
+    package's features equal scikit-learn's on the training seed."""
+    import pandas as pd
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import QuantileTransformer, StandardScaler
+
+    usage = {"n_quantiles": 5}
+    amount = {"output_distribution": "normal"}
+    spec = {"name": "ranked", "source": {"ref": "train"}, "keys": ["customer_id"],
+            "features": {"usage": [{"impute": "median"}, {"quantile": usage}],
+                         "amount": [{"impute": "mean"}, {"quantile": amount}, {"scale": "standard"}]}}
+    add_package(prep_bin, project, spec, "ranked_features")
+    train = pd.read_csv(project / "seeds" / "train.csv")
+    expected = pd.DataFrame({"customer_id": train["customer_id"]})
+    usage_pipe = make_pipeline(SimpleImputer(strategy="median"), QuantileTransformer(**usage))
+    expected["usage"] = usage_pipe.fit_transform(train[["usage"]].to_numpy(dtype=float))[:, 0]
+    amount_pipe = make_pipeline(SimpleImputer(), QuantileTransformer(**amount), StandardScaler())
+    expected["amount"] = amount_pipe.fit_transform(train[["amount"]].to_numpy(dtype=float))[:, 0]
+    build_matching(project, expected, "ranked", "customer_id", target)
+
+
+@pytest.mark.parametrize("target", ["duckdb", "postgres"])
 def test_unknown_categories_warn_in_the_dbt_package(prep_bin, project, target):
     """`handle_unknown: warn`: the package's test of the spec's source warns
     (dbt's WARN, the build passes) with the rows whose categories the

@@ -1,0 +1,256 @@
+//! QuantileTransformer: `quantile: {n_quantiles: 1000, output_distribution: uniform}`.
+//!
+//! The fit learns scikit-learn's `quantiles_`: `n_quantiles_ = min(n_quantiles,
+//! rows)` quantiles (rows counted with their missing values, as scikit-learn
+//! counts them), at the references `np.linspace(0, 1, n_quantiles_)`, each
+//! `np.nanpercentile` of the non-missing values read from their ranks as numpy
+//! reads it (one more scan of the fit rows). They are a relation, not
+//! parameters: rows of the fitted parameters of kind `quantile` (the value,
+//! and its reference in the frequency's place).
+//!
+//! The apply finds each value's interval among the distinct quantiles with a
+//! range join (linear in rows and in quantiles, never a CASE per quantile) and
+//! computes scikit-learn's transform from it, operation for operation:
+//! `np.interp` forwards and backwards through the quantiles, averaged (a value
+//! equal to repeated quantiles lands in their middle), then the ends:
+//! `uniform` sets the smallest quantile's value to 0 and the largest's to 1;
+//! `normal` does so within 1e-7 of them, then takes the standard normal's
+//! quantile (AS 241), clipped 1e-7 minus an ulp from each end. A missing value
+//! stays missing. scikit-learn fits on a random `subsample` of the rows when
+//! there are more: prep always fits on every row.
+
+use serde::Serialize;
+
+use super::{Context, OutputFacts, Step, scipy, span};
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::ir::build::*;
+use crate::ir::{Agg, ApplyItem, Attr, Cond, Expr, QuantileField as Q, Vocabulary};
+use crate::lowering::{FeatureLowering, FeatureValue, Lineage, attr};
+use crate::spec::{ColumnType, OutputDistribution, QuantileOptions};
+
+/// At most this many quantiles: the fit writes one row per quantile.
+const MAX_QUANTILES: i64 = 100_000;
+
+/// scikit-learn's `BOUNDS_THRESHOLD`.
+const BOUNDS: f64 = 1e-7;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Quantile {
+    pub n_quantiles: usize,
+    pub output_distribution: OutputDistribution,
+    pub subsample: Option<u64>,
+}
+
+impl Step for Quantile {
+    type Options = QuantileOptions;
+
+    fn check(o: &QuantileOptions, cx: &Context, diags: &mut Diagnostics) -> Option<Quantile> {
+        if !cx.needs_numeric("quantile", diags) {
+            return None;
+        }
+        let n = o.n_quantiles.as_ref().map_or(1000, |n| n.value);
+        let n_at = o.n_quantiles.as_ref().and_then(span).or(cx.at.clone());
+        if !(1..=MAX_QUANTILES).contains(&n) {
+            diags.push(
+                Diagnostic::new(Code::InvalidValue, format!("n_quantiles is {n}"))
+                    .at(n_at)
+                    .hint(format!("give a whole number from 1 to {MAX_QUANTILES}")),
+            );
+            return None;
+        }
+        let subsample = match &o.subsample {
+            None => Some(10_000),
+            Some(s) => match s.value {
+                None => None,
+                Some(v) if v >= 1 => Some(v as u64),
+                Some(v) => {
+                    diags.push(
+                        Diagnostic::new(Code::InvalidValue, format!("subsample is {v}"))
+                            .at(span(s))
+                            .hint("give a whole number of rows, at least 1, or `null` (every row)"),
+                    );
+                    return None;
+                }
+            },
+        };
+        if let Some(s) = subsample.filter(|&s| (n as u64) > s) {
+            // scikit-learn's fit refuses it.
+            diags.push(
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    format!("n_quantiles ({n}) is more than subsample ({s})"),
+                )
+                .at(n_at)
+                .hint("scikit-learn refuses more quantiles than sampled rows: lower n_quantiles, or set `subsample: null`"),
+            );
+            return None;
+        }
+        Some(Quantile {
+            n_quantiles: n as usize,
+            output_distribution: o.output_distribution,
+            subsample,
+        })
+    }
+
+    fn sklearn_options(&self) -> serde_json::Value {
+        serde_json::json!({
+            "n_quantiles": self.n_quantiles,
+            "output_distribution": self.output_distribution,
+            "subsample": self.subsample,
+        })
+    }
+
+    fn lower(
+        &self,
+        f: &mut FeatureLowering,
+        k: usize,
+        value: &mut FeatureValue,
+    ) -> Option<Vec<ApplyItem>> {
+        let FeatureValue { row, lineage, docs } = value;
+        // A column of the rows the join reads (Spark's planner slows down
+        // and runs out of memory with expressions in several joins' conditions).
+        let x = f.fit.named_value(row.clone());
+        let table = f.name(&format!("s{k}_quantiles"));
+        let level = f.stage_level(lineage, &x);
+        f.fit.vocabularies.push(Vocabulary {
+            name: table.clone(),
+            feature: f.feature.column.clone(),
+            level,
+            expr: x.clone(),
+            value_type: ColumnType::Numeric,
+            quantiles: Some(self.n_quantiles),
+        });
+        // Learned in the same scan as the quantiles: the values read from
+        // them come a level after it (a step after this one learns there).
+        let count = f.fit.aggregate(
+            f.name(&format!("s{k}_n")),
+            level,
+            Agg::Count(x.clone()),
+            ColumnType::Numeric,
+            Some("how many values the quantiles are learned from"),
+        );
+        let count = Expr::Param(count);
+        let rows = Expr::Param(f.rows);
+        let n_quantiles = f.statistic(
+            k,
+            "n_quantiles",
+            case(
+                vec![(Cond::Lt(rows.clone(), num(self.n_quantiles as f64)), rows)],
+                num(self.n_quantiles as f64),
+            ),
+            "how many quantiles (n_quantiles_): at most the number of fit rows",
+        );
+        let at = |field| Expr::Quantile {
+            table: table.clone(),
+            field,
+            x: Box::new(x.clone()),
+            learned_with: Box::new(count.clone()),
+        };
+        let y = self.interpolated(&x, at);
+        // The interval is joined where this value is computed: it is one.
+        let y = f.fit.shared(y);
+        let normal = self.output_distribution == OutputDistribution::Normal;
+        *row = match normal {
+            false => y,
+            true => {
+                let end = BOUNDS - f64::EPSILON;
+                let clipped = case(
+                    vec![
+                        (Cond::Lt(y.clone(), num(end)), num(end)),
+                        (Cond::Gt(y.clone(), num(1.0 - end)), num(1.0 - end)),
+                    ],
+                    y.clone(),
+                );
+                let p = f.fit.shared(clipped);
+                // Missing where y is (every operation passes NULL on).
+                let z = scipy::normal_quantile(f, &p);
+                f.fit.shared(z)
+            }
+        };
+        *lineage = Lineage::Opaque;
+        record(f, k, table, &n_quantiles);
+        docs.push(match normal {
+            false => "its rank among the training quantiles, in [0, 1]".into(),
+            true => {
+                "the standard normal's quantile of its rank among the training quantiles".into()
+            }
+        });
+        None
+    }
+
+    /// `uniform`: within [0, 1]; `normal`: within the clipped normal quantiles.
+    fn facts(&self, _: OutputFacts, _: bool) -> OutputFacts {
+        let range = match self.output_distribution {
+            OutputDistribution::Uniform => (0.0, 1.0),
+            OutputDistribution::Normal => (-5.2, 5.2),
+        };
+        OutputFacts {
+            not_null: false,
+            range: Some(range),
+        }
+    }
+}
+
+impl Quantile {
+    /// scikit-learn's `_transform_col` up to the output distribution: the
+    /// place of `x` among the quantiles, in [0, 1], from the fields `at`
+    /// reads from the table.
+    fn interpolated(&self, x: &Expr, at: impl Fn(Q) -> Expr) -> Expr {
+        let normal = self.output_distribution == OutputDistribution::Normal;
+        let (bottom, top) = (at(Q::Bottom), at(Q::Top));
+        let (lower, upper) = match normal {
+            true => (
+                Cond::Lt(sub(x.clone(), num(BOUNDS)), bottom.clone()),
+                Cond::Gt(add(x.clone(), num(BOUNDS)), top.clone()),
+            ),
+            false => (
+                Cond::Eq(x.clone(), bottom.clone()),
+                Cond::Eq(x.clone(), top.clone()),
+            ),
+        };
+        let half = |e: Expr| mul(num(0.5), e);
+        let (v, next) = (at(Q::Value), at(Q::Next));
+        let (first, last) = (at(Q::FirstReference), at(Q::LastReference));
+        let slope = div(
+            sub(at(Q::NextReference), last.clone()),
+            sub(next.clone(), v.clone()),
+        );
+        // np.interp forwards: from the last quantile at or below x; backwards
+        // (negated): from the first at or above it; their mean.
+        let forward = add(mul(slope.clone(), sub(x.clone(), v.clone())), last.clone());
+        let backward = sub(mul(slope, sub(next, x.clone())), at(Q::NextReference));
+        let top_last = at(Q::TopLastReference);
+        case(
+            vec![
+                (Cond::IsNull(x.clone()), Expr::Null),
+                // No quantiles: the column had no value in the fit.
+                (Cond::IsNull(bottom.clone()), Expr::Null),
+                (lower, num(0.0)),
+                (upper, num(1.0)),
+                (Cond::Lt(x.clone(), bottom), num(0.0)),
+                (Cond::Gt(x.clone(), top.clone()), top_last.clone()),
+                (
+                    Cond::Eq(x.clone(), top),
+                    half(add(top_last, at(Q::TopFirstReference))),
+                ),
+                (Cond::Eq(x.clone(), v), half(add(last, first))),
+            ],
+            half(sub(forward, backward)),
+        )
+    }
+}
+
+/// scikit-learn's fitted attributes: the quantiles and their references
+/// read from the learned table.
+fn record(f: &mut FeatureLowering, k: usize, table: String, n_quantiles: &Expr) {
+    let quantiles = |references| Attr::Quantiles {
+        table: table.clone(),
+        references,
+    };
+    let attributes = vec![
+        ("n_quantiles_", attr(n_quantiles)),
+        ("quantiles_", quantiles(false)),
+        ("references_", quantiles(true)),
+    ];
+    f.record(k, "QuantileTransformer", attributes);
+}

@@ -11,11 +11,17 @@ printed, not asserted.
     python3 bench/steps.py [prep] [rows] [labels]     (PREP_PG_DSN names the PostgreSQL server)
 
 `labels` (comma-separated, e.g. `spline,cyclical`) measures only those steps
-next to min_max.
+next to min_max. Then the size of a `quantile` step's SQL for 10, 100 and
+1,000 quantiles: the plain apply (the same text for any number) and the
+apply with the fitted values as literals (`--params`: a row per quantile).
 """
 
+import json
+import os
 import statistics
+import subprocess
 import sys
+import tempfile
 
 import floor
 from floor import NUMERIC, Duck, Postgres, timed
@@ -33,6 +39,8 @@ STEPS = [
     ("bins: quantile", "{bins: {n_bins: 5, encode: ordinal}}", False),
     ("cyclical", "{cyclical: {period: 24}}", False),
     ("spline", "{spline: {}}", False),
+    ("quantile", "{quantile: {}}", False),
+    ("quantile: normal", "{quantile: {output_distribution: normal}}", False),
     ("normalize: l2", "{normalize: l2}", True),
     ("polynomial: 2", "{polynomial: {degree: 2, include_bias: false}}", True),
 ]
@@ -69,12 +77,36 @@ def measure(engine, only):
         )
 
 
+def quantile_sizes(engine):
+    """Bytes of one `quantile` step's apply, plain and with literals, as its
+    number of quantiles grows (fitted on the bench table by DuckDB)."""
+    for n in (10, 100, 1000):
+        text = f"name: bench\nsource: {{table: bench_src}}\nfeatures:\n  x01: [{{quantile: {{n_quantiles: {n}}}}}]\n"
+        fit, apply, _ = floor.compiled(engine.name, text)
+        with tempfile.TemporaryDirectory() as d:
+            spec = os.path.join(d, "bench.yml")
+            with open(spec, "w") as f:
+                f.write(text)
+            cur = engine.con.execute(fit)
+            names = [c[0] for c in cur.description]
+            with open(os.path.join(d, "result.json"), "w") as f:
+                json.dump([dict(zip(names, r)) for r in cur.fetchall()], f)
+            fitted = os.path.join(d, "bench.fitted.yml")
+            subprocess.run([floor.PREP, "fit", spec, "--from-result", os.path.join(d, "result.json"), "--out", fitted],
+                           check=True, capture_output=True)
+            bound = subprocess.run([floor.PREP, "compile", spec, "--dialect", engine.name, "--params", fitted],
+                                   check=True, capture_output=True, text=True).stdout
+        print(f"quantile, {n:5} quantiles: apply {len(apply):,} bytes, with literals (--params) {len(bound):,} bytes")
+
+
 def main():
     rows = int(sys.argv[2]) if len(sys.argv) > 2 else 1_000_000
     only = set(sys.argv[3].split(",")) if len(sys.argv) > 3 else set()
     print(f"each step after impute: mean on {len(NUMERIC)} columns, {rows:,} rows (median of {REPEATS})")
     for engine in (Duck, Postgres):
         measure(engine(rows), only)
+    if not only or "quantile" in only:
+        quantile_sizes(Duck(10_000))
 
 
 if __name__ == "__main__":

@@ -181,9 +181,19 @@ fn write_scans(ir: &Ir, dialects: &[DialectName], out: &mut String) {
 /// read once, by the long form.
 pub fn source_reads(ir: &Ir, d: DialectName, scans: &[Scan]) -> usize {
     let dialect = d.get();
-    // A fence makes each level's parameters computed once, as where CTEs are.
-    if dialect.ctes == CteEvaluation::Once || dialect.fence.is_some() {
+    if dialect.ctes == CteEvaluation::Once {
         return scans.len();
+    }
+    // A quantile table's ranked values are read by its positions and by the
+    // join that picks the values at them: where CTEs are inlined, twice.
+    let quantiles = (scans.iter())
+        .filter(|s| {
+            s.vocabularies.len() == 1 && ir.fit.vocabularies[s.vocabularies[0]].quantiles.is_some()
+        })
+        .count();
+    // A fence makes each level's parameters computed once, as where CTEs are.
+    if dialect.fence.is_some() {
+        return scans.len() + quantiles;
     }
     let levels = ir.fit.levels();
     let count = |level: usize, vocabulary: bool| {
@@ -200,7 +210,7 @@ pub fn source_reads(ir: &Ir, d: DialectName, scans: &[Scan]) -> usize {
         | UnpivotStyle::Stack
         | UnpivotStyle::ArrayJoin => 1,
     };
-    let mut reads = 0;
+    let mut reads = quantiles;
     for level in (0..levels).rev() {
         reads += evaluations * count(level, false) + count(level, true);
         if level > 0 {

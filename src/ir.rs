@@ -11,12 +11,14 @@
 pub mod build;
 mod display;
 mod drift_plan;
+mod quantiles;
 
 use std::sync::Arc;
 
 use crate::diagnostic::Span;
 use crate::spec::{ColumnType, DatePart, Scalar, Source};
 pub use drift_plan::{DriftFeature, DriftPlan, Learned};
+pub use quantiles::{QuantileField, quantile_buckets};
 
 pub type ParamId = usize;
 
@@ -73,34 +75,19 @@ pub enum Expr {
     Let(Arc<Let>),
     /// A value of the learned quantiles `table` (a `Vocabulary` with
     /// `quantiles`) around `x`: read from the interval `x` falls in (joined
-    /// where the let holding it is computed), or from the table's ends.
+    /// where the let holding it is computed, on its `bucket` and its range),
+    /// or from the table's ends.
     Quantile {
         table: String,
         field: QuantileField,
         x: Box<Expr>,
+        /// The bucket of the interval `x` falls in (see `quantile_buckets`),
+        /// a value computed before; NULL for the ends' fields.
+        bucket: Box<Expr>,
         /// A parameter learned at the table's level (what the row reads
         /// from the table is known one level after it, as a parameter's).
         learned_with: Box<Expr>,
     },
-}
-
-/// What an `Expr::Quantile` reads: of the interval between two neighbouring
-/// distinct quantiles `value <= x < next` (NULL where `x` is in none), or
-/// of the whole table. A quantile's reference is its place in [0, 1]
-/// (scikit-learn's `references_`); a value repeated among the quantiles has
-/// a first and a last one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum QuantileField {
-    Value,
-    Next,
-    FirstReference,
-    LastReference,
-    NextReference,
-    /// The smallest and largest quantile (NULL: no quantiles were learned).
-    Bottom,
-    Top,
-    TopFirstReference,
-    TopLastReference,
 }
 
 /// A named per-row value (see `Expr::Let`). Lets are compared by identity.
@@ -465,9 +452,13 @@ impl Expr {
             | Expr::Rank(a) => a.for_each(f),
             Expr::Fail { value, .. } => value.for_each(f),
             Expr::Quantile {
-                x, learned_with, ..
+                x,
+                bucket,
+                learned_with,
+                ..
             } => {
                 x.for_each(f);
+                bucket.for_each(f);
                 learned_with.for_each(f);
             }
             Expr::Add(a, b)

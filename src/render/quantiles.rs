@@ -1,7 +1,7 @@
 //! Learned quantiles (QuantileTransformer's) as relations: the fit's query
 //! computing them from the ranked values as numpy's `nanpercentile` does,
 //! the intervals between neighbouring distinct quantiles and the table's
-//! ends, and the range join that reads a row's interval.
+//! ends, and the join (on its bucket and range) that reads a row's interval.
 
 use sqlparser::ast::{BinaryOperator, Expr, Query};
 
@@ -205,6 +205,14 @@ impl Renderer<'_> {
         let name = |part: &str| format!("prep_quantiles_{index}_{part}");
         ctes.push(self.id(&name("points")), points);
         let following = |e| ast::over(min(e), Some(col("value")), Some((1, 1)));
+        // Each distinct quantile's place (from 0) and bucket (`quantile_buckets`).
+        let n = self.ir.fit.vocabularies[index].quantiles.unwrap_or(1);
+        let (width, buckets) = ir::quantile_buckets(n);
+        let num = |v: f64| ast::double(v, d);
+        let rank = ast::call(d, Func::RowNumber, [("X", col("value"))]);
+        let position = minus(self.double(rank), num(1.0));
+        let per_bucket = ast::binary(BinaryOperator::Divide, position.clone(), num(width as f64));
+        let bucket = ast::call(d, Func::Floor, [("X", per_bucket)]);
         let intervals = SelectBuilder::default()
             .item(col("value"), Some(self.id("value")))
             .item(col("first_reference"), Some(self.id("first_reference")))
@@ -214,11 +222,21 @@ impl Renderer<'_> {
                 following(col("first_reference")),
                 Some(self.id("next_reference")),
             )
+            .item(position, Some(self.id("position")))
+            .item(bucket, Some(self.id("bucket")))
             .from(Relation::Table(vec![self.id(&name("points"))]), None)
             .build();
         ctes.push(self.id(&name("intervals")), intervals);
         let is_top = ast::is_null(col("next"));
-        let ends = SelectBuilder::default()
+        let mut ends = SelectBuilder::default();
+        for k in 1..buckets {
+            let here = ast::binary(BinaryOperator::Eq, col("position"), num((k * width) as f64));
+            ends = ends.item(
+                max(ast::case(vec![(here, col("value"))], ast::null())),
+                Some(self.id(&format!("signpost_{k}"))),
+            );
+        }
+        let ends = ends
             .item(min(col("value")), Some(self.id("bottom")))
             .item(max(col("value")), Some(self.id("top")))
             .item(
@@ -302,42 +320,82 @@ impl Renderer<'_> {
     }
 
     /// `b` reading, for each quantile table read by `exprs` (directly, not
-    /// through lets), the interval its value falls in (`LEFT JOIN`: none
-    /// below the first quantile or from the last) and the table's ends.
+    /// through lets), the interval its value falls in (`LEFT JOIN` on the
+    /// value's bucket and range: none below the first quantile or from the
+    /// last) where an interval's field is read, and the table's ends where
+    /// one of theirs is.
     pub(super) fn join_quantiles(
         &self,
         mut b: SelectBuilder,
         exprs: &[&ir::Expr],
     ) -> SelectBuilder {
-        let mut joined: Vec<usize> = Vec::new();
-        for e in exprs {
-            e.for_each(&mut |node| {
-                let ir::Expr::Quantile { table, x, .. } = node else {
-                    return;
-                };
-                let index = self.quantile_index(table);
-                if joined.contains(&index) {
-                    return;
-                }
-                joined.push(index);
-                let (intervals, ends) = quantile_aliases(index);
-                let x = self.expr(x, super::ParamScope::Row);
+        let relation = |index: usize, part: &str| {
+            Relation::Table(vec![self.id(&format!("prep_quantiles_{index}_{part}"))])
+        };
+        for QuantileJoin {
+            index,
+            interval,
+            ends,
+        } in self.quantile_joins(exprs)
+        {
+            let (intervals, ends_alias) = quantile_aliases(index);
+            if ends {
+                b = b.from(relation(index, "ends"), Some(self.id(&ends_alias)));
+            }
+            if let Some((x, bucket)) = interval {
+                let x = self.expr(&x, super::ParamScope::Row);
                 let of = |name: &str| ast::column(self.d, Some(&intervals), name);
-                let on = ast::binary(
+                let bucket = self.expr(&bucket, super::ParamScope::Row);
+                let range = ast::binary(
                     BinaryOperator::And,
                     ast::binary(BinaryOperator::LtEq, of("value"), x.clone()),
                     ast::binary(BinaryOperator::Lt, x, of("next")),
                 );
-                let relation = |part: &str| {
-                    Relation::Table(vec![self.id(&format!("prep_quantiles_{index}_{part}"))])
-                };
-                let taken = std::mem::take(&mut b);
-                b = taken
-                    .left_join(relation("intervals"), self.id(&intervals), on)
-                    .from(relation("ends"), Some(self.id(&ends)));
-            });
+                let on = ast::binary(
+                    BinaryOperator::And,
+                    ast::binary(BinaryOperator::Eq, of("bucket"), bucket),
+                    range,
+                );
+                b = b.left_join(relation(index, "intervals"), self.id(&intervals), on);
+            }
         }
         b
+    }
+
+    /// What `exprs` read of each quantile table, in order of first reading.
+    fn quantile_joins(&self, exprs: &[&ir::Expr]) -> Vec<QuantileJoin> {
+        let mut joins: Vec<QuantileJoin> = Vec::new();
+        for e in exprs {
+            e.for_each(&mut |node| {
+                let ir::Expr::Quantile {
+                    table,
+                    field,
+                    x,
+                    bucket,
+                    ..
+                } = node
+                else {
+                    return;
+                };
+                let index = self.quantile_index(table);
+                let at = match joins.iter().position(|j| j.index == index) {
+                    Some(at) => at,
+                    None => {
+                        joins.push(QuantileJoin {
+                            index,
+                            interval: None,
+                            ends: false,
+                        });
+                        joins.len() - 1
+                    }
+                };
+                match field.of_ends() {
+                    true => joins[at].ends = true,
+                    false => joins[at].interval = Some(((**x).clone(), (**bucket).clone())),
+                }
+            });
+        }
+        joins
     }
 
     /// A field of the interval or the ends a row's quantile table joined.
@@ -353,9 +411,20 @@ impl Renderer<'_> {
             QuantileField::Top => (ends, "top"),
             QuantileField::TopFirstReference => (ends, "top_first_reference"),
             QuantileField::TopLastReference => (ends, "top_last_reference"),
+            QuantileField::Signpost(k) => {
+                return ast::column(self.d, Some(&ends), &format!("signpost_{k}"));
+            }
         };
         ast::column(self.d, Some(&alias), column)
     }
+}
+
+/// What a stage reads of quantile table `index`: the interval of a value
+/// (the value and its bucket), the ends, or both.
+struct QuantileJoin {
+    index: usize,
+    interval: Option<(ir::Expr, ir::Expr)>,
+    ends: bool,
 }
 
 /// The aliases a stage reads quantile table `index`'s interval and ends under.

@@ -8,8 +8,10 @@
 //! parameters: rows of the fitted parameters of kind `quantile` (the value,
 //! and its reference in the frequency's place).
 //!
-//! The apply finds each value's interval among the distinct quantiles with a
-//! range join (linear in rows and in quantiles, never a CASE per quantile) and
+//! The apply finds each value's interval among the distinct quantiles with one
+//! join on the interval's bucket and range (`ir::quantile_buckets`: about
+//! `sqrt(n)` intervals tested per row where the engine has no range join,
+//! never a CASE per quantile) and
 //! computes scikit-learn's transform from it, operation for operation:
 //! `np.interp` forwards and backwards through the quantiles, averaged (a value
 //! equal to repeated quantiles lands in their middle), then the ends:
@@ -24,7 +26,9 @@ use serde::Serialize;
 use super::{Context, OutputFacts, Step, scipy, span};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::ir::build::*;
-use crate::ir::{Agg, ApplyItem, Attr, Cond, Expr, QuantileField as Q, Vocabulary};
+use crate::ir::{
+    Agg, ApplyItem, Attr, Cond, Expr, QuantileField as Q, Vocabulary, quantile_buckets,
+};
 use crate::lowering::{FeatureLowering, FeatureValue, Lineage, attr};
 use crate::spec::{ColumnType, OutputDistribution, QuantileOptions};
 
@@ -130,45 +134,39 @@ impl Step for Quantile {
             Some("how many values the quantiles are learned from"),
         );
         let count = Expr::Param(count);
-        let rows = Expr::Param(f.rows);
-        let n_quantiles = f.statistic(
-            k,
-            "n_quantiles",
-            case(
-                vec![(Cond::Lt(rows.clone(), num(self.n_quantiles as f64)), rows)],
-                num(self.n_quantiles as f64),
-            ),
-            "how many quantiles (n_quantiles_): at most the number of fit rows",
-        );
-        let at = |field| Expr::Quantile {
+        let leaf = |field, bucket: &Expr| Expr::Quantile {
             table: table.clone(),
             field,
             x: Box::new(x.clone()),
+            bucket: Box::new(bucket.clone()),
             learned_with: Box::new(count.clone()),
         };
-        let y = self.interpolated(&x, at);
+        // The bucket of the value's interval: how many signposts it reaches.
+        let (_, buckets) = quantile_buckets(self.n_quantiles);
+        let reached = (1..buckets).map(|k| {
+            let signpost = leaf(Q::Signpost(k), &Expr::Null);
+            case(vec![(Cond::Le(signpost, x.clone()), num(1.0))], num(0.0))
+        });
+        let bucket = f.fit.named_value(reached.reduce(add).unwrap_or(num(0.0)));
+        // The ends' values read by name: their one-row relation is joined
+        // once, where the bucket is computed, not again with the interval.
+        let ends: Vec<(Q, Expr)> = [Q::Bottom, Q::Top, Q::TopFirstReference, Q::TopLastReference]
+            .into_iter()
+            .map(|q| (q, f.fit.named_value(leaf(q, &Expr::Null))))
+            .collect();
+        let y = self.interpolated(&x, |field| match ends.iter().find(|(q, _)| *q == field) {
+            Some((_, named)) => named.clone(),
+            None => leaf(field, &bucket),
+        });
         // The interval is joined where this value is computed: it is one.
         let y = f.fit.shared(y);
         let normal = self.output_distribution == OutputDistribution::Normal;
         *row = match normal {
             false => y,
-            true => {
-                let end = BOUNDS - f64::EPSILON;
-                let clipped = case(
-                    vec![
-                        (Cond::Lt(y.clone(), num(end)), num(end)),
-                        (Cond::Gt(y.clone(), num(1.0 - end)), num(1.0 - end)),
-                    ],
-                    y.clone(),
-                );
-                let p = f.fit.shared(clipped);
-                // Missing where y is (every operation passes NULL on).
-                let z = scipy::normal_quantile(f, &p);
-                f.fit.shared(z)
-            }
+            true => normal_output(f, &y),
         };
         *lineage = Lineage::Opaque;
-        record(f, k, table, &n_quantiles);
+        self.record(f, k, table);
         docs.push(match normal {
             false => "its rank among the training quantiles, in [0, 1]".into(),
             true => {
@@ -240,17 +238,45 @@ impl Quantile {
     }
 }
 
-/// scikit-learn's fitted attributes: the quantiles and their references
-/// read from the learned table.
-fn record(f: &mut FeatureLowering, k: usize, table: String, n_quantiles: &Expr) {
-    let quantiles = |references| Attr::Quantiles {
-        table: table.clone(),
-        references,
-    };
-    let attributes = vec![
-        ("n_quantiles_", attr(n_quantiles)),
-        ("quantiles_", quantiles(false)),
-        ("references_", quantiles(true)),
-    ];
-    f.record(k, "QuantileTransformer", attributes);
+/// The standard normal's quantile of `y`, clipped as scikit-learn clips it
+/// (1e-7 minus an ulp from each end); missing where `y` is (every operation
+/// passes NULL on).
+fn normal_output(f: &mut FeatureLowering, y: &Expr) -> Expr {
+    let end = BOUNDS - f64::EPSILON;
+    let clipped = case(
+        vec![
+            (Cond::Lt(y.clone(), num(end)), num(end)),
+            (Cond::Gt(y.clone(), num(1.0 - end)), num(1.0 - end)),
+        ],
+        y.clone(),
+    );
+    let p = f.fit.shared(clipped);
+    let z = scipy::normal_quantile(f, &p);
+    f.fit.shared(z)
+}
+
+impl Quantile {
+    /// scikit-learn's fitted attributes: how many quantiles (at most the
+    /// number of fit rows), the quantiles and their references read from
+    /// the learned table.
+    fn record(&self, f: &mut FeatureLowering, k: usize, table: String) {
+        let rows = Expr::Param(f.rows);
+        let n = num(self.n_quantiles as f64);
+        let n_quantiles = f.statistic(
+            k,
+            "n_quantiles",
+            case(vec![(Cond::Lt(rows.clone(), n.clone()), rows)], n),
+            "how many quantiles (n_quantiles_): at most the number of fit rows",
+        );
+        let quantiles = |references| Attr::Quantiles {
+            table: table.clone(),
+            references,
+        };
+        let attributes = vec![
+            ("n_quantiles_", attr(&n_quantiles)),
+            ("quantiles_", quantiles(false)),
+            ("references_", quantiles(true)),
+        ];
+        f.record(k, "QuantileTransformer", attributes);
+    }
 }

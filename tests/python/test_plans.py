@@ -75,7 +75,10 @@ def test_spark_reads_the_source_as_often_as_explain_says(prep_bin, spec_path):
     # Scans of the source: not of the one-row relations Spark plans scalar subqueries on.
     scans = len(re.findall(r"Scan (?!OneRowRelation)", plan))
     _, explained_scans, explained_reads = explained(prep_bin, spec_path)
-    assert scans == explained_scans == explained_reads, plan[:4000]
+    # Where a scan's relation is read twice (a quantile table's ranked
+    # values), explain says how often the source is read besides its scans.
+    assert scans == explained_reads, plan[:4000]
+    assert explained_scans <= explained_reads
 
 
 def _nodes(plan):

@@ -163,14 +163,25 @@ fn write_scans(ir: &Ir, dialects: &[DialectName], out: &mut String) {
         );
         let reads = source_reads(ir, d, &scans);
         if reads != total {
+            let quantiles = match has_quantiles(ir) {
+                true => {
+                    " (at most: a quantile step's ranked values are read twice, unless the engine reuses the first read)"
+                }
+                false => "",
+            };
             let _ = writeln!(
                 out,
-                "    the source is read about {}: {d} evaluates a CTE once per reader, and \
+                "    the source is read about {}{quantiles}: {d} evaluates a CTE once per reader, and \
                  each later level reads the statistics of the levels before it again",
                 plural(reads, "time")
             );
         }
     }
+}
+
+/// Whether the fit learns quantiles (a relation read twice where CTEs are inlined).
+fn has_quantiles(ir: &Ir) -> bool {
+    ir.fit.vocabularies.iter().any(|v| v.quantiles.is_some())
 }
 
 /// How many times the fit reads the source on dialect `d`. Where CTEs are

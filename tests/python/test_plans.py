@@ -75,10 +75,13 @@ def test_spark_reads_the_source_as_often_as_explain_says(prep_bin, spec_path):
     # Scans of the source: not of the one-row relations Spark plans scalar subqueries on.
     scans = len(re.findall(r"Scan (?!OneRowRelation)", plan))
     _, explained_scans, explained_reads = explained(prep_bin, spec_path)
-    # Where a scan's relation is read twice (a quantile table's ranked
-    # values), explain says how often the source is read besides its scans.
-    assert scans == explained_reads, plan[:4000]
-    assert explained_scans <= explained_reads
+    # A quantile step's ranked values are read twice where CTEs are inlined,
+    # and Spark reuses the first read in some plans: explain's count of
+    # reads is then a bound ("at most"), and its count of scans the floor.
+    if any("quantile" in str(steps) for steps in (spec.get("features") or {}).values()):
+        assert explained_scans <= scans <= explained_reads, plan[:4000]
+    else:
+        assert scans == explained_scans == explained_reads, plan[:4000]
 
 
 def _nodes(plan):

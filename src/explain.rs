@@ -198,9 +198,7 @@ pub fn source_reads(ir: &Ir, d: DialectName, scans: &[Scan]) -> usize {
     // A quantile table's ranked values are read by its positions and by the
     // join that picks the values at them: where CTEs are inlined, twice.
     let quantiles = (scans.iter())
-        .filter(|s| {
-            s.vocabularies.len() == 1 && ir.fit.vocabularies[s.vocabularies[0]].quantiles.is_some()
-        })
+        .filter(|s| s.quantile_table(ir).is_some())
         .count();
     // A fence makes each level's parameters computed once, as where CTEs are.
     if dialect.fence.is_some() {

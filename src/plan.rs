@@ -25,6 +25,17 @@ pub struct Scan {
     pub vocabularies: Vec<usize>,
 }
 
+impl Scan {
+    /// The quantile table this scan learns (its index in the fit plan's
+    /// vocabularies), if it is a quantile scan.
+    pub fn quantile_table(&self, ir: &Ir) -> Option<usize> {
+        match self.vocabularies[..] {
+            [v] if ir.fit.vocabularies[v].quantiles.is_some() => Some(v),
+            _ => None,
+        }
+    }
+}
+
 /// How many parameters one row may hold when the dialect's row cannot hold
 /// every parameter of this fit (PostgreSQL: 1,664 columns, and a column more
 /// for the time of fitting), or plans so wide a row slowly (the dialect's

@@ -204,10 +204,8 @@ impl Renderer<'_> {
         learned: &mut Vec<LearnedIn<'a>>,
         ctes: &mut print::Ctes,
     ) {
-        if let [v] = scan.vocabularies[..]
-            && let table = &self.ir.fit.vocabularies[v]
-            && table.quantiles.is_some()
-        {
+        if let Some(v) = scan.quantile_table(self.ir) {
+            let table = &self.ir.fit.vocabularies[v];
             learned.push(LearnedIn {
                 vocabulary: table,
                 cte: cte.to_string(),

@@ -21,17 +21,19 @@ impl Renderer<'_> {
     /// The long form's rows of learned vocabulary `vocabulary` (its
     /// categories with their counts) that also satisfy `and_also`.
     pub(super) fn vocabulary_rows(&self, vocabulary: &str, and_also: Expr) -> Expr {
+        let is = self.long_rows_of("category", vocabulary);
+        ast::binary(BinaryOperator::And, is, and_also)
+    }
+
+    /// The long form's rows of `kind` under name `parameter`.
+    pub(super) fn long_rows_of(&self, kind: &str, parameter: &str) -> Expr {
         let d = self.d;
         let eq = |a, b| ast::binary(BinaryOperator::Eq, a, b);
-        let is = ast::binary(
+        ast::binary(
             BinaryOperator::And,
-            eq(ast::column(d, None, "kind"), ast::string(d, "category")),
-            eq(
-                ast::column(d, None, "parameter"),
-                ast::string(d, vocabulary),
-            ),
-        );
-        ast::binary(BinaryOperator::And, is, and_also)
+            eq(ast::column(d, None, "kind"), ast::string(d, kind)),
+            eq(ast::column(d, None, "parameter"), ast::string(d, parameter)),
+        )
     }
 
     /// The long form's five columns, from a relation holding `parameter`,

@@ -202,7 +202,7 @@ impl Renderer<'_> {
             .from(rows, None)
             .group_by(col("value"))
             .build();
-        let name = |part: &str| format!("prep_quantiles_{index}_{part}");
+        let name = |part: &str| quantile_cte(index, part);
         ctes.push(self.id(&name("points")), points);
         let following = |e| ast::over(min(e), Some(col("value")), Some((1, 1)));
         // Each distinct quantile's place (from 0) and bucket (`quantile_buckets`).
@@ -261,35 +261,23 @@ impl Renderer<'_> {
         let d = self.d;
         for (index, table) in self.quantile_tables() {
             let rows = match (long, self.bound) {
-                (Some(long), _) => {
-                    let kind = ast::binary(
-                        BinaryOperator::Eq,
-                        ast::column(d, None, "kind"),
-                        ast::string(d, "quantile"),
-                    );
-                    let this = ast::binary(
-                        BinaryOperator::Eq,
-                        ast::column(d, None, "parameter"),
-                        ast::string(d, &table.name),
-                    );
-                    SelectBuilder::default()
-                        .item(ast::column(d, None, "number"), Some(self.id("value")))
-                        .item(
-                            ast::column(d, None, "frequency"),
-                            Some(self.id("frequency")),
-                        )
-                        .from(long.clone(), None)
-                        .filter(ast::binary(BinaryOperator::And, kind, this))
-                        .build()
-                        .into()
-                }
+                (Some(long), _) => SelectBuilder::default()
+                    .item(ast::column(d, None, "number"), Some(self.id("value")))
+                    .item(
+                        ast::column(d, None, "frequency"),
+                        Some(self.id("frequency")),
+                    )
+                    .from(long.clone(), None)
+                    .filter(self.long_rows_of("quantile", &table.name))
+                    .build()
+                    .into(),
                 (None, Some(fitted)) => {
                     let points = fitted.quantiles.get(&table.name);
                     self.literal_quantiles(points.map_or(&[], Vec::as_slice))
                 }
                 (None, None) => continue,
             };
-            let name = format!("prep_quantiles_{index}_rows");
+            let name = quantile_cte(index, "rows");
             ctes.push_sql(self.id(&name), rows);
             self.quantile_relations(index, Relation::Table(vec![self.id(&name)]), ctes);
         }
@@ -329,9 +317,8 @@ impl Renderer<'_> {
         mut b: SelectBuilder,
         exprs: &[&ir::Expr],
     ) -> SelectBuilder {
-        let relation = |index: usize, part: &str| {
-            Relation::Table(vec![self.id(&format!("prep_quantiles_{index}_{part}"))])
-        };
+        let relation =
+            |index: usize, part: &str| Relation::Table(vec![self.id(&quantile_cte(index, part))]);
         for QuantileJoin {
             index,
             interval,
@@ -425,6 +412,12 @@ struct QuantileJoin {
     index: usize,
     interval: Option<(ir::Expr, ir::Expr)>,
     ends: bool,
+}
+
+/// The name of the CTE holding `part` (rows, points, intervals, ends) of
+/// quantile table `index`.
+fn quantile_cte(index: usize, part: &str) -> String {
+    format!("prep_quantiles_{index}_{part}")
 }
 
 /// The aliases a stage reads quantile table `index`'s interval and ends under.

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeMap;
 
-use sqlparser::ast::{BinaryOperator, Expr, Query, WindowSpec, WindowType};
+use sqlparser::ast::{BinaryOperator, Expr, Query};
 
 use super::ast::{self, Relation, SelectBuilder};
 use super::{ROW, Renderer, Scan};
@@ -72,15 +72,11 @@ impl Renderer<'_> {
     /// (`prep_r<j>`) and their count on every row (`prep_n<j>`).
     fn ranked_column(&self, b: SelectBuilder, x: Expr, j: usize) -> SelectBuilder {
         let rank = ast::call(self.d, Func::RowNumber, [("X", x.clone())]);
-        let mut count = ast::call(self.d, Func::Count, [("X", x.clone())]);
-        if let Expr::Function(f) = &mut count {
-            f.over = Some(WindowType::WindowSpec(WindowSpec {
-                window_name: None,
-                partition_by: vec![],
-                order_by: vec![],
-                window_frame: None,
-            }));
-        }
+        let count = ast::over(
+            ast::call(self.d, Func::Count, [("X", x.clone())]),
+            None,
+            None,
+        );
         b.item(x, Some(self.id(&format!("prep_x{j}"))))
             .item(rank, Some(self.id(&format!("prep_r{j}"))))
             .item(self.double(count), Some(self.id(&format!("prep_n{j}"))))

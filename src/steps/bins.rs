@@ -44,16 +44,8 @@ impl Step for Bins {
         if !cx.needs_numeric("bins", diags) {
             return None;
         }
-        let n_bins = o.n_bins.as_ref().map_or(5, |n| n.value);
-        let mut ok = true;
-        if !(2..=MAX_BINS).contains(&n_bins) {
-            ok = false;
-            diags.push(
-                Diagnostic::new(Code::InvalidValue, format!("n_bins is {n_bins}"))
-                    .at(o.n_bins.as_ref().and_then(span).or(cx.at.clone()))
-                    .hint(format!("give a whole number from 2 to {MAX_BINS}")),
-            );
-        }
+        let n_bins = cx.whole_number("n_bins", o.n_bins.as_ref(), 5, 2..=MAX_BINS, diags);
+        let mut ok = n_bins.is_some();
         let strategy = o
             .strategy
             .as_ref()
@@ -68,7 +60,7 @@ impl Step for Bins {
         }
         let encode = o.encode.as_ref().map_or(BinEncode::Onehot, |e| e.value);
         ok.then(|| Bins {
-            n_bins: n_bins as usize,
+            n_bins: n_bins.unwrap_or_default() as usize,
             strategy,
             encode,
             quantile_method: o

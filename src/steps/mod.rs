@@ -204,6 +204,34 @@ impl Context<'_> {
     }
 }
 
+impl Context<'_> {
+    /// A whole-number option `name` (`default` where not given) within
+    /// `range`; out of it, refused where it is written (or at the step).
+    pub fn whole_number(
+        &self,
+        name: &str,
+        given: Option<&Spanned<i64>>,
+        default: i64,
+        range: std::ops::RangeInclusive<i64>,
+        diags: &mut Diagnostics,
+    ) -> Option<i64> {
+        let n = given.map_or(default, |n| n.value);
+        if range.contains(&n) {
+            return Some(n);
+        }
+        diags.push(
+            Diagnostic::new(Code::InvalidValue, format!("{name} is {n}"))
+                .at(given.and_then(span).or(self.at.clone()))
+                .hint(format!(
+                    "give a whole number from {} to {}",
+                    range.start(),
+                    range.end()
+                )),
+        );
+        None
+    }
+}
+
 /// Checks one step of column `column` (of type `ty`).
 pub(crate) fn check_step(
     column: &str,

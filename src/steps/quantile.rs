@@ -52,16 +52,9 @@ impl Step for Quantile {
         if !cx.needs_numeric("quantile", diags) {
             return None;
         }
-        let n = o.n_quantiles.as_ref().map_or(1000, |n| n.value);
-        let n_at = o.n_quantiles.as_ref().and_then(span).or(cx.at.clone());
-        if !(1..=MAX_QUANTILES).contains(&n) {
-            diags.push(
-                Diagnostic::new(Code::InvalidValue, format!("n_quantiles is {n}"))
-                    .at(n_at)
-                    .hint(format!("give a whole number from 1 to {MAX_QUANTILES}")),
-            );
-            return None;
-        }
+        let given = o.n_quantiles.as_ref();
+        let n = cx.whole_number("n_quantiles", given, 1000, 1..=MAX_QUANTILES, diags)?;
+        let n_at = given.and_then(span).or(cx.at.clone());
         let subsample = match &o.subsample {
             None => Some(10_000),
             Some(s) => match s.value {

@@ -252,6 +252,11 @@ pub fn outputs_of(feature: &Feature) -> Vec<String> {
             }
             _ => Vec::new(),
         },
+        // The indicator's column may not exist; its name is taken anyway.
+        Some(CheckedStep::Impute(i)) if i.add_indicator => vec![
+            feature.column.clone(),
+            naming::missing_indicator(&feature.column),
+        ],
         _ => vec![feature.column.clone()],
     }
 }
@@ -405,6 +410,9 @@ pub(crate) fn check_feature(
             if checked.last().is_some_and(columns_learned) {
                 diags.push(after_learned(encoder, &column.value, span(&steps[k - 1])));
             }
+            if column_type == ColumnType::String && encoder == "impute" {
+                diags.push(after_text_indicator(&column.value, span(&steps[k - 1])));
+            }
             checked.extend(features::check_after(encoder, &steps[k..], diags).unwrap_or_default());
             break;
         }
@@ -490,6 +498,17 @@ fn after_learned(encoder: &str, column: &str, at: Option<Span>) -> Diagnostic {
     .hint(format!(
         "list the categories in `{encoder}` (without min_frequency/max_categories; `bins` learns its number of columns): one fit learns the steps after an encoder only on columns it knows"
     ))
+}
+
+/// Steps after a text imputer with its missing indicator: they would run on
+/// both of its outputs, a text and a number.
+fn after_text_indicator(column: &str, at: Option<Span>) -> Diagnostic {
+    Diagnostic::new(
+        Code::StepConflict,
+        format!("steps follow `impute` with `add_indicator` in the string feature `{column}`, and they would run on both its text and its indicator"),
+    )
+    .at(at)
+    .hint("end the feature with the imputer, or remove `add_indicator`")
 }
 
 /// The steps with every boolean value as the category scikit-learn names it

@@ -132,7 +132,7 @@ fn macros(spec: &PackageSpec, source: &str, names: &PackageNames) -> Result<Macr
         let mut apply_sql = jinja_escape(&print::pretty(apply));
         for item in &deferred {
             let call = deferred_call(item, &params_ref, &names.package);
-            apply_sql = apply_sql.replace(&item.placeholder, &call);
+            apply_sql = deferred::put_call(&apply_sql, item, &call)?;
         }
         let apply_sql = apply_sql
             .replace(&r.source_placeholder, "{{ relation }}")

@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use crate::dialect::{CteEvaluation, DialectName, UnpivotStyle};
-use crate::ir::{ApplyItem, Ir, Param, ParamDef};
+use crate::ir::{ApplyItem, Deferred, DeferredEncoder, Ir, Param, ParamDef};
 use crate::plan::Scan;
 
 /// What `explain` shows.
@@ -129,6 +129,20 @@ fn write_ir(ir: &Ir, out: &mut String) {
         match item {
             ApplyItem::Output(o) => {
                 let _ = writeln!(out, "  {} = {}", o.name, named(o.expr.to_string(), ir));
+            }
+            ApplyItem::Learned {
+                feature,
+                deferred:
+                    Some(
+                        d @ Deferred {
+                            encoder: DeferredEncoder::Present { .. },
+                            ..
+                        },
+                    ),
+                ..
+            } => {
+                let row = named(d.row.to_string(), ir);
+                let _ = writeln!(out, "  {feature} = {row}, where {} > 0", d.vocabulary);
             }
             ApplyItem::Learned {
                 feature, reason, ..

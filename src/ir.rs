@@ -11,6 +11,7 @@
 pub mod build;
 mod display;
 mod drift_plan;
+mod present;
 mod quantiles;
 
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use std::sync::Arc;
 use crate::diagnostic::Span;
 use crate::spec::{ColumnType, DatePart, Scalar, Source};
 pub use drift_plan::{DriftFeature, DriftPlan, Learned};
+pub use present::Present;
 pub use quantiles::{QuantileField, quantile_buckets};
 
 pub type ParamId = usize;
@@ -282,6 +284,13 @@ pub enum DeferredEncoder {
     /// 0 to the fitted number of bins (at most `n_bins`) minus one.
     Bins {
         n_bins: usize,
+    },
+    /// One column, the Learned item's `feature`, that exists only where the
+    /// parameter named `vocabulary` is above 0 (SimpleImputer's missing
+    /// indicator: where the training rows have a missing value); `row` is
+    /// its value, `doc` its description.
+    Present {
+        doc: String,
     },
 }
 

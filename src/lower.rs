@@ -8,7 +8,10 @@ use std::collections::BTreeSet;
 use crate::check::{CheckedStep, Feature, Model};
 use crate::fitted::{Fitted, HASH_PARAM};
 use crate::ir::FIT_ID_PARAM;
-use crate::ir::{Agg, ApplyItem, ApplyPlan, Expr, FitPlan, Ir, Output, ParamId};
+use crate::ir::{
+    Agg, ApplyItem, ApplyPlan, Deferred, DeferredEncoder, Expr, FitPlan, Ir, Output, ParamId,
+    Present,
+};
 use crate::{lowering, naming};
 
 mod across;
@@ -178,15 +181,22 @@ fn lower_features(
                     let outputs = across::lower(lowering.fit, combination, inputs);
                     let outputs = outputs.into_iter().map(ApplyItem::Output).collect();
                     let after = &combination.after;
-                    let then =
-                        each_output_after(&mut lowering, after, index, &mut prefixes, outputs);
+                    let then = each_output_after(
+                        &mut lowering,
+                        after,
+                        (index, &mut prefixes),
+                        outputs,
+                        None,
+                    );
                     items.extend(then);
                 }
             }
             (Ok(value), None) => items.push(output(&info, value)),
-            (Err(outputs), _) => {
+            (Err(ended), _) => {
+                let (outputs, left) = *ended;
                 let after = &feature.steps[info.last_step..];
-                let then = each_output_after(&mut lowering, after, index, &mut prefixes, outputs);
+                let named = (index, &mut prefixes);
+                let then = each_output_after(&mut lowering, after, named, outputs, Some(&left));
                 items.extend(then);
             }
         }
@@ -215,7 +225,7 @@ fn param_prefix(column: &str, index: usize, taken: &mut BTreeSet<String>) -> Str
 
 /// A feature's steps lowered in turn: its value after the last, or the
 /// output columns of the encoder that ended them.
-fn lower_steps(f: &mut FeatureLowering, feature: &Feature) -> Result<FeatureValue, Vec<ApplyItem>> {
+fn lower_steps(f: &mut FeatureLowering, feature: &Feature) -> Lowered {
     let value = FeatureValue {
         row: f.feature.read(),
         lineage: Lineage::Raw,
@@ -224,12 +234,16 @@ fn lower_steps(f: &mut FeatureLowering, feature: &Feature) -> Result<FeatureValu
     lower_steps_from(f, &feature.steps, value)
 }
 
+/// A value's steps lowered: its value after the last, or the output
+/// columns of the encoder that ended them with the value it left.
+type Lowered = Result<FeatureValue, Box<(Vec<ApplyItem>, FeatureValue)>>;
+
 /// `steps` lowered in turn from `value`.
 fn lower_steps_from(
     f: &mut FeatureLowering,
     steps: &[CheckedStep],
     mut value: FeatureValue,
-) -> Result<FeatureValue, Vec<ApplyItem>> {
+) -> Lowered {
     for (k, step) in steps.iter().enumerate() {
         // After a scaler, later statistics are learned on a staged
         // relation: each stage reads the value of the one before by name
@@ -238,7 +252,7 @@ fn lower_steps_from(
             value.row = f.fit.shared(value.row);
         }
         if let Some(outputs) = step.lower(f, k + 1, &mut value) {
-            return Err(outputs);
+            return Err(Box::new((outputs, value)));
         }
     }
     Ok(value)
@@ -246,36 +260,109 @@ fn lower_steps_from(
 
 /// The outputs of an encoder or of a step across columns, each through
 /// `steps` (with parameters of its own, named after it, the feature's
-/// `index` making them unique among the `prefixes` taken).
+/// `index` making them unique among the `prefixes` taken). An output whose
+/// value is the one its step `left` (an imputer's, beside its indicator)
+/// keeps what is known of it: its moments derive through the imputation.
 fn each_output_after(
     f: &mut FeatureLowering,
     steps: &[CheckedStep],
-    index: usize,
-    prefixes: &mut BTreeSet<String>,
+    (index, prefixes): (usize, &mut BTreeSet<String>),
     outputs: Vec<ApplyItem>,
+    left: Option<&FeatureValue>,
 ) -> Vec<ApplyItem> {
     if steps.is_empty() {
         // No parameters to name: no prefix taken (other features' keep theirs).
-        return outputs;
+        return resolve_present(f, outputs);
     }
     let mut items = Vec::new();
     for item in outputs {
         let prefix = match &item {
             ApplyItem::Output(o) => param_prefix(&o.name, index, prefixes),
+            // Named as the output it is once the fit says it exists.
+            ApplyItem::Learned {
+                feature,
+                deferred:
+                    Some(Deferred {
+                        encoder: DeferredEncoder::Present { .. },
+                        ..
+                    }),
+                ..
+            } => param_prefix(feature, index, prefixes),
             ApplyItem::Learned { .. } => String::new(),
+        };
+        let lineage = match (&item, left) {
+            (ApplyItem::Output(o), Some(left)) if o.expr == left.row => left.lineage.clone(),
+            _ => Lineage::Opaque,
         };
         let mut then = FeatureLowering {
             prefix,
             ..f.reborrow()
         };
-        items.extend(item_after(&mut then, steps, item));
+        items.extend(item_after(&mut then, steps, item, lineage));
     }
-    items
+    resolve_present(f, items)
+}
+
+/// A column whose existence is learned through the steps after it: learned still.
+fn present_after(
+    f: &mut FeatureLowering,
+    steps: &[CheckedStep],
+    present: Present,
+) -> Vec<ApplyItem> {
+    let Present {
+        output,
+        parameter,
+        reason,
+    } = present;
+    let after = item_after(f, steps, ApplyItem::Output(output), Lineage::Opaque);
+    (after.into_iter())
+        .map(|item| match item {
+            ApplyItem::Output(output) => Present {
+                output,
+                parameter: parameter.clone(),
+                reason: reason.clone(),
+            }
+            .item(),
+            learned => learned,
+        })
+        .collect()
+}
+
+/// With fitted values, each column whose existence is learned (`Present`)
+/// written where its parameter is above 0, and dropped elsewhere with the
+/// records of the steps after it. The fit plan is the same either way: the
+/// steps after it were lowered.
+fn resolve_present(f: &mut FeatureLowering, items: Vec<ApplyItem>) -> Vec<ApplyItem> {
+    let Some(fitted) = f.fitted else {
+        return items;
+    };
+    let mut out = Vec::new();
+    for item in items {
+        match Present::of(item) {
+            Err(item) => out.push(*item),
+            Ok(p) if fitted.number(&p.parameter).unwrap_or(0.0) > 0.0 => {
+                out.push(ApplyItem::Output(p.output))
+            }
+            Ok(p) => (f.fit.steps).retain(|r| !(r.after && r.feature == p.output.name)),
+        }
+    }
+    out
 }
 
 /// An output of an encoder or of a step across columns through the steps
-/// after it.
-fn item_after(f: &mut FeatureLowering, steps: &[CheckedStep], item: ApplyItem) -> Vec<ApplyItem> {
+/// after it (`lineage`: what is known of its value).
+fn item_after(
+    f: &mut FeatureLowering,
+    steps: &[CheckedStep],
+    item: ApplyItem,
+    lineage: Lineage,
+) -> Vec<ApplyItem> {
+    // A column whose existence alone is learned (a missing indicator): its
+    // value is known, and goes through the steps as an output's.
+    let item = match Present::of(item) {
+        Ok(present) => return present_after(f, steps, present),
+        Err(item) => *item,
+    };
     let output = match item {
         ApplyItem::Output(output) => output,
         // The check refuses steps after learned columns; were they to come
@@ -309,7 +396,7 @@ fn item_after(f: &mut FeatureLowering, steps: &[CheckedStep], item: ApplyItem) -
     };
     let value = FeatureValue {
         row: output.expr,
-        lineage: Lineage::Opaque,
+        lineage,
         docs: Vec::new(),
     };
     let mut f = FeatureLowering {
@@ -323,7 +410,7 @@ fn item_after(f: &mut FeatureLowering, steps: &[CheckedStep], item: ApplyItem) -
             ..output
         })],
         // Encoders after an encoder or a step across columns are refused when checked.
-        Err(outputs) => outputs,
+        Err(ended) => ended.0,
     }
 }
 

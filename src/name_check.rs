@@ -145,6 +145,17 @@ fn copied(ir: &ir::Ir) -> impl Iterator<Item = (&String, Option<Span>)> + Clone 
 fn distinct(ir: &ir::Ir, d: &Dialect, file: &str, diags: &mut Diagnostics) {
     let outputs = copied(ir).chain(ir.apply.items.iter().filter_map(|i| match i {
         ApplyItem::Output(o) => Some((&o.name, o.span.clone())),
+        // A column whose name is known, written where the fit says so.
+        ApplyItem::Learned {
+            feature,
+            span,
+            deferred:
+                Some(ir::Deferred {
+                    encoder: ir::DeferredEncoder::Present { .. },
+                    ..
+                }),
+            ..
+        } => Some((feature, span.clone())),
         ApplyItem::Learned { .. } => None,
     }));
     let params = ir.fit.params.iter().map(|p| (&p.name, None));

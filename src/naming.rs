@@ -37,6 +37,11 @@ pub fn sanitize(text: &str) -> String {
         .collect()
 }
 
+/// SimpleImputer's missing indicator column, as `get_feature_names_out` names it.
+pub fn missing_indicator(feature: &str) -> String {
+    format!("missingindicator_{feature}")
+}
+
 pub fn one_hot_column(feature: &str, suffix: &str) -> String {
     format!("{feature}_{suffix}")
 }

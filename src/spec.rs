@@ -337,7 +337,7 @@ impl Step {
 #[allow(dead_code)]
 enum ImputeForm {
     Strategy(ImputeStrategy),
-    Options(Impute),
+    Options(Box<Impute>),
 }
 
 /// Schema of `scale:`: a scaler name, or `{scaler: options}`.
@@ -372,6 +372,12 @@ pub struct Impute {
     #[serde(default)]
     #[schemars(with = "bool")]
     pub keep_empty_features: Option<Spanned<bool>>,
+    /// Also write `missingindicator_<column>`: 1 where the value is missing,
+    /// else 0; the column exists only where the training rows have a
+    /// missing value (scikit-learn's `features='missing-only'`); default false.
+    #[serde(default)]
+    #[schemars(with = "bool")]
+    pub add_indicator: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]

@@ -333,6 +333,10 @@ def _transformer(step, feature):
         options["feature_range"] = tuple(options["feature_range"])
     if "quantile_range" in options:
         options["quantile_range"] = tuple(options["quantile_range"])
+    # prep's count of the training rows' missing values: where above 0,
+    # the imputer's missing indicator has the column (below).
+    attributes = dict(attributes)
+    n_missing = attributes.pop("n_missing_", None)
     transformer = cls(**options)
     for name, value in attributes.items():
         dtype = object if isinstance(value, (str, bool)) else float
@@ -345,7 +349,9 @@ def _transformer(step, feature):
         kind = transformer.statistics_.dtype
         transformer._fit_dtype = kind
         transformer._fill_dtype = kind
-        transformer.indicator_ = None
+        # The indicator as scikit-learn's fit makes it, from the mask of
+        # missing values: one value, missing where the training rows had one.
+        transformer._fit_indicator(np.array([[bool(n_missing)]]))
     return transformer
 
 

@@ -3,6 +3,7 @@
 //! the options it reads, from the encoder and the dialect of each adapter.
 
 use crate::check::Frequency;
+use crate::diagnostic::Diagnostic;
 use crate::emit::jinja_string;
 use crate::ir::DeferredEncoder;
 use crate::render::{DeferredItem, ast};
@@ -19,6 +20,7 @@ pub(super) fn deferred_call(item: &DeferredItem, params_ref: &str, package: &str
             "_one_hot"
         }
         DeferredEncoder::Bins { .. } => "_bins_one_hot",
+        DeferredEncoder::Present { .. } => "_present",
         DeferredEncoder::Ordinal(o) => {
             options.extend([
                 format!("'missing': {}", s(&item.missing)),
@@ -161,4 +163,33 @@ fn jinja_value(c: &Scalar) -> String {
         Scalar::String(t) => jinja_string(t),
         Scalar::Bool(b) => jinja_string(Scalar::bool_text(*b)),
     }
+}
+
+/// The apply's SQL with the call of a learned encoder where its placeholder
+/// is. A column that may not be written (`Present`) takes the separator
+/// before it along: its macro writes both, or nothing.
+pub(super) fn put_call(sql: &str, item: &DeferredItem, call: &str) -> Result<String, Diagnostic> {
+    let Some(at) = sql.find(&item.placeholder) else {
+        return Err(Diagnostic::internal(
+            "a learned column's placeholder is not in the apply query",
+        ));
+    };
+    let from = match item.deferred.encoder {
+        DeferredEncoder::Present { .. } => {
+            let before = sql[..at].trim_end();
+            // Never the first column: the imputed value comes before it.
+            if !before.ends_with(',') {
+                return Err(Diagnostic::internal(
+                    "a missing indicator is the apply's first column",
+                ));
+            }
+            before.len() - 1
+        }
+        _ => at,
+    };
+    Ok(format!(
+        "{}{call}{}",
+        &sql[..from],
+        &sql[at + item.placeholder.len()..]
+    ))
 }

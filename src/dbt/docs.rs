@@ -68,6 +68,18 @@ pub(super) fn docs(spec: &PackageSpec, names: &PackageNames) -> Docs {
             ApplyItem::Learned {
                 feature, deferred, ..
             } => {
+                if let Some(DeferredEncoder::Present { doc }) =
+                    deferred.as_ref().map(|d| &d.encoder)
+                {
+                    // One column of a known name, written where the fit says
+                    // so: documented, but not listed among the model's columns.
+                    let name = block_name(&model, feature, &mut taken);
+                    blocks.push((
+                        name,
+                        format!("{doc} (only where the training rows have a missing value)"),
+                    ));
+                    continue;
+                }
                 let name = block_name(&model, &format!("{feature}__learned"), &mut taken);
                 let what = match deferred.as_ref().map(|d| &d.encoder) {
                     Some(DeferredEncoder::Ordinal(_)) => {

@@ -114,22 +114,38 @@ impl Renderer<'_> {
         feature: &str,
         reason: &str,
         span: &Option<Span>,
-        bins: bool,
-        deferred: bool,
+        deferred: Option<&ir::Deferred>,
     ) -> Diagnostic {
-        let instead = if bins {
-            "use `encode: ordinal` (one column), "
-        } else {
-            "list the categories in the spec (`categories: [a, b, c]`, without min_frequency/max_categories), "
+        let (instead, what) = match deferred.map(|d| &d.encoder) {
+            Some(ir::DeferredEncoder::Bins { .. }) => (
+                "use `encode: ordinal` (one column), ",
+                "the output columns depend on them",
+            ),
+            Some(ir::DeferredEncoder::Present { .. }) => (
+                "remove `add_indicator`, ",
+                "the output columns depend on the fit",
+            ),
+            _ => (
+                "list the categories in the spec (`categories: [a, b, c]`, without min_frequency/max_categories), ",
+                "the output columns depend on them",
+            ),
+        };
+        let column = match deferred.map(|d| &d.encoder) {
+            Some(ir::DeferredEncoder::Present { .. }) => "column",
+            _ => "feature",
         };
         Diagnostic::new(
             Code::NeedsFittedValues,
-            format!("feature `{feature}` cannot be compiled to plain SQL: {reason}, and the output columns depend on them"),
+            format!("{column} `{feature}` cannot be compiled to plain SQL: {reason}, and {what}"),
         )
         .hint(format!(
-            "{instead}or learn them first: `prep fit` then `prep compile --params FILE`{}",
+            "{instead}or fit first: `prep fit` then `prep compile --params FILE`{}",
             // What the dbt package can write where the categories are learned.
-            if deferred { "; `--emit dbt-package` reads them when dbt compiles" } else { "" }
+            if deferred.is_some() {
+                "; `--emit dbt-package` reads the fit when dbt compiles"
+            } else {
+                ""
+            }
         ))
         .at(span.clone())
     }
@@ -192,12 +208,7 @@ impl Renderer<'_> {
                     },
                     _,
                 ) => {
-                    let bins = matches!(
-                        deferred.as_ref().map(|d| &d.encoder),
-                        Some(ir::DeferredEncoder::Bins { .. })
-                    );
-                    let later = deferred.is_some();
-                    return Err(self.learned_error(feature, reason, span, bins, later));
+                    return Err(self.learned_error(feature, reason, span, deferred.as_ref()));
                 }
             }
         }
@@ -247,9 +258,9 @@ impl Renderer<'_> {
                     }
                 },
             ),
-            ir::DeferredEncoder::OneHot(_) | ir::DeferredEncoder::Bins { .. } => {
-                (String::new(), String::new())
-            }
+            ir::DeferredEncoder::OneHot(_)
+            | ir::DeferredEncoder::Bins { .. }
+            | ir::DeferredEncoder::Present { .. } => (String::new(), String::new()),
         };
         DeferredItem {
             placeholder,

@@ -6,9 +6,10 @@ use serde::Serialize;
 use super::categories::{scalar_problem, scalar_type, type_name};
 use super::{Context, OutputFacts, Step, span};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
-use crate::ir::build::coalesce;
-use crate::ir::{ApplyItem, Expr};
-use crate::lowering::{FeatureLowering, FeatureValue, Lineage, attr, describe, literal};
+use crate::ir::build::{case, coalesce, num, sub};
+use crate::ir::{ApplyItem, Attr, Cond, Expr, Output, Present};
+use crate::lowering::{FeatureLowering, FeatureValue, Lineage, Moment, attr, describe, literal};
+use crate::naming;
 use crate::spec::{self, ColumnType, ImputeStrategy, Scalar};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -20,6 +21,10 @@ pub struct Impute {
     /// Left out of the spec's hash when false, so specs without it keep theirs.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub keep_empty_features: bool,
+    /// Also a missing indicator column (see `indicator`); left out of the
+    /// spec's hash when false, as `keep_empty_features`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub add_indicator: bool,
 }
 
 impl Step for Impute {
@@ -91,6 +96,7 @@ impl Step for Impute {
             strategy: o.strategy,
             fill_value,
             keep_empty_features: keep_empty_features(o, cx, diags)?,
+            add_indicator: o.add_indicator.as_ref().is_some_and(|a| a.value),
         })
     }
 
@@ -102,6 +108,9 @@ impl Step for Impute {
         if self.keep_empty_features {
             options["keep_empty_features"] = true.into();
         }
+        if self.add_indicator {
+            options["add_indicator"] = true.into();
+        }
         options
     }
 
@@ -112,6 +121,7 @@ impl Step for Impute {
         value: &mut FeatureValue,
     ) -> Option<Vec<ApplyItem>> {
         let FeatureValue { row, lineage, docs } = value;
+        let (input, input_lineage) = (row.clone(), lineage.clone());
         let fill = match (self.strategy, &self.fill_value) {
             (ImputeStrategy::Constant, Some(v)) => literal(v),
             (ImputeStrategy::Mean, _) => f.moment(lineage, row, crate::lowering::Moment::Mean),
@@ -147,7 +157,19 @@ impl Step for Impute {
         };
         f.record(k, "SimpleImputer", vec![("statistics_", attr(&fill))]);
         *row = coalesce(row.clone(), fill);
-        None
+        if !self.add_indicator {
+            return None;
+        }
+        let indicator = indicator(f, k, &input, &input_lineage);
+        let column = &f.feature.column;
+        let imputed = ApplyItem::Output(Output {
+            name: column.clone(),
+            expr: row.clone(),
+            doc: format!("`{column}`: {}", docs.join("; then ")),
+            span: f.feature.span.clone(),
+            text: f.feature.column_type == ColumnType::String,
+        });
+        Some(vec![imputed, indicator])
     }
 
     /// Nothing is missing after an imputation.
@@ -157,6 +179,42 @@ impl Step for Impute {
             range: None,
         }
     }
+}
+
+/// scikit-learn's missing indicator (`MissingIndicator(features='missing-only')`):
+/// a column `missingindicator_<column>`, 1 where `input` (the value before
+/// the imputation) is missing, else 0, that exists only where the training
+/// rows have a missing value: a learned column, written or not once the
+/// fitted values are known (`lower::resolve_present`; the dbt package
+/// decides when its model compiles).
+fn indicator(f: &mut FeatureLowering, k: usize, input: &Expr, lineage: &Lineage) -> ApplyItem {
+    let present = f.moment(lineage, input, Moment::Count);
+    let missing = sub(Expr::Param(f.rows), present);
+    let doc = "missing values in the training rows (the indicator column exists where above 0)";
+    let id = f
+        .fit
+        .param_id(f.name(&format!("s{k}_missing")), missing, doc);
+    f.record_more(vec![("n_missing_", Attr::Param(id))]);
+    let column = &f.feature.column;
+    let name = naming::missing_indicator(column);
+    let expr = case(vec![(Cond::IsNull(input.clone()), num(1.0))], num(0.0));
+    let doc = format!(
+        "`{column}`: 1 where the value is missing, else 0 (scikit-learn's missing indicator)"
+    );
+    let parameter = f.fit.params[id].name.clone();
+    let output = Output {
+        name,
+        expr,
+        doc,
+        span: f.feature.span.clone(),
+        text: false,
+    };
+    Present {
+        output,
+        parameter,
+        reason: "it exists only where the training rows have a missing value".into(),
+    }
+    .item()
 }
 
 /// `keep_empty_features`, or `None` where it cannot be: scikit-learn fills

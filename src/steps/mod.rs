@@ -328,6 +328,9 @@ impl CheckedStep {
             | CheckedStep::DateParts(_)
             | CheckedStep::Spline(_) => true,
             CheckedStep::Bins(b) => b.encode != crate::spec::BinEncode::Ordinal,
+            // With its missing indicator, an imputer has two outputs, and
+            // the steps after it run on each (as scikit-learn's do).
+            CheckedStep::Impute(i) => i.add_indicator,
             _ => false,
         }
     }

@@ -226,6 +226,13 @@ def _reference_feature(col, declared, steps, train, score, out):
     )
     pipe = make_pipeline(*[_step(s) for s in steps])
     pipe.fit(_column(train, col, numeric))
+    if _indicates(steps[0]):
+        # The imputed value (a text, or a number after the steps), then its
+        # missing indicator where the training rows had a missing value.
+        result = pipe.transform(_column(score, col, numeric))
+        for j, name in enumerate(pipe.get_feature_names_out([col])):
+            out[name] = result[:, j] if (j == 0 and not numeric) else result[:, j].astype(float)
+        return
     result = np.asarray(pipe.transform(_column(score, col, numeric)), dtype=float)
     # The step that names the outputs: an encoder (steps after it run on
     # each of its columns, keeping their names), or the last one.
@@ -252,6 +259,12 @@ def _reference_feature(col, declared, steps, train, score, out):
             out[f"{col}_{_suffix(float(name[len(col) + 1:]), {})}"] = result[:, j]
     else:
         out[col] = result[:, 0]
+
+
+def _indicates(step):
+    """An imputer with `add_indicator`."""
+    (kind, opts), = step.items()
+    return kind == "impute" and isinstance(opts, dict) and bool(opts.get("add_indicator"))
 
 
 def _numbers_only(steps):

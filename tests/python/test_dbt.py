@@ -602,6 +602,38 @@ def test_quantiles_in_the_dbt_package(prep_bin, project, target):
 
 
 @pytest.mark.parametrize("target", ["duckdb", "postgres"])
+def test_missing_indicators_in_the_dbt_package(prep_bin, project, target):
+    """`add_indicator`: the package writes `missingindicator_<column>` where
+    the params model counted a missing training value (usage, with a scaler
+    after the imputer on both its outputs; tickets) and not where it counted
+    none (signup_year): the features equal scikit-learn's (the text
+    imputer's indicator is in the parity suite: this test compares numbers)."""
+    import pandas as pd
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    indicated = lambda strategy: {"impute": {"strategy": strategy, "add_indicator": True}}
+    spec = {"name": "indicated", "source": {"ref": "train"}, "keys": ["customer_id"],
+            "features": {"usage": [indicated("mean"), {"scale": "standard"}],
+                         "signup_year": [indicated("median")],
+                         "tickets": {"type": "numeric", "steps": [indicated("most_frequent")]}}}
+    add_package(prep_bin, project, spec, "indicated_features")
+    train = pd.read_csv(project / "seeds" / "train.csv", keep_default_na=False, na_values=[""])
+    expected = pd.DataFrame({"customer_id": train["customer_id"]})
+    for column, pipe, kind in [
+        ("usage", make_pipeline(SimpleImputer(add_indicator=True), StandardScaler()), float),
+        ("signup_year", make_pipeline(SimpleImputer(strategy="median", add_indicator=True)), float),
+        ("tickets", make_pipeline(SimpleImputer(strategy="most_frequent", add_indicator=True)), float),
+    ]:
+        out = pipe.fit_transform(train[[column]].to_numpy(dtype=kind))
+        for j, name in enumerate(pipe.get_feature_names_out([column])):
+            expected[name] = out[:, j]
+    assert "missingindicator_usage" in expected and "missingindicator_signup_year" not in expected
+    build_matching(project, expected, "indicated", "customer_id", target)
+
+
+@pytest.mark.parametrize("target", ["duckdb", "postgres"])
 def test_unknown_categories_warn_in_the_dbt_package(prep_bin, project, target):
     """`handle_unknown: warn`: the package's test of the spec's source warns
     (dbt's WARN, the build passes) with the rows whose categories the

@@ -96,6 +96,8 @@ def learns_categories(spec):
             (kind, opts), = step.items()
             if kind == "bins" and (opts or {}).get("encode", "onehot") != "ordinal":
                 return True  # one column per bin the fit keeps
+            if kind == "impute" and isinstance(opts, dict) and opts.get("add_indicator"):
+                return True  # the indicator exists where the fit saw a missing value
             if kind in ("one_hot", "ordinal"):
                 opts = opts or {}
                 if not isinstance(opts.get("categories"), list) or "min_frequency" in opts or "max_categories" in opts:

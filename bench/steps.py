@@ -11,7 +11,8 @@ printed, not asserted.
     python3 bench/steps.py [prep] [rows] [labels]     (PREP_PG_DSN names the PostgreSQL server)
 
 `labels` (comma-separated, e.g. `spline,cyclical`) measures only those steps
-next to min_max. Then the size of a `quantile` step's SQL for 10, 100 and
+next to min_max (`date_parts` reads timestamps made from the same numbers).
+Then the size of a `quantile` step's SQL for 10, 100 and
 1,000 quantiles: the plain apply (the same text for any number) and the
 apply with the fitted values as literals (`--params`: a row per quantile).
 """
@@ -41,13 +42,34 @@ STEPS = [
     ("spline", "{spline: {}}", False),
     ("quantile", "{quantile: {}}", False),
     ("quantile: normal", "{quantile: {output_distribution: normal}}", False),
+    # On timestamps made from the same numbers (`bench_dates`, below): no imputer.
+    ("date_parts", "{date_parts: [year, month, day, day_of_week, day_of_year, hour, minute]}", False),
     ("normalize: l2", "{normalize: l2}", True),
     ("polynomial: 2", "{polynomial: {degree: 2, include_bias: false}}", True),
 ]
 
 
+# A timestamp per numeric column: 2000-01-01 plus its value (1,000 to
+# 21,000) times 45,000 seconds (up to ~30 years), missing where it is.
+DATES = {
+    "duckdb": "TIMESTAMP '2000-01-01' + to_seconds(CAST({x} * 45000 AS BIGINT))",
+    "postgres": "TIMESTAMP '2000-01-01' + {x} * 45000 * INTERVAL '1 second'",
+}
+
+
+def dates_table(engine):
+    """`bench_dates`: `bench_src`'s numbers as timestamps (`t01`...)."""
+    engine.run("DROP TABLE IF EXISTS bench_dates")
+    columns = ", ".join(f"{DATES[engine.name].format(x=x)} AS t{x[1:]}" for x in NUMERIC)
+    engine.run(f"CREATE TABLE bench_dates AS SELECT {columns} FROM bench_src")
+
+
 def spec(step, across):
-    """Every numeric column imputed then through `step` (in groups of four across columns)."""
+    """Every numeric column imputed then through `step` (in groups of four
+    across columns); `date_parts` on each timestamp of `bench_dates`."""
+    if step.startswith("{date_parts"):
+        lines = [f"  t{x[1:]}: [{step}]" for x in NUMERIC]
+        return "name: bench\nsource: {table: bench_dates}\nfeatures:\n" + "\n".join(lines) + "\n"
     if not across:
         lines = [f"  {x}: [{{impute: mean}}, {step}]" for x in NUMERIC]
         return "name: bench\nsource: {table: bench_src}\nfeatures:\n" + "\n".join(lines) + "\n"
@@ -61,6 +83,8 @@ def measure(engine, only):
     for label, step, across in STEPS:
         if only and label != "scale: min_max" and label not in only:
             continue
+        if label == "date_parts":
+            dates_table(engine)
         fit, apply, _ = floor.compiled(engine.name, spec(step, across))
         times = {"fit": [], "apply": []}
         for _ in range(REPEATS):

@@ -224,6 +224,7 @@ impl Renderer<'_> {
             &mut Default::default(),
             &mut ctes,
             "prep_values",
+            Some(&self.ir.apply.passthrough),
         );
         b = b.from(rows, Some(self.id(ROW)));
         if let Some(params) = params {

@@ -149,6 +149,8 @@ impl Renderer<'_> {
             &mut read.computed,
             ctes,
             &prefix,
+            // A later level reads these rows again, for what it alone knows.
+            None,
         );
         if last.is_some() {
             read.name = last;

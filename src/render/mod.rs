@@ -145,6 +145,7 @@ impl<'a> Renderer<'a> {
     /// (`<prefix>_<depth>`, pushed to `ctes`), each computing its lets once
     /// per row from the one before it. Lets in `computed` are already columns
     /// of `base`; the ones computed here are added to it.
+    #[allow(clippy::too_many_arguments)]
     fn with_lets(
         &self,
         base: Relation,
@@ -153,6 +154,7 @@ impl<'a> Renderer<'a> {
         computed: &mut std::collections::BTreeSet<usize>,
         ctes: &mut print::Ctes,
         prefix: &str,
+        keep: Option<&[String]>,
     ) -> (Relation, Option<String>) {
         let mut needed: BTreeMap<usize, Arc<ir::Let>> = BTreeMap::new();
         let mut todo: Vec<Arc<ir::Let>> = exprs.iter().flat_map(|e| e.lets()).collect();
@@ -177,7 +179,11 @@ impl<'a> Renderer<'a> {
         let mut last = None;
         let deepest = depth.values().copied().max().unwrap_or(0);
         for level in 1..=deepest {
-            let mut b = SelectBuilder::default().wildcard_of(self.id(ROW));
+            let later = (needed.iter())
+                .filter(|(id, _)| depth[*id] > level)
+                .map(|(_, l)| &l.expr);
+            let carried = |id: usize| depth.get(&id).is_some_and(|d| *d < level);
+            let mut b = self.stage_start(keep, later.chain(exprs.iter().copied()), carried);
             for (id, l) in &needed {
                 if depth[id] == level {
                     b = b.item(
@@ -216,6 +222,31 @@ impl<'a> Renderer<'a> {
             last = Some(name);
         }
         (relation, last)
+    }
+
+    /// A stage's SELECT before the lets it computes: with `keep` (the source
+    /// columns its caller reads), only what is `read` after it (the source
+    /// columns and the lets already `carried`): a stage written out
+    /// (materialized) copies every column it holds for every row. Without,
+    /// every column.
+    fn stage_start<'e>(
+        &self,
+        keep: Option<&[String]>,
+        read: impl Iterator<Item = &'e ir::Expr>,
+        carried: impl Fn(usize) -> bool,
+    ) -> SelectBuilder {
+        let Some(keep) = keep else {
+            return SelectBuilder::default().wildcard_of(self.id(ROW));
+        };
+        let (columns, lets) = read_after(read, keep);
+        let names = columns.into_iter().chain(
+            lets.into_iter()
+                .filter(|id| carried(*id))
+                .map(|id| self.let_name(id)),
+        );
+        names.fold(SelectBuilder::default(), |b, name| {
+            b.item(ast::column(self.d, Some(ROW), &name), Some(self.id(&name)))
+        })
     }
 
     /// A stage computing `lets` reading what they read besides its rows.
@@ -505,4 +536,24 @@ impl<'a> Renderer<'a> {
             }
         }
     }
+}
+
+/// The source columns (`keep`, then the ones `exprs` read, each once, in
+/// order) and the lets that `exprs` read directly.
+fn read_after<'a>(
+    exprs: impl Iterator<Item = &'a ir::Expr>,
+    keep: &[String],
+) -> (Vec<String>, std::collections::BTreeSet<usize>) {
+    let mut columns: Vec<String> = keep.to_vec();
+    let mut lets = std::collections::BTreeSet::new();
+    for e in exprs {
+        e.for_each(&mut |x| match x {
+            ir::Expr::Column(c) if !columns.contains(c) => columns.push(c.clone()),
+            ir::Expr::Let(l) => {
+                lets.insert(l.id);
+            }
+            _ => {}
+        });
+    }
+    (columns, lets)
 }

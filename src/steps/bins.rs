@@ -13,7 +13,7 @@
 
 use serde::Serialize;
 
-use super::numpy::{Ranked, linspace_point};
+use super::numpy::{Ranked, linspace, linspace_point};
 use super::{Context, OutputFacts, Step, span};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::ir::build::*;
@@ -92,27 +92,7 @@ impl Step for Bins {
         let max = f.moment(lineage, row, Moment::Max);
         let min = f.statistic(k, "edge0", min, "first bin edge: the training minimum");
         let max = f.working(k, "max", max, "the training maximum");
-        // Every edge as numpy computes it, before narrow bins are removed.
-        let mut raw = vec![min.clone()];
-        // Equal counts: one ranking of the values and their count, read at every edge.
-        let ranked =
-            (self.strategy == BinStrategy::Quantile).then(|| Ranked::new(f, k, lineage, row));
-        for i in 1..n_bins {
-            let edge = match &ranked {
-                None => uniform_edge(f, k, &min, &max, i, n_bins),
-                Some(ranked) => {
-                    let q = linspace_point(0.0, 100.0, i, n_bins) / 100.0;
-                    ranked.percentile(f, k, row, q, self.quantile_method, &format!("q{i}"))
-                }
-            };
-            raw.push(f.working(
-                k,
-                &format!("raw_edge{i}"),
-                edge,
-                "a bin edge before narrow bins are removed",
-            ));
-        }
-        raw.push(max.clone());
+        let raw = self.raw_edges(f, k, (lineage, row), &min, &max);
         let constant = Cond::Eq(min.clone(), max.clone());
         let mut edges = vec![min.clone()];
         let mut kept = Vec::new();
@@ -175,6 +155,45 @@ impl Step for Bins {
 }
 
 impl Bins {
+    /// Every edge as numpy computes it, before narrow bins are removed: the
+    /// minimum, the inner edges, the maximum.
+    fn raw_edges(
+        &self,
+        f: &mut FeatureLowering,
+        k: usize,
+        (lineage, row): (&Lineage, &Expr),
+        min: &Expr,
+        max: &Expr,
+    ) -> Vec<Expr> {
+        let n_bins = self.n_bins;
+        let mut raw = vec![min.clone()];
+        // Equal counts: one ranking of the values and their count, read at every edge.
+        let ranked =
+            (self.strategy == BinStrategy::Quantile).then(|| Ranked::new(f, k, lineage, row));
+        let mut uniform = match &ranked {
+            None => linspace(f, k, STEP, min, max, n_bins + 1).into_iter(),
+            Some(_) => Vec::new().into_iter(),
+        };
+        uniform.next(); // the first edge: the minimum
+        for i in 1..n_bins {
+            let edge = match (&ranked, uniform.next()) {
+                (None, Some(edge)) => edge,
+                (None, None) => Expr::Null,
+                (Some(ranked), _) => {
+                    let q = linspace_point(0.0, 100.0, i, n_bins) / 100.0;
+                    ranked.percentile(f, k, row, q, self.quantile_method, &format!("q{i}"))
+                }
+            };
+            raw.push(f.working(
+                k,
+                &format!("raw_edge{i}"),
+                edge,
+                "a bin edge before narrow bins are removed",
+            ));
+        }
+        raw.push(max.clone());
+        raw
+    }
     /// scikit-learn's one-hot encoding of the bins: a column `<column>_<i>`
     /// per bin the fit kept (categories `0 .. n_bins_`). Their number is
     /// learned: with fitted values the columns are written; without, the
@@ -225,32 +244,8 @@ impl Bins {
     }
 }
 
-/// The `i`-th inner edge of `np.linspace(min, max, n + 1)`, in SQL with
-/// numpy's operations (a zero step, from a subnormal range, as numpy's
-/// special case).
-fn uniform_edge(
-    f: &mut FeatureLowering,
-    k: usize,
-    min: &Expr,
-    max: &Expr,
-    i: usize,
-    n: usize,
-) -> Expr {
-    let delta = sub(max.clone(), min.clone());
-    let step = f.working(
-        k,
-        "step",
-        div(delta.clone(), num(n as f64)),
-        "(max - min) / n_bins",
-    );
-    case(
-        vec![(
-            Cond::Eq(step.clone(), num(0.0)),
-            add(product(num(i as f64 / n as f64), delta), min.clone()),
-        )],
-        add(product(num(i as f64), step), min.clone()),
-    )
-}
+/// The name and meaning of the uniform edges' spacing.
+const STEP: (&str, &str) = ("step", "(max - min) / n_bins");
 
 /// The bin of `row`: how many of `edges` (all but the first; NULL where
 /// removed) it reaches, at most `bins - 1` (and 0). scikit-learn refuses a missing

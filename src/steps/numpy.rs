@@ -21,6 +21,48 @@ pub(super) fn linspace_point(start: f64, stop: f64, i: usize, n: usize) -> f64 {
     }
 }
 
+/// `np.linspace(start, stop, count)` in SQL with numpy's operations:
+/// `i * step + start`, `step = (stop - start) / (count - 1)` (named
+/// `label`); where that step is 0 (a subnormal range, whose division
+/// underflows) numpy computes `i / (count - 1) * (stop - start) + start`
+/// instead; the last point is `stop` itself.
+pub(super) fn linspace(
+    f: &mut FeatureLowering,
+    k: usize,
+    (label, doc): (&str, &str),
+    start: &Expr,
+    stop: &Expr,
+    count: usize,
+) -> Vec<Expr> {
+    if count <= 1 {
+        return vec![start.clone(); count];
+    }
+    let div_by = (count - 1) as f64;
+    let delta = sub(stop.clone(), start.clone());
+    let step = f.working(k, label, div(delta.clone(), num(div_by)), doc);
+    let point = |i: usize| {
+        // i * step is no smaller than the step: it cannot underflow where
+        // the step did not; the fraction of a subnormal range can.
+        let zero_step = add(
+            product(num(i as f64 / div_by), delta.clone()),
+            start.clone(),
+        );
+        case(
+            vec![(Cond::Eq(step.clone(), num(0.0)), zero_step)],
+            add(mul(num(i as f64), step.clone()), start.clone()),
+        )
+    };
+    (0..count)
+        .map(|i| {
+            if i + 1 == count {
+                stop.clone()
+            } else {
+                point(i)
+            }
+        })
+        .collect()
+}
+
 /// A column's values ranked, and how many there are: what numpy's
 /// percentiles read positions from (one window for every percentile).
 pub(super) struct Ranked {

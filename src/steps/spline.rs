@@ -28,7 +28,7 @@
 
 use serde::Serialize;
 
-use super::numpy::{Ranked, linspace_point};
+use super::numpy::{Ranked, linspace, linspace_point};
 use super::{Context, OutputFacts, Step};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::ir::build::*;
@@ -124,7 +124,9 @@ impl Step for Spline {
         let min = f.statistic(k, "min", min, "the training minimum: the first base knot");
         let max = f.statistic(k, "max", max, "the training maximum: the last base knot");
         let base = match self.knots {
-            SplineKnots::Uniform => linspace(f, k, "base", &min, &max, self.n_knots),
+            SplineKnots::Uniform => {
+                linspace(f, k, ("base_step", SPACING), &min, &max, self.n_knots)
+            }
             SplineKnots::Quantile => self.quantile_knots(f, k, lineage, row, (&min, &max)),
         };
         let t = self.knots(f, k, base);
@@ -290,7 +292,7 @@ impl Spline {
         let left = linspace(
             f,
             k,
-            "left",
+            ("left_step", SPACING),
             &sub(base[0].clone(), times(&dist_min, d)),
             &sub(base[0].clone(), dist_min.clone()),
             d,
@@ -298,7 +300,7 @@ impl Spline {
         let right = linspace(
             f,
             k,
-            "right",
+            ("right_step", SPACING),
             &add(base[last].clone(), dist_max.clone()),
             &add(base[last].clone(), times(&dist_max, d)),
             d,
@@ -447,30 +449,8 @@ impl Spline {
     }
 }
 
-/// `np.linspace(start, stop, num)` with numpy's arithmetic: `i * step +
-/// start` (`step = (stop - start) / (num - 1)`), the last exactly `stop`;
-/// one value is `start`.
-fn linspace(
-    f: &mut FeatureLowering,
-    k: usize,
-    label: &str,
-    start: &Expr,
-    stop: &Expr,
-    count: usize,
-) -> Vec<Expr> {
-    if count <= 1 {
-        return vec![start.clone(); count];
-    }
-    let step = div(sub(stop.clone(), start.clone()), num((count - 1) as f64));
-    let step = f.working(k, &format!("{label}_step"), step, "a spacing of the knots");
-    (0..count)
-        .map(|i| match i {
-            i if i + 1 == count => stop.clone(),
-            0 => add(mul(num(0.0), step.clone()), start.clone()),
-            i => add(mul(num(i as f64), step.clone()), start.clone()),
-        })
-        .collect()
-}
+/// What a knots' spacing (a working value) is.
+const SPACING: &str = "a spacing of the knots";
 
 /// scipy's `_deBoor_D`: the `d + 1` basis functions of degree `d` not zero
 /// at `x` (or their first derivatives, `slope`), in the interval whose

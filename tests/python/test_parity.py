@@ -153,8 +153,15 @@ def test_parity(prep_bin, spec_path, engine_name):
                 # a query's rows have none, and a join may move them).
                 key = spec["keys"][0]
                 in_order = lambda d: d.sort_values(key).reset_index(drop=True)
-                pd.testing.assert_frame_equal(in_order(got), in_order(inline), check_exact=True)
-                pd.testing.assert_frame_equal(in_order(got), in_order(bound), check_exact=True)
+                # Spark's sums are not the same to the last bit from one run
+                # of a fit to the next where the rows reach them through a
+                # shuffle (a quantile step's join, then a scaler): the order
+                # its partial sums merge in follows the plan. Its forms agree
+                # to 1e-13 there; every other engine's, bit for bit.
+                same = ({"check_exact": False, "rtol": 1e-13, "atol": 0.0} if engine_name == "databricks-on-spark"
+                        else {"check_exact": True})
+                pd.testing.assert_frame_equal(in_order(got), in_order(inline), **same)
+                pd.testing.assert_frame_equal(in_order(got), in_order(bound), **same)
         train = training_rows(df, (spec.get("fit") or {}).get("where"))
         want = reference(spec, train, df)
         worst = compare(bound, want, spec["keys"][0])

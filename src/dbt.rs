@@ -327,6 +327,19 @@ fn upper_adapters() -> String {
     format!("[{}]", upper.join(", "))
 }
 
+/// Each adapter with the statement prep's models run first on it (`''`:
+/// none), as a Jinja list of pairs: every adapter has its own, since dbt's
+/// dispatch would give an adapter its parent's (Redshift PostgreSQL's).
+fn pre_hooks() -> String {
+    let hooks: Vec<String> = (adapters().into_iter())
+        .map(|(a, d)| {
+            let hook = d.get().dbt_pre_hook.clone().unwrap_or_default();
+            format!("[{}, {}]", jinja_string(a), jinja_string(&hook))
+        })
+        .collect();
+    format!("[{}]", hooks.join(", "))
+}
+
 /// A dbt name: letters, digits and underscores, starting with a letter.
 fn is_identifier(name: &str) -> bool {
     let mut chars = name.chars();
@@ -357,7 +370,7 @@ pub fn package(specs: &[PackageSpec], names: &PackageNames) -> Result<Vec<Artifa
             contents: render(
                 &env,
                 "prep.sql",
-                context! { header => header("helpers and generic tests"), package, upper_adapters => upper_adapters() },
+                context! { header => header("helpers and generic tests"), package, upper_adapters => upper_adapters(), pre_hooks => pre_hooks() },
             ),
         },
     ];

@@ -83,6 +83,10 @@ struct DialectFile {
     /// The dbt adapters whose dispatch runs this dialect's SQL.
     #[serde(default)]
     dbt_adapters: Vec<String>,
+    /// A statement prep's own dbt models run before theirs, in their
+    /// transaction (a setting of the engine's for prep's SQL).
+    #[serde(default)]
+    dbt_pre_hook: Option<String>,
     /// Other names `--dialect` takes for it (read by build.rs).
     #[serde(default, rename = "aliases")]
     _aliases: Vec<String>,
@@ -290,6 +294,8 @@ pub struct Dialect {
     parser: String,
     /// The dbt adapters that run this dialect's SQL.
     pub dbt_adapters: Vec<String>,
+    /// What prep's own dbt models run first on these adapters (see the file's `dbt_pre_hook`).
+    pub dbt_pre_hook: Option<String>,
     pub identifier_quote: IdentifierQuote,
     /// Texts a quoted name cannot hold on this dialect (names with them are refused).
     pub identifier_refuse: Vec<String>,
@@ -393,6 +399,7 @@ impl Dialect {
             name: file.name,
             parser: file.parser,
             dbt_adapters: file.dbt_adapters,
+            dbt_pre_hook: file.dbt_pre_hook,
             identifier_quote: file.identifier_quote.into(),
             identifier_refuse: file.identifier_refuse,
             column_name_refuse: file.column_name_refuse,

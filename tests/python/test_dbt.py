@@ -96,6 +96,10 @@ def test_dbt_build_scores_with_the_training_statistics(project, target):
     assert "pinned_segments__params" in out and "churn__params" in out
     warnings = [line for line in out.splitlines() if "WARN" in line.upper() and "WARN=0" not in line]
     assert not warnings, warnings
+    # prep's models run without JIT on PostgreSQL (its dialect's pre-hook,
+    # in the model's transaction), and with nothing before them elsewhere.
+    log = (project / "logs" / "dbt.log").read_text()
+    assert ("set local jit = off" in log) == (target == "postgres")
 
 
 def test_parameters_follow_training_rows_only(project):

@@ -126,7 +126,10 @@ fn macros(spec: &PackageSpec, source: &str, names: &PackageNames) -> Result<Macr
             sqlparser::ast::Ident::new(&now),
         )))?;
         let fit_sql = jinja_escape(&print::pretty(fit))
-            .replace(&r.source_placeholder, &format!("{{{{ {source} }}}}"))
+            .replace(
+                &r.source_placeholder,
+                &read_relation(&format!("{{{{ {source} }}}}")),
+            )
             .replace(&now, "{{ dbt.current_timestamp() }}");
         let (apply, deferred) = r.apply_query_deferred(ParamsRelation::Placeholder)?;
         let mut apply_sql = jinja_escape(&print::pretty(apply));
@@ -135,7 +138,7 @@ fn macros(spec: &PackageSpec, source: &str, names: &PackageNames) -> Result<Macr
             apply_sql = deferred::put_call(&apply_sql, item, &call)?;
         }
         let apply_sql = apply_sql
-            .replace(&r.source_placeholder, "{{ relation }}")
+            .replace(&r.source_placeholder, &read_relation("{{ relation }}"))
             .replace(&r.params_placeholder, &format!("{{{{ {params_ref} }}}}"));
         m.fits.push(Impl {
             adapter,
@@ -160,6 +163,14 @@ fn macros(spec: &PackageSpec, source: &str, names: &PackageNames) -> Result<Macr
     Ok(m)
 }
 
+/// A relation dbt writes (`{{ ref(...) }}`, `{{ relation }}`) where prep's
+/// SQL names its source, as a derived table: `dbt build --empty` writes a
+/// ref as an aliased subquery (`(select ... limit 0) _dbt_limit_subq_x`),
+/// which prep's own alias after it would make a syntax error on PostgreSQL.
+fn read_relation(jinja: &str) -> String {
+    format!("(select * from {jinja})")
+}
+
 /// The macros of `adapter` that read any relation with the source columns:
 /// the drift measures (with `drift:`) and the unknown categories (with an
 /// encoder whose `handle_unknown` is `warn`).
@@ -173,7 +184,7 @@ fn relation_macros(
 ) -> Result<(), Diagnostic> {
     let relation_read = |sql: print::Sql| {
         jinja_escape(&print::pretty(sql))
-            .replace(&r.source_placeholder, "{{ relation }}")
+            .replace(&r.source_placeholder, &read_relation("{{ relation }}"))
             .replace(&r.params_placeholder, &format!("{{{{ {params_ref} }}}}"))
     };
     if ir.drift.is_some() {

@@ -244,8 +244,9 @@ impl<'a> Renderer<'a> {
                 .filter(|id| carried(*id))
                 .map(|id| self.let_name(id)),
         );
+        // A column read by name keeps its name on every engine: no alias.
         names.fold(SelectBuilder::default(), |b, name| {
-            b.item(ast::column(self.d, Some(ROW), &name), Some(self.id(&name)))
+            b.item(ast::column(self.d, Some(ROW), &name), None)
         })
     }
 

@@ -638,6 +638,22 @@ def test_missing_indicators_in_the_dbt_package(prep_bin, project, target):
 
 
 @pytest.mark.parametrize("target", ["duckdb", "postgres"])
+def test_an_empty_build_with_learned_columns(prep_bin, project, target):
+    """`dbt build --empty` of a package whose columns are learned (two one-hot
+    encoders, two missing indicators): a placeholder column each, of its own
+    name, and the source read as a derived table (dbt writes an empty ref as
+    an aliased subquery; PostgreSQL refused both before)."""
+    indicated = {"impute": {"strategy": "mean", "add_indicator": True}}
+    spec = {"name": "pending", "source": {"ref": "train"}, "keys": ["customer_id"],
+            "features": {"plan_code": [{"one_hot": {}}], "region": [{"one_hot": {}}],
+                         "usage": [indicated], "amount": [indicated]}}
+    add_package(prep_bin, project, spec, "pending_features")
+    dbt(project, "deps", target=target)
+    out = dbt(project, "build", "--empty", "--select", "+package:pending_features", target=target)
+    assert "pending__params" in out and "ERROR=0" in out
+
+
+@pytest.mark.parametrize("target", ["duckdb", "postgres"])
 def test_unknown_categories_warn_in_the_dbt_package(prep_bin, project, target):
     """`handle_unknown: warn`: the package's test of the spec's source warns
     (dbt's WARN, the build passes) with the rows whose categories the

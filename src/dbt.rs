@@ -125,20 +125,19 @@ fn macros(spec: &PackageSpec, source: &str, names: &PackageNames) -> Result<Macr
         let fit = r.fit_query_stamped(Some(sqlparser::ast::Expr::Identifier(
             sqlparser::ast::Ident::new(&now),
         )))?;
-        let fit_sql = jinja_escape(&print::pretty(fit))
-            .replace(
-                &r.source_placeholder,
-                &read_relation(&format!("{{{{ {source} }}}}")),
-            )
-            .replace(&now, "{{ dbt.current_timestamp() }}");
+        let fit_sql = put_source(
+            &jinja_escape(&print::pretty(fit)),
+            &r.source_placeholder,
+            &format!("{{{{ {source} }}}}"),
+        )
+        .replace(&now, "{{ dbt.current_timestamp() }}");
         let (apply, deferred) = r.apply_query_deferred(ParamsRelation::Placeholder)?;
         let mut apply_sql = jinja_escape(&print::pretty(apply));
         for item in &deferred {
             let call = deferred_call(item, &params_ref, &names.package);
             apply_sql = deferred::put_call(&apply_sql, item, &call)?;
         }
-        let apply_sql = apply_sql
-            .replace(&r.source_placeholder, &read_relation("{{ relation }}"))
+        let apply_sql = put_source(&apply_sql, &r.source_placeholder, "{{ relation }}")
             .replace(&r.params_placeholder, &format!("{{{{ {params_ref} }}}}"));
         m.fits.push(Impl {
             adapter,
@@ -163,12 +162,25 @@ fn macros(spec: &PackageSpec, source: &str, names: &PackageNames) -> Result<Macr
     Ok(m)
 }
 
-/// A relation dbt writes (`{{ ref(...) }}`, `{{ relation }}`) where prep's
-/// SQL names its source, as a derived table: `dbt build --empty` writes a
-/// ref as an aliased subquery (`(select ... limit 0) _dbt_limit_subq_x`),
-/// which prep's own alias after it would make a syntax error on PostgreSQL.
-fn read_relation(jinja: &str) -> String {
-    format!("(select * from {jinja})")
+/// `sql` with the relation dbt writes (`jinja`: `{{ ref(...) }}`,
+/// `{{ relation }}`) where prep's SQL names its source (`placeholder`), as a
+/// derived table: `dbt build --empty` writes a ref as an aliased subquery
+/// (`(select ... limit 0) _dbt_limit_subq_x`), which prep's own alias after
+/// it would make a syntax error on PostgreSQL. A derived table needs an
+/// alias there: where prep writes none, `prep_source` (read by no one).
+fn put_source(sql: &str, placeholder: &str, jinja: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut rest = sql;
+    while let Some(at) = rest.find(placeholder) {
+        out.push_str(&rest[..at]);
+        out.push_str(&format!("(select * from {jinja})"));
+        rest = &rest[at + placeholder.len()..];
+        if !rest.trim_start().starts_with("AS ") {
+            out.push_str(" AS prep_source");
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The macros of `adapter` that read any relation with the source columns:
@@ -183,8 +195,8 @@ fn relation_macros(
     unknown_checks: &[UnknownCheck],
 ) -> Result<(), Diagnostic> {
     let relation_read = |sql: print::Sql| {
-        jinja_escape(&print::pretty(sql))
-            .replace(&r.source_placeholder, &read_relation("{{ relation }}"))
+        let sql = jinja_escape(&print::pretty(sql));
+        put_source(&sql, &r.source_placeholder, "{{ relation }}")
             .replace(&r.params_placeholder, &format!("{{{{ {params_ref} }}}}"))
     };
     if ir.drift.is_some() {

@@ -10,6 +10,7 @@ REAL_TABLES = {"penguins", "diabetes"}
 REQUIRED_ENGINES = ["duckdb", "postgres", "databricks-on-spark"]
 REQUIRED_CELLS = [
     "impute:mean", "impute:median", "impute:most_frequent", "impute:constant", "impute:keep_empty_features",
+    "impute:add_indicator",
     "scale:standard", "scale:standard:with_mean", "scale:standard:with_std",
     "scale:min_max", "scale:min_max:feature_range", "scale:min_max:clip",
     "scale:max_abs",
@@ -46,6 +47,8 @@ def cells(steps, declared=None):
             out.add("impute:" + (opts if isinstance(opts, str) else opts["strategy"]))
             if isinstance(opts, dict) and opts.get("keep_empty_features"):
                 out.add("impute:keep_empty_features")
+            if isinstance(opts, dict) and opts.get("add_indicator"):
+                out.add("impute:add_indicator")
         elif kind == "scale":
             name, options = (opts, {}) if isinstance(opts, str) else next(iter(opts.items()))
             out.add(f"scale:{name}")

@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use crate::dialect::{CteEvaluation, DialectName, UnpivotStyle};
-use crate::ir::{ApplyItem, Deferred, DeferredEncoder, Ir, Param, ParamDef};
+use crate::ir::{ApplyItem, Ir, Param, ParamDef};
 use crate::plan::Scan;
 
 /// What `explain` shows.
@@ -132,15 +132,9 @@ fn write_ir(ir: &Ir, out: &mut String) {
             }
             ApplyItem::Learned {
                 feature,
-                deferred:
-                    Some(
-                        d @ Deferred {
-                            encoder: DeferredEncoder::Present { .. },
-                            ..
-                        },
-                    ),
+                deferred: Some(d),
                 ..
-            } => {
+            } if d.is_present() => {
                 let row = named(d.row.to_string(), ir);
                 let _ = writeln!(out, "  {feature} = {row}, where {} > 0", d.vocabulary);
             }

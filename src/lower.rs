@@ -8,10 +8,7 @@ use std::collections::BTreeSet;
 use crate::check::{CheckedStep, Feature, Model};
 use crate::fitted::{Fitted, HASH_PARAM};
 use crate::ir::FIT_ID_PARAM;
-use crate::ir::{
-    Agg, ApplyItem, ApplyPlan, Deferred, DeferredEncoder, Expr, FitPlan, Ir, Output, ParamId,
-    Present,
-};
+use crate::ir::{Agg, ApplyItem, ApplyPlan, Expr, FitPlan, Ir, Output, ParamId, Present};
 use crate::{lowering, naming};
 
 mod across;
@@ -281,13 +278,9 @@ fn each_output_after(
             // Named as the output it is once the fit says it exists.
             ApplyItem::Learned {
                 feature,
-                deferred:
-                    Some(Deferred {
-                        encoder: DeferredEncoder::Present { .. },
-                        ..
-                    }),
+                deferred: Some(d),
                 ..
-            } => param_prefix(feature, index, prefixes),
+            } if d.is_present() => param_prefix(feature, index, prefixes),
             ApplyItem::Learned { .. } => String::new(),
         };
         let lineage = match (&item, left) {

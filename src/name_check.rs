@@ -149,13 +149,9 @@ fn distinct(ir: &ir::Ir, d: &Dialect, file: &str, diags: &mut Diagnostics) {
         ApplyItem::Learned {
             feature,
             span,
-            deferred:
-                Some(ir::Deferred {
-                    encoder: ir::DeferredEncoder::Present { .. },
-                    ..
-                }),
+            deferred: Some(d),
             ..
-        } => Some((feature, span.clone())),
+        } if d.is_present() => Some((feature, span.clone())),
         ApplyItem::Learned { .. } => None,
     }));
     let params = ir.fit.params.iter().map(|p| (&p.name, None));

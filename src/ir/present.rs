@@ -3,6 +3,13 @@
 
 use super::{ApplyItem, Deferred, DeferredEncoder, Output};
 
+impl Deferred {
+    /// Whether this is a column whose existence is learned (see `Present`).
+    pub fn is_present(&self) -> bool {
+        matches!(self.encoder, DeferredEncoder::Present { .. })
+    }
+}
+
 /// A column whose existence is learned (`DeferredEncoder::Present`): the
 /// output it is where it exists, the parameter that decides (above 0: it
 /// exists) and why it is learned.

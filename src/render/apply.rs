@@ -116,23 +116,22 @@ impl Renderer<'_> {
         span: &Option<Span>,
         deferred: Option<&ir::Deferred>,
     ) -> Diagnostic {
-        let (instead, what) = match deferred.map(|d| &d.encoder) {
+        let (column, instead, what) = match deferred.map(|d| &d.encoder) {
             Some(ir::DeferredEncoder::Bins { .. }) => (
+                "feature",
                 "use `encode: ordinal` (one column), ",
                 "the output columns depend on them",
             ),
             Some(ir::DeferredEncoder::Present { .. }) => (
+                "column",
                 "remove `add_indicator`, ",
                 "the output columns depend on the fit",
             ),
             _ => (
+                "feature",
                 "list the categories in the spec (`categories: [a, b, c]`, without min_frequency/max_categories), ",
                 "the output columns depend on them",
             ),
-        };
-        let column = match deferred.map(|d| &d.encoder) {
-            Some(ir::DeferredEncoder::Present { .. }) => "column",
-            _ => "feature",
         };
         Diagnostic::new(
             Code::NeedsFittedValues,

@@ -166,31 +166,34 @@ impl Bins {
         max: &Expr,
     ) -> Vec<Expr> {
         let n_bins = self.n_bins;
-        let mut raw = vec![min.clone()];
-        // Equal counts: one ranking of the values and their count, read at every edge.
-        let ranked =
-            (self.strategy == BinStrategy::Quantile).then(|| Ranked::new(f, k, lineage, row));
-        let mut uniform = match &ranked {
-            None => linspace(f, k, STEP, min, max, n_bins + 1).into_iter(),
-            Some(_) => Vec::new().into_iter(),
+        // Each inner edge named as it is computed (a quantile's working
+        // values before the next quantile's).
+        let named = |f: &mut FeatureLowering, i: usize, edge: Expr| {
+            let doc = "a bin edge before narrow bins are removed";
+            f.working(k, &format!("raw_edge{i}"), edge, doc)
         };
-        uniform.next(); // the first edge: the minimum
-        for i in 1..n_bins {
-            let edge = match (&ranked, uniform.next()) {
-                (None, Some(edge)) => edge,
-                (None, None) => Expr::Null,
-                (Some(ranked), _) => {
-                    let q = linspace_point(0.0, 100.0, i, n_bins) / 100.0;
-                    ranked.percentile(f, k, row, q, self.quantile_method, &format!("q{i}"))
-                }
-            };
-            raw.push(f.working(
-                k,
-                &format!("raw_edge{i}"),
-                edge,
-                "a bin edge before narrow bins are removed",
-            ));
-        }
+        let inner: Vec<Expr> = match self.strategy {
+            BinStrategy::Quantile => {
+                // Equal counts: one ranking of the values and their count, read at every edge.
+                let ranked = Ranked::new(f, k, lineage, row);
+                (1..n_bins)
+                    .map(|i| {
+                        let q = linspace_point(0.0, 100.0, i, n_bins) / 100.0;
+                        let method = self.quantile_method;
+                        let edge = ranked.percentile(f, k, row, q, method, &format!("q{i}"));
+                        named(f, i, edge)
+                    })
+                    .collect()
+            }
+            _ => {
+                let points = linspace(f, k, STEP, min, max, n_bins + 1);
+                (1..n_bins)
+                    .map(|i| named(f, i, points[i].clone()))
+                    .collect()
+            }
+        };
+        let mut raw = vec![min.clone()];
+        raw.extend(inner);
         raw.push(max.clone());
         raw
     }

@@ -226,7 +226,7 @@ def _reference_feature(col, declared, steps, train, score, out):
     )
     pipe = make_pipeline(*[_step(s) for s in steps])
     pipe.fit(_column(train, col, numeric))
-    if _indicates(steps[0]):
+    if indicates(steps[0]):
         # The imputed value (a text, or a number after the steps), then its
         # missing indicator where the training rows had a missing value.
         result = pipe.transform(_column(score, col, numeric))
@@ -261,7 +261,7 @@ def _reference_feature(col, declared, steps, train, score, out):
         out[col] = result[:, 0]
 
 
-def _indicates(step):
+def indicates(step):
     """An imputer with `add_indicator`."""
     (kind, opts), = step.items()
     return kind == "impute" and isinstance(opts, dict) and bool(opts.get("add_indicator"))

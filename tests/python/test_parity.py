@@ -22,7 +22,7 @@ import yaml
 import datasets
 from engines import ClickHouse, DuckDB, Postgres, RedshiftOnPostgres, Spark, TrinoOnDuckDB
 from parity_report import REPORT, cells
-from reference import features, reference
+from reference import features, indicates, reference
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SPECS = sorted(glob.glob(os.path.join(ROOT, "tests", "parity", "*.yml")))
@@ -96,7 +96,7 @@ def learns_categories(spec):
             (kind, opts), = step.items()
             if kind == "bins" and (opts or {}).get("encode", "onehot") != "ordinal":
                 return True  # one column per bin the fit keeps
-            if kind == "impute" and isinstance(opts, dict) and opts.get("add_indicator"):
+            if indicates(step):
                 return True  # the indicator exists where the fit saw a missing value
             if kind in ("one_hot", "ordinal"):
                 opts = opts or {}

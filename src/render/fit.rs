@@ -297,11 +297,11 @@ impl Renderer<'_> {
                 (true, false) => format!("prep_params_{level}"),
                 (false, _) => format!("prep_derive_{level}_{}", round + 1),
             };
-            ctes.push_as(
-                self.id(&name),
-                b.build(),
-                round == last && self.d.materialized,
-            );
+            // Every round written out where the dialect can: PostgreSQL
+            // otherwise inlines each one-row round into the next, and plans
+            // the copied formulas for seconds (20 spline features: 3.9 s of
+            // planning, 50 ms with every round materialized).
+            ctes.push_as(self.id(&name), b.build(), self.d.materialized);
             from = vec![name];
         }
         from.remove(0)

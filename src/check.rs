@@ -571,6 +571,7 @@ fn infer_type(steps: &[Spanned<Step>]) -> ColumnType {
             | Step::DateParts(_)
             | Step::Spline(_)
             | Step::Quantile(_)
+            | Step::Power(_)
             | Step::Normalize(_)
             | Step::Polynomial(_) => {
                 return ColumnType::Numeric;

@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use crate::dialect::{CteEvaluation, DialectName, UnpivotStyle};
-use crate::ir::{ApplyItem, Ir, Param, ParamDef};
+use crate::ir::{ApplyItem, GRID_REFINEMENTS, Ir, Param, ParamDef};
 use crate::plan::Scan;
 
 /// What `explain` shows.
@@ -155,8 +155,13 @@ fn write_scans(ir: &Ir, dialects: &[DialectName], out: &mut String) {
         let parts: Vec<String> = scans
             .iter()
             .map(|s| {
+                // A grid's passes read the level's staged rows, each in turn.
+                let passes = match s.what == crate::plan::GRID {
+                    true => format!(", {} passes over its rows", 1 + GRID_REFINEMENTS),
+                    false => String::new(),
+                };
                 format!(
-                    "{} (level {}, {})",
+                    "{} (level {}, {}{passes})",
                     s.what,
                     s.level,
                     plural(s.params.len() + s.vocabularies.len(), "value")

@@ -11,6 +11,7 @@
 pub mod build;
 mod display;
 mod drift_plan;
+mod grid;
 mod present;
 mod quantiles;
 
@@ -19,6 +20,7 @@ use std::sync::Arc;
 use crate::diagnostic::Span;
 use crate::spec::{ColumnType, DatePart, Scalar, Source};
 pub use drift_plan::{DriftFeature, DriftPlan, Learned};
+pub use grid::{GRID_POINTS, GRID_REFINEMENTS, Grid, GridField, Spacing};
 pub use present::Present;
 pub use quantiles::{QuantileField, quantile_buckets};
 
@@ -142,12 +144,15 @@ pub enum Agg {
         spec: String,
         columns: Vec<Expr>,
     },
+    /// One field of a power transform's likelihood on a grid of λ (see
+    /// `Grid`); the fields of one grid are learned in one scan.
+    Likelihood(Arc<Grid>, GridField),
 }
 
 impl Agg {
     pub fn argument(&self) -> Option<&Expr> {
         match self {
-            Agg::CountRows | Agg::FitId { .. } => None,
+            Agg::CountRows | Agg::FitId { .. } | Agg::Likelihood(..) => None,
             Agg::Count(e)
             | Agg::Mean(e)
             | Agg::VarPop(e)
@@ -155,6 +160,15 @@ impl Agg {
             | Agg::Max(e)
             | Agg::MostFrequent(e) => Some(e),
             Agg::Percentile(e, _) => Some(e),
+        }
+    }
+
+    /// The per-row values a level's stage computes for the aggregate (the
+    /// fit id hashes its columns where it is computed, at level 0).
+    pub fn arguments(&self) -> Vec<&Expr> {
+        match self {
+            Agg::Likelihood(grid, _) => grid.arguments().to_vec(),
+            _ => self.argument().into_iter().collect(),
         }
     }
 }
@@ -415,7 +429,7 @@ impl Ir {
                 ParamDef::Aggregate(Agg::FitId { columns, .. }) => {
                     columns.iter().for_each(|e| walk(e, &mut out))
                 }
-                ParamDef::Aggregate(a) => a.argument().iter().for_each(|e| walk(e, &mut out)),
+                ParamDef::Aggregate(a) => a.arguments().into_iter().for_each(|e| walk(e, &mut out)),
                 ParamDef::Derived(e) => walk(e, &mut out),
             }
         }

@@ -15,6 +15,10 @@ pub const ANALYTIC: &str = "analytic percentiles";
 /// The kind of a scan that reads percentiles from each column's ranked values.
 pub const RANKED: &str = "percentiles from ranked values";
 
+/// A scan of power transforms' likelihoods: the rows crossed with a grid
+/// of λ values (see `ir::Grid`), every grid of the level in one.
+pub const GRID: &str = "likelihoods on a grid of lambdas";
+
 /// How scans are grouped for one dialect: the `explain` view of a fit.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scan {
@@ -139,6 +143,7 @@ pub fn scans(ir: &Ir, d: &Dialect) -> Vec<Scan> {
         let mut analytic = Vec::new();
         let mut ranked = Vec::new();
         let mut modes = Vec::new();
+        let mut grids = Vec::new();
         for (id, agg) in aggs {
             match agg {
                 Agg::Percentile(e, _) => match d.percentiles {
@@ -155,6 +160,7 @@ pub fn scans(ir: &Ir, d: &Dialect) -> Vec<Scan> {
                     params: vec![id],
                     vocabularies: vec![],
                 }),
+                Agg::Likelihood(..) => grids.push(id),
                 _ => moments.push(id),
             }
         }
@@ -172,6 +178,7 @@ pub fn scans(ir: &Ir, d: &Dialect) -> Vec<Scan> {
         }
         push(ANALYTIC, analytic);
         push(RANKED, ranked);
+        push(GRID, grids);
         scans.extend(modes);
         scans.extend(vocabulary_scans(ir, d, level));
     }

@@ -24,8 +24,8 @@ pub use bins::{BinEncode, BinStrategy, BinsOptions, QuantileMethod};
 pub use encoders::{Drop, OneHot, OneHotUnknown, Ordinal, OrdinalUnknown};
 pub use ordered_map::OrderedMap;
 pub use row_steps::{
-    BinarizeOptions, CyclicalOptions, DatePart, Function, OutputDistribution, QuantileOptions,
-    SplineExtrapolation, SplineKnots, SplineMissing, SplineOptions,
+    BinarizeOptions, CyclicalOptions, DatePart, Function, OutputDistribution, PowerMethod,
+    PowerOptions, QuantileOptions, SplineExtrapolation, SplineKnots, SplineMissing, SplineOptions,
 };
 use row_steps::{FunctionForm, name_shorthand};
 mod yaml;
@@ -239,6 +239,7 @@ impl Step {
             | Step::DateParts(_)
             | Step::Spline(_)
             | Step::Quantile(_)
+            | Step::Power(_)
             | Step::Normalize(_)
             | Step::Polynomial(_) => Vec::new(),
             Step::OneHot(o) => {
@@ -296,6 +297,8 @@ pub enum Step {
     Spline(SplineOptions),
     /// QuantileTransformer: `quantile: {n_quantiles: 1000, output_distribution: uniform}`.
     Quantile(QuantileOptions),
+    /// PowerTransformer: `power: {method: yeo-johnson, standardize: true}`.
+    Power(PowerOptions),
     /// Normalizer, across the columns of a group: `normalize: l2` (`l1`, `max`).
     Normalize(
         #[serde(deserialize_with = "norm_shorthand")]
@@ -325,6 +328,7 @@ impl Step {
             Step::DateParts(_) => "date_parts",
             Step::Spline(_) => "spline",
             Step::Quantile(_) => "quantile",
+            Step::Power(_) => "power",
             Step::Normalize(_) => "normalize",
             Step::Polynomial(_) => "polynomial",
         }

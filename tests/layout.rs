@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 
 const MAX_FILE_LINES: usize = 600;
 /// All snapshots together: what a reviewer can read (each dialect is stored
-/// as a diff, see tests/common/mod.rs).
-const MAX_SNAPSHOT_BYTES: u64 = 600_000;
+/// as a diff, see tests/common/mod.rs). 600 KB until `power`, whose three
+/// passes over a grid of λ take 81 KB on six dialects.
+const MAX_SNAPSHOT_BYTES: u64 = 680_000;
 const MAX_FUNCTION_LINES: usize = 80;
 
 fn sources() -> Vec<PathBuf> {

@@ -51,4 +51,5 @@ step "Rust: snapshot, CLI and planner tests (this builds prep with the embedded 
 cargo test --locked
 
 step "Parity (compiled SQL on real engines against scikit-learn), fit, preview and export"
-PREP_BIN="$CARGO_TARGET_DIR/debug/prep" "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/python
+# -rs: every skipped test's reason is printed (the known failures, loudly).
+PREP_BIN="$CARGO_TARGET_DIR/debug/prep" "$venv/bin/python" -m pytest -q -rs -p no:cacheprovider tests/python

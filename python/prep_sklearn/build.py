@@ -21,6 +21,7 @@ from sklearn.preprocessing import (
     OneHotEncoder,
     OrdinalEncoder,
     PolynomialFeatures,
+    PowerTransformer,
     QuantileTransformer,
     RobustScaler,
     SplineTransformer,
@@ -31,7 +32,7 @@ TRANSFORMERS = {
     c.__name__: c
     for c in [SimpleImputer, StandardScaler, MinMaxScaler, MaxAbsScaler, RobustScaler, OneHotEncoder, OrdinalEncoder,
               Binarizer, FunctionTransformer, KBinsDiscretizer, Normalizer, PolynomialFeatures, SplineTransformer,
-              QuantileTransformer]
+              QuantileTransformer, PowerTransformer]
 }
 ENCODERS = (OneHotEncoder, OrdinalEncoder)
 
@@ -329,6 +330,8 @@ def _transformer(step, feature):
         return _spline(options, attributes, feature)
     if cls is QuantileTransformer:
         return _quantile(options, attributes, feature)
+    if cls is PowerTransformer:
+        return _power(options, attributes, feature)
     if "feature_range" in options:
         options["feature_range"] = tuple(options["feature_range"])
     if "quantile_range" in options:
@@ -407,6 +410,24 @@ def _quantile(options, attributes, feature):
     transformer.n_quantiles_ = int(attributes["n_quantiles_"])
     transformer.quantiles_ = np.array(attributes["quantiles_"], dtype=float).reshape(-1, 1)
     transformer.references_ = np.array(attributes["references_"], dtype=float)
+    transformer.n_features_in_ = 1
+    transformer.feature_names_in_ = np.array([feature], dtype=object)
+    return transformer
+
+
+def _power(options, attributes, feature):
+    """A PowerTransformer with prep's λ and, where it standardises, the
+    StandardScaler scikit-learn's fit holds as `_scaler`."""
+    transformer = PowerTransformer(**options)
+    transformer.lambdas_ = np.array([attributes["lambdas_"]], dtype=float)
+    if transformer.standardize:
+        scaler = StandardScaler()
+        for name in ("mean_", "var_", "scale_", "n_samples_seen_"):
+            value = attributes[name]
+            setattr(scaler, name, np.array([np.nan if value is None else value], dtype=float))
+        scaler.n_samples_seen_ = int(attributes["n_samples_seen_"])
+        scaler.n_features_in_ = 1
+        transformer._scaler = scaler.set_output(transform="default")
     transformer.n_features_in_ = 1
     transformer.feature_names_in_ = np.array([feature], dtype=object)
     return transformer

@@ -30,3 +30,11 @@ pub fn case(arms: Vec<(Cond, Expr)>, otherwise: Expr) -> Expr {
 pub fn coalesce(a: Expr, b: Expr) -> Expr {
     Expr::Coalesce(Box::new(a), Box::new(b))
 }
+
+pub fn ln(x: Expr) -> Expr {
+    Expr::Ln(Box::new(x))
+}
+
+pub fn exp(x: Expr) -> Expr {
+    Expr::Exp(Box::new(x))
+}

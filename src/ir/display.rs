@@ -84,6 +84,7 @@ impl fmt::Display for Agg {
                 columns.iter().try_for_each(|c| write!(f, ", {c}"))?;
                 f.write_str(")")
             }
+            Agg::Likelihood(grid, field) => write!(f, "{grid}.{field:?}"),
         }
     }
 }

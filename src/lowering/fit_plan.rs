@@ -78,7 +78,7 @@ impl Fit {
     }
 
     /// The level an expression can be evaluated at: after every parameter it reads.
-    pub(super) fn level_of(&self, e: &Expr) -> usize {
+    pub(crate) fn level_of(&self, e: &Expr) -> usize {
         e.params()
             .into_iter()
             .map(|id| self.params[id].level)

@@ -98,6 +98,12 @@ pub(crate) enum Lineage {
     },
     /// Anything else: learned on a staged relation.
     Opaque,
+    /// Learned on a staged relation, values known to lie near `centre` (a
+    /// per-row expression of earlier parameters: the transform of the
+    /// training mean, say): their variance is taken about it, in the scan
+    /// of their mean, not a level after it (the variance of `x - centre`
+    /// is `x`'s; centred, an engine summing squares keeps its digits).
+    Near(Expr),
 }
 
 impl Lineage {
@@ -105,7 +111,7 @@ impl Lineage {
     fn imputations(&self) -> usize {
         match self {
             Lineage::Imputed { prev, .. } => 1 + prev.imputations(),
-            Lineage::Raw | Lineage::Opaque => 0,
+            Lineage::Raw | Lineage::Opaque | Lineage::Near(_) => 0,
         }
     }
 }

@@ -12,6 +12,12 @@ impl FeatureLowering<'_> {
     /// A moment of the values `row` takes, derived through imputations where exact.
     pub(crate) fn moment(&mut self, lineage: &Lineage, row: &Expr, m: Moment) -> Expr {
         match lineage {
+            Lineage::Near(centre) if m == Moment::Var => {
+                let centred = sub(row.clone(), centre.clone());
+                let level = self.stage_level(&Lineage::Opaque, &centred);
+                self.stat(level, "var", Agg::VarPop(centred))
+            }
+            Lineage::Near(_) => self.moment(&Lineage::Opaque, row, m),
             Lineage::Raw | Lineage::Opaque if m == Moment::Var => {
                 // Two passes, as numpy and scikit-learn: the variance of the
                 // values minus their mean, learned once the mean is. In one

@@ -129,13 +129,14 @@ impl Renderer<'_> {
                 if scan.vocabularies.is_empty() {
                     // A scan alone in its chunk is the chunk; packed scans are
                     // CTEs of their own, read together by their chunk.
-                    let q = self.scan_query(scan, &input, &argument);
-                    match chunked.scan_chunk(i) {
+                    let (name, alone) = match chunked.scan_chunk(i) {
                         Some(chunk) if chunk.from == ChunkFrom::Scans(vec![i]) => {
-                            ctes.push_as(self.id(&chunk.name), q, self.d.materialized)
+                            (chunk.name.clone(), true)
                         }
-                        _ => ctes.push(self.id(&format!("prep_stats_{level}_{i}")), q),
-                    }
+                        _ => (format!("prep_stats_{level}_{i}"), false),
+                    };
+                    let q = self.scan_query(scan, &input, &argument, (&name, &mut ctes));
+                    ctes.push_as(self.id(&name), q, alone && self.d.materialized);
                 } else {
                     let name = format!("prep_vocabulary_{}", vocabularies.len() + 1);
                     let (learned, ctes) = (&mut vocabularies, &mut ctes);
@@ -246,9 +247,9 @@ impl Renderer<'_> {
     /// What one scan aggregates or counts.
     pub(super) fn scan_arguments(&self, scan: &plan::Scan) -> Vec<&ir::Expr> {
         let fit = &self.ir.fit;
-        let aggregated = (scan.params.iter()).filter_map(|&id| match &fit.params[id].def {
-            ParamDef::Aggregate(a) => a.argument(),
-            ParamDef::Derived(_) => None,
+        let aggregated = (scan.params.iter()).flat_map(|&id| match &fit.params[id].def {
+            ParamDef::Aggregate(a) => a.arguments(),
+            ParamDef::Derived(_) => Vec::new(),
         });
         let counted = (scan.vocabularies.iter()).map(|&v| &fit.vocabularies[v].expr);
         aggregated.chain(counted).collect()

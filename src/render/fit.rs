@@ -9,7 +9,8 @@ use super::ast::{self, Relation, SelectBuilder};
 use super::long_form::LearnedIn;
 use super::print;
 use super::{
-    ANALYTIC, FIT_ROWS, FITTED, FITTED_AT, ParamScope, ParamsFrom, RANKED, ROW, Renderer, Scan,
+    ANALYTIC, FIT_ROWS, FITTED, FITTED_AT, GRID, ParamScope, ParamsFrom, RANKED, ROW, Renderer,
+    Scan,
 };
 use crate::diagnostic::Diagnostic;
 use crate::dialect::Func;
@@ -36,6 +37,9 @@ impl Renderer<'_> {
             }
             None => false,
         };
+        if self.fit_has_grids() {
+            self.grid_points(&mut ctes);
+        }
         let fit_rows = move || {
             if filtered {
                 Relation::Table(vec![self.id(FIT_ROWS)])
@@ -85,8 +89,9 @@ impl Renderer<'_> {
                 Some(params) => {
                     let name = format!("prep_stage_{level}");
                     let params = ParamsFrom::One(table(params));
+                    let grids = scans.iter().any(|s| s.level == level && s.what == GRID);
                     let stage = self.stage_query(&stage_columns, fit_rows(), &params);
-                    ctes.push(self.id(&name), stage);
+                    ctes.push(self.id(&name), self.fenced_for_grids(stage, grids));
                     Box::new(move || table(&name))
                 }
             };
@@ -108,7 +113,8 @@ impl Renderer<'_> {
                 .enumerate()
             {
                 let name = format!("prep_stats_{level}_{}", i + 1);
-                ctes.push(self.id(&name), self.scan_query(scan, &*input, &argument));
+                let q = self.scan_query(scan, &*input, &argument, (&name, &mut ctes));
+                ctes.push(self.id(&name), q);
                 from.push(name);
             }
             for scan in level_scans.filter(|s| !s.vocabularies.is_empty()) {
@@ -176,15 +182,24 @@ impl Renderer<'_> {
         self.join_params(b, params, reads).build()
     }
 
+    /// A level's stage, fenced where a grid's passes read it several times
+    /// and the engine inlines a CTE into each reader (Spark): one relation.
+    fn fenced_for_grids(&self, stage: Query, grids: bool) -> Query {
+        match (grids, self.d.level_fence()) {
+            (true, Some(fence)) => ast::filtered(stage, fence.clone()),
+            _ => stage,
+        }
+    }
+
     /// What the scans of `level` aggregate or count: the argument of every
     /// aggregate parameter, then every vocabulary's expression.
     pub(super) fn level_arguments(&self, level: usize) -> Vec<&ir::Expr> {
         let fit = &self.ir.fit;
         let aggregated = (fit.params.iter())
             .filter(|p| p.level == level)
-            .filter_map(|p| match &p.def {
-                ParamDef::Aggregate(a) => a.argument(),
-                ParamDef::Derived(_) => None,
+            .flat_map(|p| match &p.def {
+                ParamDef::Aggregate(a) => a.arguments(),
+                ParamDef::Derived(_) => Vec::new(),
             });
         let counted = (fit.vocabularies.iter())
             .filter(|v| v.level == level)
@@ -316,11 +331,14 @@ impl Renderer<'_> {
     }
 
     /// One scan: aggregates over the level's rows, always exactly one row.
+    /// A scan needing relations of its own (a grid's passes) pushes them
+    /// to `ctes`, named after `name`, the scan's.
     pub(super) fn scan_query(
         &self,
         scan: &Scan,
         input: &dyn Fn() -> Relation,
         argument: &(dyn Fn(&Renderer, &ir::Expr) -> Expr + Sync),
+        (name, ctes): (&str, &mut print::Ctes),
     ) -> Query {
         let fit = &self.ir.fit;
         let agg_of = |id: ParamId| match &fit.params[id].def {
@@ -365,6 +383,9 @@ impl Renderer<'_> {
         }
         if scan.what == RANKED {
             return self.ranked_query(scan, input, argument);
+        }
+        if scan.what == GRID {
+            return self.grid_query(scan, input, argument, (name, ctes));
         }
         let analytic = scan.what == ANALYTIC;
         let items = self.items(&scan.params, |r, &id| {

@@ -9,6 +9,7 @@ mod drift;
 mod fan_out;
 pub mod filter;
 mod fit;
+mod grid;
 mod long_form;
 pub mod print;
 mod quantiles;
@@ -39,7 +40,7 @@ const PARAMS: &str = "prep_params";
 /// The CTE holding the rows `fit.where` keeps.
 const FIT_ROWS: &str = "prep_fit_rows";
 pub use crate::ir::FITTED_AT;
-use crate::plan::{ANALYTIC, RANKED};
+use crate::plan::{ANALYTIC, GRID, RANKED};
 /// The CTE holding the one row of fitted parameters.
 const FITTED: &str = "prep_fitted";
 
@@ -524,6 +525,7 @@ impl<'a> Renderer<'a> {
                 [("X", arg), ("P", ast::fraction(*p))],
             ),
             Agg::MostFrequent(_) => unreachable!("modes are rendered as queries"),
+            Agg::Likelihood(..) => unreachable!("grids are rendered as queries"),
             Agg::FitId { spec, columns } => {
                 let columns = (columns.iter()).map(|c| self.expr(c, ParamScope::Row));
                 let hash = row_hash::row_hash(self.d, columns.collect());

@@ -23,9 +23,9 @@ impl Renderer<'_> {
     pub(super) fn fit_reads_quantiles(&self, table: &str) -> bool {
         let fit = &self.ir.fit;
         let roots = (fit.params.iter())
-            .filter_map(|p| match &p.def {
-                ir::ParamDef::Aggregate(a) => a.argument(),
-                ir::ParamDef::Derived(_) => None,
+            .flat_map(|p| match &p.def {
+                ir::ParamDef::Aggregate(a) => a.arguments(),
+                ir::ParamDef::Derived(_) => Vec::new(),
             })
             .chain(fit.vocabularies.iter().map(|v| &v.expr));
         let (mut seen, mut lets, mut reads) =

@@ -64,6 +64,27 @@ pub struct CyclicalOptions {
     pub period: f64,
 }
 
+/// `power: {method: yeo-johnson, standardize: true}`: PowerTransformer, a
+/// power transform whose λ maximises the likelihood of the training values.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PowerOptions {
+    /// `yeo-johnson` (the default: any values).
+    #[serde(default)]
+    pub method: PowerMethod,
+    /// Standardise the transformed values (zero mean, unit variance, as
+    /// StandardScaler); default true.
+    #[serde(default = "yes")]
+    pub standardize: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum PowerMethod {
+    #[default]
+    YeoJohnson,
+}
+
 /// A part of a date or timestamp (`date_parts: [year, month, ...]`), as
 /// pandas' `Series.dt` reads it: the calendar's numbers, `day_of_week` 0 for
 /// Monday to 6 for Sunday (`dt.dayofweek`, Python's `weekday()`).

@@ -17,11 +17,6 @@ use crate::ir::{ApplyItem, Cond, Expr};
 use crate::lowering::{FeatureLowering, FeatureValue, Lineage};
 use crate::spec::Function as Func;
 
-/// The largest x whose exp is finite: ln of the largest double.
-const EXP_MAX: f64 = 709.782712893384;
-/// Below it exp(x) rounds to 0 (ln of half the smallest subnormal), where
-/// engines that raise on underflow (PostgreSQL) would stop.
-const EXP_ZERO: f64 = -745.1332191019412;
 /// Above it x * x overflows: the square root of the largest double.
 const SQUARE_MAX: f64 = 1.3407807929942596e154;
 
@@ -115,7 +110,7 @@ fn apply(func: Func, x: Expr, f: &mut FeatureLowering) -> (Expr, String) {
             "natural logarithm (missing where not positive)".into(),
         ),
         Func::Log1p => (
-            log1p(x, f),
+            super::numpy::log1p(x, f),
             "log(1 + value) (missing where the value is -1 or less)".into(),
         ),
         Func::Sqrt => (
@@ -126,13 +121,7 @@ fn apply(func: Func, x: Expr, f: &mut FeatureLowering) -> (Expr, String) {
             "square root (missing where negative)".into(),
         ),
         Func::Exp => (
-            case(
-                vec![
-                    (Cond::Gt(x.clone(), num(EXP_MAX)), missing()),
-                    (Cond::Lt(x.clone(), num(EXP_ZERO)), num(0.0)),
-                ],
-                Expr::Exp(Box::new(x)),
-            ),
+            super::numpy::exp(x),
             "exponential (missing where it overflows)".into(),
         ),
         Func::Abs => (Expr::Abs(Box::new(x)), "absolute value".into()),
@@ -172,18 +161,4 @@ fn apply(func: Func, x: Expr, f: &mut FeatureLowering) -> (Expr, String) {
             ),
         ),
     }
-}
-
-/// log(1 + x), missing where x <= -1. log(1 + x) loses x's digits where x
-/// is small; Goldberg's log(u) * x / (u - 1), u = 1 + x, keeps them (to a
-/// few ulps), and is x itself where u rounds to 1.
-fn log1p(x: Expr, f: &mut FeatureLowering) -> Expr {
-    let u = f.fit.shared(add(num(1.0), x.clone()));
-    case(
-        vec![
-            (Cond::Le(x.clone(), num(-1.0)), Expr::Null),
-            (Cond::Eq(u.clone(), num(1.0)), x.clone()),
-        ],
-        div(mul(Expr::Ln(Box::new(u.clone())), x), sub(u, num(1.0))),
-    )
 }

@@ -20,6 +20,7 @@ mod numpy;
 mod one_hot;
 mod ordinal;
 mod polynomial;
+mod power;
 mod quantile;
 mod robust;
 mod scipy;
@@ -45,6 +46,7 @@ pub use max_abs::MaxAbs;
 pub use min_max::MinMax;
 pub use normalize::Normalize;
 pub use polynomial::Polynomial;
+pub use power::Power;
 pub use quantile::Quantile;
 pub use robust::Robust;
 pub use spline::Spline;
@@ -53,7 +55,7 @@ pub use standard::Standard;
 /// Every step, as the spec writes it and as scikit-learn names it: the
 /// README's step table and the Python suite's coverage list are checked
 /// against this list.
-pub const STEPS: [(&str, &str); 16] = [
+pub const STEPS: [(&str, &str); 17] = [
     ("impute", "SimpleImputer"),
     ("scale: standard", "StandardScaler"),
     ("scale: min_max", "MinMaxScaler"),
@@ -68,6 +70,7 @@ pub const STEPS: [(&str, &str); 16] = [
     ("date_parts", "FunctionTransformer"),
     ("spline", "SplineTransformer"),
     ("quantile", "QuantileTransformer"),
+    ("power", "PowerTransformer"),
     ("normalize", "Normalizer"),
     ("polynomial", "PolynomialFeatures"),
 ];
@@ -92,6 +95,7 @@ pub enum CheckedStep {
     DateParts(DateParts),
     Spline(Spline),
     Quantile(Quantile),
+    Power(Power),
 }
 
 /// What every step is.
@@ -266,6 +270,7 @@ pub(crate) fn check_step(
         spec::Step::DateParts(o) => DateParts::check(o, &cx, diags).map(CheckedStep::DateParts),
         spec::Step::Spline(o) => Spline::check(o, &cx, diags).map(CheckedStep::Spline),
         spec::Step::Quantile(o) => Quantile::check(o, &cx, diags).map(CheckedStep::Quantile),
+        spec::Step::Power(o) => Power::check(o, &cx, diags).map(CheckedStep::Power),
         // Checked with their whole group (`check_across`).
         spec::Step::Normalize(_) | spec::Step::Polynomial(_) => None,
     }
@@ -294,6 +299,7 @@ impl CheckedStep {
             CheckedStep::DateParts(s) => (s.lower(f, k, value), s.sklearn_options()),
             CheckedStep::Spline(s) => (s.lower(f, k, value), s.sklearn_options()),
             CheckedStep::Quantile(s) => (s.lower(f, k, value), s.sklearn_options()),
+            CheckedStep::Power(s) => (s.lower(f, k, value), s.sklearn_options()),
         };
         f.record_options(k, options);
         items
@@ -316,6 +322,7 @@ impl CheckedStep {
             CheckedStep::DateParts(s) => s.facts(before, fit_filtered),
             CheckedStep::Spline(s) => s.facts(before, fit_filtered),
             CheckedStep::Quantile(s) => s.facts(before, fit_filtered),
+            CheckedStep::Power(s) => s.facts(before, fit_filtered),
         }
     }
 

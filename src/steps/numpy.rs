@@ -147,3 +147,61 @@ impl Ranked {
         }
     }
 }
+
+/// log(1 + x), missing where x <= -1. log(1 + x) loses x's digits where x
+/// is small; Goldberg's log(u) * x / (u - 1), u = 1 + x, keeps them (to a
+/// few ulps), and is x itself where u rounds to 1.
+pub(super) fn log1p(x: Expr, f: &mut FeatureLowering) -> Expr {
+    let u = f.fit.shared(add(num(1.0), x.clone()));
+    case(
+        vec![
+            (Cond::Le(x.clone(), num(-1.0)), Expr::Null),
+            (Cond::Eq(u.clone(), num(1.0)), x.clone()),
+        ],
+        div(mul(Expr::Ln(Box::new(u.clone())), x), sub(u, num(1.0))),
+    )
+}
+
+/// The largest x whose exp is finite: ln of the largest double.
+const EXP_MAX: f64 = 709.782712893384;
+/// Below it exp(x) rounds to 0 (ln of half the smallest subnormal), where
+/// engines that raise on underflow (PostgreSQL) would stop.
+const EXP_ZERO: f64 = -745.1332191019412;
+
+/// np.exp(x): missing where it overflows (numpy's inf), 0 where it underflows.
+pub(super) fn exp(x: Expr) -> Expr {
+    case(
+        vec![
+            (Cond::Gt(x.clone(), num(EXP_MAX)), Expr::Null),
+            (Cond::Lt(x.clone(), num(EXP_ZERO)), num(0.0)),
+        ],
+        Expr::Exp(Box::new(x)),
+    )
+}
+
+/// np.expm1(y), Kahan's way: `(u - 1)·y / ln(u)`, `u = e^y` (y itself where
+/// u rounds to 1, -1 where it is 0); missing where e^y overflows.
+pub(super) fn expm1(f: &mut FeatureLowering, y: Expr) -> Expr {
+    let y = f.fit.shared(y);
+    let u = f.fit.shared(exp(y.clone()));
+    case(
+        vec![
+            (Cond::Eq(u.clone(), num(1.0)), y.clone()),
+            (Cond::Eq(u.clone(), num(0.0)), num(-1.0)),
+        ],
+        div(mul(sub(u.clone(), num(1.0)), y), Expr::Ln(Box::new(u))),
+    )
+}
+
+/// log1p(y) of a parameter `y`, as `log1p` computes it per row.
+pub(super) fn log1p_of_param(f: &mut FeatureLowering, (k, label): (usize, &str), y: Expr) -> Expr {
+    let u = add(num(1.0), y.clone());
+    let u = f.working(k, &format!("{label}_plus_1"), u, "1 + the value");
+    case(
+        vec![
+            (Cond::Le(y.clone(), num(-1.0)), Expr::Null),
+            (Cond::Eq(u.clone(), num(1.0)), y.clone()),
+        ],
+        div(mul(Expr::Ln(Box::new(u.clone())), y), sub(u, num(1.0))),
+    )
+}

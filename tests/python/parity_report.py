@@ -33,6 +33,7 @@ REQUIRED_CELLS = [
     "spline", "spline:extrapolation=linear", "spline:extrapolation=continue", "spline:include_bias=false",
     "spline:handle_missing=zeros", "spline:knots=quantile", "spline:extrapolation=periodic",
     "quantile:output_distribution=uniform", "quantile:output_distribution=normal", "quantile:n_quantiles",
+    "power:method=yeo-johnson", "power:standardize=false",
     "normalize:l1", "normalize:l2", "normalize:max",
     "polynomial", "polynomial:interaction_only", "polynomial:include_bias=false", "polynomial:degree=range",
 ]
@@ -71,6 +72,11 @@ def cells(steps, declared=None):
             out.add(f"quantile:output_distribution={opts.get('output_distribution', 'uniform')}")
             if "n_quantiles" in opts:
                 out.add("quantile:n_quantiles")
+        elif kind == "power":
+            opts = opts or {}
+            out.add(f"power:method={opts.get('method', 'yeo-johnson')}")
+            if opts.get("standardize") is False:
+                out.add("power:standardize=false")
         elif kind == "date_parts":
             out.update(f"date_parts:{part}" for part in opts)
         elif kind == "bins":

@@ -12,7 +12,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import (
     Binarizer, FunctionTransformer, KBinsDiscretizer, MaxAbsScaler, MinMaxScaler, Normalizer, OneHotEncoder, OrdinalEncoder,
-    PolynomialFeatures, QuantileTransformer, RobustScaler, SplineTransformer, StandardScaler,
+    PolynomialFeatures, PowerTransformer, QuantileTransformer, RobustScaler, SplineTransformer, StandardScaler,
 )
 
 # Steps across a group's columns: the group's last step, after each column's own.
@@ -141,6 +141,8 @@ def _step(step):
         return SplineTransformer(**(opts or {}))
     if kind == "quantile":
         return QuantileTransformer(**(opts or {}))
+    if kind == "power":
+        return PowerTransformer(**(opts or {}))
     if kind == "cyclical":
         # scikit-learn's recipe for time features: sine and cosine of x / period * 2 * pi.
         period = opts["period"]
@@ -278,7 +280,7 @@ def _numbers_only(steps):
 def _looks_numeric(steps):
     for s in steps:
         (kind, opts), = s.items()
-        if kind in ("scale", "binarize", "function", "bins", "cyclical", "spline", "quantile"):
+        if kind in ("scale", "binarize", "function", "bins", "cyclical", "spline", "quantile", "power"):
             return True
         if kind == "impute":
             o = {"strategy": opts} if isinstance(opts, str) else opts

@@ -52,14 +52,15 @@ def dbt(project, *args, target="duckdb"):
     return done.stdout
 
 
-def build_matching(project, expected, name, key, target):
+def build_matching(project, expected, name, key, target, tolerance=1e-9):
     """`expected` (scikit-learn's features) as a seed, and a data test that
-    the package `<name>_features`' model `name` equals it; then dbt build
+    the package `<name>_features`' model `name` equals it (within
+    `tolerance`, relative above 1, absolute below); then dbt build
     (a full refresh: the seeds' columns are this test's, whatever a database
     kept), which must pass that test: its output."""
     expected.to_csv(project / "seeds" / f"expected_{name}.csv", index=False)
     (project / "tests" / f"{name}_matches_scikit_learn.sql").write_text(
-        f"{{{{ matches_expected(ref('{name}_features', '{name}'), ref('expected_{name}'), '{key}') }}}}\n")
+        f"{{{{ matches_expected(ref('{name}_features', '{name}'), ref('expected_{name}'), '{key}', {tolerance}) }}}}\n")
     dbt(project, "deps", target=target)
     out = dbt(project, "build", "--full-refresh", target=target)
     assert f"{name}_matches_scikit_learn" in out and "ERROR=0" in out, out[-6000:]
@@ -603,6 +604,30 @@ def test_quantiles_in_the_dbt_package(prep_bin, project, target):
     amount_pipe = make_pipeline(SimpleImputer(), QuantileTransformer(**amount), StandardScaler())
     expected["amount"] = amount_pipe.fit_transform(train[["amount"]].to_numpy(dtype=float))[:, 0]
     build_matching(project, expected, "ranked", "customer_id", target)
+
+
+@pytest.mark.parametrize("target", ["duckdb", "postgres"])
+def test_power_transforms_in_the_dbt_package(prep_bin, project, target):
+    """PowerTransformer after an imputer, its λ found by the params model in
+    the warehouse (three passes over a grid of λ), standardised or not: the
+    package's features equal scikit-learn's on the training seed within the
+    power step's tolerance (the parity suite's)."""
+    import pandas as pd
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import PowerTransformer
+
+    spec = {"name": "powered", "source": {"ref": "train"}, "keys": ["customer_id"],
+            "features": {"usage": [{"impute": "median"}, {"power": {}}],
+                         "amount": [{"impute": "mean"}, {"power": {"standardize": False}}]}}
+    add_package(prep_bin, project, spec, "powered_features")
+    train = pd.read_csv(project / "seeds" / "train.csv")
+    expected = pd.DataFrame({"customer_id": train["customer_id"]})
+    usage = make_pipeline(SimpleImputer(strategy="median"), PowerTransformer())
+    expected["usage"] = usage.fit_transform(train[["usage"]].to_numpy(dtype=float))[:, 0]
+    amount = make_pipeline(SimpleImputer(), PowerTransformer(standardize=False))
+    expected["amount"] = amount.fit_transform(train[["amount"]].to_numpy(dtype=float))[:, 0]
+    build_matching(project, expected, "powered", "customer_id", target, tolerance=1e-5)
 
 
 @pytest.mark.parametrize("target", ["duckdb", "postgres"])

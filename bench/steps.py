@@ -41,6 +41,7 @@ STEPS = [
     ("cyclical", "{cyclical: {period: 24}}", False),
     ("spline", "{spline: {}}", False),
     ("quantile", "{quantile: {}}", False),
+    ("power", "{power: {}}", False),
     ("quantile: normal", "{quantile: {output_distribution: normal}}", False),
     # On timestamps made from the same numbers (`bench_dates`, below): no imputer.
     ("date_parts", "{date_parts: [year, month, day, day_of_week, day_of_year, hour, minute]}", False),

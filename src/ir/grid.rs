@@ -4,10 +4,10 @@
 //! scikit-learn maximises the likelihood with scipy's Brent-style
 //! minimisers, an iteration of one evaluation (one pass over the data)
 //! each: dozens of passes. A grid is evaluated in one pass for all its
-//! points: three grids, each spanning its predecessor's best point's
-//! neighbours, then a parabola through the last grid's best three points
-//! (the step's lowering says how), land within about 1e-7 of scipy's λ
-//! where the likelihood has a clear maximum.
+//! points: three passes in one scan, each spanning the best point's
+//! neighbours of the pass before, then a parabola through the last pass's
+//! best three points (the step's lowering says how), land within about
+//! 1e-7 of scipy's λ where the likelihood has a clear maximum.
 
 use std::fmt;
 

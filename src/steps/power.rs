@@ -7,21 +7,25 @@
 //! column (by `_is_constant_feature`, on a mean and variance that a missing
 //! value makes NaN) at λ = 1, and so does scipy an all-zero one.
 //!
-//! prep learns the same λ in the warehouse: the bounds from the column's
-//! largest magnitude and signs (one scan), then three grids of 32 λ values,
-//! each a scan of the rows crossed with the grid (`ir::Grid`): the first
-//! sinh-spaced across the bounds, the next two evenly spaced between the
-//! best point's neighbours of the grid before, then a parabola through the
-//! last grid's best point and its neighbours. Where the likelihood has a
-//! clear maximum that is within 1e-7 of scipy's λ (the parity suite checks
-//! 1e-4: scipy's own answer moves by 2e-5 where the likelihood is flat).
-//! Where no λ gives a likelihood (the non-missing values are all equal, but
-//! a missing value kept the column from being constant), scipy's search
-//! ends at its upper bound: so does prep's.
+//! prep learns the same λ in the warehouse: scipy's bounds from the
+//! column's largest magnitude and signs (with its other statistics), then
+//! one scan of three passes over the rows crossed with 32 λ values
+//! (`ir::Grid`, `render/grid.rs`): the first sinh-spaced across the bounds,
+//! the next two evenly spaced between the best point's neighbours of the
+//! pass before, then the vertex of the parabola through the last pass's
+//! best point and its neighbours. Where the likelihood has a clear maximum
+//! that is within about 1e-7 of scipy's λ (`test_power.py` checks 1e-4:
+//! scipy's own answer moves by 2e-5 where the likelihood is flat); where it
+//! grows toward a bound, prep's λ is the bound and scipy's stops short of
+//! it. Where no λ gives a likelihood (the non-missing values are all
+//! equal, but a missing value kept the column from being constant),
+//! scipy's search ends at its upper bound: so does prep's. On a column
+//! without values scikit-learn's fit fails: prep's λ is missing.
 //!
 //! The apply is scipy's transform operation for operation (`expm1` as
 //! Kahan's `(u - 1)·y / ln(u)`, `u = exp(y)`), then StandardScaler's
-//! standardisation on the transformed training values (one more level).
+//! standardisation on the transformed training values, their variance
+//! taken about the transform of the mean (`Lineage::Near`: one level).
 
 use serde::Serialize;
 

@@ -33,10 +33,15 @@ REQUIRED_CELLS = [
     "spline", "spline:extrapolation=linear", "spline:extrapolation=continue", "spline:include_bias=false",
     "spline:handle_missing=zeros", "spline:knots=quantile", "spline:extrapolation=periodic",
     "quantile:output_distribution=uniform", "quantile:output_distribution=normal", "quantile:n_quantiles",
-    "power:method=yeo-johnson", "power:standardize=false",
     "normalize:l1", "normalize:l2", "normalize:max",
     "polynomial", "polynomial:interaction_only", "polynomial:include_bias=false", "polynomial:degree=range",
 ]
+
+
+# Required on DuckDB and PostgreSQL only, not yet on Spark: `power` does not
+# run there yet (test_parity.KNOWN_FAILURES; the README's known limitations).
+NOT_YET_REQUIRED = ["power:method=yeo-johnson", "power:standardize=false"]
+NOT_YET_REQUIRED_ENGINES = ["duckdb", "postgres"]
 
 
 def cells(steps, declared=None):
@@ -129,10 +134,11 @@ class Report:
 
     def missing(self):
         """Required cells without a passing case on real or on adversarial data."""
+        wanted = [(cell, engine) for engine in REQUIRED_ENGINES for cell in REQUIRED_CELLS]
+        wanted += [(cell, engine) for engine in NOT_YET_REQUIRED_ENGINES for cell in NOT_YET_REQUIRED]
         return [
             f"{cell} on {engine} ({data} data)"
-            for engine in REQUIRED_ENGINES
-            for cell in REQUIRED_CELLS
+            for cell, engine in wanted
             for data in ("real", "adversarial")
             if self.cells.get((cell, engine, data), {}).get("passed", 0) == 0
         ]

@@ -17,6 +17,7 @@ import yaml
 
 import datasets
 from engines import Spark
+from test_parity import KNOWN_FAILURES
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CHURN = os.path.join(ROOT, "examples", "churn", "churn_features.yml")
@@ -56,8 +57,10 @@ def load_churn(eng):
 
 @pytest.mark.parametrize("spec_path", SPECS, ids=[os.path.basename(s)[:-4] for s in SPECS])
 def test_spark_reads_the_source_as_often_as_explain_says(prep_bin, spec_path):
-    eng = spark()
     spec = yaml.safe_load(open(spec_path))
+    if (spec["name"], "databricks-on-spark") in KNOWN_FAILURES:
+        pytest.skip(KNOWN_FAILURES[(spec["name"], "databricks-on-spark")])
+    eng = spark()
     if spec_path == CHURN:
         load_churn(eng)
     else:

@@ -1,7 +1,9 @@
 //! Power transforms' likelihoods on a grid of λ (`ir::Grid`): the rows of a
 //! level crossed with the `GRID_POINTS` rows of `prep_grid`, grouped by grid
-//! point, in one scan for every grid of the level. Nested queries, each
-//! reading the one before it as `prep_row`:
+//! point, in one scan for every grid of the level, of `1 + GRID_REFINEMENTS`
+//! passes (a CTE each, `<scan>_pass_<i>`, the next one's λ between the best
+//! point's neighbours of the one before). A pass is nested queries, each
+//! reading the one before it as `prep_src` and adding columns to it:
 //!
 //! 1. each row at each grid point `k`: λ, the row's sign and log, and the
 //!    centre's;
@@ -9,7 +11,8 @@
 //! 3. ψ less the centre's ψ, and sign·log;
 //! 4. per grid point: how many rows, the mean of sign·log, var(ψ);
 //! 5. the log-likelihood (missing where var(ψ) is below the smallest
-//!    normal double, as scipy's is `-inf`);
+//!    normal double, as scipy's is `-inf`, and where ψ is constant by
+//!    scikit-learn's test: rounding noise);
 //! 6. the best likelihood, on every grid point (a window);
 //! 7. the best point: the smallest `k` with it (a window);
 //! 8. one row: λ and the likelihood at the best point and its neighbours.
@@ -106,9 +109,9 @@ impl Renderer<'_> {
         }
         // The first pass on the grid's ends, each next one between the best
         // point's neighbours of the pass before it (the best point itself
-        // at an end): each a pass over the rows, all in this scan.
-        // Each pass a CTE: nested in each other, the passes' layers are
-        // deeper than Spark's analyser resolves (100 rounds).
+        // at an end): each a pass over the rows, all in this scan, each a
+        // CTE (nested in each other, the passes' layers were deeper than
+        // Spark's analyser resolves, 100 rounds).
         let mut before: Option<String> = None;
         for i in 0..=GRID_REFINEMENTS {
             let pass = self.grid_pass(&grids, input, argument, before.as_deref());

@@ -153,6 +153,12 @@ impl Ranked {
 /// few ulps), and is x itself where u rounds to 1.
 pub(super) fn log1p(x: Expr, f: &mut FeatureLowering) -> Expr {
     let u = f.fit.shared(add(num(1.0), x.clone()));
+    goldberg_log1p(x, u)
+}
+
+/// Goldberg's log1p(x) given `u`, `1 + x` computed once (a per-row value
+/// or a parameter).
+fn goldberg_log1p(x: Expr, u: Expr) -> Expr {
     case(
         vec![
             (Cond::Le(x.clone(), num(-1.0)), Expr::Null),
@@ -197,11 +203,5 @@ pub(super) fn expm1(f: &mut FeatureLowering, y: Expr) -> Expr {
 pub(super) fn log1p_of_param(f: &mut FeatureLowering, (k, label): (usize, &str), y: Expr) -> Expr {
     let u = add(num(1.0), y.clone());
     let u = f.working(k, &format!("{label}_plus_1"), u, "1 + the value");
-    case(
-        vec![
-            (Cond::Le(y.clone(), num(-1.0)), Expr::Null),
-            (Cond::Eq(u.clone(), num(1.0)), y.clone()),
-        ],
-        div(mul(Expr::Ln(Box::new(u.clone())), y), sub(u, num(1.0))),
-    )
+    goldberg_log1p(y, u)
 }
